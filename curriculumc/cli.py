@@ -1,0 +1,87 @@
+"""The ``curriculumc`` command line.
+
+Each subcommand lives in its own module under :mod:`curriculumc.commands` with two
+functions: ``add_parser(subparsers)`` (registers its arguments and ``func=run``) and
+``run(args) -> int``. Command modules import heavy libraries (torch, transformers,
+datasets) only inside ``run`` so that ``validate``/``compile``/``explain``/``plot`` stay
+instant.
+
+Exit codes: 0 ok, 1 the spec or data is wrong (a diagnostic is printed), 2 usage.
+No input may end in a Python traceback: unexpected exceptions are reported in one line
+(``--debug`` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> module; order is the order shown in --help
+COMMANDS = (
+    "validate",
+    "compile",
+    "explain",
+    "plot",
+    "schema",
+    "simulate",
+    "run",
+    "eval",
+    "synth",
+    "sweep",
+    "compare",
+    "import",
+    "demo",
+)
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every available subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="curriculumc",
+        description="Compile, check, show and run training curricula for small language models.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"curriculumc.commands.{name.replace('import', 'import_')}")
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("curriculumc.commands"):
+                continue  # command not built yet
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: parse ``argv`` and run the chosen command; returns the exit code."""
+    from curriculumc.errors import CurriculumError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except CurriculumError as exc:
+        from curriculumc.render import render_diagnostics
+
+        print(render_diagnostics(exc.diagnostics, color=sys.stderr.isatty()), file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the CLI never shows a traceback unless asked
+        if args.debug:
+            raise
+        print(f"curriculumc: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("  (run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

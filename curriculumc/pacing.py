@@ -1,0 +1,90 @@
+"""Pacing functions: how fast a curriculum releases data (or vocabulary).
+
+Pure functions of the step, shared by the trainer, ``plot``, ``explain`` and
+``simulate`` -- there is no second copy anywhere.
+
+``g(x)`` maps progress ``x`` in [0, 1] to a share of the way from the start fraction to the
+end fraction. The shapes are the seed system's (Cambridge BabyLM 2023)::
+
+    linear  x
+    quad    x**2
+    root    sqrt(x)
+    step    0 for x < 1, 1 at x >= 1
+    exp     (e**(10x) - 1) / (e**10 - 1)
+    log     max(0, 1 + ln(x + e**-10) / 10), capped at 1
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+_E10 = math.exp(10.0)
+_EM10 = math.exp(-10.0)
+
+
+def _linear(x: float) -> float:
+    return x
+
+
+def _quad(x: float) -> float:
+    return x * x
+
+
+def _root(x: float) -> float:
+    return math.sqrt(x)
+
+
+def _step(x: float) -> float:
+    return 1.0 if x >= 1.0 else 0.0
+
+
+def _exp(x: float) -> float:
+    return (math.exp(10.0 * x) - 1.0) / (_E10 - 1.0)
+
+
+def _log(x: float) -> float:
+    return min(1.0, max(0.0, 1.0 + math.log(x + _EM10) / 10.0))
+
+
+PACING_FUNCTIONS: dict[str, Callable[[float], float]] = {
+    "linear": _linear,
+    "quad": _quad,
+    "root": _root,
+    "step": _step,
+    "exp": _exp,
+    "log": _log,
+}
+
+
+def progress(step: int, after: int, over: int) -> float:
+    """Progress x in [0, 1] of a pace that holds until ``after`` and then runs ``over`` steps."""
+    if over <= 0:
+        return 1.0 if step >= after else 0.0
+    return min(1.0, max(0.0, (step - after) / over))
+
+
+def paced_fraction(
+    fn: str,
+    step: int,
+    *,
+    start: float,
+    over: int,
+    end: float = 1.0,
+    after: int = 0,
+    release: float = 1.0,
+) -> float:
+    """The released fraction at optimizer ``step``.
+
+    ``start + (end - start) * g(x)`` with ``x = clip((step - after) / over, 0, 1)``, and 1.0
+    from the release step ``after + release * over`` on (``release`` is a share of ``over``;
+    1.0 means no early release). ``fn == "none"`` is always 1.0.
+
+    Raises ``KeyError`` for an unknown ``fn`` (the checker reports those before this runs).
+    """
+    if fn == "none":
+        return 1.0
+    g = PACING_FUNCTIONS[fn]
+    if step >= after + release * over:
+        return 1.0
+    return start + (end - start) * g(progress(step, after, over))

@@ -1,0 +1,370 @@
+"""The Plan: a compiled curriculum, the contract between compiler and runtime.
+
+A Plan is frozen, versioned and round-trips through JSON. Its hash is the sha256 of its
+canonical JSON (sorted keys, no spaces), so two specs that mean the same thing -- the
+one-line DSL, the multi-line DSL, the YAML structured form -- have the same hash.
+
+The runtime imports this module and never the parser: a Plan written by another tool
+(JSON valid against the plan schema) runs the same.
+
+The schedule methods (:meth:`Plan.data_fraction`, :meth:`Plan.objectives`,
+:meth:`Plan.vocab_fraction`) are pure functions of the step. The trainer, ``plot``,
+``explain`` and ``simulate`` all call these; there is no second implementation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+
+from curriculumc.pacing import paced_fraction
+
+PLAN_VERSION = 1
+
+Scalar = typing.Union[str, int, float, bool, None]  # noqa: UP007 (used at run time)
+#: a field holding ``((key, value), ...)``; serialised as a JSON object
+MAPPING = {"mapping": True}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """``preset``: a name from :data:`curriculumc.presets.MODEL_PRESETS` or a config.json path."""
+
+    preset: str = "roberta-small"
+    family: str = "masked"  # "masked" | "causal"
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where the training text comes from.
+
+    ``kind``: ``"registered"`` (``source`` is a registered corpus name such as ``synth``),
+    ``"path"`` (``source`` is an absolute path to a file or folder) or ``"hub"`` (a dataset
+    id). ``options`` are the corpus's settings (e.g. ``words``, ``text_field``).
+    ``unit``: ``"line"`` -- one example a line, truncated to ``seq`` -- or ``"packed"`` into
+    ``seq``-token chunks.
+    """
+
+    source: str = "synth"
+    kind: str = "registered"
+    options: tuple[tuple[str, Scalar], ...] = field(default=(), metadata=MAPPING)
+    unit: str = "line"
+
+
+@dataclass(frozen=True)
+class TokenizerSpec:
+    """``kind``: ``"bpe"`` (train a byte-level BPE of ``vocab_size``) or ``"path"``."""
+
+    kind: str = "bpe"
+    vocab_size: int = 8192
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """Optimisation settings; every time is in optimizer steps."""
+
+    steps: int = 20000
+    batch: int = 32
+    seq: int = 128
+    lr: float = 1e-3
+    warmup: int = 2000
+    schedule: str = "linear"  # "linear" | "cosine" | "constant" decay after warmup
+    seed: int = 42
+    grad_accum: int = 1
+    clip: float = 1.0
+    weight_decay: float = 0.01
+
+
+@dataclass(frozen=True)
+class ScorerTerm:
+    """One difficulty scorer, e.g. ``ngram_ppl(n=3)``, with its weight in a combination."""
+
+    name: str
+    args: tuple[Scalar, ...] = ()
+    kwargs: tuple[tuple[str, Scalar], ...] = field(default=(), metadata=MAPPING)
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class SortSpec:
+    """Order of the examples: by the (z-scored, weighted) sum of the terms' scores."""
+
+    terms: tuple[ScorerTerm, ...] = ()
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class Pace:
+    """A pacing schedule (for data or vocabulary); see :func:`curriculumc.pacing.paced_fraction`.
+
+    ``fn == "none"`` means everything from step 0. ``start``/``end`` are fractions,
+    ``after``/``over`` steps, ``release`` a share of ``over`` (1.0 = no early release).
+    """
+
+    fn: str = "none"
+    start: float = 1.0
+    end: float = 1.0
+    over: int = 0
+    after: int = 0
+    release: float = 1.0
+
+    def fraction(self, step: int) -> float:
+        """The released fraction at ``step`` (pure)."""
+        return paced_fraction(
+            self.fn,
+            step,
+            start=self.start,
+            over=self.over,
+            end=self.end,
+            after=self.after,
+            release=self.release,
+        )
+
+    @property
+    def release_step(self) -> int | None:
+        """The step from which everything is released, or None for ``none``."""
+        if self.fn == "none":
+            return None
+        return int(self.after + self.release * self.over)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A named objective with its settings: ``unit pos_nv = pos(noun, verb, mask=40%)``."""
+
+    name: str
+    objective: str  # the registered objective: "mlm", "clm", "pos", ...
+    args: tuple[Scalar, ...] = ()
+    kwargs: tuple[tuple[str, Scalar], ...] = field(default=(), metadata=MAPPING)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """From ``start`` on (until the next phase), train these units with these loss weights."""
+
+    start: int
+    objectives: tuple[tuple[str, float], ...] = field(default=(), metadata=MAPPING)
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    """``eval blimp every 2000`` / ``eval "path/to/pairs" at phases``."""
+
+    name: str
+    path: str | None = None
+    every: int | None = None
+    at_phases: bool = False
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """Logging, checkpointing and sharing (``log ...``, ``checkpoint ...``, ``push to hub``)."""
+
+    log_every: int = 10
+    wandb_project: str | None = None
+    checkpoint_every: int | None = None  # None: only the final checkpoint
+    keep: int = 3
+    push_to_hub: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A compiled curriculum. Build it with :func:`curriculumc.compile` or :meth:`from_json`."""
+
+    model: ModelSpec = ModelSpec()
+    data: DataSpec = DataSpec()
+    tokenizer: TokenizerSpec = TokenizerSpec()
+    train: TrainSpec = TrainSpec()
+    sort: SortSpec | None = None
+    pace: Pace = Pace()
+    vocab: Pace = Pace()
+    units: tuple[Unit, ...] = ()
+    phases: tuple[Phase, ...] = ()
+    evals: tuple[EvalSpec, ...] = ()
+    output: OutputSpec = OutputSpec()
+    version: int = PLAN_VERSION
+
+    # --- schedules: pure functions of the optimizer step -------------------------------
+
+    def data_fraction(self, step: int) -> float:
+        """Share of the sorted data the sampler may draw from at ``step``."""
+        return self.pace.fraction(step)
+
+    def vocab_fraction(self, step: int) -> float:
+        """Share of the vocabulary (lowest ids first) visible at ``step``."""
+        return self.vocab.fraction(step)
+
+    def phase_at(self, step: int) -> Phase | None:
+        """The objective phase in force at ``step`` (the last with ``start <= step``)."""
+        current = None
+        for phase in self.phases:
+            if phase.start <= step:
+                current = phase
+            else:
+                break
+        return current
+
+    def objectives(self, step: int) -> dict[str, float]:
+        """``{unit name: loss weight}`` at ``step``."""
+        phase = self.phase_at(step)
+        return dict(phase.objectives) if phase else {}
+
+    def unit(self, name: str) -> Unit:
+        """The unit called ``name``; raises KeyError if the plan has none."""
+        for unit in self.units:
+            if unit.name == name:
+                return unit
+        raise KeyError(name)
+
+    def boundaries(self) -> tuple[tuple[int, str], ...]:
+        """Steps where the curriculum changes, with a few words each, sorted by step.
+
+        Used by ``plot`` and ``explain`` to mark phases and by ``eval ... at phases``.
+        """
+        marks: list[tuple[int, str]] = []
+        for phase in self.phases:
+            if phase.start > 0:
+                names = " + ".join(
+                    n if w == 1.0 else f"{w:g} {n}" for n, w in phase.objectives
+                )
+                marks.append((phase.start, f"objectives: {names or 'none'}"))
+        for what, pace in (("data", self.pace), ("vocab", self.vocab)):
+            if pace.fn == "none":
+                continue
+            if pace.after > 0:
+                marks.append((pace.after, f"{what} pacing starts"))
+            release = pace.release_step
+            ramp_end = pace.after + pace.over
+            if release is not None and release < ramp_end:
+                marks.append((release, f"{what} released"))
+            else:
+                marks.append((ramp_end, f"{what} fully released"))
+        return tuple(sorted((s, w) for s, w in marks if 0 < s <= self.train.steps))
+
+    # --- serialisation -----------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        """The plan as plain JSON-able data."""
+        return _to_data(self)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Stable, readable JSON text (sorted keys)."""
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True, ensure_ascii=False)
+
+    def canonical_json(self) -> str:
+        """Compact sorted JSON; its sha256 is :attr:`hash`."""
+        return json.dumps(
+            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+
+    @property
+    def hash(self) -> str:
+        """sha256 hex digest of :meth:`canonical_json`."""
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Plan:
+        """Rebuild a plan from :meth:`to_dict` output.
+
+        Raises ``ValueError`` for a wrong version, unknown keys or wrongly typed values.
+        """
+        if not isinstance(data, dict):
+            raise ValueError("a plan must be a JSON object")
+        version = data.get("version", PLAN_VERSION)
+        if version != PLAN_VERSION:
+            raise ValueError(f"plan version {version!r} is not supported (expected {PLAN_VERSION})")
+        return _from_data(cls, data, "plan")
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        """Parse :meth:`to_json` output; raises ``ValueError`` when it is not a valid plan."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"plan is not valid JSON: {exc}") from None
+        return cls.from_dict(data)
+
+
+# --- generic dataclass <-> JSON data ---------------------------------------------------
+
+
+def _to_data(value):
+    if is_dataclass(value):
+        out = {}
+        for f in fields(value):
+            item = getattr(value, f.name)
+            if f.metadata.get("mapping"):
+                out[f.name] = {k: _to_data(v) for k, v in item}
+            else:
+                out[f.name] = _to_data(item)
+        return out
+    if isinstance(value, tuple):
+        return [_to_data(v) for v in value]
+    return value
+
+
+def _from_data(tp, data, where: str):
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is typing.Any or tp is Scalar:
+        if data is not None and not isinstance(data, (str, int, float, bool)):
+            raise ValueError(f"{where}: expected a string, number or boolean")
+        return data
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        if data is None and type(None) in args:
+            return None
+        non_none = [a for a in args if a is not type(None)]
+        if len(non_none) == 1:
+            return _from_data(non_none[0], data, where)
+        return _from_data(Scalar, data, where)
+    if isinstance(tp, type) and is_dataclass(tp):
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: expected an object")
+        hints = typing.get_type_hints(tp)
+        known = {f.name: f for f in fields(tp)}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        kwargs = {}
+        for name, f in known.items():
+            if name not in data:
+                continue
+            item = data[name]
+            if f.metadata.get("mapping"):
+                if not isinstance(item, dict):
+                    raise ValueError(f"{where}.{name}: expected an object")
+                pair_tp = typing.get_args(hints[name])[0]
+                value_tp = typing.get_args(pair_tp)[1]
+                kwargs[name] = tuple(
+                    (str(k), _from_data(value_tp, v, f"{where}.{name}.{k}"))
+                    for k, v in item.items()
+                )
+            else:
+                kwargs[name] = _from_data(hints[name], item, f"{where}.{name}")
+        return tp(**kwargs)
+    if origin is tuple:
+        if not isinstance(data, list):
+            raise ValueError(f"{where}: expected a list")
+        item_tp = args[0]
+        return tuple(_from_data(item_tp, v, f"{where}[{i}]") for i, v in enumerate(data))
+    if tp is float:
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            raise ValueError(f"{where}: expected a number")
+        return float(data)
+    if tp is int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise ValueError(f"{where}: expected an integer")
+        return data
+    if tp is bool:
+        if not isinstance(data, bool):
+            raise ValueError(f"{where}: expected true or false")
+        return data
+    if tp is str:
+        if not isinstance(data, str):
+            raise ValueError(f"{where}: expected a string")
+        return data
+    raise TypeError(f"{where}: unsupported type {tp!r}")  # a bug in this module, not input

@@ -1,0 +1,110 @@
+"""Names the compiler knows: difficulty scorers and training objectives.
+
+Built-ins are listed here as plain data (argument shapes, no code) so that ``validate``
+can check a spec without importing the runtime. Further scorers and objectives plug in
+by registration through Python entry points -- groups ``curriculumc.scorers`` and
+``curriculumc.objectives`` -- never by editing the compiler. The runtime loads the
+actual implementations from the same groups (``curriculumc.runtime.scorers`` and
+``curriculumc.runtime.objectives``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+
+SCORER_GROUP = "curriculumc.scorers"
+OBJECTIVE_GROUP = "curriculumc.objectives"
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What arguments a scorer or objective takes.
+
+    ``positional``: ``None`` (no positional arguments), ``"names"`` (any number of bare
+    names, e.g. ``source(aochildes, bnc)``, ``pos(noun, verb)``) or ``"name"`` (exactly one).
+    ``keywords``: allowed keyword arguments and their types (``int``, ``float``, ``fraction``
+    -- a percentage or a number in (0, 1] --, ``str``, ``bool``).
+    """
+
+    positional: str | None = None
+    keywords: tuple[tuple[str, str], ...] = ()
+    doc: str = ""
+
+
+BUILTIN_SCORERS: dict[str, Signature] = {
+    "sentence_length": Signature(doc="number of tokens"),
+    "unigram_ppl": Signature(doc="perplexity under a unigram model of the training data"),
+    "ngram_ppl": Signature(
+        keywords=(("n", "int"),),
+        doc="perplexity under an interpolated Kneser-Ney n-gram model (n=3 by default)",
+    ),
+    "source": Signature(positional="names", doc="the given order of the corpus's sources"),
+    "column": Signature(positional="name", doc="a numeric column of the corpus"),
+    "age": Signature(doc="age of the child the utterance was addressed to"),
+    "random": Signature(keywords=(("seed", "int"),), doc="random order (the control)"),
+    "model_ppl": Signature(
+        keywords=(("every", "int"), ("batch", "int")),
+        doc="self-paced: perplexity under the current model, re-scored every K steps",
+    ),
+}
+
+BUILTIN_OBJECTIVES: dict[str, Signature] = {
+    "mlm": Signature(keywords=(("mask", "fraction"),), doc="masked language modelling"),
+    "clm": Signature(doc="causal (next-token) language modelling"),
+    "pos": Signature(
+        positional="names",
+        keywords=(("mask", "fraction"), ("mask_other", "fraction")),
+        doc="predict the universal POS tag of masked words; pos(noun, verb) restricts the tags",
+    ),
+}
+
+#: objectives that need a causal / a masked model
+CAUSAL_ONLY = frozenset({"clm"})
+MASKED_ONLY = frozenset({"mlm", "pos"})
+
+
+@cache
+def _plugins(group: str) -> dict[str, Signature]:
+    # Entry points may declare no signature; they accept any arguments and the runtime
+    # implementation validates them.
+    return {ep.name: Signature(positional="names", doc=ep.value) for ep in entry_points(group=group)}
+
+
+def scorers() -> dict[str, Signature]:
+    """Every scorer name the compiler accepts: built-ins, then registered plugins."""
+    return {**_plugins(SCORER_GROUP), **BUILTIN_SCORERS}
+
+
+def objectives() -> dict[str, Signature]:
+    """Every objective name the compiler accepts: built-ins, then registered plugins."""
+    return {**_plugins(OBJECTIVE_GROUP), **BUILTIN_OBJECTIVES}
+
+
+#: settings a ``data`` statement may carry, e.g. ``data "cds.jsonl"(text_field=utterance)``,
+#: with their types; the data layer (``curriculumc.runtime.corpora``) interprets them.
+DATA_OPTIONS: dict[str, str] = {
+    "text_field": "str",  # JSON Lines / datasets column with the text (default "text")
+    "source_field": "str",  # column naming the example's source (default "source")
+    "pos_field": "str",  # column with POS tags, one per word (default "pos")
+    "pos_format": "str",  # "universal" (12 tags) | "mor" (CHILDES MOR codes) | "tagger"
+    "columns": "str",  # comma-separated numeric columns to keep as features
+    "split": "str",  # hub / datasets split (default "train")
+    "words": "int",  # synth: size in words
+    "sentences": "int",  # synth: size in sentences
+    "seed": "int",  # synth: generator seed
+    "max_chars": "int",  # lines longer than this are refused (default 20000)
+}
+
+#: registered corpus names for ``data NAME`` (anything else that is not a path is a hub id)
+REGISTERED_CORPORA: dict[str, str] = {
+    "synth": "the generated child-directed language shipped with curriculumc",
+}
+
+#: evaluation presets for ``eval NAME``; a quoted path names a folder or file of pairs
+EVAL_PRESETS: dict[str, str] = {
+    "blimp": "BLiMP (67 paradigms); local folder from $CURRICULUMC_BLIMP, else hub nyu-mll/blimp",
+    "synth": "the generated minimal pairs of the synth corpus",
+    "ppl": "held-out (pseudo-)perplexity on the corpus's dev split",
+}

@@ -1,0 +1,58 @@
+"""The tokenized corpus: the data layer's output, read by scorers, sampler and trainer.
+
+Token ids are one flat array plus offsets (memory-mapped from the cache), so that a
+100M-word corpus costs no Python objects per example.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: value of :attr:`TokenizedCorpus.pos` for tokens with no tag
+NO_TAG = 255
+
+
+@dataclass(frozen=True, eq=False)
+class TokenizedCorpus:
+    """Examples as token ids, with per-example metadata.
+
+    - ``ids``: flat token ids of all examples (uint16 when the vocabulary fits, else uint32),
+      without special tokens (collators add ``<s>``/``</s>`` and truncate to ``seq``).
+    - ``offsets``: int64, length N + 1; example i is ``ids[offsets[i]:offsets[i + 1]]``.
+    - ``words``: int32 per example, whitespace-separated words of the original text (for
+      word budgets: BabyLM counts words, not tokens).
+    - ``source``: int32 per example, an index into ``source_names``.
+    - ``columns``: numeric per-example features (float64, NaN where missing), e.g.
+      ``age`` (days) or ``depth``.
+    - ``pos``: uint8 per token aligned with ``ids``: an index into
+      :data:`curriculumc.pos_tags.UNIVERSAL_TAGS`, :data:`NO_TAG` where unknown; or None.
+    - ``content_hash``: hash of (corpus bytes, tokenizer, settings) -- the cache key that
+      scorers reuse for their own caches.
+    - ``stats``: what the loader did with problem input (``empty_lines``, ``truncated``,
+      ``invalid_utf8`` ...), counted for the run summary. Nothing is dropped silently.
+    """
+
+    ids: np.ndarray
+    offsets: np.ndarray
+    words: np.ndarray
+    source: np.ndarray
+    source_names: tuple[str, ...]
+    vocab_size: int
+    content_hash: str
+    columns: Mapping[str, np.ndarray] = field(default_factory=dict)
+    pos: np.ndarray | None = None
+    stats: Mapping[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def example(self, i: int) -> np.ndarray:
+        """Token ids of example ``i``."""
+        return self.ids[self.offsets[i] : self.offsets[i + 1]]
+
+    def lengths(self) -> np.ndarray:
+        """Tokens per example (int64)."""
+        return np.diff(self.offsets)
