@@ -61,7 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     from curriculumc.errors import CurriculumError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # key=value overrides may stand anywhere after the command (like Hydra's), also after
+    # options: collect the leftovers argparse could not place.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if hasattr(args, "overrides") and all("=" in w and not w.startswith("-") for w in extra):
+            args.overrides = [*(args.overrides or []), *extra]
+        else:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 
@@ -128,7 +129,8 @@ class Pace:
         """The step from which everything is released, or None for ``none``."""
         if self.fn == "none":
             return None
-        return int(self.after + self.release * self.over)
+        # ceil: paced_fraction releases once step >= after + release * over
+        return math.ceil(self.after + self.release * self.over)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,249 @@
+"""Our minimal-pair scorer against minicons: same numbers, and how much faster.
+
+    .venv/bin/python bench/eval_vs_minicons.py [--per-paradigm 4] [--repeats 3]
+
+1. Makes (once) a separate environment ``bench/.venv-minicons`` with ``torch==2.13.0``
+   (installed first, pinned), ``transformers<5`` and ``minicons`` from PyPI.
+2. Trains a byte-level BPE tokenizer (vocabulary 8,000, lower case) on AO-CHILDES
+   train and saves two random-init models built from config, 2 layers, hidden 128:
+   a ``RobertaForMaskedLM`` and a ``GPT2LMHeadModel`` (``bench/.eval-models/``).
+3. Scores the sentences of the first N pairs of every BLiMP paradigm with minicons
+   (``MaskedLMScorer`` / ``IncrementalLMScorer``, sum reduction, run in its own env:
+   this also proves that our saved folders load under transformers 4.x) and with
+   ours (:func:`curriculumc.runtime.scoring.score_sentences`, in the project env).
+4. Fails (exit 1) unless every sentence agrees to 1e-4; prints pairs/s of both (best
+   of ``--repeats`` timed runs, model already loaded, 2 torch threads each) and the
+   speed-up.
+
+Timings on a shared machine are noisy: run it when nothing else is busy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+DATA = ROOT.parent / "shared" / "data"
+MINICONS_ENV = BENCH / ".venv-minicons"
+MODELS = BENCH / ".eval-models"
+TOLERANCE = 1e-4
+THREADS = 2
+# minicons is told how many sentences to score per call; we report its best
+MINICONS_BATCHES = (10, 40)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--per-paradigm", type=int, default=4, help="pairs per BLiMP paradigm")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best is kept")
+    parser.add_argument("--batch-tokens", type=int, default=8192)
+    parser.add_argument("--worker", nargs=4, metavar=("FAMILY", "MODEL", "SENTENCES", "OUT"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return minicons_worker(*args.worker, repeats=args.repeats)
+    if not (DATA / "blimp").is_dir() or not (DATA / "aochildes").is_dir():
+        print(f"skipped: real data not found at {DATA}")
+        return 0
+
+    import torch
+
+    torch.set_num_threads(THREADS)
+    make_minicons_env()
+    pairs, sentences = blimp_sentences(args.per_paradigm)
+    folders = make_models()
+    sentence_file = MODELS / "sentences.json"
+    sentence_file.write_text(json.dumps(sentences))
+
+    rows, failed = [], False
+    for family in ("masked", "causal"):
+        theirs = run_minicons(family, folders[family], sentence_file, args.repeats)
+        ours_scores, ours_s = run_ours(family, folders[family], sentences, args)
+        diff = max(abs(a - b) for a, b in zip(ours_scores, theirs["scores"]))
+        failed |= not diff < TOLERANCE
+        rows.append((family, len(sentences), diff, len(pairs) / theirs["seconds"],
+                     theirs["batch"], len(pairs) / ours_s))
+
+    print(f"\n{len(pairs)} BLiMP pairs ({args.per_paradigm} per paradigm), "
+          f"{len(sentences)} distinct sentences, 2-layer hidden-128 models, "
+          f"vocabulary {vocab_size(folders['masked'])}, {THREADS} torch threads, "
+          f"best of {args.repeats}")
+    header = f"{'family':<8} {'sentences':>9} {'max |diff|':>11} {'minicons pairs/s':>17} " \
+             f"{'ours pairs/s':>13} {'speed-up':>9}"
+    print(header)
+    print("-" * len(header))
+    for family, n, diff, theirs_rate, batch, ours_rate in rows:
+        print(f"{family:<8} {n:>9} {diff:>11.2e} {theirs_rate:>12.1f} (b{batch:<2}) "
+              f"{ours_rate:>13.1f} {ours_rate / theirs_rate:>8.1f}x")
+    if failed:
+        print(f"FAIL: scores differ by more than {TOLERANCE}")
+        return 1
+    print(f"scores agree to {TOLERANCE} on every sentence")
+    return 0
+
+
+# ---------------------------------------------------------------------------- setup
+
+
+def make_minicons_env() -> None:
+    stamp = MINICONS_ENV / ".installed"
+    if stamp.exists():
+        return
+    print(f"creating {MINICONS_ENV} (once) ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(MINICONS_ENV)], check=True)
+    pip = [str(MINICONS_ENV / "bin" / "python"), "-m", "pip", "install", "-q"]
+    # torch first and pinned: an unpinned torch pulls a multi-GB CUDA build
+    subprocess.run([*pip, "torch==2.13.0"], check=True)
+    subprocess.run([*pip, "transformers<5", "minicons"], check=True)
+    stamp.touch()
+
+
+def blimp_sentences(per_paradigm: int) -> tuple[list, list[str]]:
+    sys.path.insert(0, str(ROOT))
+    from curriculumc.runtime.minimal_pairs import load_pairs
+
+    pairs = load_pairs(DATA / "blimp", limit=per_paradigm)
+    return list(pairs.pairs), list(pairs.sentences())
+
+
+def make_models() -> dict[str, Path]:
+    """Tokenizer + random-init masked and causal models, saved once, reused after."""
+    folders = {"masked": MODELS / "masked", "causal": MODELS / "causal"}
+    if all((folder / "config.json").is_file() for folder in folders.values()):
+        return folders
+    import torch
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from tokenizers.trainers import BpeTrainer
+    from transformers import (
+        GPT2Config,
+        GPT2LMHeadModel,
+        PreTrainedTokenizerFast,
+        RobertaConfig,
+        RobertaForMaskedLM,
+    )
+
+    print("training the tokenizer and saving the models (once) ...", flush=True)
+    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    core = Tokenizer(models.BPE(unk_token="<unk>"))
+    core.normalizer = normalizers.Lowercase()
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    trainer = BpeTrainer(vocab_size=8000, special_tokens=specials, show_progress=False,
+                         initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+
+    def texts():
+        with open(DATA / "aochildes" / "train.jsonl", encoding="utf-8") as handle:
+            for line in handle:
+                yield json.loads(line)["text"]
+
+    core.train_from_iterator(texts(), trainer=trainer)
+    names = dict(bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
+                 mask_token="<mask>", cls_token="<s>", sep_token="</s>")
+    causal_tokenizer = PreTrainedTokenizerFast(tokenizer_object=core.from_str(core.to_str()),
+                                               **names)
+    # the masked model's tokenizer wraps text as RoBERTa's does: <s> ... </s>
+    core.post_processor = processors.RobertaProcessing(
+        ("</s>", core.token_to_id("</s>")), ("<s>", core.token_to_id("<s>")))
+    masked_tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, **names)
+    ids = dict(pad_token_id=masked_tokenizer.pad_token_id,
+               bos_token_id=masked_tokenizer.bos_token_id,
+               eos_token_id=masked_tokenizer.eos_token_id)
+    torch.manual_seed(0)
+    masked = RobertaForMaskedLM(RobertaConfig(
+        vocab_size=len(masked_tokenizer), hidden_size=128, num_hidden_layers=2,
+        num_attention_heads=4, intermediate_size=512, max_position_embeddings=130,
+        type_vocab_size=1, **ids))
+    causal = GPT2LMHeadModel(GPT2Config(
+        vocab_size=len(causal_tokenizer), n_embd=128, n_layer=2, n_head=4, n_positions=128,
+        **ids))
+    for (family, model), tokenizer in zip((("masked", masked), ("causal", causal)),
+                                          (masked_tokenizer, causal_tokenizer)):
+        model.save_pretrained(folders[family])
+        tokenizer.save_pretrained(folders[family])
+        name_tokenizer_class_for_v4(folders[family])
+    return folders
+
+
+def name_tokenizer_class_for_v4(folder: Path) -> None:
+    """transformers 5 names the class ``TokenizersBackend``, which 4.x cannot find;
+    ``PreTrainedTokenizerFast`` means the same to both."""
+    path = folder / "tokenizer_config.json"
+    config = json.loads(path.read_text())
+    if config.get("tokenizer_class") == "TokenizersBackend":
+        config["tokenizer_class"] = "PreTrainedTokenizerFast"
+        path.write_text(json.dumps(config, indent=2))
+
+
+def vocab_size(folder: Path) -> int:
+    return json.loads((folder / "config.json").read_text())["vocab_size"]
+
+
+# ---------------------------------------------------------------------------- the runs
+
+
+def run_ours(family: str, folder: Path, sentences: list[str], args) -> tuple[list[float], float]:
+    from curriculumc.runtime.evaluate import load_model_dir
+    from curriculumc.runtime.scoring import score_sentences
+
+    model, tokenizer, found = load_model_dir(folder)
+    assert found == family, (found, family)
+    best, scores = float("inf"), []
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        scores = score_sentences(model, tokenizer, sentences, family=family,
+                                 batch_tokens=args.batch_tokens)
+        best = min(best, time.perf_counter() - started)
+    return scores, best
+
+
+def run_minicons(family: str, folder: Path, sentence_file: Path, repeats: int) -> dict:
+    out = MODELS / f"minicons-{family}.json"
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "HF_HUB_OFFLINE": "1",
+           "TOKENIZERS_PARALLELISM": "false"}
+    subprocess.run([str(MINICONS_ENV / "bin" / "python"), __file__, "--repeats", str(repeats),
+                    "--worker", family, str(folder), str(sentence_file), str(out)],
+                   check=True, env=env)
+    return json.loads(out.read_text())
+
+
+def minicons_worker(family: str, folder: str, sentence_file: str, out: str, *, repeats: int) -> int:
+    """Runs inside bench/.venv-minicons (transformers 4.x): score, time, write JSON."""
+    import torch
+    from minicons import scorer
+
+    torch.set_num_threads(THREADS)
+    sentences = json.loads(Path(sentence_file).read_text())
+    if family == "masked":
+        model = scorer.MaskedLMScorer(folder, "cpu")
+        options = {}
+    else:
+        model = scorer.IncrementalLMScorer(folder, "cpu")
+        options = {"bos_token": True}  # minicons then skips the <s> it prepended
+
+    def score_all(batch: int) -> list[float]:
+        scores = []
+        for i in range(0, len(sentences), batch):
+            scores += model.sequence_score(sentences[i : i + batch],
+                                           reduction=lambda x: x.sum(0).item(), **options)
+        return scores
+
+    best = (float("inf"), 0)
+    scores = []
+    for batch in MINICONS_BATCHES:
+        for _ in range(repeats):
+            started = time.perf_counter()
+            scores = score_all(batch)
+            best = min(best, (time.perf_counter() - started, batch))
+    Path(out).write_text(json.dumps({"scores": scores, "seconds": best[0], "batch": best[1]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

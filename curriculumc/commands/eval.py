@@ -1,0 +1,173 @@
+"""``curriculumc eval``: minimal-pair accuracy (BLiMP) and dev perplexity of a model.
+
+    curriculumc eval RUN_OR_MODEL_DIR --blimp PATH_OR_ID [--limit N] [--json OUT]
+                     [--dev FILE] [--batch-tokens N] [--device cpu|cuda]
+
+Prints per-paradigm, per-field and summary tables and writes the JSON of
+:meth:`PairResult.to_json` (plus ``model`` and, with ``--dev``, ``perplexity``). Given a
+run folder and no ``--json``, the JSON goes to ``RUN/eval/<pairs>_<checkpoint>.json``.
+torch and transformers are imported only inside :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``eval`` subcommand."""
+    parser = subparsers.add_parser(
+        "eval",
+        help="score a model on minimal pairs (BLiMP) and a dev file",
+        description="Score a trained model (a model folder or a run folder) on minimal pairs "
+        "and, optionally, its (pseudo-)perplexity on a dev file.",
+    )
+    parser.add_argument("model", metavar="RUN_OR_MODEL_DIR", help="a run folder or a model folder")
+    parser.add_argument(
+        "--blimp",
+        metavar="PATH_OR_ID",
+        help="folder of BLiMP-style .jsonl files, one .jsonl file, or a hub id ('blimp')",
+    )
+    parser.add_argument(
+        "--limit", type=int, metavar="N", help="first N pairs of each paradigm (and N dev texts)"
+    )
+    parser.add_argument("--dev", metavar="FILE", help="dev text: .jsonl with 'text', or plain lines")
+    parser.add_argument(
+        "--dev-limit", type=int, metavar="N", help="first N dev texts (default: --limit)"
+    )
+    parser.add_argument("--json", metavar="OUT", help="where to write the JSON result")
+    parser.add_argument(
+        "--batch-tokens",
+        type=int,
+        default=8192,
+        metavar="N",
+        help="rows x padded length per forward pass (default 8192)",
+    )
+    parser.add_argument(
+        "--device", choices=("cpu", "cuda"), help="default: cuda when available, else cpu"
+    )
+    columns = parser.add_argument_group("column names of the pair files")
+    columns.add_argument("--good-column", default="sentence_good")
+    columns.add_argument("--bad-column", default="sentence_bad")
+    columns.add_argument("--paradigm-column", default="UID", help="else the file name")
+    columns.add_argument("--field-column", default="field", help="else 'unknown'")
+    columns.add_argument("--pair-id-column", default="pairID", help="else the line index")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate and report; returns 0, or raises CurriculumError (exit 1)."""
+    import json
+    import sys
+
+    from curriculumc.errors import CurriculumError
+
+    if not args.blimp and not args.dev:
+        print("curriculumc eval: error: give --blimp and/or --dev", file=sys.stderr)
+        return 2
+    for name in ("limit", "dev_limit", "batch_tokens"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            print(f"curriculumc eval: error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
+            return 2
+
+    from curriculumc.runtime.evaluate import load_texts, resolve_model_dir
+    from curriculumc.runtime.minimal_pairs import PairFormat, load_pairs
+
+    # read every input before the (slow) model load, so that a typo fails at once
+    model_dir = resolve_model_dir(args.model)
+    pairs = None
+    if args.blimp:
+        fmt = PairFormat(
+            good=args.good_column,
+            bad=args.bad_column,
+            paradigm=args.paradigm_column,
+            field=args.field_column,
+            pair_id=args.pair_id_column,
+        )
+        pairs = load_pairs(args.blimp, fmt=fmt, limit=args.limit)
+    dev_limit = args.dev_limit if args.dev_limit is not None else args.limit
+    texts = load_texts(args.dev, limit=dev_limit) if args.dev else None
+
+    import torch
+    from rich.console import Console
+
+    from curriculumc.runtime.evaluate import (
+        evaluate_pairs,
+        load_model_dir,
+        perplexity,
+        result_tables,
+    )
+
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # a weight-loading bar per model is noise here
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise CurriculumError.single("E634", "--device cuda given but no CUDA device is available")
+    model, tokenizer, family = load_model_dir(model_dir)
+    model.to(device)
+
+    console = Console()
+    output: dict = {"model": str(model_dir)}
+    result = None
+    if pairs is not None:
+        result = evaluate_pairs(
+            model, tokenizer, pairs, family=family, batch_tokens=args.batch_tokens, device=device
+        )
+        output.update(result.to_json())
+    ppl = None
+    if texts is not None:
+        ppl = perplexity(
+            model, tokenizer, texts, family=family, batch_tokens=args.batch_tokens, device=device
+        )
+        kind = "pseudo-perplexity" if family == "masked" else "perplexity"
+        output["perplexity"] = {"file": args.dev, "texts": len(texts), "kind": kind, "value": ppl}
+
+    if result is not None:
+        console.print(result_tables(result, perplexity_value=ppl))
+    else:
+        label = "pseudo-perplexity" if family == "masked" else "perplexity"
+        console.print(f"{label} on {args.dev} ({len(texts)} texts): {ppl:.2f}")
+
+    out = _json_path(args, Path(args.model), model_dir, pairs)
+    if out is not None:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(_json_text(output), encoding="utf-8")
+        except OSError as exc:
+            raise CurriculumError.single("E635", f"cannot write '{out}': {exc}") from exc
+        console.print(f"wrote {out}")
+    return 0
+
+
+def _json_path(args: argparse.Namespace, given: Path, model_dir: Path, pairs) -> Path | None:
+    """--json, else RUN/eval/<name>.json when a run folder was given, else nothing."""
+    if args.json:
+        return Path(args.json)
+    if model_dir == given:
+        return None  # a plain model folder: nowhere obvious to write
+    name = pairs.name if pairs is not None else "dev"
+    name = f"{name}_{model_dir.name}"
+    if args.limit is not None:
+        name += f"_limit{args.limit}"
+    return given / "eval" / f"{name}.json"
+
+
+def _json_text(output: dict) -> str:
+    """Indented JSON, except that each paradigm's entry (with its per-pair lists) is one line.
+
+    (Indenting every list element would make BLiMP's 67,000 pairs into 270,000 lines.)
+    """
+    import json
+
+    head = {key: value for key, value in output.items() if key != "paradigms"}
+    text = json.dumps(head, indent=1)
+    if "paradigms" not in output:
+        return text + "\n"
+    entries = ",\n".join(
+        f"  {json.dumps(name)}: {json.dumps(entry, separators=(',', ':'))}"
+        for name, entry in output["paradigms"].items()
+    )
+    return text[:-2] + ',\n "paradigms": {\n' + entries + "\n }\n}\n"

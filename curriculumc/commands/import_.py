@@ -1,0 +1,81 @@
+"""``curriculumc import climb CONF_DIR_OR_FILE [-o out.cur] [--data PATH] [--sources a,b]``:
+turn a seed-system (CLIMB) Hydra config into a ``.cur`` spec that means the same; see
+:mod:`curriculumc.import_climb`. (The module is ``import_`` because ``import`` is a Python
+keyword; the CLI maps the command name.)"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from curriculumc.cli import EXIT_ERROR, EXIT_OK
+
+SYSTEMS = ("climb",)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``import`` and its arguments."""
+    parser = subparsers.add_parser(
+        "import",
+        help="convert another system's curriculum config into a .cur spec",
+        description="Convert a curriculum configured for the seed system (climb: the "
+        "Cambridge BabyLM 2023 Hydra configs) into a .cur spec. What cannot be carried "
+        "over is listed on stderr and as '# not carried over:' comments in the spec.",
+    )
+    parser.add_argument("system", choices=SYSTEMS, help="the system the config is for")
+    parser.add_argument("path", metavar="CONF_DIR_OR_FILE", help="config folder or file")
+    parser.add_argument("-o", "--output", type=Path, help="spec file to write (default: stdout)")
+    parser.add_argument(
+        "--data", help="use this data (a path or corpus name) instead of the config's dataset"
+    )
+    parser.add_argument(
+        "--sources",
+        help="comma-separated source order for a data_split curriculum "
+        "(default: the BabyLM sources, spoken first)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Convert, write, list what was not carried over, and validate the result."""
+    from curriculumc.errors import CurriculumError
+    from curriculumc.import_climb import import_climb
+
+    sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else None
+    result = import_climb(args.path, data=args.data, sources=sources)
+    if args.output:
+        try:
+            args.output.parent.mkdir(parents=True, exist_ok=True)
+            args.output.write_text(result.text, encoding="utf-8")
+        except OSError as exc:
+            raise CurriculumError.single("E872", f"cannot write '{args.output}': {exc}") from exc
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(result.text)
+    for title, items in (("assumed", result.assumptions), ("not carried over", result.not_carried)):
+        if items:
+            print(f"{title}:", file=sys.stderr)
+            for item in items:
+                print(f"  - {item}", file=sys.stderr)
+    return EXIT_OK if _validates(result.text, args.output) else EXIT_ERROR
+
+
+def _validates(text: str, output: Path | None) -> bool:
+    """Compile the produced spec; print its diagnostics when it does not compile."""
+    try:
+        from curriculumc import loads
+    except ImportError:  # the compiler is not there: nothing to check against
+        return True
+    from curriculumc.errors import CurriculumError
+    from curriculumc.render import render_diagnostics
+
+    name = str(output) if output else "<imported>"
+    base = output.parent if output else Path.cwd()
+    try:
+        loads(text, name, base, ())
+    except CurriculumError as exc:
+        print("the imported spec does not compile:", file=sys.stderr)
+        print(render_diagnostics(exc.diagnostics, color=False), file=sys.stderr)
+        return False
+    return True

@@ -1,0 +1,94 @@
+"""``curriculumc simulate FILE [key=value ...] [-o exposure.png] [--json out.json]``: what a
+curriculum will show the model, without a model.
+
+Prepares the data, scores it by the plan's sort and runs the trainer's own sampler over
+every step, then reports words seen (against the BabyLM budgets), unique examples seen,
+draws per difficulty decile and tenth of training, each source's share over time and the
+step by which every example has been seen. No torch, transformers or datasets import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from curriculumc.cli import EXIT_OK, EXIT_USAGE
+from curriculumc.commands.explain import add_spec_arguments, load_spec, usage_error
+from curriculumc.errors import CurriculumError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``simulate`` and its arguments."""
+    parser = subparsers.add_parser(
+        "simulate",
+        help="simulate what a curriculum draws, step by step, without a model",
+        description="Prepare the data, score it by the spec's sort and run the trainer's "
+        "sampler over the whole schedule: words seen against the BabyLM budgets, unique "
+        "examples, draws per difficulty decile over training, sources over time.",
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, default=None, help="write the exposure picture (.png)"
+    )
+    parser.add_argument("--json", type=Path, default=None, help="write the numbers as JSON")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="data and score cache (default: $CURRICULUMC_CACHE or .cache/curriculumc)",
+    )
+    parser.add_argument(
+        "--width", type=int, default=None, help="table width in columns (default: terminal's)"
+    )
+    add_spec_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Simulate the spec; returns the exit code.
+
+    Spec and data errors propagate as ``CurriculumError`` (exit 1); an output path that
+    cannot be written is E390.
+    """
+    if args.output is not None and args.output.suffix.lower() != ".png":
+        return usage_error("simulate", f"the picture must be a .png file, not {str(args.output)!r}")
+    plan = load_spec(args, "simulate")
+    if plan is None:
+        return EXIT_USAGE
+    from rich.console import Console
+
+    from curriculumc.runtime.simulate import (
+        prepare_corpus,
+        render_table,
+        save_figure,
+        simulate_plan,
+    )
+
+    started = time.perf_counter()
+    corpus = prepare_corpus(plan, cache_dir=args.cache_dir)
+    result = simulate_plan(plan, corpus, cache_dir=_cache_dir(args.cache_dir))
+    elapsed = time.perf_counter() - started
+    console = Console(width=args.width, highlight=False, soft_wrap=False)
+    console.print(render_table(result))
+    console.print(f"simulated {result.steps:,} steps in {elapsed:.1f} s", style="dim")
+    try:
+        if args.output is not None:
+            written = save_figure(result, args.output)
+            print(f"wrote {written}", file=sys.stderr)
+        if args.json is not None:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+            print(f"wrote {args.json}", file=sys.stderr)
+    except OSError as exc:
+        raise CurriculumError.single(
+            "E390", f"cannot write the simulation output: {exc}", hint="check the path"
+        ) from None
+    return EXIT_OK
+
+
+def _cache_dir(given: Path | None) -> Path:
+    from curriculumc.runtime.corpora import default_cache_dir
+
+    return given if given is not None else default_cache_dir()

@@ -1,0 +1,118 @@
+"""``curriculumc sweep SPEC key=a,b,c ... [--control random] [--runs-dir DIR] [--name NAME]
+[--print [--launcher torchrun|slurm] [--nproc N]] [--dry-run]``: run a grid of curricula and
+seeds, named by plan hash, resumable; see :mod:`curriculumc.runtime.sweep`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from curriculumc.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``sweep`` and its arguments."""
+    parser = subparsers.add_parser(
+        "sweep",
+        help="run a grid of curricula × seeds (with matched controls), resumably",
+        description="Expand key=a,b,c overrides into a grid (cartesian product), compile each "
+        "point to name its run by plan hash, and run the runs one after another as "
+        "`curriculumc run` (complete runs are skipped, incomplete ones resumed), or print "
+        "their command lines. Writes <runs-dir>/<name>/sweep.json.",
+    )
+    parser.add_argument("file", metavar="SPEC", help="a curriculum spec (.cur or .yaml)")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="key=a,b,...",
+        help="an override; comma-separated values make an axis of the grid "
+        "(e.g. curriculum=root_pos,linear_ngram seed=1,2,3)",
+    )
+    parser.add_argument(
+        "--control",
+        metavar="SCORER",
+        help="add each paced run's matched control, ordered by SCORER (e.g. random)",
+    )
+    parser.add_argument("--runs-dir", default="runs", help="where sweeps live (default: runs)")
+    parser.add_argument("--name", help="the sweep's name (default: the spec's file name)")
+    parser.add_argument(
+        "--config-dir", help="config folder for a composed YAML spec (default: the spec's)"
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--print", action="store_true", help="print one command line per run instead of running"
+    )
+    mode.add_argument(
+        "--dry-run", action="store_true", help="list the grid with plan hashes; run nothing"
+    )
+    parser.add_argument(
+        "--launcher",
+        choices=("python", "torchrun", "slurm"),
+        default=None,
+        help="with --print: the launcher of each line (default python; torchrun with --nproc)",
+    )
+    parser.add_argument("--nproc", type=int, default=1, help="processes (GPUs) per run")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan the sweep, then print, list or execute it; returns the exit code."""
+    from curriculumc.runtime import sweep as sweeps
+
+    if args.nproc < 1:
+        print("curriculumc sweep: error: --nproc must be >= 1", file=sys.stderr)
+        return EXIT_USAGE
+    if args.launcher and not args.print:
+        print("curriculumc sweep: error: --launcher goes with --print", file=sys.stderr)
+        return EXIT_USAGE
+    launcher = args.launcher or ("torchrun" if args.nproc > 1 else "python")
+    load_plan = None
+    run_args: tuple[str, ...] = ()
+    if args.config_dir:
+        import curriculumc
+
+        def load_plan(path, overrides):
+            return curriculumc.load(path, tuple(overrides), config_dir=args.config_dir)
+
+        run_args = ("--config-dir", args.config_dir)
+    sweep = sweeps.plan_sweep(
+        args.file,
+        args.overrides,
+        runs_dir=args.runs_dir,
+        name=args.name,
+        control=args.control,
+        load_plan=load_plan,
+        run_args=run_args,
+    )
+    for note in sweep.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.dry_run:
+        _print_rows(sweep, sweeps.dry_run_rows(sweep))
+        return EXIT_OK
+    if args.print:
+        sweeps.write_manifest(sweep, {})
+        for line in sweeps.print_lines(sweep, launcher=launcher, nproc=args.nproc):
+            print(line)
+        return EXIT_OK
+    outcome = sweeps.execute(sweep, log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(
+        f"sweep {sweep.name}: {len(outcome.complete)} run, {len(outcome.skipped)} already "
+        f"complete, {len(outcome.failed)} failed; manifest {sweep.folder / 'sweep.json'}",
+        file=sys.stderr,
+    )
+    if outcome.failed:
+        print("failed: " + ", ".join(outcome.failed), file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _print_rows(sweep, rows) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"sweep {sweep.name}: {len(rows)} runs in {sweep.folder}")
+    for header in ("run", "overrides", "plan", "state", "folder"):
+        table.add_column(header)
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)

@@ -1,0 +1,39 @@
+"""``curriculumc validate FILE...``: check specs without compiling anything heavy.
+
+Prints ``FILE: Spec is well-formed`` for each good file (with its warnings rendered) and
+every diagnostic of each bad one. Exit 0 when all are good, 1 when any has an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "validate",
+        help="check spec files (.cur or .yaml) and report every problem",
+        description="Check spec files and report every problem (errors and warnings).",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="spec files (.cur or .yaml)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from curriculumc import CurriculumError, load_with_warnings
+    from curriculumc.render import render_diagnostics
+
+    color = sys.stderr.isatty()
+    status = 0
+    for name in args.files:
+        try:
+            _, warnings = load_with_warnings(name)
+        except CurriculumError as exc:
+            print(render_diagnostics(exc.diagnostics, color=color), file=sys.stderr)
+            status = 1
+            continue
+        if warnings:
+            print(render_diagnostics(warnings, color=color), file=sys.stderr)
+        print(f"{name}: Spec is well-formed")
+    return status

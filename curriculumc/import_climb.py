@@ -1,0 +1,766 @@
+"""Import a curriculum from the seed system (Cambridge BabyLM 2023, "CLIMB") as a ``.cur`` spec.
+
+The seed system configured curricula as Hydra config groups::
+
+    conf/config.yaml                  defaults: [dataset: x, model: y, tokenizer: z,
+                                                 data_curriculum: d, vocabulary_curriculum: v,
+                                                 objective_curriculum: o] + trainer: {...}
+    conf/data_curriculum/d.yaml       difficulty_scorer_name, difficulty_scorer_kwargs,
+                                      pacing_fn_name, pacing_fn_kwargs
+    conf/vocabulary_curriculum/v.yaml vocabulary_curriculum_name + the same pacing keys
+    conf/objective_curriculum/o.yaml  defaults: [units: [mlm, pos_noun_verb]]; steps: ...
+    conf/objective_curriculum/units/pos_noun_verb.yaml
+                                      task_head_params, optimizer_params, scheduler_params,
+                                      optional_kwargs: {pos_tags, mask_probability_pos, ...}
+
+:func:`read_climb_config` composes such a folder the way Hydra would (each chosen group
+file lands under its group's key, the primary file's own keys last, a group chosen as
+``null`` is absent; nested ``defaults`` resolve inside the group's folder).
+:func:`convert_climb` turns the composed config into spec text that means the same:
+
+- pacing: the pool stays at ``starting_difficulty`` (S) until ``start_percent`` of
+  ``max_training_steps`` and reaches ``max_difficulty`` (E) at ``end_percent``, which is
+  exactly ``pace FN from S to E after T over N`` with T = start_percent·steps and
+  N = (end_percent − start_percent)·steps;
+- scorers: ``ngram_perplexity(n_gram=k)`` → ``ngram_ppl(n=k)``,
+  ``self_perplexity(update=u)`` → ``model_ppl(every=u)``, ``data_split`` →
+  ``source(...)`` in the order listed in :data:`BABYLM_SPOKEN` / :data:`BABYLM_WRITTEN`;
+- objective ``steps: {unit: [start, end]}`` (overlapping ranges train several units at
+  once) become ``at`` phases at every range boundary with the units active there; the
+  older ``steps: {0: mlm, 10000: pos}`` maps one to one;
+- units become ``unit`` statements (``pos(noun, verb, mask=40%, mask_other=15%)``).
+
+Whatever cannot be carried over is listed in :attr:`ClimbImport.not_carried` and written
+into the spec as ``# not carried over:`` comments; assumptions the mapping makes are
+listed the same way (``# assumed:``). Error codes E860-E889.
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from curriculumc.errors import CurriculumError, Diagnostic, Span
+from curriculumc.pos_tags import SPEC_NAMES, UNIVERSAL_TAGS
+from curriculumc.presets import MODEL_PRESETS
+
+GROUPS = (
+    "dataset",
+    "tokenizer",
+    "model",
+    "data_curriculum",
+    "vocabulary_curriculum",
+    "objective_curriculum",
+)
+#: our ``mlm`` masks this share by default, as the seed's units do
+MLM_DEFAULT_MASK = 0.15
+PACING_FUNCTIONS = ("linear", "quad", "root", "step", "exp", "log")
+#: the seed's pacing defaults (its ``get_pacing_fn`` signature)
+PACING_DEFAULTS = {"start_percent": 0.0, "starting_difficulty": 0.2, "max_difficulty": 1.0}
+
+#: the BabyLM 2023 sources, spoken ones first; ``data_split(spoken_first=true)`` is read as
+#: "the spoken sources, then the written ones", each list in this (assumed) order
+BABYLM_SPOKEN = ("aochildes", "bnc_spoken", "switchboard", "open_subtitles", "qed")
+BABYLM_WRITTEN = ("children_stories", "cbt", "simple_wikipedia", "wikipedia", "gutenberg")
+
+#: the seed's model names → our presets
+MODEL_NAMES = {
+    "roberta_pre_layer_norm": "roberta-small",
+    "roberta": "roberta-small",
+    "gpt2": "gpt-small",
+}
+#: the seed's ``model_kwargs`` names → our preset fields (checked against the preset)
+MODEL_KWARGS = {
+    "num_hidden_layers": "layers",
+    "num_attention_heads": "heads",
+    "hidden_size": "hidden",
+    "intermediate_size": "ffn",
+}
+#: Universal Dependencies v2 tags that are not among the 12 universal tags we use
+UD_TO_UNIVERSAL = {
+    "PROPN": "NOUN",
+    "AUX": "VERB",
+    "CCONJ": "CONJ",
+    "SCONJ": "CONJ",
+    "PART": "PRT",
+    "PUNCT": ".",
+    "INTJ": "X",
+    "SYM": "X",
+}
+_TAG_SPELLING = {tag: name for name, tag in SPEC_NAMES.items()}
+
+
+@dataclass(frozen=True)
+class ClimbImport:
+    """The result of an import: spec text, what was not carried over, what was assumed."""
+
+    text: str
+    not_carried: tuple[str, ...]
+    assumptions: tuple[str, ...]
+    source: str
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+@dataclass
+class _Config:
+    """A composed config: plain data, and where each key path was written."""
+
+    data: dict
+    where: dict[tuple, Span]
+    folder: Path
+
+    def span(self, *path) -> Span | None:
+        while path:
+            if path in self.where:
+                return self.where[path]
+            path = path[:-1]
+        return None
+
+
+def _load_yaml(path: Path) -> tuple[Any, dict[tuple, Span]]:
+    """Plain data of a YAML file and the span of every mapping key, by key path."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CurriculumError.single("E860", f"cannot read '{path}': {exc}") from exc
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        span = Span.point(str(path), mark.line + 1, mark.column + 1, text) if mark else None
+        raise CurriculumError(
+            (Diagnostic("E860", f"not valid YAML: {getattr(exc, 'problem', exc)}", span),)
+        ) from exc
+    finally:
+        loader.dispose()
+    where: dict[tuple, Span] = {}
+
+    def build(current, path: tuple):
+        if isinstance(current, yaml.MappingNode):
+            out = {}
+            for key_node, value_node in current.value:
+                key = loader.construct_object(key_node, deep=True)
+                start, end = key_node.start_mark, key_node.end_mark
+                where[(*path, key)] = Span(
+                    str(path_name), start.line + 1, start.column + 1, end.line + 1,
+                    end.column + 1, text,
+                )  # fmt: skip
+                out[key] = build(value_node, (*path, key))
+            return out
+        if isinstance(current, yaml.SequenceNode):
+            return [build(item, (*path, i)) for i, item in enumerate(current.value)]
+        return loader.construct_object(current, deep=True)
+
+    path_name = path
+    return (build(node, ()) if node is not None else {}), where
+
+
+def _merge(base: dict, over: Mapping, base_where: dict, over_where: Mapping, prefix: tuple):
+    """Deep-merge ``over`` into ``base`` in place (mappings merge, anything else replaces)."""
+    for key, value in over.items():
+        path = (*prefix, key)
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value, base_where, over_where, path)
+        else:
+            base[key] = value
+        for where_key, span in over_where.items():
+            if where_key[: len(path)] == path:
+                base_where[where_key] = span
+
+
+def _defaults(entries: Any, file: Path, where: Mapping) -> list[tuple[str, Any, Span | None]]:
+    """``(group, choice, span)`` of a ``defaults`` list; ``_self_`` entries are skipped."""
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise CurriculumError.single(
+            "E861", f"'defaults' in {file} must be a list", where.get(("defaults",))
+        )
+    out = []
+    for index, entry in enumerate(entries):
+        span = where.get(("defaults", index)) or where.get(("defaults",))
+        if entry == "_self_":
+            continue
+        if isinstance(entry, str):
+            group, _, choice = entry.partition("/")
+            out.append((group, choice or None, span))
+        elif isinstance(entry, Mapping) and len(entry) == 1:
+            ((group, choice),) = entry.items()
+            group = str(group).removeprefix("override ").strip()
+            span = where.get(("defaults", index, next(iter(entry)))) or span
+            out.append((group, choice, span))
+        else:
+            raise CurriculumError.single(
+                "E861", f"cannot read defaults entry {entry!r} in {file}", span
+            )
+    return out
+
+
+def _compose_file(path: Path, folder: Path) -> tuple[dict, dict[tuple, Span]]:
+    """A config file with its ``defaults`` resolved inside ``folder`` (Hydra style)."""
+    data, where = _load_yaml(path)
+    if not isinstance(data, dict):
+        raise CurriculumError.single("E861", f"{path} does not hold a mapping")
+    merged: dict = {}
+    merged_where: dict[tuple, Span] = {}
+    for group, choice, span in _defaults(data.pop("defaults", None), path, where):
+        if choice is None:
+            continue  # `group: null` switches the group off
+        choices = choice if isinstance(choice, list) else [choice]
+        for name in choices:
+            file = folder / group / f"{name}.yaml"
+            if not file.is_file():
+                options = sorted(p.stem for p in (folder / group).glob("*.yaml"))
+                raise CurriculumError.single(
+                    "E862",
+                    f"config group '{group}' has no option '{name}' ({file} not found)",
+                    span,
+                    f"options: {', '.join(options)}" if options else None,
+                )
+            content, content_where = _compose_file(file, folder / group)
+            key = (group, name) if isinstance(choice, list) else (group,)
+            target = merged
+            for part in key[:-1]:
+                target = target.setdefault(part, {})
+            _merge(
+                target, {key[-1]: content}, merged_where, _prefixed(content_where, key), key[:-1]
+            )
+    where = {k: v for k, v in where.items() if k[:1] != ("defaults",)}
+    _merge(merged, data, merged_where, where, ())
+    return merged, merged_where
+
+
+def _prefixed(where: Mapping[tuple, Span], prefix: tuple) -> dict[tuple, Span]:
+    return {(*prefix, *k): v for k, v in where.items()}
+
+
+def read_climb_config(path: str | Path) -> _Config:
+    """Compose a seed-system config: a folder holding ``config.yaml``, or a config file
+    (its folder is the config folder). Raises :class:`CurriculumError` (E860-E862)."""
+    path = Path(path)
+    if path.is_dir():
+        file = path / "config.yaml"
+        if not file.is_file():
+            candidates = sorted(path.glob("*.yaml"))
+            if len(candidates) != 1:
+                raise CurriculumError.single(
+                    "E860", f"no config.yaml in '{path}'", hint="name the config file itself"
+                )
+            file = candidates[0]
+    elif path.is_file():
+        file = path
+    else:
+        raise CurriculumError.single("E860", f"'{path}' not found")
+    data, where = _compose_file(file, file.parent)
+    return _Config(data, where, file.parent)
+
+
+# ------------------------------------------------------------------------------ converting
+
+
+def _percent(fraction: float) -> str:
+    """A fraction as exact percent text: 0.1 → ``10%``, 0.125 → ``12.5%``."""
+    value = decimal.Decimal(repr(float(fraction))).scaleb(2).normalize()
+    text = format(value, "f")
+    return f"{text}%"
+
+
+def _number(value: float) -> str:
+    if float(value).is_integer():
+        return str(int(value))
+    return repr(float(value))
+
+
+class _Converter:
+    def __init__(self, config: _Config, *, data: str | None, sources: Sequence[str] | None):
+        self.config = config
+        self.data_override = data
+        self.sources = tuple(sources) if sources else None
+        self.lines: list[str] = []
+        self.not_carried: list[str] = []
+        self.assumed: list[str] = []
+        self.errors: list[Diagnostic] = []
+        self.steps = 0
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def get(self, *path, default=None):
+        current: Any = self.config.data
+        for part in path:
+            if not isinstance(current, Mapping) or part not in current:
+                return default
+            current = current[part]
+        return current
+
+    def error(self, code: str, message: str, *path, hint: str | None = None) -> None:
+        self.errors.append(Diagnostic(code, message, self.config.span(*path), hint))
+
+    def fraction(self, value: Any, *path) -> float | None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+            self.error("E864", f"{'.'.join(map(str, path))} must be a number", *path)
+            return None
+        return float(value)
+
+    def to_steps(self, fraction: float, what: str) -> int:
+        exact = fraction * self.steps
+        steps = round(exact)
+        if abs(exact - steps) > 1e-6:
+            self.assumed.append(
+                f"{what}: {fraction:g} of {self.steps} steps is {exact:g}; rounded to {steps}"
+            )
+        return steps
+
+    # --- sections --------------------------------------------------------------------
+
+    def convert(self, source: str) -> ClimbImport:
+        self.train()
+        self.model()
+        self.dataset()
+        self.tokenizer()
+        if self.errors and any(d.code == "E863" for d in self.errors):
+            raise CurriculumError(self.errors)
+        self.data_curriculum()
+        self.vocabulary_curriculum()
+        self.objective_curriculum()
+        self.leftovers()
+        if self.errors:
+            raise CurriculumError(self.errors)
+        header = [
+            f"# imported from the seed system (CLIMB) config {source}",
+            "# by `curriculumc import climb`; check the notes at the end.",
+        ]
+        footer: list[str] = []
+        if self.assumed:
+            footer += ["", "# assumed:"] + [f"#   - {a}" for a in self.assumed]
+        if self.not_carried:
+            footer += ["", "# not carried over:"] + [f"#   - {n}" for n in self.not_carried]
+        text = "\n".join([*header, *self.lines, *footer]) + "\n"
+        return ClimbImport(text, tuple(self.not_carried), tuple(self.assumed), source)
+
+    def train(self) -> None:
+        trainer = self.get("trainer", default={}) or {}
+        steps = trainer.get("max_training_steps")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
+            self.error(
+                "E863",
+                "trainer.max_training_steps must be a positive integer: the seed's fractions "
+                "of training are fractions of it",
+                "trainer", "max_training_steps",
+            )  # fmt: skip
+            return
+        self.steps = steps
+        parts = [f"{steps} steps"]
+        for key, name in (("batch_size", "batch"), ("lr", "lr"), ("num_warmup_steps", "warmup")):
+            if key in trainer:
+                parts.append(f"{name} {_number(trainer[key])}")
+        seq = self.get("data_preprocessing", "max_input_length")
+        if seq is not None:
+            parts.append(f"seq {_number(seq)}")
+        seed = self.get("experiment", "seed")
+        if seed is not None:
+            parts.append(f"seed {_number(seed)}")
+        self.lines.append("train " + ", ".join(parts))
+        handled = {"max_training_steps", "batch_size", "lr", "num_warmup_steps"}
+        for key in sorted(set(trainer) - handled):
+            if key == "eval_blimp" and trainer[key]:
+                self.lines.append("eval blimp")
+                continue
+            if key == "eval_blimp":
+                continue
+            self.not_carried.append(f"trainer.{key}: {trainer[key]!r}")
+
+    def model(self) -> None:
+        model = self.get("model")
+        if not model:
+            return
+        name = str(model.get("name", ""))
+        preset = MODEL_NAMES.get(name) or (name if name in MODEL_PRESETS else None)
+        if preset is None:
+            preset = "roberta-small"
+            self.assumed.append(f"model '{name}' has no preset here; used roberta-small")
+        line = f"model {preset}"
+        differs = []
+        for key, value in sorted((model.get("model_kwargs") or {}).items()):
+            ours = MODEL_PRESETS[preset].get(MODEL_KWARGS.get(key, ""), None)
+            if key == "vocab_size":
+                continue  # the tokenizer line carries it
+            if ours is None or ours != value:
+                differs.append(f"{key}={value}")
+        if differs:
+            self.not_carried.append(
+                f"model_kwargs {', '.join(differs)} (the preset {preset} is used as it is)"
+            )
+        self.lines.insert(0, line)
+
+    def dataset(self) -> None:
+        dataset = self.get("dataset") or {}
+        join = self.get("data_preprocessing", "join_sentences")
+        packed = " packed" if join else ""
+        if self.data_override:
+            self.lines.insert(1, f'data "{self.data_override}"{packed}')
+            if dataset:
+                self.not_carried.append(
+                    f"dataset {dataset.get('name')!r} (replaced by {self.data_override!r})"
+                )
+            return
+        if not dataset:
+            return
+        name = str(dataset.get("name", ""))
+        self.lines.insert(1, f'data hub "{name}"{packed}')
+        if dataset.get("subconfig"):
+            self.not_carried.append(
+                f"dataset.subconfig {dataset['subconfig']!r} (a hub configuration name; "
+                "point `data` at a local copy of that subset)"
+            )
+        for key in ("include_punctuation",):
+            value = self.get("data_preprocessing", key)
+            if value is not None:
+                self.not_carried.append(f"data_preprocessing.{key}: {value!r}")
+
+    def tokenizer(self) -> None:
+        tokenizer = self.get("tokenizer")
+        vocab = self.get("model", "model_kwargs", "vocab_size")
+        if not tokenizer and vocab is None:
+            return
+        size = int(vocab) if isinstance(vocab, int) else 8192
+        self.lines.append(f"tokenizer bpe {size}")
+        if tokenizer and tokenizer.get("name"):
+            self.not_carried.append(
+                f"tokenizer {tokenizer['name']!r} (a pretrained tokenizer; a byte-level BPE "
+                f"of {size} is trained on the data instead)"
+            )
+
+    def pacing(self, section: str, what: str) -> str | None:
+        """``FN from S to E after T over N`` text of a section's pacing, or None for none."""
+        name = self.get(section, "pacing_fn_name")
+        if name in (None, "none", "None"):
+            return None
+        if name not in PACING_FUNCTIONS:
+            self.error(
+                "E865",
+                f"unknown pacing function {name!r}",
+                section, "pacing_fn_name",
+                hint=f"the seed's functions are {', '.join(PACING_FUNCTIONS)}",
+            )  # fmt: skip
+            return None
+        kwargs = {**PACING_DEFAULTS, **(self.get(section, "pacing_fn_kwargs") or {})}
+        for key in sorted(set(kwargs) - {*PACING_DEFAULTS, "end_percent"}):
+            if key == "growth_rate_c" and kwargs[key] == 10:
+                continue  # our exp/log use the seed's default growth rate, 10
+            self.not_carried.append(f"{section}.pacing_fn_kwargs.{key}: {kwargs[key]!r}")
+        if "end_percent" not in kwargs:
+            self.error(
+                "E864", f"{section}.pacing_fn_kwargs.end_percent is missing", section,
+                hint="the share of training at which the pool reaches max_difficulty",
+            )  # fmt: skip
+            return None
+        where = (section, "pacing_fn_kwargs")
+        start_p = self.fraction(kwargs["start_percent"], *where, "start_percent")
+        end_p = self.fraction(kwargs["end_percent"], *where, "end_percent")
+        low = self.fraction(kwargs["starting_difficulty"], *where, "starting_difficulty")
+        high = self.fraction(kwargs["max_difficulty"], *where, "max_difficulty")
+        if None in (start_p, end_p, low, high):
+            return None
+        if not 0 <= start_p <= end_p:
+            self.error(
+                "E864", "pacing needs 0 <= start_percent <= end_percent", *where, "end_percent"
+            )
+            return None
+        after = self.to_steps(start_p, f"{what} pacing start")
+        over = self.to_steps(end_p, f"{what} pacing end") - after
+        text = f"{name} from {_percent(low)}"
+        if high != 1.0:
+            text += f" to {_percent(high)}"
+        if after:
+            text += f" after {after}"
+        return text + f" over {over}"
+
+    def data_curriculum(self) -> None:
+        section = self.get("data_curriculum")
+        if not section:
+            return
+        scorer = section.get("difficulty_scorer_name")
+        kwargs = dict(section.get("difficulty_scorer_kwargs") or {})
+        sort = None
+        if scorer == "ngram_perplexity":
+            n = kwargs.pop("n_gram", None)
+            sort = f"ngram_ppl(n={n})" if n is not None else "ngram_ppl"
+            if "update" in kwargs:
+                self.not_carried.append(
+                    f"difficulty_scorer_kwargs.update: {kwargs.pop('update')!r} (n-gram scores "
+                    "are computed once)"
+                )
+        elif scorer == "self_perplexity":
+            update = kwargs.pop("update", None)
+            sort = f"model_ppl(every={update})" if update else "model_ppl"
+            n = kwargs.pop("n_gram", None)
+            if n:
+                self.not_carried.append(
+                    f"self_perplexity's initial {n}-gram scoring before the first model "
+                    "re-score (model_ppl scores with the model from the start)"
+                )
+        elif scorer == "data_split":
+            spoken_first = kwargs.pop("spoken_first", True)
+            if self.sources:
+                order = self.sources
+            elif spoken_first:
+                order = (*BABYLM_SPOKEN, *BABYLM_WRITTEN)
+                self.assumed.append(
+                    "data_split(spoken_first=true) orders the BabyLM sources spoken first: "
+                    + ", ".join(order) + " (give --sources for another corpus)"
+                )  # fmt: skip
+            else:
+                order = tuple(sorted((*BABYLM_SPOKEN, *BABYLM_WRITTEN)))
+                self.assumed.append(
+                    "data_split(spoken_first=false) orders the BabyLM sources by file name: "
+                    + ", ".join(order) + " (give --sources for another corpus)"
+                )  # fmt: skip
+            sort = f"source({', '.join(order)})"
+        elif scorer:
+            self.error(
+                "E866",
+                f"unknown difficulty scorer {scorer!r}",
+                "data_curriculum", "difficulty_scorer_name",
+                hint="the seed's scorers are ngram_perplexity, self_perplexity, data_split",
+            )  # fmt: skip
+            return
+        for key, value in sorted(kwargs.items()):
+            self.not_carried.append(f"difficulty_scorer_kwargs.{key}: {value!r}")
+        pace = self.pacing("data_curriculum", "data")
+        if sort:
+            self.lines.append(f"sort by {sort}")
+        self.lines.append(f"pace {pace}" if pace else "pace none")
+
+    def vocabulary_curriculum(self) -> None:
+        section = self.get("vocabulary_curriculum")
+        if not section:
+            return
+        name = section.get("vocabulary_curriculum_name")
+        pace = self.pacing("vocabulary_curriculum", "vocabulary")
+        if name == "token_ids":
+            if pace:
+                self.lines.append(f"vocab {pace}")
+        elif name == "pos_tags_and_token_ids":
+            if pace:
+                self.lines.append(f"vocab {pace}")
+            self.not_carried.append(
+                "vocabulary curriculum by POS tags (the POS part of pos_tags_and_token_ids; "
+                "the token-id part is carried over as `vocab`)"
+            )
+        elif name == "pos_tags":
+            self.not_carried.append(
+                "vocabulary curriculum by POS tags (pos_tags): curriculumc's vocab curriculum "
+                "releases token ids lowest first only"
+            )
+        else:
+            self.error(
+                "E867",
+                f"unknown vocabulary curriculum {name!r}",
+                "vocabulary_curriculum", "vocabulary_curriculum_name",
+                hint="the seed's are token_ids, pos_tags, pos_tags_and_token_ids",
+            )  # fmt: skip
+
+    # --- objectives ------------------------------------------------------------------
+
+    def unit_call(self, name: str, unit: Mapping) -> str | None:
+        """The objective call of a unit, or None when the unit is plain ``mlm``."""
+        optional = dict(unit.get("optional_kwargs") or {})
+        for key in ("task_head_params", "optimizer_params", "scheduler_params"):
+            if unit.get(key):
+                self.not_carried.append(f"unit {name}: {key} {dict(unit[key])!r}")
+        for key in sorted(
+            set(unit)
+            - {"task_head_params", "optimizer_params", "scheduler_params", "optional_kwargs"}
+        ):
+            self.not_carried.append(f"unit {name}: {key}: {unit[key]!r}")
+        args: list[str] = []
+        if "pos_tags" in optional or name.startswith("pos"):
+            objective = "pos"
+            for tag in optional.pop("pos_tags", None) or ():
+                args.append(self.tag(str(tag), name))
+            if "mask_probability_pos" in optional:
+                args.append(f"mask={_percent(optional.pop('mask_probability_pos'))}")
+            if "mask_probability_other" in optional:
+                args.append(f"mask_other={_percent(optional.pop('mask_probability_other'))}")
+        elif name.startswith("mlm") or "mask_probability" in optional:
+            objective = "mlm"
+            mask = optional.pop("mask_probability", MLM_DEFAULT_MASK)
+            if mask != MLM_DEFAULT_MASK:
+                args.append(f"mask={_percent(mask)}")
+        elif name in ("clm", "causal_lm"):
+            objective = "clm"
+        else:
+            self.error(
+                "E868",
+                f"objective unit {name!r} has no counterpart here",
+                "objective_curriculum", "units", name,
+                hint="curriculumc's objectives are mlm, clm, pos",
+            )  # fmt: skip
+            return None
+        for key, value in sorted(optional.items()):
+            self.not_carried.append(f"unit {name}: optional_kwargs.{key}: {value!r}")
+        if not args and name == objective:
+            return None  # the plain objective: no unit statement needed
+        return f"{objective}({', '.join(args)})" if args else objective
+
+    def tag(self, tag: str, unit: str) -> str:
+        upper = tag.upper()
+        if upper not in UNIVERSAL_TAGS:
+            mapped = UD_TO_UNIVERSAL.get(upper)
+            if mapped is None:
+                self.error("E869", f"unit {unit}: unknown POS tag {tag!r}", "objective_curriculum")
+                return tag.lower()
+            self.assumed.append(f"unit {unit}: POS tag {tag} read as universal {mapped}")
+            upper = mapped
+        return _TAG_SPELLING[upper]
+
+    def objective_curriculum(self) -> None:
+        section = self.get("objective_curriculum")
+        if not section:
+            return
+        units = section.get("units") or {}
+        names: dict[str, str] = {}
+        for name, unit in units.items():
+            call = self.unit_call(str(name), unit or {})
+            names[str(name)] = str(name)
+            if call is not None:
+                self.lines.append(f"unit {name} = {call}")
+        steps = section.get("steps")
+        if not steps:
+            return
+        keys = list(steps)
+        if all(isinstance(k, int) and not isinstance(k, bool) for k in keys):
+            phases = self.integer_phases(steps, names)
+        else:
+            phases = self.range_phases(steps, names)
+        if phases:
+            self.lines.append(", ".join(phases))
+        for key in sorted(set(section) - {"units", "steps"}):
+            self.not_carried.append(f"objective_curriculum.{key}: {section[key]!r}")
+
+    def resolve(self, name: Any, names: Mapping[str, str]) -> str:
+        name = str(name)
+        if name in names:
+            return names[name]
+        if name in ("mlm", "clm", "pos"):
+            return name
+        self.error(
+            "E870",
+            f"objective steps name unit {name!r}, which the config does not define",
+            "objective_curriculum", "steps",
+            hint=f"units: {', '.join(names) or 'none'}",
+        )  # fmt: skip
+        return name
+
+    def integer_phases(self, steps: Mapping, names: Mapping[str, str]) -> list[str]:
+        phases = []
+        for start in sorted(steps):
+            value = steps[start]
+            active = value if isinstance(value, list) else [value]
+            terms = " + ".join(self.resolve(u, names) for u in active)
+            phases.append(f"at {start} {terms}")
+        return phases
+
+    def range_phases(self, steps: Mapping, names: Mapping[str, str]) -> list[str]:
+        ranges: list[tuple[str, float, float]] = []
+        for unit, value in steps.items():
+            where = ("objective_curriculum", "steps", unit)
+            if not isinstance(value, list) or len(value) != 2:
+                self.error("E871", f"steps.{unit} must be [start_fraction, end_fraction]", *where)
+                continue
+            low = self.fraction(value[0], *where)
+            high = self.fraction(value[1], *where)
+            if low is None or high is None:
+                continue
+            if not 0 <= low < high:
+                self.error("E871", f"steps.{unit}: need 0 <= start < end, got {value}", *where)
+                continue
+            ranges.append((self.resolve(unit, names), low, high))
+        if not ranges:
+            return []
+        # a unit is active on [start, end): the boundaries are every start and end
+        cuts = sorted({0.0, *(r[1] for r in ranges), *(r[2] for r in ranges)})
+        phases: list[str] = []
+        previous: tuple[str, ...] | None = None
+        for cut in cuts:
+            if cut >= 1.0:
+                break
+            active = tuple(u for u, low, high in ranges if low <= cut < high)
+            if not active:
+                end = next((c for c in cuts if c > cut), 1.0)
+                self.not_carried.append(
+                    f"no objective is active from {_percent(cut)} to {_percent(min(end, 1.0))} "
+                    "of training; " + ("the first phase starts at 0 instead" if previous is None
+                                       else "the previous phase continues")
+                )  # fmt: skip
+                if previous is None:
+                    continue
+                active = previous
+            if active == previous:
+                continue
+            if previous is None and cut > 0:
+                cut = 0.0
+            phases.append(f"at {self.when(cut)} {' + '.join(active)}")
+            previous = active
+        return phases
+
+    def when(self, fraction: float) -> str:
+        """A phase start: ``0``, ``50%`` when exact in steps, else steps rounded up."""
+        if fraction == 0:
+            return "0"
+        exact = fraction * self.steps
+        if abs(exact - round(exact)) < 1e-9:
+            return _percent(fraction)
+        # the seed's rule is "active from step >= fraction * steps": the first such step
+        self.assumed.append(
+            f"an objective range boundary at {fraction:g} of {self.steps} steps starts at step "
+            f"{math.ceil(exact)}"
+        )
+        return str(math.ceil(exact))
+
+    def leftovers(self) -> None:
+        known = {*GROUPS, "trainer", "experiment", "data_preprocessing"}
+        for key in sorted(set(self.config.data) - known):
+            self.not_carried.append(f"{key}: {self.config.data[key]!r}")
+        experiment = self.get("experiment") or {}
+        for key in sorted(set(experiment) - {"seed", "name", "group"}):
+            self.not_carried.append(f"experiment.{key}: {experiment[key]!r}")
+        for key in sorted(set(self.get("data_preprocessing") or {}) - {
+            "max_input_length", "join_sentences", "include_punctuation"
+        }):  # fmt: skip
+            self.not_carried.append(
+                f"data_preprocessing.{key}: {self.get('data_preprocessing', key)!r}"
+            )
+
+
+def convert_climb(
+    config: _Config,
+    *,
+    source: str = "",
+    data: str | None = None,
+    sources: Sequence[str] | None = None,
+) -> ClimbImport:
+    """Spec text for a composed seed config (see :func:`read_climb_config`).
+
+    ``data`` replaces the seed's dataset (a path or name written into ``data "..."``);
+    ``sources`` gives the order of sources for a ``data_split`` curriculum. Raises
+    :class:`CurriculumError` (E863-E871) listing every problem found.
+    """
+    return _Converter(config, data=data, sources=sources).convert(source)
+
+
+def import_climb(
+    path: str | Path, *, data: str | None = None, sources: Sequence[str] | None = None
+) -> ClimbImport:
+    """Read and convert a seed config folder or file; see :func:`convert_climb`."""
+    config = read_climb_config(path)
+    return convert_climb(config, source=str(path), data=data, sources=sources)

@@ -1,0 +1,437 @@
+"""A compiled curriculum as a picture: the figure for papers and run folders, and the same
+picture drawn with characters for ``curriculumc plot --terminal``.
+
+Both show, over optimizer steps, the share of the sorted data the sampler may draw from
+(the pool), the share of the vocabulary in use, the phase boundaries, and which objectives
+are trained with what weight. The values are sampled from the Plan's own schedule methods
+(:meth:`Plan.data_fraction`, :meth:`Plan.vocab_fraction`, :meth:`Plan.objectives`) -- never a
+second copy of the pacing math. The samples include both sides of every boundary step, so a
+release or a ``step`` pacing function shows as a vertical jump at the right step.
+
+matplotlib is imported inside :func:`timeline_figure` only, and draws on an Agg canvas
+without pyplot, so importing this module stays instant and no global backend changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from curriculumc.plan import Plan
+
+if TYPE_CHECKING:  # for annotations only: matplotlib is imported lazily
+    from matplotlib.figure import Figure
+
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
+FIGURE_SIZE = (7.0, 3.6)  # inches: the full width of a two-column paper page
+FIGURE_DPI = 300
+GRID_POINTS = 600  # evenly spaced samples; boundaries are added exactly on top
+
+# Okabe & Ito's palette: distinguishable with colour-blindness and in greyscale print
+POOL_COLOUR = "#0072B2"
+VOCAB_COLOUR = "#D55E00"
+UNIT_COLOURS = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+BOUNDARY_COLOUR = "0.45"
+
+# terminal glyphs
+EIGHTHS = " ▁▂▃▄▅▆▇█"  # the pool, filled from the bottom with 1/8-row resolution
+VOCAB_MARK = "•"
+BOUNDARY_MARK = "┊"
+SHADES = "░▒▓█"  # an objective's weight, relative to the largest weight in the plan
+
+
+@dataclass(frozen=True)
+class Samples:
+    """The schedules sampled at ``steps`` (sorted, unique, from 0 to ``train.steps``)."""
+
+    steps: tuple[int, ...]
+    data: tuple[float, ...]
+    vocab: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Span:
+    """Unit ``unit`` is trained with loss weight ``weight`` over steps ``[start, end)``."""
+
+    unit: str
+    start: int
+    end: int
+    weight: float
+
+
+def sample_schedules(plan: Plan, *, points: int = GRID_POINTS) -> Samples:
+    """Sample the pool and vocabulary fractions over ``[0, plan.train.steps]``.
+
+    ``points`` evenly spaced steps, plus ``s - 1`` and ``s`` for every boundary ``s`` and
+    phase start (so jumps are vertical and land on the exact step). Returns :class:`Samples`.
+    """
+    total = max(0, plan.train.steps)
+    steps = {round(i * total / max(1, points - 1)) for i in range(points)}
+    edges = {s for s, _ in plan.boundaries()} | {p.start for p in plan.phases}
+    for edge in edges:
+        steps.update(s for s in (edge - 1, edge) if 0 <= s <= total)
+    ordered = tuple(sorted(steps))
+    return Samples(
+        ordered,
+        tuple(plan.data_fraction(s) for s in ordered),
+        tuple(plan.vocab_fraction(s) for s in ordered),
+    )
+
+
+def objective_spans(plan: Plan) -> tuple[Span, ...]:
+    """Which unit is trained with what weight when, as spans over ``[0, plan.train.steps)``.
+
+    Consecutive phases that give a unit the same weight are merged into one span.
+    Returns spans ordered by unit (in the plan's order of first use) and then by step.
+    """
+    total = plan.train.steps
+    cuts = sorted({0, total} | {p.start for p in plan.phases if 0 < p.start < total})
+    spans: list[Span] = []
+    for lo, hi in zip(cuts, cuts[1:]):
+        for unit, weight in plan.objectives(lo).items():
+            previous = next((s for s in reversed(spans) if s.unit == unit), None)
+            if previous and previous.end == lo and previous.weight == weight:
+                spans[spans.index(previous)] = Span(unit, previous.start, hi, weight)
+            else:
+                spans.append(Span(unit, lo, hi, weight))
+    order = _unit_order(plan, spans)
+    return tuple(sorted(spans, key=lambda s: (order[s.unit], s.start)))
+
+
+def format_steps(step: float) -> str:
+    """A step count for an axis: ``950``, ``2k``, ``1.5k``, ``12.5k``, ``1M``."""
+    for size, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if abs(step) >= size:
+            return f"{step / size:.1f}".rstrip("0").rstrip(".") + suffix
+    return f"{step:g}"
+
+
+# --- the figure ----------------------------------------------------------------------
+
+
+def timeline_figure(plan: Plan, *, title: str | None = None) -> Figure:
+    """Draw the plan's timeline on a new matplotlib figure and return it (not saved).
+
+    Top panel: pool and vocabulary fractions (0--100 %) over steps, with a dashed vertical
+    line (``gid="boundary"``) at each boundary of :meth:`Plan.boundaries`, labelled.
+    Bottom panel: one band per unit, its bars as tall and as opaque as the loss weight.
+    """
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+    from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+    total = max(1, plan.train.steps)
+    samples = sample_schedules(plan)
+    spans = objective_spans(plan)
+    units = list(_unit_order(plan, spans))
+    max_weight = max((s.weight for s in spans), default=1.0) or 1.0
+
+    with matplotlib.rc_context(_STYLE):
+        figure = Figure(figsize=FIGURE_SIZE, dpi=FIGURE_DPI, layout="constrained")
+        # the Agg canvas, set on this figure only: no pyplot, no global backend switch, so a
+        # notebook or GUI session that calls this keeps its own backend
+        FigureCanvasAgg(figure)
+        band_height = 0.35 + 0.3 * max(1, len(units))
+        curves, bands = figure.subplots(
+            2, 1, sharex=True, height_ratios=(2.6, band_height), gridspec_kw={"hspace": 0.04}
+        )
+
+        # pool and vocabulary
+        edges = _edges(plan)
+        data_x, data_y = _vertical_jumps(samples.steps, samples.data, edges)
+        curves.fill_between(data_x, data_y, color=POOL_COLOUR, alpha=0.12, lw=0)
+        curves.plot(data_x, data_y, color=POOL_COLOUR, lw=1.6, label=_pool_label(plan), gid="data")
+        if plan.vocab.fn != "none":
+            curves.plot(
+                *_vertical_jumps(samples.steps, samples.vocab, edges),
+                color=VOCAB_COLOUR,
+                lw=1.4,
+                ls=(0, (4, 2)),
+                label=f"vocabulary ({plan.vocab.fn})",
+                gid="vocab",
+            )
+        curves.set_ylim(0, 1.04)
+        curves.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+        curves.yaxis.set_major_formatter(PercentFormatter(1.0))
+        curves.set_ylabel("share released")
+        curves.grid(axis="y", color="0.9", lw=0.6)
+        # above the panel, right-aligned: inside it would cover curves or boundary labels
+        curves.legend(
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            ncols=2,
+            frameon=False,
+            handlelength=2.2,
+            borderaxespad=0.2,
+        )
+        if title:  # a row of its own above the legend, however long it is
+            figure.suptitle(title, x=0.01, ha="left", fontsize=9, fontweight="bold")
+
+        # objectives: one band per unit, weight as bar height and opacity
+        for row, unit in enumerate(units):
+            colour = UNIT_COLOURS[row % len(UNIT_COLOURS)]
+            y = len(units) - 1 - row  # first unit on top
+            for span in (s for s in spans if s.unit == unit):
+                share = span.weight / max_weight
+                height = 0.25 + 0.5 * share
+                bands.broken_barh(
+                    [(span.start, span.end - span.start)],
+                    (y - height / 2, height),
+                    facecolor=colour,
+                    alpha=0.45 + 0.55 * share,
+                    lw=0,
+                    gid=f"unit:{unit}",
+                )
+                if span.weight != 1.0 and (span.end - span.start) / total > 0.06:
+                    bands.text(
+                        (span.start + span.end) / 2,
+                        y,
+                        f"×{span.weight:g}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="0.15",
+                    )
+        bands.set_yticks(range(len(units)), list(reversed(units)))
+        bands.set_ylim(-0.6, max(0.6, len(units) - 0.4))
+        bands.tick_params(axis="y", length=0)
+        bands.spines["left"].set_visible(False)
+        bands.set_ylabel("objectives")
+
+        # boundaries: dashed verticals through both panels, each labelled along its left
+        # side, in the half of the panel the curves leave free there
+        label_at = blended_transform_factory(curves.transData, curves.transAxes)
+        label_at += ScaledTranslation(-2.5 / 72, 0, figure.dpi_scale_trans)  # clear of the line
+        for step, words in _grouped_boundaries(plan):
+            for axes in (curves, bands):
+                axes.axvline(step, color=BOUNDARY_COLOUR, lw=0.8, ls=(0, (3, 2.5)), gid="boundary")
+            on_top = _curves_low_before(plan, step)
+            curves.text(
+                step,
+                0.97 if on_top else 0.03,
+                "; ".join(words),
+                transform=label_at,
+                rotation=90,
+                ha="right",
+                va="top" if on_top else "bottom",
+                fontsize=6.5,
+                color="0.25",
+                bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1.0},
+            )
+
+        bands.set_xlim(0, total)
+        bands.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10], integer=True))
+        bands.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_steps(x)))
+        bands.set_xlabel("optimizer step")
+    return figure
+
+
+def plot_timeline(plan: Plan, path: str | Path, *, title: str | None = None) -> Path:
+    """Write the plan's timeline figure to ``path`` (PNG at 300 dpi, or PDF / SVG by suffix).
+
+    Returns the path written. Raises ``ValueError`` for another suffix and ``OSError`` when
+    the file cannot be written.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in FIGURE_SUFFIXES:
+        raise ValueError(
+            f"cannot write a {path.suffix or 'suffix-less'} file: use one of "
+            + ", ".join(FIGURE_SUFFIXES)
+        )
+    figure = timeline_figure(plan, title=title)
+    # metadata pinned so that the same plan gives the same bytes (no date, no version)
+    metadata = {
+        ".png": {"Software": None},
+        ".pdf": {"CreationDate": None, "Producer": None, "Creator": None},
+        ".svg": {"Date": None, "Creator": None},
+    }[path.suffix.lower()]
+    import matplotlib
+
+    with matplotlib.rc_context(_STYLE):  # svg.hashsalt is read while saving
+        figure.savefig(path, dpi=FIGURE_DPI, metadata=metadata)
+    return path
+
+
+_STYLE = {
+    "font.size": 8,
+    "axes.labelsize": 8,
+    "axes.titlesize": 9,
+    "legend.fontsize": 7.5,
+    "xtick.labelsize": 7.5,
+    "ytick.labelsize": 7.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.linewidth": 0.7,
+    "xtick.major.width": 0.7,
+    "ytick.major.width": 0.7,
+    "xtick.major.size": 3,
+    "ytick.major.size": 3,
+    "svg.hashsalt": "curriculumc",  # stable ids in SVG output
+    "pdf.fonttype": 42,  # TrueType in PDFs: journals ask for it, and text stays editable
+}
+
+
+def _edges(plan: Plan) -> set[int]:
+    """Steps where a schedule may jump: boundaries and phase starts."""
+    return {s for s, _ in plan.boundaries()} | {p.start for p in plan.phases}
+
+
+def _vertical_jumps(
+    steps: tuple[int, ...], values: tuple[float, ...], edges: set[int]
+) -> tuple[list[float], list[float]]:
+    """The polyline through the samples, with each edge ``s`` drawn as a vertical segment.
+
+    The value of step ``t`` holds over ``[t, t + 1)``, so just left of ``s`` the curve is at
+    the value of ``s - 1``: a point ``(s, value(s - 1))`` is put before ``(s, value(s))``.
+    """
+    xs: list[float] = []
+    ys: list[float] = []
+    previous: tuple[int, float] | None = None
+    for step, value in zip(steps, values):
+        if step in edges and previous is not None and previous[0] == step - 1:
+            xs.append(step)
+            ys.append(previous[1])
+        xs.append(step)
+        ys.append(value)
+        previous = (step, value)
+    return xs, ys
+
+
+def _curves_low_before(plan: Plan, step: int) -> bool:
+    """Whether the drawn curves stay in the lower half just left of ``step`` (where its
+    label goes), so that the label fits in the free upper half."""
+    window = max(1, round(0.03 * plan.train.steps))
+    probes = {max(0, step - 1), max(0, step - window)}
+    values = [plan.data_fraction(s) for s in probes]
+    if plan.vocab.fn != "none":
+        values += [plan.vocab_fraction(s) for s in probes]
+    return max(values) <= 0.5
+
+
+def _pool_label(plan: Plan) -> str:
+    if plan.pace.fn == "none":
+        return "data pool (all data)"
+    return f"data pool ({plan.pace.fn})"
+
+
+# --- the terminal picture ------------------------------------------------------------
+
+
+def render_terminal(plan: Plan, *, width: int = 80, height: int = 12) -> str:
+    """The timeline drawn with characters, ``width`` columns wide, no colour.
+
+    ``height`` rows of chart (the pool filled with block characters, the vocabulary as
+    ``•`` when it is paced, boundaries as ``┊``), an axis with the boundary steps labelled,
+    then one row per unit whose shade gives its weight. Column ``c`` shows the schedules at
+    the last step it covers, so a change at step ``s`` shows from the column holding ``s``.
+    Deterministic for a given plan, width and height. Raises ``ValueError`` when the
+    picture does not fit (chart narrower than 10 columns or ``height`` < 2).
+    """
+    total = plan.train.steps
+    spans = objective_spans(plan)
+    units = list(_unit_order(plan, spans))
+    gutter = max([4] + [len(u) for u in units])
+    columns = width - gutter - 2
+    if columns < 10 or height < 2:
+        raise ValueError(f"a {width}×{height} terminal is too small for the timeline")
+    if total <= 0:
+        return "(the plan trains for 0 steps)"
+
+    steps = [_column_step(c, columns, total) for c in range(columns)]
+    marks = {_column_of(s, columns, total) for s, _ in plan.boundaries() if s < total}
+    data = [plan.data_fraction(s) for s in steps]
+    vocab = [plan.vocab_fraction(s) for s in steps] if plan.vocab.fn != "none" else None
+
+    lines = [_legend(plan)[:width]]
+    for row in range(height):  # row 0 is the top
+        level = height - 1 - row  # eighths below this row: level * 8
+        cells = []
+        for c in range(columns):
+            filled = min(8, max(0, round(data[c] * height * 8) - level * 8))
+            cell = EIGHTHS[filled]
+            if vocab is not None and min(height - 1, int(vocab[c] * height)) == level:
+                cell = VOCAB_MARK
+            if cell == " " and c in marks:
+                cell = BOUNDARY_MARK
+            cells.append(cell)
+        label = {0: "100%", height // 2: "50%" if height % 2 == 0 else ""}.get(row, "")
+        lines.append(f"{label:>{gutter}} {'┤' if label else '│'}{''.join(cells)}")
+    axis = "".join("┴" if c in marks else "─" for c in range(columns))
+    lines.append(f"{'0%':>{gutter}} └{axis}")
+    lines.append(" " * (gutter + 2) + _step_labels(plan, columns, total))
+
+    max_weight = max((s.weight for s in spans), default=1.0) or 1.0
+    for unit in units:
+        cells = []
+        for c, step in enumerate(steps):
+            weight = plan.objectives(step).get(unit, 0.0)
+            if weight > 0:
+                shade = min(len(SHADES) - 1, int(weight / max_weight * len(SHADES) - 1e-9))
+                cells.append(SHADES[shade])
+            else:
+                cells.append(BOUNDARY_MARK if c in marks else " ")
+        lines.append(f"{unit:>{gutter}}  {''.join(cells)}")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _column_step(column: int, columns: int, total: int) -> int:
+    """The last step of the range ``[c*total//columns, (c+1)*total//columns)``."""
+    lo, hi = column * total // columns, (column + 1) * total // columns
+    return max(lo, hi - 1)
+
+
+def _column_of(step: int, columns: int, total: int) -> int:
+    """The column whose range holds ``step``: the largest c with ``c*total//columns <= step``."""
+    return min(columns - 1, ((step + 1) * columns - 1) // total)
+
+
+def _legend(plan: Plan) -> str:
+    parts = [f"█ {_pool_label(plan)}"]
+    if plan.vocab.fn != "none":
+        parts.append(f"{VOCAB_MARK} vocabulary ({plan.vocab.fn})")
+    if plan.boundaries():
+        parts.append(f"{BOUNDARY_MARK} boundary")
+    return "   ".join(parts)
+
+
+def _step_labels(plan: Plan, columns: int, total: int) -> str:
+    """``0``, the last step, and each boundary step under its column where there is room."""
+    row = [" "] * columns
+    taken = [False] * columns
+
+    def place(text: str, start: int) -> None:
+        start = min(max(0, start), columns - len(text))
+        lo, hi = max(0, start - 1), min(columns, start + len(text) + 1)
+        if start < 0 or any(taken[lo:hi]):
+            return  # no room: a neighbour's label wins
+        row[start : start + len(text)] = text
+        taken[start : start + len(text)] = [True] * len(text)
+
+    place("0", 0)
+    end = format_steps(total)
+    place(end, columns - len(end))
+    for step in sorted({s for s, _ in plan.boundaries() if s < total}):
+        text = format_steps(step)
+        place(text, _column_of(step, columns, total) - len(text) // 2)
+    return "".join(row)
+
+
+# --- shared ----------------------------------------------------------------------------
+
+
+def _grouped_boundaries(plan: Plan) -> list[tuple[int, list[str]]]:
+    grouped: dict[int, list[str]] = {}
+    for step, words in plan.boundaries():
+        grouped.setdefault(step, []).append(words)
+    return sorted(grouped.items())
+
+
+def _unit_order(plan: Plan, spans: list[Span] | tuple[Span, ...]) -> dict[str, int]:
+    """Units in the order the plan declares them, then any others in order of first use."""
+    used = [s.unit for s in sorted(spans, key=lambda s: s.start)]
+    names = [u.name for u in plan.units if u.name in used]
+    names += [n for n in dict.fromkeys(used) if n not in names]
+    return {name: i for i, name in enumerate(names)}

@@ -1,0 +1,820 @@
+"""Comparing finished runs: one table per sweep, a paired bootstrap against controls, a plot.
+
+``curriculumc compare RUN_DIR... | SWEEP_DIR`` reads run folders (``plan.json``,
+``metrics.jsonl``, ``summary.json``, ``eval/*.json``), groups the runs that differ only in
+their seed, and reports per group (a *curriculum*):
+
+- final and best BLiMP macro accuracy, per-field accuracy, held-out perplexity, words
+  seen and wall time, each as **mean ± sample standard deviation** (n − 1) across seeds
+  (just the mean when a group has one run);
+- the difference of its final macro accuracy to its matched control (the same plan with a
+  random scorer) with a **paired, stratified bootstrap 95% interval over minimal pairs**:
+  per pair the outcome (1/0) is averaged over each condition's seeds, pairs are resampled
+  with replacement within each paradigm -- the same resampled pairs for both conditions --
+  and the statistic is the macro (mean over paradigms) difference, matching the macro
+  column.
+
+Grouping: by the sweep manifest (``sweep.json``) when there is one, else by the hash of the
+plan with its seed set to 0. The matched control of a group is named by the manifest, or
+else found as the group whose seed-free plan equals :func:`curriculumc.make_control` of the
+group's plan.
+
+Missing data (a run with no eval, no summary, no plan) shows as ``–`` with a note; it
+never stops the comparison. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from curriculumc.errors import CurriculumError
+from curriculumc.plan import Plan
+
+EVAL_FORMAT = "curriculumc.eval/1"
+MANIFEST_NAME = "sweep.json"
+DASH = "–"
+_MACRO_KEYS = ("blimp/macro",)
+_FIELD_PREFIX = "blimp/field/"
+# metric names the trainer or ``eval --dev`` may use for held-out perplexity
+# (the trainer's ``eval ppl`` logs ``ppl/dev``; ``eval --dev`` writes ``perplexity.value``)
+_PPL_KEY = re.compile(r"^(ppl|perplexity)(/|$)|(^|/)(pseudo_)?(ppl|perplexity)(/value)?$")
+
+
+# ------------------------------------------------------------------------------ one run
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What ``compare`` knows about one run folder; ``None`` where the run does not say.
+
+    ``curve``: ``(step, BLiMP macro)`` from the eval lines of ``metrics.jsonl``.
+    ``outcomes``: ``{"paradigm/pair_id": 1 | 0}`` of the final minimal-pair evaluation.
+    ``notes``: what was missing or unreadable, in words.
+    """
+
+    folder: Path
+    name: str
+    plan: Plan | None = None
+    seed: int | None = None
+    curve: tuple[tuple[int, float], ...] = ()
+    final_macro: float | None = None
+    per_field: Mapping[str, float] = field(default_factory=dict)
+    paradigm_of: Mapping[str, str] = field(default_factory=dict)
+    outcomes: Mapping[str, int] = field(default_factory=dict)
+    perplexity: float | None = None
+    words_seen: float | None = None
+    wall_s: float | None = None
+    complete: bool = False
+    notes: tuple[str, ...] = ()
+
+    @property
+    def best_macro(self) -> float | None:
+        values = [v for _, v in self.curve]
+        if self.final_macro is not None:
+            values.append(self.final_macro)
+        return max(values) if values else None
+
+    @property
+    def group_key(self) -> str:
+        """Hash of the plan with the seed set to 0 (runs equal up to the seed share it)."""
+        if self.plan is None:
+            return f"folder:{self.folder}"
+        return seedless_hash(self.plan)
+
+
+def seedless_hash(plan: Plan) -> str:
+    """The hash of ``plan`` with ``train.seed`` set to 0."""
+    return replace(plan, train=replace(plan.train, seed=0)).hash
+
+
+def read_run(folder: str | Path) -> RunRecord:
+    """Read one run folder; never raises for missing or broken files (they become notes).
+
+    Raises :class:`CurriculumError` (E840) only when ``folder`` is not a folder.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise CurriculumError.single("E840", f"run folder '{folder}' not found")
+    notes: list[str] = []
+    plan = _read_plan(folder, notes)
+    curve, last_metrics = _read_metrics(folder, notes)
+    summary = _read_json(folder / "summary.json", notes, "no summary.json (run unfinished?)")
+    final_eval = _final_eval(folder, notes)
+
+    final_macro: float | None = None
+    per_field: dict[str, float] = {}
+    outcomes: dict[str, int] = {}
+    paradigm_of: dict[str, str] = {}
+    if final_eval is not None:
+        final_macro = _number(final_eval.get("macro"))
+        per_field = {k: float(v) for k, v in (final_eval.get("per_field") or {}).items()}
+        for paradigm, entry in (final_eval.get("paradigms") or {}).items():
+            for pair_id, ok in zip(entry.get("pair_ids", ()), entry.get("correct", ())):
+                key = f"{paradigm}/{pair_id}"
+                outcomes[key] = int(ok)
+                paradigm_of[key] = paradigm
+    final_metrics = {**last_metrics, **_summary_metrics(summary)}
+    if final_macro is None:
+        final_macro = _first(final_metrics, _MACRO_KEYS)
+    if final_macro is None and curve:
+        final_macro = curve[-1][1]
+    if not per_field:
+        per_field = {
+            k[len(_FIELD_PREFIX) :]: float(v)
+            for k, v in final_metrics.items()
+            if k.startswith(_FIELD_PREFIX) and _number(v) is not None
+        }
+    if final_macro is None:
+        notes.append("no BLiMP evaluation")
+
+    perplexity = _perplexity(final_eval, final_metrics, summary)
+    return RunRecord(
+        folder=folder,
+        name=folder.name,
+        plan=plan,
+        seed=plan.train.seed if plan is not None else None,
+        curve=curve,
+        final_macro=final_macro,
+        per_field=per_field,
+        paradigm_of=paradigm_of,
+        outcomes=outcomes,
+        perplexity=perplexity,
+        words_seen=_first(summary or {}, ("words_seen", "words")),
+        wall_s=_first(summary or {}, ("wall_s", "wall_time_s", "wall_time")),
+        complete=bool(summary and _is_complete(summary)),
+        notes=tuple(notes),
+    )
+
+
+def _is_complete(summary: Mapping[str, Any]) -> bool:
+    # the trainer writes "finished"; "complete" is accepted too
+    return summary.get("finished") is True or summary.get("complete") is True
+
+
+def _read_json(path: Path, notes: list[str], missing_note: str | None) -> dict | None:
+    if not path.is_file():
+        if missing_note:
+            notes.append(missing_note)
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        notes.append(f"{path.name} unreadable ({exc})")
+        return None
+    if not isinstance(data, dict):
+        notes.append(f"{path.name} is not a JSON object")
+        return None
+    return data
+
+
+def _read_plan(folder: Path, notes: list[str]) -> Plan | None:
+    path = folder / "plan.json"
+    if not path.is_file():
+        notes.append("no plan.json")
+        return None
+    try:
+        return Plan.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        notes.append(f"plan.json unreadable ({exc})")
+        return None
+
+
+def _read_metrics(folder: Path, notes: list[str]) -> tuple[tuple[tuple[int, float], ...], dict]:
+    """The BLiMP macro curve and the last eval line's metrics (merged over eval kinds)."""
+    path = folder / "metrics.jsonl"
+    if not path.is_file():
+        notes.append("no metrics.jsonl")
+        return (), {}
+    curve: dict[int, float] = {}
+    last: dict[str, Any] = {}
+    bad = 0
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                bad += 1  # a run killed mid-write leaves a torn last line
+                continue
+            if not isinstance(row, dict) or "eval" not in row:
+                continue
+            step = row.get("step")
+            macro = _first(row, _MACRO_KEYS)
+            if isinstance(step, int) and macro is not None:
+                curve[step] = macro
+            last.update({k: v for k, v in row.items() if k not in ("step", "eval")})
+    if bad:
+        notes.append(f"{bad} unreadable line(s) in metrics.jsonl")
+    return tuple(sorted(curve.items())), last
+
+
+def _final_eval(folder: Path, notes: list[str]) -> dict | None:
+    """The minimal-pair eval JSON of the final model: ``eval/*final*.json``, else the one of
+    the highest step, else the newest; only files in the evaluator's format count."""
+    candidates = []
+    for path in sorted((folder / "eval").glob("*.json")):
+        data = _read_json(path, notes, None)
+        if data is None or data.get("format") != EVAL_FORMAT or not data.get("paradigms"):
+            continue
+        steps = [int(s) for s in re.findall(r"(\d+)", path.stem)]
+        rank = (1 if "final" in path.stem else 0, max(steps) if steps else -1, path.stat().st_mtime)
+        candidates.append((rank, data))
+    if not candidates:
+        return None
+    return max(candidates, key=lambda item: item[0])[1]
+
+
+def _summary_metrics(summary: Mapping[str, Any] | None) -> dict:
+    """The final figures a summary holds: its last evaluations (``evals``: one record per
+    evaluation, as logged) and ``final_metrics``."""
+    if not summary:
+        return {}
+    merged: dict[str, Any] = {}
+    evals = summary.get("evals")
+    if isinstance(evals, dict):
+        for record in evals.values():
+            if isinstance(record, dict):
+                merged.update({k: v for k, v in record.items() if k not in ("step", "eval")})
+    final = summary.get("final_metrics")
+    if isinstance(final, dict):
+        merged.update(final)
+    return merged
+
+
+def _perplexity(final_eval: dict | None, metrics: Mapping[str, Any], summary) -> float | None:
+    if final_eval and isinstance(final_eval.get("perplexity"), dict):
+        value = _number(final_eval["perplexity"].get("value"))
+        if value is not None:
+            return value
+    for source in (metrics, _summary_metrics(summary), summary or {}):
+        for key, value in source.items():
+            if _PPL_KEY.search(key) and _number(value) is not None:
+                return float(value)
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return None if math.isnan(value) else float(value)
+
+
+def _first(mapping: Mapping[str, Any], keys: Iterable[str]) -> float | None:
+    for key in keys:
+        value = _number(mapping.get(key))
+        if value is not None:
+            return value
+    return None
+
+
+# ------------------------------------------------------------------------------ groups
+
+
+@dataclass(frozen=True)
+class Group:
+    """Runs that differ only in their seed: one curriculum (or one control)."""
+
+    key: str
+    label: str
+    runs: tuple[RunRecord, ...]
+    control_key: str | None = None  # key of this group's matched control, if any
+    is_control: bool = False
+
+    @property
+    def plan(self) -> Plan | None:
+        return next((r.plan for r in self.runs if r.plan is not None), None)
+
+
+def collect_runs(paths: Sequence[str | Path]) -> tuple[list[RunRecord], dict | None]:
+    """Run records for ``paths`` (run folders, folders of run folders, or a sweep folder)
+    and the sweep manifest when one path is a sweep folder.
+
+    Raises :class:`CurriculumError` E840 (a path is missing) or E841 (no run found).
+    """
+    runs: list[RunRecord] = []
+    manifest: dict | None = None
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            raise CurriculumError.single("E840", f"run or sweep folder '{path}' not found")
+        if (path / MANIFEST_NAME).is_file():
+            manifest = json.loads((path / MANIFEST_NAME).read_text(encoding="utf-8"))
+            for entry in manifest.get("runs", ()):
+                folder = path / entry["folder"]
+                if folder.is_dir():
+                    runs.append(read_run(folder))
+                else:
+                    runs.append(RunRecord(folder=folder, name=folder.name, notes=("not run yet",)))
+        elif _looks_like_run(path):
+            runs.append(read_run(path))
+        else:
+            inner = sorted(p for p in path.iterdir() if p.is_dir() and _looks_like_run(p))
+            runs.extend(read_run(p) for p in inner)
+    if not runs:
+        raise CurriculumError.single(
+            "E841",
+            "no run folders found in " + ", ".join(str(p) for p in paths),
+            hint="a run folder holds plan.json or metrics.jsonl",
+        )
+    return runs, manifest
+
+
+def _looks_like_run(path: Path) -> bool:
+    return any((path / name).exists() for name in ("plan.json", "metrics.jsonl", "summary.json"))
+
+
+def group_runs(
+    runs: Sequence[RunRecord],
+    manifest: Mapping[str, Any] | None = None,
+    *,
+    make_control: Callable[[Plan], Plan] | None = None,
+) -> list[Group]:
+    """Group runs by curriculum, in first-seen order, and pair each group with its control.
+
+    With a manifest, runs are grouped by its ``group`` entry and a run's
+    ``control_of_groups`` names the groups it is the matched control of. Without one, runs are grouped by
+    :func:`seedless_hash`; a group is another group's control when its seed-free plan
+    equals ``make_control`` of that group's plan (``make_control`` defaults to
+    :func:`curriculumc.make_control` when the compiler provides it).
+    """
+    if manifest:
+        return _groups_from_manifest(runs, manifest)
+    order: list[str] = []
+    members: dict[str, list[RunRecord]] = {}
+    for run in runs:
+        key = run.group_key
+        if key not in members:
+            order.append(key)
+            members[key] = []
+        members[key].append(run)
+    if make_control is None:
+        make_control = _default_make_control()
+    control_of: dict[str, str] = {}
+    if make_control is not None:
+        for key in order:
+            plan = next((r.plan for r in members[key] if r.plan is not None), None)
+            if plan is None:
+                continue
+            try:
+                control_key = seedless_hash(make_control(plan))
+            except Exception:  # noqa: BLE001 -- a plan the control maker refuses has no control
+                continue
+            if control_key != key and control_key in members:
+                control_of[key] = control_key
+    controls = set(control_of.values())
+    return _controls_after_curricula(
+        [
+            Group(
+                key=key,
+                label=_label_of(members[key]),
+                runs=tuple(members[key]),
+                control_key=control_of.get(key),
+                is_control=key in controls,
+            )
+            for key in order
+        ]
+    )
+
+
+def _controls_after_curricula(groups: list[Group]) -> list[Group]:
+    """Each control right after the first curriculum it controls (easier to read)."""
+    by_key = {g.key: g for g in groups}
+    placed: set[str] = set()
+    ordered: list[Group] = []
+    for group in groups:
+        if group.key in placed or (group.is_control and _controls_someone(group, groups)):
+            continue
+        ordered.append(group)
+        placed.add(group.key)
+        control = by_key.get(group.control_key) if group.control_key else None
+        if control is not None and control.key not in placed:
+            ordered.append(control)
+            placed.add(control.key)
+    ordered.extend(g for g in groups if g.key not in placed)
+    return ordered
+
+
+def _controls_someone(group: Group, groups: Sequence[Group]) -> bool:
+    return any(g.control_key == group.key for g in groups)
+
+
+def _default_make_control() -> Callable[[Plan], Plan] | None:
+    try:
+        from curriculumc import make_control
+    except ImportError:
+        return None
+    return make_control
+
+
+def _groups_from_manifest(runs: Sequence[RunRecord], manifest: Mapping[str, Any]) -> list[Group]:
+    by_folder = {r.folder.name: r for r in runs}
+    order: list[str] = []
+    members: dict[str, list[RunRecord]] = {}
+    control_of: dict[str, str] = {}
+    is_control: set[str] = set()
+    for entry in manifest.get("runs", ()):
+        key = entry.get("group") or entry.get("curriculum") or entry["label"]
+        run = by_folder.get(Path(entry["folder"]).name)
+        if run is None:
+            continue
+        if key not in members:
+            order.append(key)
+            members[key] = []
+        members[key].append(run)
+        for controlled in entry.get("control_of_groups") or ():
+            control_of[controlled] = key
+            is_control.add(key)
+    return _controls_after_curricula(
+        [
+            Group(key, key, tuple(members[key]), control_of.get(key), key in is_control)
+            for key in order
+        ]
+    )
+
+
+def _label_of(runs: Sequence[RunRecord]) -> str:
+    """A readable name: the run folder name without its ``-<hash8>`` and seed parts."""
+    run = runs[0]
+    name = re.sub(r"-[0-9a-f]{8}$", "", run.name)
+    if run.seed is not None:
+        name = re.sub(rf"(^|-)(seed)?{run.seed}$", "", name)
+    return name or run.name
+
+
+# ------------------------------------------------------------------------------ statistics
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Mean and sample standard deviation (n − 1; 0 for one value) over ``n`` values."""
+
+    mean: float
+    std: float
+    n: int
+
+    def text(self, fmt: str = "{:.1f}", scale: float = 1.0) -> str:
+        if self.n > 1:
+            return f"{fmt.format(self.mean * scale)} ± {fmt.format(self.std * scale)}"
+        return fmt.format(self.mean * scale)
+
+
+def spread(values: Iterable[float | None]) -> Spread | None:
+    """:class:`Spread` of the values that are not None, or None when there are none."""
+    present = [float(v) for v in values if v is not None]
+    if not present:
+        return None
+    mean = sum(present) / len(present)
+    if len(present) < 2:
+        return Spread(mean, 0.0, 1)
+    var = sum((v - mean) ** 2 for v in present) / (len(present) - 1)
+    return Spread(mean, math.sqrt(var), len(present))
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A paired difference (curriculum − control) with its bootstrap interval."""
+
+    difference: float
+    low: float
+    high: float
+    n_pairs: int
+    level: float
+    resamples: int
+
+
+def mean_outcomes(runs: Sequence[RunRecord]) -> dict[str, float]:
+    """Per pair, the outcome averaged over the runs that evaluated it."""
+    totals: dict[str, list[int]] = {}
+    for run in runs:
+        for key, ok in run.outcomes.items():
+            totals.setdefault(key, []).append(ok)
+    return {key: sum(v) / len(v) for key, v in totals.items()}
+
+
+def paired_bootstrap(
+    treatment: Mapping[str, float],
+    control: Mapping[str, float],
+    paradigm_of: Mapping[str, str],
+    *,
+    resamples: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Interval | None:
+    """Paired, paradigm-stratified bootstrap of the macro accuracy difference.
+
+    ``treatment``/``control``: per-pair outcomes (0..1, already averaged over seeds);
+    only pairs present in both count. ``paradigm_of`` maps a pair key to its paradigm.
+    Each resample draws, within every paradigm, as many pairs as it has, with replacement
+    and the *same* draws for both conditions; the statistic is the mean over paradigms of
+    the mean per-pair difference. Returns None when the conditions share no pair.
+    Deterministic for a given ``seed``.
+    """
+    import numpy as np
+
+    shared = sorted(set(treatment) & set(control))
+    if not shared:
+        return None
+    by_paradigm: dict[str, list[float]] = {}
+    for key in shared:
+        by_paradigm.setdefault(paradigm_of.get(key, key.split("/")[0]), []).append(
+            treatment[key] - control[key]
+        )
+    rng = np.random.default_rng(seed)
+    point = float(np.mean([np.mean(d) for d in by_paradigm.values()]))
+    stats = np.zeros(resamples)
+    for diffs in by_paradigm.values():
+        values = np.asarray(diffs)
+        draws = rng.integers(0, len(values), size=(resamples, len(values)))
+        stats += values[draws].mean(axis=1)
+    stats /= len(by_paradigm)
+    tail = (1.0 - level) / 2.0
+    low, high = np.quantile(stats, [tail, 1.0 - tail])
+    return Interval(point, float(low), float(high), len(shared), level, resamples)
+
+
+# ------------------------------------------------------------------------------ comparison
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the comparison table."""
+
+    label: str
+    n_runs: int
+    n_evaluated: int
+    final: Spread | None
+    best: Spread | None
+    fields: Mapping[str, Spread | None]
+    perplexity: Spread | None
+    words_seen: Spread | None
+    wall_s: Spread | None
+    versus_control: Interval | None
+    control_label: str | None
+    is_control: bool
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    rows: tuple[Row, ...]
+    fields: tuple[str, ...]
+    groups: tuple[Group, ...]
+
+
+def compare_groups(
+    groups: Sequence[Group], *, resamples: int = 2000, seed: int = 0, level: float = 0.95
+) -> Comparison:
+    """Aggregate every group into a :class:`Row` (a pure function of the records)."""
+    by_key = {g.key: g for g in groups}
+    fields = sorted({f for g in groups for r in g.runs for f in r.per_field})
+    rows = []
+    for group in groups:
+        runs = group.runs
+        notes = [f"{r.name}: {n}" for r in runs for n in r.notes]
+        interval = None
+        control_label = None
+        control = by_key.get(group.control_key) if group.control_key else None
+        if control is not None:
+            control_label = control.label
+            paradigm_of: dict[str, str] = {}
+            for r in (*runs, *control.runs):
+                paradigm_of.update(r.paradigm_of)
+            interval = paired_bootstrap(
+                mean_outcomes(runs),
+                mean_outcomes(control.runs),
+                paradigm_of,
+                resamples=resamples,
+                level=level,
+                seed=seed,
+            )
+            if interval is None:
+                notes.append(f"no per-pair outcomes shared with control {control.label}")
+        rows.append(
+            Row(
+                label=group.label,
+                n_runs=len(runs),
+                n_evaluated=sum(r.final_macro is not None for r in runs),
+                final=spread(r.final_macro for r in runs),
+                best=spread(r.best_macro for r in runs),
+                fields={f: spread(r.per_field.get(f) for r in runs) for f in fields},
+                perplexity=spread(r.perplexity for r in runs),
+                words_seen=spread(r.words_seen for r in runs),
+                wall_s=spread(r.wall_s for r in runs),
+                versus_control=interval,
+                control_label=control_label,
+                is_control=group.is_control,
+                notes=tuple(notes),
+            )
+        )
+    return Comparison(tuple(rows), tuple(fields), tuple(groups))
+
+
+def compare_paths(
+    paths: Sequence[str | Path], *, resamples: int = 2000, seed: int = 0
+) -> Comparison:
+    """Read, group and aggregate: :func:`collect_runs` → :func:`group_runs` →
+    :func:`compare_groups`. Raises :class:`CurriculumError` as :func:`collect_runs` does."""
+    runs, manifest = collect_runs(paths)
+    return compare_groups(group_runs(runs, manifest), resamples=resamples, seed=seed)
+
+
+# ------------------------------------------------------------------------------ output
+
+
+def comparison_table(comparison: Comparison) -> Any:
+    """The rich Table of a comparison (accuracies in %, mean ± sd across seeds)."""
+    from rich.table import Table
+
+    table = Table(
+        title="curricula compared (mean ± sd across seeds; Δ: paired bootstrap 95% CI)",
+        title_justify="left",
+    )
+    table.add_column("curriculum")
+    table.add_column("runs", justify="right")
+    table.add_column("final BLiMP %", justify="right")
+    table.add_column("best BLiMP %", justify="right")
+    for name in comparison.fields:
+        table.add_column(f"{name} %", justify="right")
+    table.add_column("dev ppl", justify="right")
+    table.add_column("words seen", justify="right")
+    table.add_column("wall s", justify="right")
+    table.add_column("Δ vs control (pts)", justify="right")
+    for row in comparison.rows:
+        label = f"{row.label} (control)" if row.is_control else row.label
+        table.add_row(
+            label,
+            f"{row.n_evaluated}/{row.n_runs}" if row.n_evaluated != row.n_runs else str(row.n_runs),
+            _cell(row.final, "{:.1f}", 100),
+            _cell(row.best, "{:.1f}", 100),
+            *(_cell(row.fields[f], "{:.1f}", 100) for f in comparison.fields),
+            _cell(row.perplexity, "{:.1f}"),
+            _cell(row.words_seen, "{:,.0f}"),
+            _cell(row.wall_s, "{:.0f}"),
+            _interval_cell(row),
+        )
+    return table
+
+
+def _cell(value: Spread | None, fmt: str, scale: float = 1.0) -> str:
+    return DASH if value is None else value.text(fmt, scale)
+
+
+def _interval_cell(row: Row) -> str:
+    iv = row.versus_control
+    if iv is None:
+        return DASH
+    return f"{100 * iv.difference:+.1f} [{100 * iv.low:+.1f}, {100 * iv.high:+.1f}]"
+
+
+def comparison_notes(comparison: Comparison) -> list[str]:
+    """Human-readable notes: what was missing, which control each Δ is against."""
+    lines = []
+    for row in comparison.rows:
+        if row.control_label:
+            pairs = row.versus_control.n_pairs if row.versus_control else 0
+            lines.append(f"{row.label}: Δ against {row.control_label} over {pairs} pairs")
+        lines.extend(f"{row.label}: {note}" for note in row.notes)
+    return lines
+
+
+def render_comparison(comparison: Comparison, *, width: int = 160) -> str:
+    """Table and notes as plain text at a fixed width (no colour)."""
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
+    console.print(comparison_table(comparison))
+    for line in comparison_notes(comparison):
+        console.print(f"note: {line}", highlight=False)
+    return buffer.getvalue()
+
+
+def comparison_to_json(comparison: Comparison) -> dict[str, Any]:
+    """A JSON-ready dict of the comparison (fractions, not percentages)."""
+
+    def sp(value: Spread | None):
+        return None if value is None else {"mean": value.mean, "std": value.std, "n": value.n}
+
+    rows = []
+    for row in comparison.rows:
+        iv = row.versus_control
+        rows.append(
+            {
+                "label": row.label,
+                "runs": row.n_runs,
+                "evaluated": row.n_evaluated,
+                "is_control": row.is_control,
+                "final_macro": sp(row.final),
+                "best_macro": sp(row.best),
+                "per_field": {f: sp(v) for f, v in row.fields.items()},
+                "perplexity": sp(row.perplexity),
+                "words_seen": sp(row.words_seen),
+                "wall_s": sp(row.wall_s),
+                "control": row.control_label,
+                "versus_control": None
+                if iv is None
+                else {
+                    "difference": iv.difference,
+                    "low": iv.low,
+                    "high": iv.high,
+                    "pairs": iv.n_pairs,
+                    "level": iv.level,
+                    "resamples": iv.resamples,
+                },
+                "notes": list(row.notes),
+            }
+        )
+    return {
+        "format": "curriculumc.compare/1",
+        "spread": "mean and sample standard deviation (n-1) across seeds",
+        "interval": "paired paradigm-stratified bootstrap over minimal pairs",
+        "rows": rows,
+        "runs": {g.label: [str(r.folder) for r in g.runs] for g in comparison.groups},
+    }
+
+
+def plot_curves(comparison: Comparison, out: str | Path) -> Path:
+    """Write a PNG of the BLiMP macro curve over steps per group.
+
+    The line is the mean over seeds at each evaluated step, the shaded band the min–max
+    across seeds; dotted vertical lines mark each curriculum's ``boundaries()``. Groups
+    with no evaluation are listed in the legend as "(no eval)". Returns the path.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    fig, ax = plt.subplots(figsize=(9, 5), dpi=100)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for index, group in enumerate(comparison.groups):
+        colour = colours[index % len(colours)]
+        per_step: dict[int, list[float]] = {}
+        for run in group.runs:
+            for step, value in run.curve:
+                per_step.setdefault(step, []).append(100 * value)
+        label = f"{group.label} (control)" if group.is_control else group.label
+        style = "--" if group.is_control else "-"
+        if not per_step:
+            ax.plot([], [], style, color=colour, label=f"{label} (no eval)")
+            continue
+        steps = sorted(per_step)
+        means = [sum(per_step[s]) / len(per_step[s]) for s in steps]
+        ax.plot(steps, means, style, color=colour, label=label, marker="o", markersize=3)
+        if any(len(per_step[s]) > 1 for s in steps):
+            ax.fill_between(
+                steps,
+                [min(per_step[s]) for s in steps],
+                [max(per_step[s]) for s in steps],
+                color=colour,
+                alpha=0.2,
+                linewidth=0,
+            )
+        plan = group.plan
+        if plan is not None and not group.is_control:
+            for step, _ in plan.boundaries():
+                ax.axvline(step, color=colour, linestyle=":", linewidth=1, alpha=0.8)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("BLiMP macro accuracy (%)")
+    ax.set_title("BLiMP over training (mean; band: min–max across seeds; dotted: phase changes)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+__all__ = [
+    "Comparison",
+    "Group",
+    "Interval",
+    "Row",
+    "RunRecord",
+    "Spread",
+    "collect_runs",
+    "compare_groups",
+    "compare_paths",
+    "comparison_notes",
+    "comparison_table",
+    "comparison_to_json",
+    "group_runs",
+    "mean_outcomes",
+    "paired_bootstrap",
+    "plot_curves",
+    "read_run",
+    "render_comparison",
+    "seedless_hash",
+    "spread",
+]

@@ -1,0 +1,97 @@
+"""torchrun / DistributedDataParallel set-up, kept tiny.
+
+``torchrun --nproc_per_node N -m curriculumc run SPEC`` sets ``RANK``, ``WORLD_SIZE`` and
+``LOCAL_RANK``; without them the run is a single process. The backend is NCCL on GPUs and
+gloo on CPUs. Only rank 0 writes files (:attr:`World.is_main`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's place in the run: ``rank`` of ``size``, on ``device``."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+    device: str = "cpu"
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.size > 1
+
+
+def pick_device(requested: str | None, local_rank: int = 0) -> str:
+    """``requested`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) or the best available."""
+    import torch
+
+    if requested:
+        if requested == "cuda":
+            return f"cuda:{local_rank}"
+        return requested
+    if torch.cuda.is_available():
+        return f"cuda:{local_rank}"
+    return "cpu"
+
+
+def setup(device: str | None = None) -> World:
+    """Join the process group when launched by torchrun; returns this process's World."""
+    import torch
+    import torch.distributed as dist
+
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    chosen = pick_device(device, local_rank)
+    if size > 1 and not dist.is_initialized():
+        backend = "nccl" if chosen.startswith("cuda") else "gloo"
+        if chosen.startswith("cuda"):
+            torch.cuda.set_device(torch.device(chosen))
+        dist.init_process_group(backend=backend, rank=rank, world_size=size)
+    return World(rank=rank, size=size, local_rank=local_rank, device=chosen)
+
+
+def all_reduce_sum(tensor, world: World):
+    """Sum ``tensor`` over every rank, in place; returns it (a no-op for one process)."""
+    if world.distributed:
+        import torch.distributed as dist
+
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor
+
+
+def broadcast_flag(flag: bool, world: World) -> bool:
+    """Rank 0's value of ``flag`` on every rank (e.g. 'stop now')."""
+    if not world.distributed:
+        return flag
+    import torch
+    import torch.distributed as dist
+
+    value = torch.tensor([1 if flag else 0], device=world.device)
+    dist.broadcast(value, src=0)
+    return bool(value.item())
+
+
+def barrier(world: World) -> None:
+    """Wait for every rank (a no-op for one process)."""
+    if world.distributed:
+        import torch.distributed as dist
+
+        dist.barrier()
+
+
+def cleanup(world: World) -> None:
+    """Leave the process group if this process joined one."""
+    if world.distributed:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.destroy_process_group()

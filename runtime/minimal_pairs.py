@@ -1,0 +1,338 @@
+"""Loading minimal-pair sets (BLiMP and files in the same spirit).
+
+A minimal-pair set is a list of (good sentence, bad sentence) pairs, each belonging to
+a *paradigm* (one phenomenon, e.g. ``anaphor_gender_agreement``) and a *field*
+(``morphology``, ``syntax``, ``semantics``, ``syntax_semantics``; ``unknown`` when the
+data does not say). Sources:
+
+- a folder of JSON Lines files, one object a line (every ``*.jsonl`` file in it, sorted
+  by name), or a single ``.jsonl`` file;
+- a Hugging Face hub dataset id (``blimp`` is short for ``nyu-mll/blimp``) when online.
+
+Column names are configurable with :class:`PairFormat`. The paradigm comes from the
+paradigm column (BLiMP's ``UID``) or else the file name; the pair id from the pair-id
+column or else the 0-based line index within the file. Field names are normalised to
+lower case with runs of other characters turned into ``_`` (BLiMP spells one field
+``syntax/semantics`` and the others ``syntax_semantics``; a ``/`` would also break the
+``blimp/field/<field>`` metric names). The list of paradigms is whatever the data holds.
+
+Every malformed line is an error naming its file and line (code E600-E609); nothing is
+dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from curriculumc.errors import CurriculumError, Diagnostic, Span
+
+# short names for hub datasets a researcher is likely to type
+HUB_ALIASES = {"blimp": "nyu-mll/blimp"}
+UNKNOWN_FIELD = "unknown"
+# how long the online check may take before we call the hub unreachable
+HUB_CONNECT_TIMEOUT_S = 3.0
+
+
+@dataclass(frozen=True)
+class PairFormat:
+    """The column names of a minimal-pair file.
+
+    ``paradigm``, ``field`` and ``pair_id`` may be absent from a file (then the file
+    name, ``unknown`` and the line index are used); ``good`` and ``bad`` must be there.
+    """
+
+    good: str = "sentence_good"
+    bad: str = "sentence_bad"
+    paradigm: str = "UID"
+    field: str = "field"
+    pair_id: str = "pairID"
+
+
+# the column names of the hub copy of BLiMP (it renamed pairID)
+HUB_BLIMP_FORMAT = PairFormat(pair_id="pair_id")
+
+
+@dataclass(frozen=True)
+class MinimalPair:
+    """One pair; ``file`` and ``line`` say where it came from (line is 1-based)."""
+
+    pair_id: str
+    paradigm: str
+    field: str
+    good: str
+    bad: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class PairSet:
+    """All pairs of a source, in file order; ``name`` is a short label for reports."""
+
+    name: str
+    source: str
+    pairs: tuple[MinimalPair, ...]
+
+    @property
+    def paradigms(self) -> tuple[str, ...]:
+        """Paradigm names in order of first appearance."""
+        return tuple(dict.fromkeys(p.paradigm for p in self.pairs))
+
+    def by_paradigm(self) -> dict[str, tuple[MinimalPair, ...]]:
+        """Pairs grouped by paradigm, paradigms in order of first appearance."""
+        groups: dict[str, list[MinimalPair]] = {}
+        for pair in self.pairs:
+            groups.setdefault(pair.paradigm, []).append(pair)
+        return {name: tuple(items) for name, items in groups.items()}
+
+    def sentences(self) -> tuple[str, ...]:
+        """Every distinct sentence (good and bad), in first-appearance order."""
+        return tuple(dict.fromkeys(s for p in self.pairs for s in (p.good, p.bad)))
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+
+def normalise_field(value: object) -> str:
+    """``'Syntax/Semantics'`` -> ``'syntax_semantics'``; empty or missing -> ``unknown``."""
+    if not isinstance(value, str) or not value.strip():
+        return UNKNOWN_FIELD
+    return re.sub(r"[^0-9a-z]+", "_", value.strip().lower()).strip("_") or UNKNOWN_FIELD
+
+
+def load_pairs(
+    path: str | Path, *, fmt: PairFormat = PairFormat(), limit: int | None = None
+) -> PairSet:
+    """Load a minimal-pair set.
+
+    Takes a folder of ``.jsonl`` files, one ``.jsonl`` file, or a hub dataset id (when
+    ``path`` is not an existing file or folder and looks like ``name`` or ``owner/name``).
+    ``limit`` keeps the first N pairs of each paradigm (in file order, so deterministic).
+    Returns a :class:`PairSet`. Raises :class:`CurriculumError` for a missing path, an
+    empty folder, a malformed line (with file and line), a paradigm whose lines disagree
+    on the field, a repeated pair id, and a hub dataset that cannot be fetched.
+    """
+    if limit is not None and limit < 1:
+        raise CurriculumError.single("E609", f"--limit must be at least 1, got {limit}")
+    local = Path(path)
+    if local.is_dir():
+        files = sorted(local.glob("*.jsonl"))
+        if not files:
+            raise CurriculumError.single(
+                "E601",
+                f"no .jsonl files in folder '{local}'",
+                hint="a minimal-pair folder holds one JSON Lines file per paradigm",
+            )
+        rows = _chain_files(files)
+        return _build(local.name, str(local), rows, fmt, limit)
+    if local.is_file():
+        return _build(local.stem, str(local), _read_jsonl(local), fmt, limit)
+    text = str(path)
+    if _looks_like_hub_id(text):
+        return load_hub_pairs(text, fmt=None, limit=limit)
+    raise CurriculumError.single(
+        "E600",
+        f"minimal-pair source '{text}' is not a file or folder",
+        hint="pass a folder of BLiMP-style .jsonl files, one .jsonl file, or a hub id like 'blimp'",
+    )
+
+
+def pairs_from_rows(
+    name: str,
+    source: str,
+    rows: Iterable[tuple[str, int, Mapping[str, object]]],
+    fmt: PairFormat = PairFormat(),
+    limit: int | None = None,
+) -> PairSet:
+    """Build a :class:`PairSet` from ``(file, line, row)`` triples (rows are decoded JSON).
+
+    The file name (without suffix) is the paradigm when a row has no paradigm column;
+    the 0-based index of the row within its file is the pair id when it has no pair-id
+    column. Raises :class:`CurriculumError` as :func:`load_pairs` does.
+    """
+    return _build(name, source, rows, fmt, limit)
+
+
+def load_hub_pairs(
+    dataset_id: str, *, fmt: PairFormat | None = None, limit: int | None = None
+) -> PairSet:
+    """Load a minimal-pair set from the Hugging Face hub (every config, split ``train``).
+
+    ``blimp`` is short for ``nyu-mll/blimp``. Fails fast when offline: with
+    ``HF_HUB_OFFLINE`` set at once, otherwise after a connection attempt of a few
+    seconds. Raises :class:`CurriculumError` (E606 offline, E607 fetch failed).
+    """
+    repo = HUB_ALIASES.get(dataset_id, dataset_id)
+    if fmt is None:
+        fmt = HUB_BLIMP_FORMAT if repo == HUB_ALIASES["blimp"] else PairFormat()
+    _require_hub(repo)
+    try:
+        import datasets
+
+        configs = datasets.get_dataset_config_names(repo)
+        split = "train" if limit is None else f"train[:{limit}]"
+        tables = [(config, datasets.load_dataset(repo, config, split=split)) for config in configs]
+    except CurriculumError:
+        raise
+    except Exception as exc:  # the hub raises many types; the user needs one message
+        raise CurriculumError.single(
+            "E607",
+            f"could not fetch hub dataset '{repo}': {type(exc).__name__}: {exc}",
+            hint=_fetch_hint(repo),
+        ) from exc
+
+    def rows() -> Iterator[tuple[str, int, Mapping[str, object]]]:
+        for config, table in tables:
+            for index, row in enumerate(table):
+                yield f"{repo}/{config}", index + 1, row
+
+    return _build(dataset_id.split("/")[-1], f"hub:{repo}", rows(), fmt, limit)
+
+
+# ---------------------------------------------------------------------------- internals
+
+
+def _looks_like_hub_id(text: str) -> bool:
+    # a hub id is 'name' or 'owner/name' with no suffix; anything else is a mistyped path
+    return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*(/[\w.-]+)?", text)) and not text.endswith(
+        (".jsonl", ".json", ".txt")
+    )
+
+
+def _fetch_hint(repo: str) -> str:
+    return (
+        f"fetch it where there is network, e.g. `datasets.load_dataset('{repo}', CONFIG)` "
+        "for each config, or clone the BLiMP repository (alexwarstadt/blimp, folder data/) "
+        "and pass that folder of .jsonl files instead"
+    )
+
+
+def _require_hub(repo: str) -> None:
+    """Raise E606 at once when offline, instead of letting a download hang or retry."""
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    if offline:
+        raise CurriculumError.single(
+            "E606",
+            f"hub dataset '{repo}' cannot be fetched: HF_HUB_OFFLINE is set",
+            hint=_fetch_hint(repo),
+        )
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    endpoint = urlparse(constants.ENDPOINT)
+    host = endpoint.hostname or ""
+    port = endpoint.port or (443 if endpoint.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=HUB_CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise CurriculumError.single(
+            "E606",
+            f"hub dataset '{repo}' cannot be fetched: no connection to {host} ({exc})",
+            hint=_fetch_hint(repo),
+        ) from exc
+
+
+def _chain_files(files: list[Path]) -> Iterator[tuple[str, int, Mapping[str, object]]]:
+    for file in files:
+        yield from _read_jsonl(file)
+
+
+def _read_jsonl(file: Path) -> Iterator[tuple[str, int, Mapping[str, object]]]:
+    """Yield ``(file, line, object)``; blank lines are skipped, anything else must parse."""
+    with open(file, encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise _line_error(
+                    "E602", str(file), number, f"not valid JSON: {exc.msg}", text
+                ) from exc
+            if not isinstance(row, dict):
+                raise _line_error(
+                    "E602", str(file), number, "a line must be a JSON object", text
+                )
+            yield str(file), number, row
+
+
+def _line_error(code: str, file: str, line: int, message: str, text: str = "") -> CurriculumError:
+    span = Span.point(file, line, source=None)
+    snippet = text.strip()
+    if len(snippet) > 80:
+        snippet = snippet[:77] + "..."
+    hint = f"the line reads: {snippet}" if snippet else None
+    return CurriculumError((Diagnostic(code, message, span, hint),))
+
+
+def _build(
+    name: str,
+    source: str,
+    rows: Iterable[tuple[str, int, Mapping[str, object]]],
+    fmt: PairFormat,
+    limit: int | None,
+) -> PairSet:
+    pairs: list[MinimalPair] = []
+    count: dict[str, int] = {}
+    seen_ids: dict[tuple[str, str], tuple[str, int]] = {}
+    field_of: dict[str, tuple[str, str, int]] = {}
+    index_in_file: dict[str, int] = {}
+    for file, line, row in rows:
+        index = index_in_file.get(file, 0)
+        index_in_file[file] = index + 1
+        good, bad = row.get(fmt.good), row.get(fmt.bad)
+        for column, value in ((fmt.good, good), (fmt.bad, bad)):
+            if not isinstance(value, str) or not value.strip():
+                found = ", ".join(sorted(map(str, row))) or "none"
+                raise _line_error(
+                    "E603",
+                    file,
+                    line,
+                    f"column '{column}' is missing or not a non-empty string "
+                    f"(columns found: {found})",
+                    json.dumps(dict(row), default=str),
+                )
+        paradigm_value = row.get(fmt.paradigm)
+        paradigm = (
+            str(paradigm_value)
+            if paradigm_value not in (None, "")
+            else Path(file).name.removesuffix(".jsonl")
+        )
+        if limit is not None and count.get(paradigm, 0) >= limit:
+            continue
+        field = normalise_field(row.get(fmt.field))
+        known = field_of.setdefault(paradigm, (field, file, line))
+        if known[0] != field:
+            raise _line_error(
+                "E604",
+                file,
+                line,
+                f"paradigm '{paradigm}' has field '{field}' here but '{known[0]}' "
+                f"at {known[1]}:{known[2]}",
+            )
+        raw_id = row.get(fmt.pair_id)
+        pair_id = str(raw_id) if raw_id not in (None, "") else str(index)
+        first = seen_ids.setdefault((paradigm, pair_id), (file, line))
+        if first != (file, line):
+            raise _line_error(
+                "E605",
+                file,
+                line,
+                f"pair id '{pair_id}' repeats in paradigm '{paradigm}' "
+                f"(first at {first[0]}:{first[1]})",
+            )
+        count[paradigm] = count.get(paradigm, 0) + 1
+        pairs.append(MinimalPair(pair_id, paradigm, field, good.strip(), bad.strip(), file, line))
+    if not pairs:
+        raise CurriculumError.single(
+            "E608", f"no minimal pairs found in '{source}'", hint="the files are empty"
+        )
+    return PairSet(name=name, source=source, pairs=tuple(pairs))

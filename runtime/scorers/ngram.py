@@ -1,0 +1,302 @@
+"""An n-gram language model with interpolated modified Kneser-Ney smoothing, in numpy.
+
+Used by the ``ngram_ppl(n=...)`` scorer: the model is trained on the training corpus's
+token ids and every example is scored by its perplexity.
+
+Definitions (Chen & Goodman 1999, "interpolated modified Kneser-Ney"):
+
+- Every example is one sentence. Its events are its tokens followed by an end-of-sentence
+  event ``EOS``; the history of an event is the ``n - 1`` previous tokens of the *same*
+  example, padded on the left with ``BOS`` -- no n-gram crosses two examples.
+- The highest order uses raw counts ``c``; each lower order ``m`` uses continuation counts
+  ``N1+(. g)``: the number of distinct (m+1)-grams whose last m tokens are ``g``.
+- ``P_m(w | h) = max(a(h w) - D_m(a), 0) / sum_v a(h v)
+  + gamma_m(h) * P_{m-1}(w | h')`` where ``a`` is the order's count, ``h'`` is ``h`` without
+  its first token and ``gamma_m(h) = (D_m1 N1(h.) + D_m2 N2(h.) + D_m3+ N3+(h.)) / sum_v a(h v)``.
+  A history never seen gives its whole mass to the lower order. Below unigrams sits the
+  uniform distribution over the ``vocab_size`` token ids plus ``EOS``.
+- Three discounts per order from the count-of-counts ``n1..n4`` of that order's counts:
+  ``Y = n1 / (n1 + 2 n2)``, ``D1 = 1 - 2Y n2/n1``, ``D2 = 2 - 3Y n3/n2``, ``D3+ = 3 - 4Y n4/n3``.
+  Where a count-of-count is zero (tiny corpora) or a discount falls outside ``(0, k]`` the
+  order uses 0.75 for all three.
+- ``P`` sums to 1 over the vocabulary plus ``EOS`` for every history (tested).
+
+Everything is vectorized: n-grams are encoded as int64 keys built order by order --
+``key_m = h * U_{m-1} + rank_{m-1}`` where ``rank_{m-1}`` is the dense rank of the (m-1)-gram
+suffix among the ``U_{m-1}`` distinct ones -- so keys never overflow whatever ``n`` and the
+vocabulary size are. Counting is a sort of the keys; look-ups are ``np.searchsorted``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+FALLBACK_DISCOUNT = 0.75
+
+
+@dataclass(frozen=True)
+class _Order:
+    """Tables of one order m: its n-gram types and its histories (contexts)."""
+
+    keys: np.ndarray  # sorted int64 keys of the distinct m-grams
+    counts: np.ndarray  # raw (top order) or continuation counts, float64, per m-gram
+    alpha: np.ndarray  # max(count - D(count), 0) / total of its history, per m-gram
+    context_of: np.ndarray  # int64 index into the context tables, per m-gram
+    context_keys: np.ndarray  # sorted int64 keys of the distinct (m-1)-token histories
+    context_total: np.ndarray  # sum of counts per history
+    context_gamma: np.ndarray  # back-off weight per history
+    discounts: np.ndarray  # (D1, D2, D3+), float64
+
+
+def _events(ids: np.ndarray, offsets: np.ndarray, vocab_size: int, order: int):
+    """Words and left histories of every event (each token, then EOS per example).
+
+    Returns ``(words, history)``: ``words`` int64 of length E = tokens + examples,
+    ``history`` int64 of shape (order - 1, E), row j holding the token j + 1 places back
+    (BOS where that is before the start of the example).
+    """
+    bos, eos = vocab_size, vocab_size + 1
+    offsets = np.asarray(offsets, dtype=np.int64)
+    lengths = np.diff(offsets)
+    n_examples = len(lengths)
+    # example i's events occupy [offsets[i] + i, offsets[i + 1] + i + 1)
+    ev_start = offsets[:-1] + np.arange(n_examples, dtype=np.int64)
+    total = int(offsets[-1]) + n_examples
+    words = np.empty(total, dtype=np.int64)
+    is_eos = np.zeros(total, dtype=bool)
+    is_eos[ev_start + lengths] = True
+    words[is_eos] = eos
+    words[~is_eos] = np.asarray(ids[offsets[0] : offsets[-1]], dtype=np.int64)
+    example_of = np.repeat(np.arange(n_examples, dtype=np.int64), lengths + 1)
+    position = np.arange(total, dtype=np.int64) - ev_start[example_of]
+    history = np.empty((max(order - 1, 0), total), dtype=np.int64)
+    for back in range(1, order):  # a loop over n - 1 lags, not over n-grams
+        shifted = np.empty(total, dtype=np.int64)
+        shifted[back:] = words[:-back]
+        shifted[:back] = bos
+        history[back - 1] = np.where(position >= back, shifted, bos)
+    return words, history
+
+
+def _discounts(counts: np.ndarray) -> np.ndarray:
+    n1, n2, n3, n4 = (float(np.count_nonzero(counts == k)) for k in (1, 2, 3, 4))
+    if min(n1, n2, n3, n4) > 0:
+        y = n1 / (n1 + 2 * n2)
+        d = np.array([1 - 2 * y * n2 / n1, 2 - 3 * y * n3 / n2, 3 - 4 * y * n4 / n3])
+        if np.all(d > 0) and np.all(d <= np.array([1.0, 2.0, 3.0])):
+            return d
+    return np.full(3, FALLBACK_DISCOUNT)
+
+
+def _dense(keys: np.ndarray):
+    """Sorted distinct keys, the dense rank of every input key, and for every distinct key
+    the index of one of its occurrences (which one does not matter to the callers).
+
+    Sorting values is several times faster than ``argsort`` (SIMD sorts), so when keys and
+    positions fit in 63 bits together the positions ride in the low bits of the keys.
+    """
+    n = len(keys)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    position_bits = max(1, (n - 1).bit_length())
+    if int(keys.max()).bit_length() + position_bits <= 63:
+        packed = np.sort((keys << position_bits) | np.arange(n, dtype=np.int64))
+        sorted_keys = packed >> position_bits
+        perm = packed & ((1 << position_bits) - 1)
+    else:
+        perm = np.argsort(keys)
+        sorted_keys = keys[perm]
+    is_new = np.empty(n, dtype=bool)
+    is_new[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=is_new[1:])
+    rank = np.empty(n, dtype=np.int64)
+    rank[perm] = np.cumsum(is_new) - 1
+    return sorted_keys[is_new], rank, perm[is_new]
+
+
+class NgramModel:
+    """A trained n-gram model over token ids ``0..vocab_size-1`` (see the module docstring).
+
+    Build it with :meth:`fit`; score text with :meth:`event_logprobs`, :meth:`perplexities`
+    or :meth:`prob`.
+    """
+
+    def __init__(self, order: int, vocab_size: int, tables: Sequence[_Order]):
+        self.order = order
+        self.vocab_size = vocab_size
+        self.bos, self.eos = vocab_size, vocab_size + 1
+        self.tables = tuple(tables)  # tables[m - 1] is order m
+
+    @classmethod
+    def fit(
+        cls,
+        ids: np.ndarray,
+        offsets: np.ndarray,
+        vocab_size: int,
+        order: int = 3,
+        *,
+        discounts: Sequence[Sequence[float]] | None = None,
+    ) -> NgramModel:
+        """Train on the examples ``ids[offsets[i]:offsets[i+1]]``.
+
+        ``discounts`` overrides the estimated ones: one ``(D1, D2, D3+)`` per order, lowest
+        order first (used to compare with other implementations). Raises ``ValueError`` for
+        ``order < 1`` or ids outside ``[0, vocab_size)``.
+        """
+        return cls._fit(ids, offsets, vocab_size, order, discounts, keep_ranks=False)[0]
+
+    @classmethod
+    def fit_scored(
+        cls, ids: np.ndarray, offsets: np.ndarray, vocab_size: int, order: int = 3
+    ) -> tuple[NgramModel, np.ndarray]:
+        """:meth:`fit`, plus the natural-log probability of every training event.
+
+        The same numbers as ``model.event_logprobs(ids, offsets)``, but faster: the ranks
+        found while counting are the look-ups, so no search is needed.
+        """
+        model, ranks = cls._fit(ids, offsets, vocab_size, order, None, keep_ranks=True)
+        return model, np.log(model._interpolate(ranks))
+
+    @classmethod
+    def _fit(cls, ids, offsets, vocab_size, order, discounts, *, keep_ranks):
+        if order < 1:
+            raise ValueError(f"n-gram order must be at least 1, not {order}")
+        ids = np.asarray(ids)
+        if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= vocab_size):
+            raise ValueError(f"token ids must lie in [0, {vocab_size})")
+        words, history = _events(ids, offsets, vocab_size, order)
+        # Order by order: the key of the m-gram ending at each event and of its history.
+        # Per-event ranks are dropped as soon as the next order has used them.
+        grams, contexts, counts, ranks = [], [], [], []
+        gram_rank = context_rank = None
+        for m in range(1, order + 1):
+            if m == 1:
+                gram_key = words
+                context_key = np.zeros(len(words), dtype=np.int64)
+            else:
+                h = history[m - 2]
+                gram_key = h * len(grams[-1]) + gram_rank
+                context_key = h * len(contexts[-1][0]) + context_rank
+            below_rank = gram_rank
+            gram_distinct, gram_rank, gram_first = _dense(gram_key)
+            context_distinct, context_rank, _ = _dense(context_key)
+            if m > 1:
+                # continuation count of each (m-1)-gram: distinct m-grams with it as suffix
+                counts.append(np.bincount(below_rank[gram_first], minlength=len(grams[-1])))
+            grams.append(gram_distinct)
+            contexts.append((context_distinct, context_rank[gram_first]))
+            if keep_ranks:  # every training event is found at every order
+                ranks.append((gram_rank, None, context_rank, None))
+        counts.append(np.bincount(gram_rank, minlength=len(grams[-1])))  # raw, top order
+        del words, history, below_rank
+
+        tables = []
+        for m in range(1, order + 1):
+            context_distinct, context_of = contexts[m - 1]
+            count = counts[m - 1].astype(np.float64)
+            d = (
+                np.asarray(discounts[m - 1], dtype=np.float64)
+                if discounts is not None
+                else _discounts(count)
+            )
+            n_ctx = len(context_distinct)
+            total = np.bincount(context_of, weights=count, minlength=n_ctx)
+            mass = np.zeros(n_ctx)
+            for k, (lo, hi) in enumerate(((1, 1), (2, 2), (3, np.inf))):
+                in_band = (count >= lo) & (count <= hi)
+                mass += d[k] * np.bincount(context_of, weights=in_band, minlength=n_ctx)
+            band = np.clip(count, 1, 3).astype(np.int64) - 1  # 0, 1, 2 for 1, 2, >= 3
+            discounted = np.maximum(count - d[band], 0.0)
+            tables.append(
+                _Order(
+                    keys=grams[m - 1],
+                    counts=count,
+                    alpha=discounted / total[context_of],
+                    context_of=context_of,
+                    context_keys=context_distinct,
+                    context_total=total,
+                    context_gamma=mass / np.maximum(total, 1e-300),
+                    discounts=d,
+                )
+            )
+        return cls(order, vocab_size, tables), ranks
+
+    def _probs(self, words: np.ndarray, history: np.ndarray) -> np.ndarray:
+        """P(word | history) for arrays of events (history rows as in :func:`_events`)."""
+        ranks = []
+        gram_rank = context_rank = np.zeros(len(words), dtype=np.int64)
+        gram_found = context_found = np.ones(len(words), dtype=bool)
+        n_below, n_ctx_below = 0, 1
+        for m, table in enumerate(self.tables, start=1):
+            if m == 1:
+                gram_key, context_key = words, np.zeros(len(words), dtype=np.int64)
+            else:
+                h = history[m - 2]
+                gram_key = h * n_below + gram_rank
+                context_key = h * n_ctx_below + context_rank
+            gram_rank, gram_found = _lookup(table.keys, gram_key, gram_found)
+            context_rank, context_found = _lookup(table.context_keys, context_key, context_found)
+            ranks.append((gram_rank, gram_found, context_rank, context_found))
+            n_below, n_ctx_below = len(table.keys), len(table.context_keys)
+        return self._interpolate(ranks)
+
+    def _interpolate(self, ranks) -> np.ndarray:
+        """Interpolated probabilities from each order's ``(gram rank, found, context rank,
+        found)`` per event (``found`` None: all found), lowest order first."""
+        prob = np.full(len(ranks[0][0]), 1.0 / (self.vocab_size + 1))
+        for table, (gram_rank, gram_found, ctx, context_found) in zip(self.tables, ranks):
+            alpha = table.alpha[gram_rank]
+            if context_found is None:  # training events: every n-gram and history was seen
+                prob = alpha + table.context_gamma[ctx] * prob
+                continue
+            higher = np.where(gram_found, alpha, 0.0) + table.context_gamma[ctx] * prob
+            prob = np.where(context_found, higher, prob)
+        return prob
+
+    def event_logprobs(self, ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Natural-log probability of every event (each token, then EOS, per example)."""
+        words, history = _events(np.asarray(ids), offsets, self.vocab_size, self.order)
+        return np.log(self._probs(words, history))
+
+    def perplexities(self, ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Per-example perplexity ``exp(-mean log P)`` over its tokens and its EOS event."""
+        offsets = np.asarray(offsets, dtype=np.int64)
+        return per_example_perplexity(self.event_logprobs(ids, offsets), offsets)
+
+    def prob(self, word: int, context: Sequence[int]) -> float:
+        """P(word | context) for one event; ``context`` is the preceding ids, oldest first
+        (fewer than ``order - 1`` means the sentence starts there). ``word`` may be ``eos``."""
+        context = list(context)[-(self.order - 1) :] if self.order > 1 else []
+        padded = [self.bos] * (self.order - 1 - len(context)) + context
+        history = np.array(padded[::-1], dtype=np.int64).reshape(self.order - 1, 1)
+        return float(self._probs(np.array([word], dtype=np.int64), history)[0])
+
+
+def _lookup(keys: np.ndarray, queries: np.ndarray, valid: np.ndarray):
+    """Dense ranks of ``queries`` in the sorted ``keys`` and whether each was found."""
+    rank = np.searchsorted(keys, queries)
+    rank = np.minimum(rank, len(keys) - 1)
+    found = valid & (keys[rank] == queries)
+    return np.where(found, rank, 0), found
+
+
+def ngram_perplexities(
+    ids: np.ndarray, offsets: np.ndarray, vocab_size: int, order: int = 3
+) -> np.ndarray:
+    """Train an order-``order`` model on the examples and return each one's perplexity."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    _, logp = NgramModel.fit_scored(ids, offsets, vocab_size, order)
+    return per_example_perplexity(logp, offsets)
+
+
+def per_example_perplexity(logp: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``exp(-mean log P)`` per example from the event log-probabilities (tokens + EOS)."""
+    n_events = np.diff(offsets) + 1
+    ends = np.cumsum(n_events)
+    cumulative = np.concatenate([[0.0], np.cumsum(logp)])
+    sums = cumulative[ends] - cumulative[ends - n_events]
+    return np.exp(-sums / n_events)

@@ -1,0 +1,414 @@
+"""Sentence log-likelihoods under a masked or a causal language model.
+
+- **masked** models get the pseudo-log-likelihood of Salazar et al. (2020): every token
+  that is not a special token (the tokenizer's own ``<s>``/``</s>``/... as marked by its
+  ``special_tokens_mask``) is replaced by the mask token in a copy of the sentence, and
+  the log-probability of the true token at that position is summed over the copies.
+- **causal** models get the sum of the log-probabilities of the sentence's tokens, each
+  given the tokens before it, with one beginning-of-sequence token prepended so that the
+  first word is scored too. That token is the tokenizer's ``bos`` token, else its
+  ``cls`` token, else its ``eos`` token (GPT-2 uses ``<|endoftext|>`` both ways). The
+  sentence is tokenized *without* the tokenizer's own special tokens, so a post-processor
+  that wraps text in ``<s> ... </s>`` adds neither a second ``<s>`` nor a scored ``</s>``.
+
+The cost centre is the masked model, which needs one forward row per token. All copies
+of all sentences are packed together: sentences are sorted by length (longest first)
+so that each batch pads little, and a batch holds as many rows as fit in
+``batch_tokens`` (rows x padded length). Each distinct sentence is tokenized once.
+The vocabulary projection, which dominates the cost of a small model, is applied only
+at the positions whose probability is needed (one per masked row), not at every
+position; on the first batch this shortcut is checked against the model's own
+``forward`` and abandoned if they disagree (a model that rescales its logits, say).
+
+All log-likelihoods are natural logarithms, summed in float64.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from curriculumc.errors import CurriculumError
+
+FAMILIES = ("masked", "causal")
+# model types whose architectures list may be missing; used only as the last resort
+_CAUSAL_TYPES = {"gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "opt", "qwen2", "mamba"}
+_MASKED_TYPES = {"bert", "roberta", "distilbert", "deberta", "deberta-v2", "electra", "albert"}
+# RoBERTa-style embeddings start counting positions after the padding index
+_OFFSET_POSITION_TYPES = {"roberta", "xlm-roberta", "camembert", "roberta-prelayernorm"}
+# rows of the vocabulary projection computed at once (bounds memory: rows x vocab floats)
+_HEAD_CHUNK_CELLS = 1 << 24
+
+
+@dataclass(frozen=True)
+class SentenceScores:
+    """Per-sentence results: natural-log sums and how many tokens each sum covers."""
+
+    log_likelihoods: tuple[float, ...]
+    token_counts: tuple[int, ...]
+
+
+def model_family(model_or_config: Any) -> str:
+    """``"masked"`` or ``"causal"`` for a model or its config.
+
+    Decided by ``is_decoder``, then the ``architectures`` names (``...ForMaskedLM`` vs
+    ``...ForCausalLM`` / ``...LMHeadModel``), then the model's class name, then
+    ``model_type``. Raises :class:`CurriculumError` (E614) when none of these tells.
+    """
+    config = getattr(model_or_config, "config", model_or_config)
+    if getattr(config, "is_decoder", False):
+        return "causal"
+    names = list(getattr(config, "architectures", None) or [])
+    if config is not model_or_config:
+        names.append(type(model_or_config).__name__)
+    for name in names:
+        if name.endswith("ForMaskedLM"):
+            return "masked"
+        if name.endswith(("ForCausalLM", "LMHeadModel")):
+            return "causal"
+    model_type = getattr(config, "model_type", None)
+    if model_type in _CAUSAL_TYPES:
+        return "causal"
+    if model_type in _MASKED_TYPES:
+        return "masked"
+    raise CurriculumError.single(
+        "E614",
+        f"cannot tell whether model (type {model_type!r}, architectures {names}) "
+        "is masked or causal",
+        hint="set `architectures` in config.json, e.g. ['RobertaForMaskedLM']",
+    )
+
+
+def score_sentences(
+    model: Any,
+    tokenizer: Any,
+    sentences: Sequence[str],
+    *,
+    family: str,
+    batch_tokens: int = 8192,
+    device: Any = None,
+) -> list[float]:
+    """Log-likelihood (natural log, summed over tokens) of each sentence, in order.
+
+    ``family`` is ``"masked"`` (pseudo-log-likelihood) or ``"causal"``. ``batch_tokens``
+    bounds rows x padded length of one forward pass. ``device`` moves the model there
+    (``None``: wherever it is). The model is put in eval mode for the call and restored
+    afterwards; no gradients are kept. Raises :class:`CurriculumError` for an unknown
+    family, a tokenizer without the needed special token, or a sentence longer than
+    the model's positions.
+    """
+    result = score_sentences_with_counts(
+        model, tokenizer, sentences, family=family, batch_tokens=batch_tokens, device=device
+    )
+    return list(result.log_likelihoods)
+
+
+def score_sentences_with_counts(
+    model: Any,
+    tokenizer: Any,
+    sentences: Sequence[str],
+    *,
+    family: str,
+    batch_tokens: int = 8192,
+    device: Any = None,
+) -> SentenceScores:
+    """Like :func:`score_sentences`, also returning the number of tokens scored per sentence.
+
+    (The counts are what a (pseudo-)perplexity divides by.)
+    """
+    import torch
+
+    if family not in FAMILIES:
+        raise CurriculumError.single(
+            "E610", f"unknown model family {family!r}", hint="use 'masked' or 'causal'"
+        )
+    if batch_tokens < 1:
+        raise CurriculumError.single("E610", f"batch_tokens must be positive, got {batch_tokens}")
+    if device is not None:
+        model.to(device)
+    device = next(model.parameters()).device
+    unique = list(dict.fromkeys(sentences))
+    if not unique:
+        return SentenceScores((), ())
+    batch = _encode(tokenizer, unique, family)
+    _check_lengths(model, batch, unique)
+    with _eval_mode(model), torch.inference_mode():
+        ids = batch.ids.to(device)
+        attention = batch.attention.to(device)
+        scored = batch.scored.to(device)
+        head = _LogProbs(model, family)
+        if family == "masked":
+            totals = _pseudo_log_likelihoods(
+                head, ids, attention, scored, batch.lengths, batch.mask_id, batch_tokens
+            )
+        else:
+            totals = _causal_log_likelihoods(head, ids, attention, scored, batch.lengths, batch_tokens)
+    counts = scored.sum(dim=1).tolist()
+    by_sentence = dict(zip(unique, zip(totals.tolist(), counts)))
+    return SentenceScores(
+        tuple(by_sentence[s][0] for s in sentences), tuple(int(by_sentence[s][1]) for s in sentences)
+    )
+
+
+# ---------------------------------------------------------------------------- encoding
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """Distinct sentences as one right-padded matrix.
+
+    ``scored[i, t]`` is true where token t of sentence i counts: a token to mask
+    (masked) or a token to predict from the one before (causal).
+    """
+
+    ids: Any  # LongTensor [S, L]
+    attention: Any  # LongTensor [S, L]
+    scored: Any  # BoolTensor [S, L]
+    lengths: Any  # LongTensor [S]
+    mask_id: int | None
+
+
+def _encode(tokenizer: Any, sentences: list[str], family: str) -> _Encoded:
+    import numpy as np
+    import torch
+
+    if family == "masked":
+        if tokenizer.mask_token_id is None:
+            raise CurriculumError.single(
+                "E611",
+                "the tokenizer has no mask token, which pseudo-log-likelihood needs",
+                hint="save the tokenizer with mask_token='<mask>' (or score as causal)",
+            )
+        encoded = tokenizer(
+            sentences, add_special_tokens=True, return_special_tokens_mask=True
+        )
+        rows = encoded["input_ids"]
+        counted = [[not special for special in mask] for mask in encoded["special_tokens_mask"]]
+        mask_id = int(tokenizer.mask_token_id)
+    else:
+        start = _start_token_id(tokenizer)
+        encoded = tokenizer(sentences, add_special_tokens=False)
+        rows = [[start, *row] for row in encoded["input_ids"]]
+        counted = [[False] + [True] * (len(row) - 1) for row in rows]
+        mask_id = None
+    lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
+    width = int(lengths.max())
+    # fill the padded matrix in one vectorised step rather than row by row
+    row_index = np.repeat(np.arange(len(rows)), lengths)
+    col_index = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    ids = np.full((len(rows), width), pad, dtype=np.int64)
+    ids[row_index, col_index] = np.fromiter(
+        (token for row in rows for token in row), dtype=np.int64, count=int(lengths.sum())
+    )
+    attention = np.zeros((len(rows), width), dtype=np.int64)
+    attention[row_index, col_index] = 1
+    scored = np.zeros((len(rows), width), dtype=bool)
+    scored[row_index, col_index] = np.fromiter(
+        (flag for row in counted for flag in row), dtype=bool, count=int(lengths.sum())
+    )
+    return _Encoded(
+        torch.from_numpy(ids),
+        torch.from_numpy(attention),
+        torch.from_numpy(scored),
+        torch.from_numpy(lengths),
+        mask_id,
+    )
+
+
+def _start_token_id(tokenizer: Any) -> int:
+    for name in ("bos_token_id", "cls_token_id", "eos_token_id"):
+        value = getattr(tokenizer, name, None)
+        if value is not None:
+            return int(value)
+    raise CurriculumError.single(
+        "E612",
+        "the tokenizer has no bos, cls or eos token to start a sentence with",
+        hint="save the tokenizer with bos_token='<s>'",
+    )
+
+
+def _check_lengths(model: Any, batch: _Encoded, sentences: list[str]) -> None:
+    config = model.config
+    limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
+    if not limit:
+        return
+    if getattr(config, "model_type", None) in _OFFSET_POSITION_TYPES:
+        limit -= (getattr(config, "pad_token_id", None) or 0) + 1
+    longest = int(batch.lengths.argmax())
+    if int(batch.lengths[longest]) > limit:
+        text = sentences[longest]
+        raise CurriculumError.single(
+            "E613",
+            f"a sentence is {int(batch.lengths[longest])} tokens long, the model takes {limit}: "
+            f"{text[:60]!r}{'...' if len(text) > 60 else ''}",
+            hint="split long texts into lines before scoring",
+        )
+
+
+@contextmanager
+def _eval_mode(model: Any) -> Iterator[None]:
+    # the trainer calls us mid-training: leave the model as we found it
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
+# ---------------------------------------------------------------------------- the model
+
+
+class _LogProbs:
+    """Log-probabilities of target tokens at chosen positions.
+
+    Runs the backbone on all positions but the vocabulary head only on the positions
+    asked for, when the model has a recognisable head (``lm_head`` or ``cls``);
+    otherwise, or if the first comparison with the full forward fails, runs the full
+    model and picks the positions out of its logits.
+    """
+
+    def __init__(self, model: Any, family: str):
+        self.model = model
+        self.family = family
+        self.split = _split_head(model)
+        self.checked = self.split is None
+
+    def __call__(self, ids: Any, attention: Any, rows: Any, cols: Any, targets: Any) -> Any:
+        if not self.checked:
+            self.checked = True
+            if not self._shortcut_agrees(ids, attention, rows, cols, targets):
+                warnings.warn(
+                    f"{type(self.model).__name__}: scoring through the model's full forward "
+                    "(its head shortcut did not reproduce the model's logits)",
+                    stacklevel=2,
+                )
+                self.split = None
+        if self.split is None:
+            return self._full(ids, attention, rows, cols, targets)
+        return self._shortcut(ids, attention, rows, cols, targets)
+
+    def _backbone_kwargs(self) -> dict[str, Any]:
+        return {"use_cache": False} if self.family == "causal" else {}
+
+    def _shortcut(self, ids: Any, attention: Any, rows: Any, cols: Any, targets: Any) -> Any:
+        backbone, head = self.split
+        hidden = backbone(input_ids=ids, attention_mask=attention, **self._backbone_kwargs())[0]
+        selected = hidden[rows, cols]
+        vocab = self.model.config.vocab_size
+        step = max(1, _HEAD_CHUNK_CELLS // max(vocab, 1))
+        parts = [
+            _target_log_probs(head(selected[i : i + step]), targets[i : i + step])
+            for i in range(0, selected.shape[0], step)
+        ]
+        return parts[0] if len(parts) == 1 else _cat(parts)
+
+    def _full(self, ids: Any, attention: Any, rows: Any, cols: Any, targets: Any) -> Any:
+        logits = self.model(
+            input_ids=ids, attention_mask=attention, **self._backbone_kwargs()
+        ).logits
+        return _target_log_probs(logits[rows, cols], targets)
+
+    def _shortcut_agrees(self, ids: Any, attention: Any, rows: Any, cols: Any, targets: Any) -> bool:
+        import torch
+
+        # two rows suffice: a head that differs from forward() differs everywhere
+        keep = rows < 2
+        sub_ids, sub_attention = ids[:2], attention[:2]
+        fast = self._shortcut(sub_ids, sub_attention, rows[keep], cols[keep], targets[keep])
+        slow = self._full(sub_ids, sub_attention, rows[keep], cols[keep], targets[keep])
+        return bool(torch.allclose(fast, slow, atol=1e-3, rtol=1e-4))
+
+
+def _split_head(model: Any) -> tuple[Any, Any] | None:
+    backbone = getattr(model, "base_model", None)
+    if backbone is None or backbone is model:
+        return None
+    for name in ("lm_head", "cls"):
+        head = getattr(model, name, None)
+        if head is not None and callable(head):
+            return backbone, head
+    return None
+
+
+def _target_log_probs(logits: Any, targets: Any) -> Any:
+    logits = logits.float()
+    picked = logits.gather(1, targets.unsqueeze(1)).squeeze(1)
+    return picked - logits.logsumexp(dim=1)
+
+
+def _cat(parts: list[Any]) -> Any:
+    import torch
+
+    return torch.cat(parts)
+
+
+# ---------------------------------------------------------------------------- the two scores
+
+
+def _batches_by_budget(lengths_desc: Any, budget: int) -> Iterator[tuple[int, int, int]]:
+    """Split rows sorted by length (longest first) into ``(start, stop, width)`` batches.
+
+    Each batch holds as many rows as fit in ``budget`` tokens at the width of its first
+    (longest) row, and always at least one row.
+    """
+    total = len(lengths_desc)
+    start = 0
+    while start < total:
+        width = int(lengths_desc[start])
+        stop = min(total, start + max(1, budget // max(width, 1)))
+        yield start, stop, width
+        start = stop
+
+
+def _pseudo_log_likelihoods(
+    log_probs: _LogProbs,
+    ids: Any,
+    attention: Any,
+    scored: Any,
+    lengths: Any,
+    mask_id: int,
+    batch_tokens: int,
+) -> Any:
+    import torch
+
+    device = ids.device
+    totals = torch.zeros(ids.shape[0], dtype=torch.float64, device=device)
+    # one copy per scored token, copies of the longest sentences first
+    order = torch.argsort(lengths, descending=True, stable=True).to(device)
+    copy_sentence, copy_position = scored[order].nonzero(as_tuple=True)
+    copy_sentence = order[copy_sentence]
+    copy_lengths = lengths.to(device)[copy_sentence].cpu()
+    for start, stop, width in _batches_by_budget(copy_lengths, batch_tokens):
+        sentence = copy_sentence[start:stop]
+        position = copy_position[start:stop]
+        rows = torch.arange(stop - start, device=device)
+        inputs = ids[sentence, :width].clone()
+        targets = inputs[rows, position]
+        inputs[rows, position] = mask_id
+        values = log_probs(inputs, attention[sentence, :width], rows, position, targets)
+        totals.index_add_(0, sentence, values.double())
+    return totals.cpu()
+
+
+def _causal_log_likelihoods(
+    log_probs: _LogProbs, ids: Any, attention: Any, scored: Any, lengths: Any, batch_tokens: int
+) -> Any:
+    import torch
+
+    device = ids.device
+    totals = torch.zeros(ids.shape[0], dtype=torch.float64, device=device)
+    order = torch.argsort(lengths, descending=True, stable=True)
+    for start, stop, width in _batches_by_budget(lengths[order], batch_tokens):
+        sentence = order[start:stop].to(device)
+        inputs = ids[sentence, :width]
+        # position t predicts token t + 1
+        rows, cols = scored[sentence, 1:width].nonzero(as_tuple=True)
+        targets = inputs[rows, cols + 1]
+        values = log_probs(inputs, attention[sentence, :width], rows, cols, targets)
+        totals.index_add_(0, sentence[rows], values.double())
+    return totals.cpu()

@@ -1,0 +1,164 @@
+"""The checker: every problem found at once, each with a code, a span and a hint."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import curriculumc
+from curriculumc.parse import parse
+
+
+def _diagnostics(text: str, base_dir: str | None = None):
+    return curriculumc.check(parse(text, "t.cur", base_dir=base_dir))
+
+
+def _codes(text: str) -> list[str]:
+    return [d.code for d in _diagnostics(text)]
+
+
+def _only(text: str, code: str):
+    found = [d for d in _diagnostics(text) if d.code == code]
+    assert len(found) == 1, _diagnostics(text)
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    "text, code, word, hint",
+    [
+        ("model roberta-smal", "E010", "roberta-smal", "did you mean 'roberta-small'"),
+        ("sort by ngram_pl\npace root from 1% over 10", "E011", "ngram_pl", "'ngram_ppl'"),
+        ("pace rot from 10% over 10000", "E012", "rot", "did you mean 'root'?"),
+        ("at 0 mln", "E013", "mln", "did you mean 'mlm'"),
+        ("eval blimpp every 10", "E015", "blimpp", "did you mean 'blimp'?"),
+        ("data synth(wrods=1)", "E016", "wrods", "did you mean 'words'?"),
+        ("data synht", "E017", "synht", "did you mean 'synth'?"),
+        ("train bacth 3", "E018", "bacth", "did you mean 'batch'?"),
+        ("at 0 pos(nuon)", "E019", "nuon", "did you mean 'noun'?"),
+        ("at 0 mlm(maks=10%)", "E020", "maks", "did you mean 'mask'?"),
+        ("train schedule cosin", "E022", "cosin", "did you mean 'cosine'?"),
+    ],
+)
+def test_unknown_names_suggest_the_closest(text, code, word, hint):
+    diagnostic = _only(text, code)
+    assert word in diagnostic.message
+    assert hint in diagnostic.hint
+    line = text.split("\n")[diagnostic.span.line - 1]
+    assert line[diagnostic.span.column - 1 : diagnostic.span.end_column - 1] == word
+
+
+def test_all_problems_are_reported_together_in_file_order():
+    diagnostics = _diagnostics(
+        "model roberta-smal\npace rot from 10% over 10000\nat 0 clm\nat 0 mlm\nat 30000 pos"
+    )
+    assert [(d.span.line, d.code) for d in diagnostics] == [
+        (1, "E010"), (2, "E012"), (3, "E063"), (4, "E060"), (5, "E061"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("pace root from 0% over 10", "E031"),
+        ("pace root from 120% over 10", "E031"),
+        ("pace root from 10 over 10", "E031"),  # a fraction must be in (0, 1]
+        ("pace root from 10% over 10 release at 0%", "E031"),
+        ("pace root from 50% to 20% over 10", "E064"),
+        ("pace root from 10% over 0", "E033"),
+        ("pace root", "E065"),
+        ("pace none from 10% over 5", "E065"),
+        ("at 0 mlm + 0 pos", "E034"),
+        ("at 0 mlm + -0.5 pos", "E034"),
+        ("at 0 mlm + mlm", "E036"),
+        ("at 0 mlm(mask=150%)", "E031"),
+        ("at 0.5 mlm", "E030"),
+        ("train 1.5 steps", "E030"),
+        ("train batch 0", "E033"),
+        ("train lr 0", "E033"),
+        ("train steps 10, steps 20", "E036"),
+        ("sort by source\npace root from 1% over 1", "E035"),
+        ("sort by column(a, b)\npace root from 1% over 1", "E035"),
+        ("sort by sentence_length(x)\npace root from 1% over 1", "E035"),
+        ("tokenizer bpe 100", "E033"),
+        ("tokenizer wordpiece", "E021"),
+        ("unit mlm = mlm", "E038"),
+        ("unit a = mlm\nunit a = pos\nat 0 a", "E038"),
+        ("unit a = mlm\nat 0 a(x)", "E035"),
+        ("at 100 mlm", "E062"),
+        ("at 0 mlm\nat 0 pos", "E060"),
+        ("train 100 steps\nat 0 mlm\nat 100 pos", "E061"),
+        ("at 0 clm", "E063"),
+        ("model gpt-tiny\nat 0 pos", "E063"),
+        ("model roberta-small\nmodel roberta-tiny", "E037"),
+        ("data synth\ndata synth", "E037"),
+        ("pace none\npace none", "E037"),
+        ("eval blimp\neval blimp", "E066"),
+        ('model "nowhere/config.json"', "E040"),
+        ("eval blimp every 0", "E033"),
+    ],
+)
+def test_value_and_structure_errors(text, code):
+    diagnostic = _only(text, code)
+    assert diagnostic.is_error and diagnostic.span is not None
+
+
+def test_duplicate_statement_points_at_the_second():
+    diagnostic = _only("model roberta-small\ntrain 10 steps\nmodel roberta-tiny", "E037")
+    assert diagnostic.span.line == 3 and "line 1" in diagnostic.hint
+
+
+@pytest.mark.parametrize(
+    "text, code",
+    [
+        ("pace root from 10% over 30000\nsort by random", "W001"),
+        ("sort by ngram_ppl", "W002"),
+        ("sort by ngram_ppl\npace none", "W002"),
+        ("pace root from 10% over 100", "W003"),
+        ("vocab linear from 10% over 100\nat 0 mlm + pos", "W004"),
+        ('data "no/such/file.jsonl"', "W005"),
+        ("eval blimp every 30000", "W006"),
+        ("train 100 steps, warmup 100", "W007"),
+        ("unit spare = pos(noun)", "W008"),
+        ("checkpoint every 50000", "W009"),
+    ],
+)
+def test_warnings(text, code):
+    diagnostic = _only(text, code)
+    assert diagnostic.severity == "warning"
+    assert not any(d.is_error for d in _diagnostics(text))
+
+
+def test_warnings_do_not_fail_and_clean_specs_have_none():
+    plan, warnings = curriculumc.loads_with_warnings("sort by ngram_ppl")
+    assert [w.code for w in warnings] == ["W002"]
+    assert plan.sort.terms[0].name == "ngram_ppl"
+    assert _codes("sort by ngram_ppl; pace root from 10% over 10000 release at 80%") == []
+
+
+def test_release_before_the_end_of_training_is_not_a_warning():
+    assert _codes("sort by random\npace root from 10% over 30000 release at 50%") == []
+
+
+def test_model_config_path_gives_the_family(tmp_path):
+    (tmp_path / "gpt").mkdir()
+    (tmp_path / "gpt" / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
+    (tmp_path / "odd.json").write_text(json.dumps({"model_type": "mystery"}))
+    plan = curriculumc.loads('model "gpt"', base_dir=str(tmp_path))
+    assert plan.model.family == "causal" and plan.model.preset == str(tmp_path / "gpt")
+    assert plan.phases[0].objectives == (("clm", 1.0),)
+    diagnostics = _diagnostics('model "odd.json"', base_dir=str(tmp_path))
+    assert [d.code for d in diagnostics] == ["E040"]
+    assert "masked or causal" in diagnostics[0].message
+
+
+def test_existing_data_path_gives_no_warning(tmp_path):
+    (tmp_path / "train.txt").write_text("hello\n")
+    assert _diagnostics('data "train.txt"', base_dir=str(tmp_path)) == []
+
+
+def test_check_never_raises_on_absurd_numbers():
+    codes = _codes(
+        "train 1e999999999 steps, lr 1e999\nat 1e99999 mlm\npace root from 1e-99999% over 9e99k"
+    )
+    assert codes and all(code.startswith("E") for code in codes)

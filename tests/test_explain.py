@@ -1,0 +1,232 @@
+"""``explain``: the plan's timeline in words, compared as exact strings at a fixed width."""
+
+from __future__ import annotations
+
+import pytest
+
+import curriculumc
+from curriculumc import cli
+from curriculumc.errors import CurriculumError
+from curriculumc.explain import Segment, explain, segments
+from curriculumc.plan import (
+    DataSpec,
+    EvalSpec,
+    Pace,
+    Phase,
+    Plan,
+    ScorerTerm,
+    SortSpec,
+    TrainSpec,
+    Unit,
+)
+
+
+def root_pos_plan() -> Plan:
+    """DESIGN.md's example: root pacing released at 80 %, MLM then POS, then both."""
+    return Plan(
+        sort=SortSpec((ScorerTerm("ngram_ppl"),)),
+        pace=Pace("root", start=0.1, over=10000, release=0.8),
+        vocab=Pace("linear", start=0.1, over=10000),
+        units=(Unit("mlm", "mlm"), Unit("pos", "pos")),
+        phases=(
+            Phase(0, (("mlm", 1.0),)),
+            Phase(10000, (("pos", 1.0),)),
+            Phase(15000, (("mlm", 1.0), ("pos", 0.5))),
+        ),
+        evals=(EvalSpec("blimp", every=2000),),
+    )
+
+
+ROOT_POS_TEXT = """\
+sorted by     ngram_ppl, ascending, easiest first
+data pace     root from 10% over 10,000 steps, released at 8,000 (80%)
+vocabulary    linear from 10% over 10,000 steps
+
+steps 0–8,000 (8,000 steps, 256,000 examples)
+  data        easiest 10% → 90.5% of the data, rising (root)
+  objectives  mlm ×1
+  vocabulary  10% → 82% of the vocabulary, rising (linear)
+  evals       blimp at 2,000, 4,000, 6,000, 8,000
+
+steps 8,000–10,000 (2,000 steps, 64,000 examples)
+  changes     data released
+  data        all data
+  objectives  mlm ×1
+  vocabulary  82% → ≈100% of the vocabulary, rising (linear)
+  evals       blimp at 10,000
+
+steps 10,000–15,000 (5,000 steps, 160,000 examples)
+  changes     objectives: pos; vocab fully released
+  data        all data
+  objectives  pos ×1
+  vocabulary  full vocabulary
+  evals       blimp at 12,000, 14,000
+
+steps 15,000–20,000 (5,000 steps, 160,000 examples)
+  changes     objectives: mlm + 0.5 pos
+  data        all data
+  objectives  mlm ×1 + pos ×0.5
+  vocabulary  full vocabulary
+  evals       blimp at 16,000, 18,000, 20,000
+
+total         20,000 steps, batch 32 × seq 128 = up to 4,096 tokens per step
+              640,000 examples drawn, up to 81,920,000 tokens
+              blimp every 2,000 steps: 10 evaluations"""
+
+
+def test_root_pos_plan_is_explained_exactly():
+    assert explain(root_pos_plan(), width=80) == ROOT_POS_TEXT
+
+
+def no_curriculum_plan() -> Plan:
+    """``pace none``: a causal model on packed data, gradients accumulated over 2 batches."""
+    return Plan(
+        data=DataSpec(unit="packed"),
+        train=TrainSpec(steps=5000, batch=16, seq=256, grad_accum=2),
+        units=(Unit("clm", "clm"),),
+        phases=(Phase(0, (("clm", 1.0),)),),
+        evals=(EvalSpec("blimp", every=1000),),
+    )
+
+
+NO_CURRICULUM_TEXT = """\
+sorted by     nothing (the data keeps its order)
+data pace     none: all data from the start
+vocabulary    none: the full vocabulary from the start
+
+steps 0–5,000 (5,000 steps, 160,000 examples)
+  data        all data
+  objectives  clm ×1
+  vocabulary  full vocabulary
+  evals       blimp at 1,000, 2,000, 3,000, 4,000, 5,000
+
+total         5,000 steps, batch 16 × 2 accumulated × seq 256 = 8,192 tokens per
+              step
+              160,000 examples drawn, 40,960,000 tokens
+              blimp every 1,000 steps: 5 evaluations"""
+
+
+def test_pace_none_plan_is_explained_exactly():
+    assert explain(no_curriculum_plan(), width=80) == NO_CURRICULUM_TEXT
+
+
+def test_segments_split_at_every_boundary_and_phase_start():
+    assert segments(root_pos_plan()) == (
+        Segment(0, 8000),
+        Segment(8000, 10000, ("data released",)),
+        Segment(10000, 15000, ("objectives: pos", "vocab fully released")),
+        Segment(15000, 20000, ("objectives: mlm + 0.5 pos",)),
+    )
+    assert segments(no_curriculum_plan()) == (Segment(0, 5000),)
+
+
+def test_text_wraps_within_the_width():
+    text = explain(root_pos_plan(), width=50)
+    assert max(len(line) for line in text.splitlines()) <= 50
+    # the same words, only wrapped differently
+    assert text.split() == ROOT_POS_TEXT.split()
+    with pytest.raises(ValueError, match="too small"):
+        explain(root_pos_plan(), width=30)
+
+
+def test_step_pacing_descending_sort_units_and_evals_at_phases():
+    plan = Plan(
+        train=TrainSpec(steps=1000, batch=8, seq=64),
+        sort=SortSpec((ScorerTerm("ngram_ppl", kwargs=(("n", 2),)),), descending=True),
+        pace=Pace("step", start=0.25, over=400, after=100),
+        units=(Unit("mlm", "mlm"), Unit("pos_nv", "pos", ("noun", "verb"))),
+        phases=(Phase(0, (("mlm", 1.0), ("pos_nv", 0.25))),),
+        evals=(EvalSpec("blimp", at_phases=True),),
+    )
+    text = explain(plan)
+    lines = text.splitlines()
+    assert lines[0] == "sorted by     ngram_ppl(n=2), descending, hardest first"
+    assert lines[1] == "data pace     step from 25% over 400 steps, starting at step 100"
+    assert "units         pos_nv = pos(noun, verb)" in lines
+    # the pool holds at 25% until the step function releases everything at 100 + 400
+    assert "  data        hardest 25% of the data, fixed (step)" in lines
+    assert text.count("  data        all data") == 1
+    assert "  changes     data fully released" in lines
+    # "at phases" evaluates once each boundary is reached: at 100 and at 500
+    assert "  evals       blimp at 100" in lines
+    assert "  evals       blimp at 500" in lines
+    assert "              blimp at phase boundaries: 2 evaluations" in lines
+    assert "  objectives  mlm ×1 + pos_nv ×0.25" in lines
+
+
+def test_shares_never_round_to_a_false_hundred_percent():
+    plan = Plan(
+        train=TrainSpec(steps=100_000),
+        pace=Pace("linear", start=0.5, over=100_000),
+        units=(Unit("mlm", "mlm"),),
+        phases=(Phase(0, (("mlm", 1.0),)),),
+    )
+    # at step 99,999 the pool is 99.9995% of the data: close to, but not, all of it
+    assert "  data        first 50% → ≈100% of the data, rising (linear)" in explain(plan)
+
+
+# --- the command -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_load(monkeypatch):
+    """Stand in for the compiler: records its arguments, returns the root+pos plan."""
+    calls = []
+
+    def load(path, overrides=()):
+        calls.append((path, tuple(overrides)))
+        if path == "bad.cur":
+            raise CurriculumError.single("E012", "unknown pacing function 'rot'")
+        return root_pos_plan(), []
+
+    monkeypatch.setattr(curriculumc, "load_with_warnings", load)
+    return calls
+
+
+def test_explain_command_prints_the_text(fake_load, capsys):
+    assert cli.main(["explain", "--width", "80", "spec.cur", "train.steps=20000"]) == 0
+    assert capsys.readouterr().out == ROOT_POS_TEXT + "\n"
+    assert fake_load == [("spec.cur", ("train.steps=20000",))]
+
+
+def test_explain_command_exit_codes(fake_load, capsys):
+    assert cli.main(["explain", "spec.cur", "steps"]) == 2  # not key=value
+    assert "expected key=value" in capsys.readouterr().err
+    assert cli.main(["explain", "--width", "20", "spec.cur"]) == 2
+    assert cli.main(["explain", "bad.cur"]) == 1
+    assert "E012" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["explain"])  # FILE missing: argparse's usage error
+    assert exit_.value.code == 2
+
+
+# --- with the real compiler --------------------------------------------------------------
+
+ROOT_POS_SPEC = """\
+# DESIGN.md's example
+model roberta-small
+data  synth
+train 20000 steps, batch 32, seq 128, lr 1e-3, warmup 10%
+sort by ngram_ppl
+pace root from 10% over 10000 release at 80%
+at 0 mlm
+at 10000 pos
+at 15000 mlm + 0.5 pos
+vocab linear from 10% over 10000
+eval blimp every 2000
+"""
+
+
+def test_explain_a_real_spec_with_an_override(tmp_path, capsys):
+    spec = tmp_path / "root_pos.cur"
+    spec.write_text(ROOT_POS_SPEC.replace("train 20000", "train 10000"))
+    assert cli.main(["explain", "--width", "80", str(spec), "train.steps=20000"]) == 0
+    assert capsys.readouterr().out == ROOT_POS_TEXT + "\n"
+
+
+def test_explain_a_wrong_spec_exits_1_with_the_diagnostic(tmp_path, capsys):
+    spec = tmp_path / "bad.cur"
+    spec.write_text("sort by ngram_ppl\npace rot from 10% over 10000\nat 0 mlm\n")
+    assert cli.main(["explain", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.cur:2:6: error[E012]: unknown pacing function 'rot'" in err

@@ -1,0 +1,204 @@
+"""import climb: seed-system (CLIMB) Hydra configs → .cur specs that mean the same."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+import curriculumc
+from curriculumc.cli import main
+from curriculumc.errors import CurriculumError
+from curriculumc.import_climb import import_climb
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "climb"
+
+
+# --- the seed's semantics, written out independently of curriculumc.pacing --------------
+
+
+def seed_g(fn: str, x: float) -> float:
+    if fn == "linear":
+        return x
+    if fn == "quad":
+        return x**2
+    if fn == "root":
+        return x**0.5
+    if fn == "step":
+        return 0.0 if x < 1 else 1.0
+    if fn == "exp":
+        return (math.exp(10 * x) - 1) / (math.exp(10) - 1)
+    if fn == "log":
+        return min(1.0, max(0.0, 1 + math.log(x + math.exp(-10)) / 10))
+    raise AssertionError(fn)
+
+
+def seed_fraction(step: int, total: int, fn: str, kwargs: dict) -> float:
+    """The pool of the seed: starting_difficulty until start_percent of training, then up
+    to max_difficulty at end_percent, and max_difficulty from then on."""
+    low, high = kwargs.get("starting_difficulty", 0.2), kwargs.get("max_difficulty", 1.0)
+    begin, end = kwargs.get("start_percent", 0.0) * total, kwargs["end_percent"] * total
+    if step < begin:
+        return low
+    if step >= end:
+        return high
+    return low + (high - low) * seed_g(fn, (step - begin) / (end - begin))
+
+
+def seed_config(folder: str, group: str, option: str) -> dict:
+    return yaml.safe_load((FIXTURES / folder / group / f"{option}.yaml").read_text())
+
+
+def steps_grid(total: int, marks=()) -> list[int]:
+    grid = set(range(0, total + 1, max(1, total // 250)))
+    for mark in marks:
+        grid.update(s for s in (mark - 1, mark, mark + 1) if 0 <= s <= total)
+    return sorted(grid)
+
+
+def compiled(folder: str, **kwargs):
+    result = import_climb(FIXTURES / folder, **kwargs)
+    return result, curriculumc.loads(result.text, f"{folder}.cur", str(FIXTURES))
+
+
+PACED = [
+    ("ngram_root", "data_curriculum", "ngram_root", "data_fraction", 400000),
+    ("self_ppl_linear", "data_curriculum", "self_ppl_linear", "data_fraction", 20000),
+    ("self_ppl_linear", "vocabulary_curriculum", "token_ids_linear", "vocab_fraction", 20000),
+    ("data_split", "data_curriculum", "spoken_first", "data_fraction", 10000),
+    pytest.param(
+        "overlap", "data_curriculum", "ngram_quad_capped", "data_fraction", 20000,
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="curriculumc.pacing releases everything (1.0) at the end of the ramp even "
+            "when 'to' is below 100%; the seed stays at max_difficulty (0.9)",
+        ),
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("folder", "group", "option", "schedule", "total"), PACED)
+def test_pacing_equals_the_seed_formula(folder, group, option, schedule, total):
+    config = seed_config(folder, group, option)
+    _, plan = compiled(folder)
+    kwargs = config["pacing_fn_kwargs"]
+    marks = [round(kwargs.get("start_percent", 0) * total), round(kwargs["end_percent"] * total)]
+    fraction = getattr(plan, schedule)
+    for step in steps_grid(total, marks):
+        expected = seed_fraction(step, total, config["pacing_fn_name"], kwargs)
+        assert fraction(step) == pytest.approx(expected, abs=1e-9), step
+
+
+def active_units(steps: dict, step: int, total: int) -> dict[str, float]:
+    return {u: 1.0 for u, (a, b) in steps.items() if a * total <= step < b * total}
+
+
+def test_overlapping_ranges_become_phases_at_every_boundary():
+    result, plan = compiled("overlap")
+    steps = seed_config("overlap", "objective_curriculum", "mlm_pos_overlap")["steps"]
+    assert "at 0 mlm + pos_noun_verb, at 50% mlm" in result.text
+    assert "unit pos_noun_verb = pos(noun, verb, mask=40%, mask_other=15%)" in result.text
+    for step in steps_grid(19999, [10000]):  # training steps are 0 .. steps - 1
+        assert plan.objectives(step) == active_units(steps, step, 20000), step
+    assert plan.unit("pos_noun_verb").kwargs == (("mask", 0.4), ("mask_other", 0.15))
+
+
+def test_gaps_with_no_objective_are_reported():
+    result = import_climb(FIXTURES / "overlap" / "gaps.yaml")
+    plan = curriculumc.loads(result.text, "gaps.cur", str(FIXTURES))
+    steps = seed_config("overlap", "objective_curriculum", "pos_then_mlm_gap")["steps"]
+    gaps = [n for n in result.not_carried if "no objective is active" in n]
+    assert len(gaps) == 2 and "0% to 25%" in gaps[0] and "50% to 60%" in gaps[1]
+    for step in steps_grid(19999, [5000, 10000, 12000]):
+        seed = active_units(steps, step, 20000)
+        if seed:  # where the seed trains something, curriculumc trains the same
+            assert plan.objectives(step) == seed, step
+    assert plan.objectives(0) == {"pos_noun_verb": 1.0}  # the gap at the start
+    assert plan.objectives(11000) == {"pos_noun_verb": 1.0}  # the previous phase goes on
+
+
+def test_old_integer_steps_map_one_to_one():
+    result, plan = compiled("old_steps")
+    assert "at 0 mlm, at 10000 pos_noun_verb, at 15000 mlm + pos_noun_verb" in result.text
+    assert plan.objectives(9999) == {"mlm": 1.0}
+    assert plan.objectives(10000) == {"pos_noun_verb": 1.0}
+    assert plan.objectives(20000) == {"mlm": 1.0, "pos_noun_verb": 1.0}
+    assert plan.data_fraction(0) == 1.0 and plan.pace.fn == "none"  # data_curriculum: null
+
+
+def test_scorers_and_settings_map():
+    result, plan = compiled("ngram_root")
+    assert plan.sort.terms[0].name == "ngram_ppl" and plan.sort.terms[0].kwargs == (("n", 3),)
+    assert (plan.train.steps, plan.train.batch, plan.train.lr) == (400000, 32, 0.001)
+    assert (plan.train.warmup, plan.train.seq, plan.train.seed) == (10000, 128, 42)
+    assert plan.model.preset == "roberta-small" and plan.data.kind == "hub"
+    assert plan.data.unit == "packed" and plan.evals[0].name == "blimp"
+    assert "pace root from 20% after 40000 over 160000" in result.text
+    _, plan = compiled("self_ppl_linear")
+    assert plan.sort.terms[0].name == "model_ppl"
+    assert plan.sort.terms[0].kwargs == (("every", 5000),)
+    _, plan = compiled("data_split")
+    assert plan.sort.terms[0].name == "source"
+    assert plan.sort.terms[0].args[:2] == ("aochildes", "bnc_spoken")
+    _, plan = compiled("data_split", sources=["childes", "wiki"], data="train.jsonl")
+    assert plan.sort.terms[0].args == ("childes", "wiki") and plan.data.kind == "path"
+
+
+def test_what_is_not_carried_over_is_listed_in_the_spec():
+    result = import_climb(FIXTURES / "overlap")
+    carried = "\n".join(result.not_carried)
+    assert "unit pos_noun_verb: optimizer_params" in carried
+    assert "unit pos_noun_verb: scheduler_params" in carried
+    assert "unit pos_noun_verb: task_head_params" in carried
+    assert "# not carried over:" in result.text
+    for item in result.not_carried:
+        assert f"#   - {item}" in result.text
+    assert any("update" in n for n in import_climb(FIXTURES / "ngram_root").not_carried)
+    pos_vocab = import_climb(FIXTURES / "data_split")
+    assert any("POS tags" in n for n in pos_vocab.not_carried)
+    assert any("spoken first" in a for a in pos_vocab.assumptions)
+    assert "self_perplexity's initial 2-gram" in "\n".join(
+        import_climb(FIXTURES / "self_ppl_linear").not_carried
+    )
+
+
+def test_errors_point_into_the_seed_files(tmp_path):
+    import shutil
+
+    conf = tmp_path / "conf"
+    shutil.copytree(FIXTURES / "ngram_root", conf)
+    text = (conf / "config.yaml").read_text().replace("  max_training_steps: 400000\n", "")
+    (conf / "config.yaml").write_text(text)
+    scorer = conf / "data_curriculum" / "ngram_root.yaml"
+    scorer.write_text(scorer.read_text().replace("ngram_perplexity", "bigram_magic"))
+    with pytest.raises(CurriculumError) as info:
+        import_climb(conf)
+    codes = {d.code: d for d in info.value.diagnostics}
+    assert codes["E863"].span.file.endswith("config.yaml")
+    with_steps = text.replace("  lr: 0.001\n", "  lr: 0.001\n  max_training_steps: 1000\n")
+    (conf / "config.yaml").write_text(with_steps)
+    with pytest.raises(CurriculumError) as info:
+        import_climb(conf)
+    d = info.value.diagnostics[0]
+    assert d.code == "E866" and d.span.file.endswith("ngram_root.yaml") and d.span.line == 1
+    (conf / "config.yaml").write_text(
+        text.replace("data_curriculum: ngram_root", "data_curriculum: nah")
+    )
+    with pytest.raises(CurriculumError) as info:
+        import_climb(conf)
+    d = info.value.diagnostics[0]
+    assert d.code == "E862" and "ngram_root" in d.hint and d.span.line == 6
+
+
+def test_cli_writes_a_spec_that_validates(tmp_path, capsys):
+    out = tmp_path / "overlap.cur"
+    code = main(["import", "climb", str(FIXTURES / "overlap"), "-o", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "not carried over:" in captured.err and "optimizer_params" in captured.err
+    plan = curriculumc.load(out)
+    assert plan.phases[1].start == 10000
+    assert main(["import", "climb", str(FIXTURES / "old_steps")]) == 0
+    assert "at 0 mlm, at 10000 pos_noun_verb" in capsys.readouterr().out

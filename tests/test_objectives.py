@@ -1,0 +1,223 @@
+"""Objectives: masking statistics and determinism, the masked-only projection, the pos head,
+several objectives in one forward, the registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from train_fixtures import corpus, tokenizer
+
+from curriculumc.errors import CurriculumError
+from curriculumc.plan import Unit
+from curriculumc.pos_tags import TAG_INDEX
+from curriculumc.runtime import objectives as obj
+from curriculumc.runtime.models import SpecialIds, backbone, build_model, lm_head, model_config
+from curriculumc.runtime.objectives.mlm import full_projection_loss_sum, projected_loss_sum
+
+
+@pytest.fixture(scope="module")
+def specials():
+    return SpecialIds.from_tokenizer(tokenizer())
+
+
+@pytest.fixture(scope="module")
+def big_batch(specials):
+    data = corpus()
+    return obj.collate(data, np.arange(1500), seq=64, specials=specials)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(specials):
+    torch.manual_seed(0)
+    config = model_config(
+        "roberta-tiny", family="masked", vocab_size=len(tokenizer()), seq=64, specials=specials
+    )
+    return build_model(config, "masked").eval(), config
+
+
+def context(specials, config, family="masked"):
+    return obj.ObjectiveContext(
+        family=family, vocab_size=len(tokenizer()), hidden_size=128, specials=specials, config=config
+    )
+
+
+def test_collate_wraps_and_pads(specials):
+    data = corpus()
+    batch = obj.collate(data, np.array([0, 1, 2]), seq=64, specials=specials)
+    lengths = [len(data.example(i)) for i in range(3)]
+    assert batch.ids.shape == (3, max(lengths) + 2)
+    for row, n in enumerate(lengths):
+        assert batch.ids[row, 0] == specials.bos
+        assert batch.ids[row, n + 1] == specials.eos
+        assert batch.ids[row, 1 : n + 1].tolist() == data.example(row).tolist()
+        assert (batch.ids[row, n + 2 :] == specials.pad).all()
+        assert batch.attention_mask[row].sum() == n + 2
+    assert batch.special[:, 0].all() and not batch.special[0, 1]
+    assert batch.pos[0, 0] == 255 and batch.pos[0, 1] == data.pos[0]
+
+
+def test_collate_truncates_to_seq(specials):
+    data = corpus()
+    longest = int(np.argmax(data.lengths()))
+    batch = obj.collate(data, np.array([longest]), seq=6, specials=specials)
+    assert batch.ids.shape == (1, 6) and batch.ids[0, -1] == specials.eos
+
+
+def test_mlm_masking_statistics(big_batch, specials, tiny_model):
+    mlm = obj.factory("mlm")(Unit("mlm", "mlm"), context(specials, tiny_model[1]))
+    targets = mlm.targets(big_batch, obj.step_generator(1, 5, "objective:mlm"))
+    chosen = targets.corrupt
+    candidates = ~big_batch.special
+    assert not (chosen & big_batch.special).any()  # specials (and padding) never chosen
+    share = chosen.sum().item() / candidates.sum().item()
+    assert 0.14 < share < 0.16, share
+    assert torch.equal(targets.labels[chosen], big_batch.ids[chosen])
+    assert (targets.labels[~chosen] == obj.IGNORE).all()
+
+    inputs = obj.corrupt(
+        big_batch.ids,
+        chosen,
+        obj.step_generator(1, 5, "corrupt"),
+        mask_id=specials.mask,
+        vocab_size=len(tokenizer()),
+    )
+    assert torch.equal(inputs[~chosen], big_batch.ids[~chosen])
+    n = chosen.sum().item()
+    masked = (inputs[chosen] == specials.mask).sum().item() / n
+    unchanged = (inputs[chosen] == big_batch.ids[chosen]).sum().item() / n
+    assert 0.77 < masked < 0.83, masked
+    assert 0.07 < unchanged < 0.13, unchanged  # 10% kept (+ random draws of the same id)
+    assert 0.07 < 1 - masked - unchanged < 0.13
+
+
+def test_mlm_masking_is_a_pure_function_of_seed_and_step(big_batch, specials, tiny_model):
+    mlm = obj.factory("mlm")(Unit("mlm", "mlm", kwargs=(("mask", 0.3),)), context(specials, tiny_model[1]))
+    first = mlm.targets(big_batch, obj.step_generator(1, 5, "objective:mlm")).corrupt
+    again = mlm.targets(big_batch, obj.step_generator(1, 5, "objective:mlm")).corrupt
+    other_step = mlm.targets(big_batch, obj.step_generator(1, 6, "objective:mlm")).corrupt
+    other_seed = mlm.targets(big_batch, obj.step_generator(2, 5, "objective:mlm")).corrupt
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other_step) and not torch.equal(first, other_seed)
+    assert 0.28 < first.sum().item() / (~big_batch.special).sum().item() < 0.32
+
+
+def test_masked_only_projection_equals_full_projection(big_batch, specials, tiny_model):
+    model, config = tiny_model
+    rows = big_batch.rows(0, 64)
+    mlm = obj.factory("mlm")(Unit("mlm", "mlm"), context(specials, config))
+    labels = mlm.targets(rows, obj.step_generator(0, 0, "m")).labels
+    with torch.no_grad():
+        hidden = backbone(model)(input_ids=rows.ids, attention_mask=rows.attention_mask)[0]
+        fast = projected_loss_sum(lm_head(model), hidden, labels)
+        full = full_projection_loss_sum(lm_head(model), hidden, labels)
+        reference = model(input_ids=rows.ids, attention_mask=rows.attention_mask, labels=labels)
+    n = (labels != obj.IGNORE).sum()
+    assert torch.allclose(fast, full, rtol=1e-5, atol=1e-5)
+    assert torch.allclose(fast / n, reference.loss, rtol=1e-5, atol=1e-5)
+
+
+def test_clm_targets_are_the_next_tokens(specials):
+    from curriculumc.runtime.models import build_model
+
+    config = model_config("gpt-tiny", family="causal", vocab_size=1000, seq=64, specials=specials)
+    clm = obj.factory("clm")(Unit("clm", "clm"), context(specials, config, "causal"))
+    batch = obj.collate(corpus(), np.array([0, 1]), seq=64, specials=specials)
+    labels = clm.targets(batch, obj.step_generator(0, 0, "c")).labels
+    n = int(batch.attention_mask[0].sum())
+    assert labels[0, : n - 1].tolist() == batch.ids[0, 1:n].tolist()
+    assert (labels[0, n - 1 :] == obj.IGNORE).all()
+    torch.manual_seed(0)
+    model = build_model(config, "causal").eval()
+    with torch.no_grad():
+        hidden = backbone(model)(input_ids=batch.ids, attention_mask=batch.attention_mask)[0]
+        ours = clm.loss_sum(model, hidden, labels) / (labels != obj.IGNORE).sum()
+        hf_labels = torch.where(batch.attention_mask.bool(), batch.ids, obj.IGNORE)
+        theirs = model(input_ids=batch.ids, attention_mask=batch.attention_mask, labels=hf_labels)
+    assert torch.allclose(ours, theirs.loss, atol=1e-5)
+
+
+def test_pos_restricted_tags(big_batch, specials, tiny_model):
+    unit = Unit("pos_nv", "pos", args=("noun", "VERB"), kwargs=(("mask_other", 0.1),))
+    pos = obj.factory("pos")(unit, context(specials, tiny_model[1]))
+    assert pos.classes == ("other", "NOUN", "VERB")
+    assert pos.mask == 0.4 and pos.mask_other == 0.1
+    assert pos.head[-1].out_features == 3
+    targets = pos.targets(big_batch, obj.step_generator(3, 1, "objective:pos_nv"))
+    chosen = targets.corrupt
+    assert not (chosen & big_batch.special).any()
+    in_set = (big_batch.pos == TAG_INDEX["NOUN"]) | (big_batch.pos == TAG_INDEX["VERB"])
+    candidates = ~big_batch.special
+    share_in = (chosen & in_set).sum().item() / (in_set & candidates).sum().item()
+    share_out = (chosen & ~in_set).sum().item() / (~in_set & candidates).sum().item()
+    assert 0.36 < share_in < 0.44, share_in
+    assert 0.085 < share_out < 0.115, share_out
+    labels = targets.labels
+    assert (labels[chosen & (big_batch.pos == TAG_INDEX["NOUN"])] == 1).all()
+    assert (labels[chosen & (big_batch.pos == TAG_INDEX["VERB"])] == 2).all()
+    assert (labels[chosen & ~in_set] == 0).all()
+    assert (labels[~chosen] == obj.IGNORE).all()
+
+
+def test_pos_rejects_unknown_tags_and_causal_models(specials, tiny_model):
+    with pytest.raises(CurriculumError) as err:
+        obj.factory("pos")(Unit("p", "pos", args=("nouns",)), context(specials, tiny_model[1]))
+    assert err.value.diagnostics[0].code == "E416"
+    with pytest.raises(CurriculumError) as err:
+        obj.factory("pos")(Unit("p", "pos"), context(specials, tiny_model[1], "causal"))
+    assert err.value.diagnostics[0].code == "E413"
+    with pytest.raises(CurriculumError) as err:
+        obj.factory("mlm")(Unit("m", "mlm", kwargs=(("mask", 1.5),)), context(specials, tiny_model[1]))
+    assert err.value.diagnostics[0].code == "E411"
+
+
+def test_several_objectives_share_one_forward(specials, tiny_model):
+    """mlm + 0.5 pos: one backbone forward; total = weighted sum of the two losses."""
+    from curriculumc.runtime.trainer import _curriculum_model
+
+    model, config = tiny_model
+    units = (Unit("mlm", "mlm"), Unit("pos", "pos", args=("noun", "verb")))
+    objectives = obj.build_objectives(units, context(specials, config))
+    module = _curriculum_model(model, objectives)
+    batch = obj.collate(corpus(), np.arange(32), seq=64, specials=specials)
+    targets = {n: o.targets(batch, obj.step_generator(0, 0, n)) for n, o in objectives.items()}
+    union = targets["mlm"].corrupt | targets["pos"].corrupt
+    inputs = obj.corrupt(
+        batch.ids, union, obj.step_generator(0, 0, "c"), mask_id=specials.mask, vocab_size=1000
+    )
+    calls = []
+    hook = backbone(model).register_forward_hook(lambda *a: calls.append(1))
+    try:
+        total, sums = module(
+            input_ids=inputs,
+            attention_mask=batch.attention_mask,
+            labels={n: t.labels for n, t in targets.items()},
+            scales={"mlm": 1.0, "pos": 0.5},
+        )
+    finally:
+        hook.remove()
+    assert len(calls) == 1
+    assert torch.allclose(total, sums["mlm"] + 0.5 * sums["pos"])
+    with torch.no_grad():  # each loss is what its own head gives on that one forward's states
+        hidden = backbone(model)(input_ids=inputs, attention_mask=batch.attention_mask)[0]
+        pos_alone = projected_loss_sum(objectives["pos"].head, hidden, targets["pos"].labels)
+    assert torch.allclose(sums["pos"], pos_alone, atol=1e-4)
+    total.backward()
+    assert objectives["pos"].head[0].weight.grad is not None
+    model.zero_grad(set_to_none=True)
+
+
+def test_registry_finds_plugins_and_names_unknown_ones(monkeypatch, specials, tiny_model):
+    class FakeEntryPoint:
+        def load(self):
+            def build(unit, ctx):
+                return obj.factory("mlm")(Unit(unit.name, "mlm"), ctx)
+
+            return build
+
+    monkeypatch.setattr(obj, "_plugins", lambda: {"span": FakeEntryPoint()})
+    built = obj.build_objectives((Unit("span", "span"),), context(specials, tiny_model[1]))
+    assert built["span"].name == "span"
+    with pytest.raises(CurriculumError) as err:
+        obj.factory("spam")
+    assert err.value.diagnostics[0].code == "E410" and "span" in err.value.diagnostics[0].hint

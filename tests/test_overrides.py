@@ -1,0 +1,102 @@
+"""key=value overrides: applied to the spec before compiling, typed, checked, located."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import curriculumc
+from curriculumc.errors import CurriculumError
+from curriculumc.plan import Pace, ScorerTerm
+
+REPO = Path(__file__).resolve().parents[1]
+BASE = (
+    "train 1000 steps\nsort by ngram_ppl\npace root from 10% over 50% release at 80%\n"
+    "at 0 mlm, at 50% pos\neval blimp every 100\ncheckpoint every 200 keep 3\nlog every 10"
+)
+
+
+def _plan(*overrides: str, text: str = BASE):
+    return curriculumc.loads(text, overrides=list(overrides))
+
+
+def test_training_length_re_derives_warmup_pace_and_phases():
+    plan = _plan("train.steps=200")
+    assert plan.train.steps == 200 and plan.train.warmup == 20
+    assert plan.pace.over == 100 and [p.start for p in plan.phases] == [0, 100]
+    assert _plan("steps=2k").train.steps == 2000
+
+
+def test_typed_values_in_the_spec_syntax():
+    plan = _plan("train.batch=8", "train.lr=3e-4", "seed=3", "train.warmup=5%",
+                 "train.schedule=cosine")  # fmt: skip
+    assert (plan.train.batch, plan.train.lr, plan.train.seed) == (8, 3e-4, 3)
+    assert plan.train.warmup == 50 and plan.train.schedule == "cosine"
+
+
+def test_model_data_tokenizer(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plan = _plan("model=roberta-tiny", "data=synth", "data.words=100k", "tokenizer.vocab_size=4000")
+    assert plan.model.preset == "roberta-tiny"
+    assert (plan.data.source, plan.data.options) == ("synth", (("words", 100000),))
+    assert plan.tokenizer.vocab_size == 4000
+    path = _plan("data.path=../x.jsonl", "data.packed=true")
+    assert path.data.source == os.path.abspath(tmp_path / ".." / "x.jsonl")
+    assert path.data.kind == "path" and path.data.unit == "packed"
+
+
+def test_pace_sort_eval_output():
+    plan = _plan("pace=linear", "pace.start=20%", "pace.over=400", "sort=random",
+                 "sort.order=descending", "eval.every=50", "checkpoint.keep=1",
+                 "log.every=5", "push=me/model")  # fmt: skip
+    assert plan.pace == Pace("linear", 0.2, 1.0, 400, 0, 0.8)
+    assert plan.sort.terms == (ScorerTerm("random"),) and plan.sort.descending
+    assert plan.evals[0].every == 50 and plan.output.keep == 1
+    assert plan.output.log_every == 5 and plan.output.push_to_hub == "me/model"
+    assert _plan("pace=none").pace == Pace()
+    assert _plan("sort=0.5 ngram_ppl(n=2) + 0.5 random").sort.terms[0].kwargs == (("n", 2),)
+
+
+def test_unknown_keys_are_refused_with_a_suggestion():
+    with pytest.raises(CurriculumError) as info:
+        _plan("train.stpes=10", "modle=roberta-tiny", "nonsense")
+    first, second, third = info.value.diagnostics
+    assert first.code == "E151" and first.hint.startswith("did you mean 'train.steps'")
+    assert first.span.file == "<overrides>" and first.span.line == 1
+    assert second.hint == "did you mean 'model'?" and second.span.line == 2
+    assert third.code == "E150"
+
+
+def test_wrong_values_are_checked_like_the_spec_and_point_at_the_override():
+    with pytest.raises(CurriculumError) as info:
+        _plan("train.batch=many", "pace=rot")
+    by_code = {d.code: d for d in info.value.diagnostics}
+    batch = by_code["E030"]
+    assert batch.span.file == "<overrides>" and (batch.span.line, batch.span.column) == (1, 13)
+    assert by_code["E012"].hint == "did you mean 'root'?"
+    with pytest.raises(CurriculumError) as info:
+        _plan("sort=ngram_ppl(")
+    (syntax,) = info.value.diagnostics
+    assert syntax.code == "E152" and syntax.span.file == "<overrides>"
+
+
+def test_changing_a_part_of_a_missing_statement_is_an_error():
+    with pytest.raises(CurriculumError) as info:
+        _plan("vocab.start=10%")
+    assert info.value.diagnostics[0].code == "E153"
+
+
+def test_overrides_apply_to_yaml_specs_too():
+    plan = curriculumc.load(
+        REPO / "specs" / "root_pos.yaml", ["train.steps=16000", "pace.over=1000"]
+    )
+    assert plan.train.warmup == 1600 and plan.pace.over == 1000
+
+
+def test_the_overridden_spec_prints_as_dsl_that_compiles_the_same():
+    spec = curriculumc.apply_overrides(curriculumc.parse(BASE), ["train.steps=200", "pace=linear"])
+    text = curriculumc.format_spec(spec)
+    assert "train steps 200" in text and "pace linear from 10% over 50%" in text
+    assert curriculumc.loads(text) == curriculumc.compile(spec)

@@ -1,0 +1,233 @@
+"""The parser: statements, numbers, spans, and syntax errors named in words."""
+
+from __future__ import annotations
+
+import pytest
+
+import curriculumc
+from curriculumc import ast
+from curriculumc.errors import CurriculumError
+from curriculumc.parse import parse, parse_fragment
+
+ONE_LINE = "sort by ngram_ppl; pace root from 10% over 10000 release at 80%; at 0 mlm, at 10000 pos"
+MULTI_LINE = """
+# the same, one statement a line
+sort by ngram_ppl
+pace root from 10% over 10000 release at 80%   # root pacing
+at 0 mlm
+at 10000 pos
+"""
+
+
+def _errors(text: str) -> list:
+    with pytest.raises(CurriculumError) as info:
+        parse(text, "t.cur")
+    return list(info.value.diagnostics)
+
+
+def test_one_line_and_multi_line_forms_compile_to_the_same_plan():
+    one = curriculumc.compile(parse(ONE_LINE))
+    multi = curriculumc.compile(parse(MULTI_LINE))
+    assert one == multi
+    assert one.hash == multi.hash
+
+
+def test_ast_dump_snapshot():
+    spec = parse(
+        "unit pn = pos(noun, verb, mask=40%)\nat 0 mlm + 0.5 pn\ndata synth(words=200k) packed"
+    )
+    assert ast.dump(spec) == "\n".join([
+        "Spec",
+        "  statements:",
+        "    UnitStmt",
+        "      name:",
+        "        Name pn",
+        "      call:",
+        "        Call",
+        "          name:",
+        "            Name pos",
+        "          args:",
+        "            Arg",
+        "              value:",
+        "                Name noun",
+        "            Arg",
+        "              value:",
+        "                Name verb",
+        "            Arg",
+        "              key:",
+        "                Name mask",
+        "              value:",
+        "                Number 40%",
+        "    AtStmt",
+        "      time:",
+        "        Number 0",
+        "      terms:",
+        "        Term",
+        "          call:",
+        "            Call",
+        "              name:",
+        "                Name mlm",
+        "        Term",
+        "          weight:",
+        "            Number 0.5",
+        "          call:",
+        "            Call",
+        "              name:",
+        "                Name pn",
+        "    DataStmt",
+        "      kind: registered",
+        "      source:",
+        "        Name synth",
+        "      args:",
+        "        Arg",
+        "          key:",
+        "            Name words",
+        "          value:",
+        "            Number 200k",
+        "      packed: True",
+    ])  # fmt: skip
+
+
+def test_every_node_carries_a_span_with_the_right_position():
+    spec = parse("model roberta-small\n  pace root from 10% over 1k", "x.cur")
+    pace = spec.statements[1]
+    assert (pace.span.line, pace.span.column, pace.span.end_column) == (2, 3, 29)
+    assert (pace.fn.span.column, pace.fn.span.end_column) == (8, 12)
+    assert pace.schedule.over.span.column == 27
+    assert pace.span.file == "x.cur" and pace.span.source.startswith("model")
+
+
+@pytest.mark.parametrize(
+    "text, magnitude, integer, share",
+    [
+        ("10000", 10000.0, 10000, 10000.0),
+        ("10_000", 10000.0, 10000, 10000.0),
+        ("10k", 10000.0, 10000, 10000.0),
+        ("1.5k", 1500.0, 1500, 1500.0),
+        ("1.1k", 1100.0, 1100, 1100.0),
+        ("2M", 2e6, 2000000, 2e6),
+        ("1e-3", 0.001, None, 0.001),
+        ("0.1", 0.1, None, 0.1),
+        ("10%", 10.0, None, 0.1),
+        ("33.3%", 33.3, None, 0.333),
+        ("1e999999999", float("inf"), None, float("inf")),
+    ],
+)
+def test_numbers_as_written(text, magnitude, integer, share):
+    number = ast.Number(text)
+    assert number.magnitude == magnitude
+    assert number.integer() == integer
+    assert number.share == share
+
+
+def test_percent_of_training_rounds_to_a_step():
+    assert ast.Number("50%").share_of(20000) == 10000
+    assert ast.Number("10%").share_of(255) == 26  # 25.5 -> 26 (half to even)
+    assert ast.Number("0%").share_of(999) == 0
+
+
+def test_quoted_strings_hub_ids_and_paths():
+    spec = parse('data hub "org/name"\ndata "a \\"b\\".jsonl"\npush to hub me/model\ndata org/x')
+    assert spec.statements[0].kind == "hub" and spec.statements[0].source.value == "org/name"
+    assert spec.statements[1].source.value == 'a "b".jsonl'
+    assert spec.statements[2].repo.value == "me/model"
+    assert spec.statements[3].kind == "hub"
+
+
+def test_extended_pace_form_and_eval_options():
+    spec = parse("pace root from 10% to 90% after 2k over 8000 release at 80%\n"
+                 "eval blimp every 500 limit 10 at phases")  # fmt: skip
+    schedule = spec.statements[0].schedule
+    assert [schedule.start.text, schedule.end.text, schedule.after.text] == ["10%", "90%", "2k"]
+    assert [schedule.over.text, schedule.release.text] == ["8000", "80%"]
+    evaluation = spec.statements[1]
+    assert (evaluation.every.text, evaluation.limit.text, evaluation.at_phases) == (
+        "500",
+        "10",
+        True,
+    )
+
+
+def test_keywords_are_names_where_a_name_is_expected():
+    spec = parse("unit data = pos(noun)\nat 0 data")  # 'data' is a statement keyword
+    assert spec.statements[0].name.value == "data"
+
+
+def test_several_syntax_errors_are_reported_together_in_file_order():
+    errors = _errors("model roberta-small\npace root from 10%\nsort by x(n=3\nat 0 mlm pos\npaec x")
+    assert [(e.span.line, e.code) for e in errors] == [(2, "E001"), (3, "E001"), (4, "E001"),
+                                                        (5, "E001")]  # fmt: skip
+    assert errors[0].message.startswith("missing 'over'")
+    assert errors[1].message.startswith("unclosed parenthesis")
+    assert errors[2].message.startswith("unexpected text after the end of the statement")
+    assert (errors[2].span.column, errors[2].span.end_column) == (10, 13)
+    assert errors[3].message.startswith("expected a statement") and "'pace'" in errors[3].hint
+
+
+@pytest.mark.parametrize(
+    "text, start",
+    [
+        ("train 20000", "missing the setting's name"),
+        ("train batch", "missing the setting's value"),
+        ("at mlm", "missing a number"),
+        ("at 0", "missing an objective"),
+        ("at 0 mlm +", "missing an objective"),
+        ("sort by x +", "missing a scorer"),
+        ("pace root over 10", "missing 'from'"),
+        ("pace root from 1% over 10 release 8%", "missing 'at' after 'release'"),
+        ("at 0 mlm, 100 pos", "expected 'at' after ','"),
+        ("unit x pos", "missing '='"),
+        ("sort ngram_ppl", "missing 'by'"),
+        ("eval blimp at 100", "expected 'phases'"),
+        ("push to hub", "expected 'to hub"),
+        ("model", "missing the model preset"),
+        ('data "unclosed', "unclosed string"),
+        ("at 0 pos(noun verb)", "missing ',' between arguments"),
+    ],
+)
+def test_syntax_errors_are_named(text, start):
+    (error,) = _errors(text)
+    assert error.message.startswith(start), error.message
+    assert error.span.line == 1
+
+
+def test_semicolon_inside_parentheses_does_not_split_a_statement_when_recovering():
+    errors = _errors("sort by x(a; b)\nbad")
+    assert [e.span.line for e in errors] == [1, 2]
+
+
+def test_non_utf8_bytes_point_at_the_byte():
+    (error,) = _errors(b"model roberta-small\nat 0 \xff mlm\n")
+    assert error.code == "E003"
+    assert (error.span.line, error.span.column) == (2, 6)
+
+
+def test_binary_garbage_is_a_diagnostic_not_a_traceback():
+    errors = _errors("\x00\x01binary\x1b[0m")
+    assert errors[0].code == "E002" and errors[0].span.column == 1
+
+
+def test_utf8_bom_is_ignored():
+    spec = parse("\ufeffmodel roberta-tiny".encode())
+    assert spec.statements[0].target.value == "roberta-tiny"
+
+
+def test_fragments_parse_with_their_own_start_symbol():
+    terms = parse_fragment("0.7 ngram_ppl(n=3) + 0.3 sentence_length", "terms")
+    assert [t.call.name.value for t in terms] == ["ngram_ppl", "sentence_length"]
+    assert parse_fragment("20%", "value").text == "20%"
+
+
+def test_format_spec_round_trips_to_the_same_plan():
+    text = (
+        "model roberta-tiny\ndata synth(words=10k, seed=2) packed\ntokenizer bpe 1000\n"
+        "train 2k steps, lr 3e-4, warmup 5%\nsort by 0.7 ngram_ppl(n=3) + 0.3 random descending\n"
+        "pace quad from 10% to 90% after 100 over 50% release at 80%\nvocab linear from 20% over 1k\n"
+        "unit pn = pos(noun, verb, mask=40%)\nat 0 mlm, at 50% mlm + 0.5 pn\n"
+        "eval blimp every 500 limit 10\nlog every 5, wandb project p\ncheckpoint every 1000 keep 2\n"
+        "push to hub me/x\n"
+    )
+    spec = parse(text)
+    again = parse(curriculumc.format_spec(spec))
+    assert curriculumc.compile(again).hash == curriculumc.compile(spec).hash
+    assert curriculumc.format_spec(again) == curriculumc.format_spec(spec)

@@ -1,0 +1,198 @@
+"""The training loop on real text: schedules, recorded losses, objective switches,
+curricula applied, accumulation, divergence, the final model."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from train_fixtures import (
+    losses,
+    no_dropout_preset,
+    prepared,
+    run_trainer,
+    single_thread,  # noqa: F401 (fixture)
+    tiny_plan,
+)
+
+from curriculumc.errors import CurriculumError
+from curriculumc.plan import Pace, Phase, TrainSpec, Unit
+from curriculumc.runtime.trainer import lr_at
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+
+# --- learning rate ------------------------------------------------------------------------
+
+
+def test_lr_warmup_then_linear_decay():
+    train = TrainSpec(steps=110, warmup=10, lr=1e-3, schedule="linear")
+    assert lr_at(0, train) == pytest.approx(1e-4)
+    assert lr_at(9, train) == pytest.approx(1e-3)
+    assert lr_at(10, train) == pytest.approx(1e-3)
+    assert lr_at(60, train) == pytest.approx(5e-4)
+    assert lr_at(109, train) == pytest.approx(1e-5)
+    assert lr_at(110, train) == 0.0
+
+
+def test_lr_cosine_and_constant():
+    cosine = TrainSpec(steps=100, warmup=0, lr=2e-3, schedule="cosine")
+    assert lr_at(0, cosine) == pytest.approx(2e-3)
+    assert lr_at(50, cosine) == pytest.approx(1e-3)
+    assert lr_at(25, cosine) == pytest.approx(1e-3 * (1 + math.cos(math.pi / 4)))
+    assert lr_at(100, cosine) == pytest.approx(0.0, abs=1e-12)
+    constant = TrainSpec(steps=100, warmup=4, lr=1e-3, schedule="constant")
+    assert [lr_at(s, constant) for s in (0, 3, 4, 99)] == pytest.approx([2.5e-4, 1e-3, 1e-3, 1e-3])
+    with pytest.raises(CurriculumError):
+        lr_at(50, replace(constant, schedule="wavy"))
+
+
+# --- training ----------------------------------------------------------------------------
+
+
+def test_short_run_loss_decreases_as_recorded(tmp_path):
+    """roberta-tiny, 40 steps of 16 utterances: recorded on this CPU build (torch 2.13, one
+    thread); tolerances leave room for other BLAS builds, not for a changed loop."""
+    plan = tiny_plan(train=dict(steps=40, lr=2e-3))
+    trainer, summary = run_trainer(plan, tmp_path)
+    values = list(losses(tmp_path).values())
+    assert len(values) == 40
+    assert values[0] == pytest.approx(6.8866, abs=0.02)  # ~ln(961): an untrained model
+    first, last = np.mean(values[:5]), np.mean(values[-5:])
+    assert first == pytest.approx(6.891, abs=0.05)
+    assert last == pytest.approx(5.816, abs=0.25)
+    assert last < first - 0.6
+    assert summary["finished"] and summary["steps"] == 40
+    assert summary["words_seen"] == trainer.words_seen > 0
+    saved = json.loads((tmp_path / "final" / "trainer_state.json").read_text())
+    assert saved["step"] == 40 and saved["plan_hash"] == plan.hash
+
+
+def test_objective_switch_is_logged_and_heads_persist(tmp_path):
+    plan = tiny_plan(
+        train=dict(steps=8, warmup=1),
+        units=(Unit("mlm", "mlm"), Unit("pos", "pos", args=("noun", "verb"))),
+        phases=(Phase(0, (("mlm", 1.0),)), Phase(3, (("pos", 1.0),)), Phase(6, (("mlm", 1.0), ("pos", 0.5)))),
+    )
+    trainer, summary = run_trainer(plan, tmp_path)
+    records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    events = [r for r in records if r.get("event") == "objectives"]
+    assert [(e["step"], e["to"]) for e in events] == [
+        (0, {"mlm": 1.0}),
+        (3, {"pos": 1.0}),
+        (6, {"mlm": 1.0, "pos": 0.5}),
+    ]
+    steps = {r["step"]: r for r in records if "loss" in r}
+    assert set(steps[3]) >= {"loss/mlm"} and "loss/pos" not in steps[3]
+    assert "loss/pos" in steps[4] and "loss/mlm" not in steps[4]
+    assert steps[7]["loss"] == pytest.approx(steps[7]["loss/mlm"] + 0.5 * steps[7]["loss/pos"], abs=1e-5)
+    assert [s["step"] for s in summary["objective_switches"]] == [3, 6]
+    # the pos head is saved with the model and the optimizer
+    from safetensors.torch import load_file
+
+    heads = load_file(str(tmp_path / "final" / "heads.safetensors"))
+    assert torch.equal(heads["pos.3.weight"], trainer.heads["pos"][3].weight.detach())
+
+
+def test_data_and_vocabulary_curricula_are_applied(tmp_path):
+    """The pool follows plan.data_fraction and the model's inputs plan.vocab_fraction,
+    while the targets keep every id."""
+    from curriculumc.runtime.objectives.mlm import MaskedLM
+    from curriculumc.runtime.trainer import RunOptions, Trainer
+
+    plan = tiny_plan(
+        train=dict(steps=3, warmup=1),
+        pace=Pace(fn="linear", start=0.1, end=1.0, over=2),
+        vocab=Pace(fn="linear", start=0.2, end=1.0, over=100),
+    )
+    data = prepared()
+    trainer = Trainer(plan, data, np.arange(len(data.corpus)), RunOptions(run_dir=tmp_path, quiet=True))
+    trainer.setup()
+    seen_inputs, seen_labels = [], []
+    hook = trainer.model.roberta.register_forward_pre_hook(
+        lambda mod, args, kwargs: seen_inputs.append(kwargs["input_ids"].clone()), with_kwargs=True
+    )
+    original = MaskedLM.loss_sum
+
+    def spy(self, model, hidden, labels):
+        seen_labels.append(labels.clone())
+        return original(self, model, hidden, labels)
+
+    MaskedLM.loss_sum = spy
+    try:
+        trainer.train()
+    finally:
+        MaskedLM.loss_sum = original
+        hook.remove()
+        trainer.cleanup()
+    vocab = len(data.tokenizer)
+    limit = math.ceil(plan.vocab_fraction(0) * vocab)
+    allowed = torch.tensor(trainer.specials.all)
+    visible = seen_inputs[0][~torch.isin(seen_inputs[0], allowed)]
+    assert visible.numel() and (visible < limit).all()
+    assert (seen_labels[0] >= limit).any()  # hidden words are still predicted
+    records = [r for r in map(json.loads, (tmp_path / "metrics.jsonl").read_text().splitlines()) if "pool" in r]
+    n = len(data.corpus)
+    assert [r["pool"] for r in records] == pytest.approx(
+        [math.ceil(plan.data_fraction(s) * n) / n for s in (0, 1, 2)], abs=1e-6
+    )
+    assert records[0]["vocab"] == pytest.approx(0.2)
+    # the first step drew only from the easiest 10% of the order
+    first = trainer.sampler.indices(0)
+    assert (first < math.ceil(0.1 * n)).all()
+
+
+def test_gradient_accumulation_gives_the_same_steps(tmp_path):
+    """batch 16 in one piece or as 2 accumulated halves: the same loss, step by step."""
+    preset = no_dropout_preset(tmp_path / "cfg")
+    base = tiny_plan(train=dict(steps=4, warmup=1))
+    base = replace(base, model=replace(base.model, preset=preset))
+    run_trainer(base, tmp_path / "one")
+    run_trainer(replace(base, train=replace(base.train, grad_accum=2)), tmp_path / "two")
+    one, two = losses(tmp_path / "one"), losses(tmp_path / "two")
+    assert list(one) == [1, 2, 3, 4]
+    for step in one:
+        assert one[step] == pytest.approx(two[step], abs=1e-5)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    from curriculumc.runtime.objectives.mlm import MaskedLM
+
+    original = MaskedLM.loss_sum
+    calls = []
+
+    def poisoned(self, model, hidden, labels):
+        calls.append(1)
+        loss = original(self, model, hidden, labels)
+        return loss * float("nan") if len(calls) >= 7 else loss
+
+    monkeypatch.setattr(MaskedLM, "loss_sum", poisoned)
+    plan = tiny_plan(train=dict(steps=10, warmup=1), output=replace(tiny_plan().output, checkpoint_every=3))
+    with pytest.raises(CurriculumError) as err:
+        run_trainer(plan, tmp_path)
+    diagnostic = err.value.diagnostics[0]
+    assert diagnostic.code == "E450"
+    assert "step 7" in diagnostic.message and "checkpoints/step-6" in diagnostic.message
+    assert (tmp_path / "checkpoints" / "step-6" / "model.safetensors").is_file()
+    assert not (tmp_path / "final").exists()
+    last = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["event"] == "diverged" and last["step"] == 7
+
+
+def test_causal_run_final_loads_with_auto_classes(tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    plan = tiny_plan(train=dict(steps=3, warmup=1), units=(), phases=())
+    plan = replace(plan, model=replace(plan.model, preset="gpt-tiny", family="causal"))
+    trainer, summary = run_trainer(plan, tmp_path)
+    assert set(summary["final_metrics"]) == {"loss", "loss/clm"}
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "final").eval()
+    tok = AutoTokenizer.from_pretrained(tmp_path / "final")
+    enc = tok("<s>where is the ball", return_tensors="pt", add_special_tokens=False)
+    trainer.model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(**enc).logits, trainer.model(**enc).logits)
