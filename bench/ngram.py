@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curriculumc.runtime.scorers.ngram import NgramModel, _events
+from curriculumc.runtime.scorers.ngram import NgramModel, _events, per_example_perplexity
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "aochildes" / "train.jsonl"
 
@@ -47,13 +47,16 @@ def aochildes_corpus():
 
 
 def time_ours(ids, offsets, vocab, order=3):
+    """Seconds for what ``ngram_ppl`` does (train, then score the training examples), and
+    for scoring the same text again through the general look-up path (held-out text)."""
     start = time.perf_counter()
-    model = NgramModel.fit(ids, offsets, vocab, order)
-    fitted = time.perf_counter()
-    ppl = model.perplexities(ids, offsets)
-    done = time.perf_counter()
+    model, logp = NgramModel.fit_scored(ids, offsets, vocab, order)
+    ppl = per_example_perplexity(logp, offsets)
+    trained_and_scored = time.perf_counter() - start
     assert np.all(np.isfinite(ppl))
-    return fitted - start, done - fitted
+    start = time.perf_counter()
+    model.perplexities(ids, offsets)
+    return trained_and_scored, time.perf_counter() - start
 
 
 def time_nltk(ids, offsets, order, seconds):
@@ -120,20 +123,20 @@ def main() -> None:
     args = parser.parse_args()
 
     ids, offsets, vocab = zipf_corpus(int(args.tokens))
-    fit_s, score_s = time_ours(ids, offsets, vocab, args.order)
-    ours_rate = len(ids) / (fit_s + score_s)
+    both_s, lookup_s = time_ours(ids, offsets, vocab, args.order)
+    ours_rate = len(ids) / both_s
     print(
         f"ours   order {args.order}: {len(ids):,} Zipf tokens, {len(offsets) - 1:,} sentences: "
-        f"train {fit_s:.1f} s + score {score_s:.1f} s = {fit_s + score_s:.1f} s "
-        f"({ours_rate / 1e6:.2f} M tokens/s)"
+        f"train + score {both_s:.1f} s ({ours_rate / 1e6:.2f} M tokens/s); scoring the same "
+        f"text as held-out (look-ups) {lookup_s:.1f} s"
     )
     if DATA.exists():
         c_ids, c_offsets, c_vocab = aochildes_corpus()
-        fit_c, score_c = time_ours(c_ids, c_offsets, c_vocab, args.order)
+        both_c, _ = time_ours(c_ids, c_offsets, c_vocab, args.order)
         print(
             f"ours   order {args.order}: AO-CHILDES train, {len(c_ids):,} words, "
-            f"{len(c_offsets) - 1:,} utterances: train {fit_c:.2f} s + score {score_c:.2f} s "
-            f"({len(c_ids) / (fit_c + score_c) / 1e6:.2f} M tokens/s)"
+            f"{len(c_offsets) - 1:,} utterances: train + score {both_c:.2f} s "
+            f"({len(c_ids) / both_c / 1e6:.2f} M tokens/s)"
         )
     else:
         print(f"(AO-CHILDES not found at {DATA}: skipped the shared-corpus figure)")

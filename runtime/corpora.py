@@ -16,7 +16,13 @@ Inputs
   source per file; a folder written by ``datasets.save_to_disk`` is read as a dataset;
 - a hub dataset id (``kind="hub"``), only when online;
 - ``synth``: the generated corpus (:mod:`curriculumc.runtime.synth`), 300k words unless
-  ``words=`` or ``sentences=`` says otherwise.
+  ``words=`` or ``sentences=`` says otherwise, read as JSON Lines with gold universal
+  POS tags and the columns ``depth`` and ``length``.
+
+POS fields (read only when POS tags are asked for): ``pos_format=universal`` reads
+``pos_field`` (default ``pos``) as universal tags, ``mor`` reads it (default ``mor``) as
+CHILDES MOR codes, ``tagger`` ignores any field. Unset (``auto``): a ``pos`` field is
+universal, else a ``mor`` field is MOR, else the tagger tags the line.
 
 Bad input -- every case is handled by a rule and counted, or refused
 -----------------------------------------------------------------------
@@ -67,6 +73,8 @@ from curriculumc.registry import DATA_OPTIONS, REGISTERED_CORPORA
 READER_VERSION = 1
 #: default size of the generated corpus when a spec gives neither words= nor sentences=
 DEFAULT_SYNTH_WORDS = 300_000
+#: numeric columns of the generated corpus
+SYNTH_COLUMNS = ("depth", "length")
 #: JSON fields renamed to the column names scorers know
 COLUMN_ALIASES = {"age_days": "age"}
 POS_FORMATS = ("auto", "universal", "mor", "tagger")
@@ -188,7 +196,9 @@ class RawCorpus:
                 for name in wanted:  # every listed column is present, NaN where absent
                     batch.columns.setdefault(name, [math.nan] * len(batch.texts))
                 report.columns_seen.update(
-                    name for name, values in batch.columns.items() if not _all_nan(values)
+                    name
+                    for name, values in batch.columns.items()
+                    if name not in report.columns_seen and not _all_nan(values)
                 )
                 yield batch
         missing = [name for name in wanted if name not in report.columns_seen]
@@ -243,7 +253,7 @@ def read_options(spec: DataSpec) -> ReadOptions:
     return ReadOptions(**values)
 
 
-def load_raw(spec: DataSpec, *, cache_dir: Path | None = None, progress: bool = False) -> RawCorpus:
+def load_raw(spec: DataSpec, *, cache_dir: Path | None = None) -> RawCorpus:
     """Resolve ``spec`` to its inputs (opening datasets, generating ``synth`` if needed).
 
     ``cache_dir`` is where ``synth`` is generated (default: :func:`default_cache_dir`).
@@ -253,15 +263,22 @@ def load_raw(spec: DataSpec, *, cache_dir: Path | None = None, progress: bool = 
     """
     options = read_options(spec)
     if spec.kind == "registered":
-        inputs, description = _resolve_registered(spec.source, options, cache_dir, progress)
-        if spec.source == "synth" and options.pos_format == "auto":
-            options = replace(options, pos_format="universal")
+        inputs, description = _resolve_registered(spec.source, options, cache_dir)
+        if options.columns is None:  # the generator's documented features
+            options = replace(options, columns=SYNTH_COLUMNS)
     elif spec.kind == "path":
         inputs, description = _resolve_path(Path(spec.source), options), spec.source
     elif spec.kind == "hub":
         inputs, description = (_resolve_hub(spec.source, options),), f"hub:{spec.source}"
     else:
         raise CurriculumError.single("E308", f"unknown data kind {spec.kind!r}")
+    generator_only = [k for k in ("words", "sentences", "seed") if getattr(options, k) is not None]
+    if generator_only and spec.kind != "registered":
+        raise CurriculumError.single(
+            "E308",
+            f"data option {generator_only[0]} sets the size of the generated corpus only",
+            hint=f"remove it from the data statement for {spec.source}",
+        )
     identity = _sha256_json(
         {
             "reader": READER_VERSION,
@@ -278,7 +295,7 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.cwd() / ".cache" / "curriculumc"
 
 
-def _resolve_registered(name, options, cache_dir, progress):
+def _resolve_registered(name, options, cache_dir):
     if name not in REGISTERED_CORPORA:
         raise CurriculumError.single(
             "E315",
@@ -490,8 +507,8 @@ def _read_text(inp, options, report, with_pos, batch_size, start):
         yield _plain_batch(start + kept, texts, inp.source, with_pos)
         kept += len(texts)
     report.inputs.setdefault(inp.path, {})["examples"] = kept
-    if with_pos:
-        report.rules["pos_missing"] += kept
+    if with_pos:  # plain text has no POS field: the tagger tags every line
+        report.rules["pos_tagger" if options.pos_format == "tagger" else "pos_missing"] += kept
 
 
 def _plain_batch(start, texts, source, with_pos) -> RawBatch:
@@ -538,7 +555,7 @@ def _read_jsonl(inp, options, report, with_pos, batch_size, start):
             report.rules["empty_lines"] += 1
             continue
         try:
-            record = _json_loads(line)
+            record = _json_loads(line.rstrip("\r\n"))
         except ValueError as exc:
             reason, column = getattr(exc, "msg", str(exc)), getattr(exc, "colno", 1)
             raise CurriculumError.single(

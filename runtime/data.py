@@ -67,7 +67,7 @@ def prepare_data(
     (codes E300-E349, with file and line for a bad line).
     """
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    raw = load_raw(plan.data, cache_dir=cache_dir, progress=progress)
+    raw = load_raw(plan.data, cache_dir=cache_dir)
     tokenizer = prepare_tokenizer(
         plan.tokenizer,
         raw.texts,

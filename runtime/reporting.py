@@ -36,6 +36,23 @@ def format_record(record: dict) -> str:
     return "  ".join(parts)
 
 
+def compact_record(record: dict) -> str:
+    """The short form shown next to the progress bar: ``loss 5.31 (mlm 5.31) pool 40% ...``."""
+    parts = [f"loss {record.get('loss', float('nan')):.3f}"]
+    objectives = [
+        f"{k[5:]} {v:.3f}" for k, v in record.items() if k.startswith("loss/") and len(record) > 0
+    ]
+    if len(objectives) > 1:
+        parts.append("(" + " ".join(objectives) + ")")
+    if "pool" in record:
+        parts.append(f"pool {100 * record['pool']:.0f}%")
+    if "vocab" in record and record["vocab"] < 1:
+        parts.append(f"vocab {100 * record['vocab']:.0f}%")
+    if record.get("tokens_per_s"):
+        parts.append(f"{record['tokens_per_s'] / 1000:.1f}k tok/s")
+    return " ".join(parts)
+
+
 class Reporter:
     """Progress output of rank 0 (other ranks get ``enabled=False``)."""
 
@@ -65,12 +82,10 @@ class Reporter:
             )
 
             self._bar = Progress(
-                TextColumn("[bold]train"),
-                BarColumn(),
+                BarColumn(bar_width=20),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                TextColumn("eta"),
-                TimeRemainingColumn(),
+                TimeRemainingColumn(compact=True),
                 TextColumn("{task.fields[info]}"),
             )
             self._task = self._bar.add_task(
@@ -81,7 +96,7 @@ class Reporter:
     def step(self, record: dict) -> None:
         """Advance the bar to ``record['step']`` and show its figures."""
         if self._bar is not None:
-            info = format_record(record).split("  ", 1)[-1]
+            info = compact_record(record)
             self._bar.update(self._task, completed=record["step"], info=info)
 
     def log(self, record: dict) -> None:

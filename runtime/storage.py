@@ -34,6 +34,7 @@ import shutil
 import sys
 import tempfile
 import time
+from array import array
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,10 +203,11 @@ def build_arrays(
 
     id_parts: list[np.ndarray] = []
     pos_parts: list[np.ndarray] = []
-    lengths: list[int] = []
-    words: list[int] = []
+    # compact per-example arrays: 4 bytes an example instead of a Python list's 8+
+    lengths = array("i")
+    words = array("i")
     source_index: dict[str, int] = {}
-    sources: list[int] = []
+    sources = array("i")
     columns = _ColumnTable()
     ticker = _Progress(progress)
     for batch in raw.batches(batch_size=batch_size, report=report, with_pos=need_pos):
@@ -238,12 +240,12 @@ def build_arrays(
             hint="every line was empty or dropped; see the input's format and text_field",
         )
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(np.asarray(lengths, dtype=np.int64), out=offsets[1:])
+    np.cumsum(np.frombuffer(lengths, dtype=np.int32), out=offsets[1:])
     arrays = CorpusArrays(
         ids=np.concatenate(id_parts),
         offsets=offsets,
-        words=np.asarray(words, dtype=np.int32),
-        source=np.asarray(sources, dtype=np.int32),
+        words=np.frombuffer(words, dtype=np.int32).copy(),
+        source=np.frombuffer(sources, dtype=np.int32).copy(),
         source_names=tuple(source_index),
         columns=columns.arrays(len(lengths)),
         pos=np.concatenate(pos_parts) if tagger is not None else None,

@@ -215,6 +215,10 @@ def test_missing_path_unknown_option_and_unknown_corpus(tmp_path):
     with pytest.raises(CurriculumError) as excinfo:
         load_raw(DataSpec(source="bnc", kind="registered"), cache_dir=tmp_path)
     assert error_of(excinfo).code == "E315"
+    (tmp_path / "a.txt").write_text("words\n", "utf-8")
+    with pytest.raises(CurriculumError) as excinfo:
+        load_raw(path_spec(tmp_path / "a.txt", words=1000))  # a generator option
+    assert error_of(excinfo).code == "E308"
 
 
 def test_synth_is_read_with_universal_pos_and_columns(tmp_path):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scorer_corpora import aochildes_corpus, corpus_from_texts
 
 import curriculumc.runtime.scorers as scorers
@@ -238,3 +240,35 @@ def test_ngram_ppl_on_child_directed_speech_ranks_routine_utterances_easy():
     assert np.mean(values < values[at]) < 0.2
     # longer utterances are not simply easier: perplexity is per event, not a sum
     assert np.corrcoef(values, lengths)[0, 1] < 0.9
+
+
+def test_every_scorer_the_compiler_knows_is_implemented_with_its_keywords():
+    import inspect
+
+    from curriculumc.registry import BUILTIN_SCORERS as COMPILER_SCORERS
+
+    assert set(COMPILER_SCORERS) == set(scorers.BUILTIN_SCORERS)
+    for name, signature in COMPILER_SCORERS.items():
+        parameters = inspect.signature(scorers.BUILTIN_SCORERS[name]).parameters
+        for keyword, _type in signature.keywords:
+            assert keyword in parameters, (name, keyword)
+        takes_names = any(p.kind is p.VAR_POSITIONAL for p in parameters.values())
+        assert takes_names == (signature.positional == "names"), name
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(st.sampled_from([0.0, 1.0, 2.5, -1.0, float("nan")]), min_size=1, max_size=40),
+    descending=st.booleans(),
+)
+def test_difficulty_order_is_a_stable_permutation(values, descending):
+    scores = np.array(values)
+    order = difficulty_order(scores, descending)
+    assert sorted(order.tolist()) == list(range(len(values)))
+    ranked = scores[order]
+    finite = ranked[~np.isnan(ranked)]
+    assert np.all(np.isnan(ranked[len(finite) :]))  # NaN last
+    assert np.all(np.diff(finite) <= 0) if descending else np.all(np.diff(finite) >= 0)
+    for a, b in zip(order[:-1], order[1:]):  # equal scores keep index order
+        if scores[a] == scores[b]:
+            assert a < b

@@ -13,10 +13,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from curriculumc.cli import main
-from curriculumc.errors import CurriculumError
-from curriculumc.pos_tags import UNIVERSAL_TAGS
 from curriculumc.runtime.synth import (
     MAX_DEPTH,
     SOURCES,
@@ -27,6 +23,10 @@ from curriculumc.runtime.synth import (
 )
 from curriculumc.runtime.synth import lexicon as lx
 from curriculumc.runtime.synth.check import analyze, violations
+
+from curriculumc.cli import main
+from curriculumc.errors import CurriculumError
+from curriculumc.pos_tags import UNIVERSAL_TAGS
 
 # what the checker must find wrong with each paradigm's bad sentences
 EXPECTED_VIOLATION = {
@@ -250,7 +250,7 @@ def test_every_pair_is_minimal_and_labelled_right_by_the_checker(pairs):
             assert violations(bad) == EXPECTED_VIOLATION[name], (name, bad, violations(bad))
 
 
-def test_pairs_are_deterministic_and_sized():
+def test_pairs_are_deterministic_and_sized(monkeypatch):
     a = generate_pairs(seed=3, per_phenomenon=50)
     assert a == generate_pairs(seed=3, per_phenomenon=50)
     assert a != generate_pairs(seed=4, per_phenomenon=50)
@@ -258,8 +258,17 @@ def test_pairs_are_deterministic_and_sized():
     with pytest.raises(CurriculumError) as err:
         generate_pairs(per_phenomenon=0)
     assert err.value.diagnostics[0].code == "E710"
+
+    import curriculumc.runtime.synth.pairs as pairs_module
+
+    def two_pairs_only(rng):
+        return rng.choice([("the dog runs", "the dog run"), ("the cat runs", "the cat run")])
+
+    paradigms = {"tiny": (two_pairs_only, "morphology", "subject_verb_agreement")}
+    monkeypatch.setattr(pairs_module, "PARADIGMS", paradigms)
+    assert len(generate_pairs(per_phenomenon=2)["tiny"]) == 2
     with pytest.raises(CurriculumError) as err:
-        generate_pairs(per_phenomenon=10**6)  # more than the lexicon can make distinct
+        generate_pairs(per_phenomenon=3)  # more than the paradigm can make distinct
     assert err.value.diagnostics[0].code == "E711"
 
 
@@ -283,7 +292,7 @@ def test_materialize_writes_once_and_reuses(tmp_path, monkeypatch):
     assert len(_lines(paths.pairs / "transitive.jsonl")) == 200
     assert [p.name for p in tmp_path.iterdir()] == [paths.root.name]  # no temp folder left
 
-    import curriculumc.runtime.synth.materialize as mat
+    import curriculumc.runtime.synth.files as mat
 
     def no_rewrite(*args, **kwargs):
         raise AssertionError("regenerated a cached corpus")

@@ -196,3 +196,63 @@ def test_causal_run_final_loads_with_auto_classes(tmp_path):
     trainer.model.eval()
     with torch.no_grad():
         assert torch.equal(model(**enc).logits, trainer.model(**enc).logits)
+
+
+def test_self_paced_order_is_rescored_with_the_model(tmp_path):
+    """sort by model_ppl(every=3): re-scored at steps 0, 3, 6 in eval mode; the checkpoint
+    keeps the scores so a resumed run draws the same batches."""
+    from curriculumc.plan import ScorerTerm, SortSpec
+
+    plan = tiny_plan(
+        train=dict(steps=7, warmup=1),
+        sort=SortSpec(terms=(ScorerTerm("model_ppl", kwargs=(("every", 3), ("batch", 256))),)),
+        pace=Pace(fn="linear", start=0.2, end=1.0, over=6),
+    )
+    trainer, _ = run_trainer(plan, tmp_path, order=None)
+    records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if r.get("event") == "rescored"] == [0, 3, 6]
+    scores = trainer.rescorer.model_scores
+    assert scores.shape == (len(trainer.corpus),) and np.isfinite(scores).all()
+    # the score function is deterministic and leaves the model in training mode
+    again = trainer.score_examples(trainer.corpus, np.arange(50))
+    assert np.array_equal(again, trainer.score_examples(trainer.corpus, np.arange(50)))
+    assert trainer.module.training
+    assert np.array_equal(np.load(tmp_path / "final" / "model_scores.npy"), scores)
+
+
+def test_evaluations_run_on_schedule_and_at_the_end(tmp_path):
+    from train_fixtures import DATA
+
+    from curriculumc.plan import EvalSpec
+
+    source = DATA / "blimp" / "anaphor_gender_agreement.jsonl"
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(source.read_text().splitlines(keepends=True)[:6]))
+    plan = tiny_plan(
+        train=dict(steps=5, warmup=1),
+        evals=(EvalSpec(name="pairs", path=str(pairs), every=2),),
+    )
+    _, summary = run_trainer(plan, tmp_path / "run")
+    records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    evals = [r for r in records if "eval" in r]
+    assert [r["step"] for r in evals] == [2, 4, 5]
+    assert all(0.0 <= r["pairs/macro"] <= 1.0 for r in evals)
+    assert summary["evals"]["pairs"]["step"] == 5
+
+
+def test_missing_wandb_and_hub_token_are_reported_not_fatal(tmp_path, monkeypatch):
+    import sys
+
+    from curriculumc.runtime import reporting, run_folder
+
+    monkeypatch.setitem(sys.modules, "wandb", None)
+    run, message = reporting.start_wandb("p", name="n", config={}, run_dir=tmp_path)
+    assert run is None and "wandb is not installed" in message
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    assert reporting.wandb_mode()[0] == "offline"
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
+    assert "no Hugging Face token" in run_folder.push_to_hub(tmp_path, "org/model")

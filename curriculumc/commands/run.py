@@ -170,7 +170,7 @@ def _prepare_folder(plan, folder, args, spec_path, *, resuming: bool) -> None:
 
     has_results = folder.metrics.is_file() or folder.checkpoints.is_dir() or folder.final.is_dir()
     if has_results and not resuming:
-        if not args.force:
+        if not (args.force or args.resume):  # --resume with no checkpoint: start afresh
             raise CurriculumError.single(
                 "E423",
                 f"{folder.root} already holds a run of this plan",

@@ -170,7 +170,7 @@ class NgramModel:
             raise ValueError(f"token ids must lie in [0, {vocab_size})")
         words, history = _events(ids, offsets, vocab_size, order)
         # Order by order: the key of the m-gram ending at each event and of its history.
-        # Per-event ranks are dropped as soon as the next order has used them.
+        # Per-event ranks are dropped once the next order has used them (kept for fit_scored).
         grams, contexts, counts, ranks = [], [], [], []
         gram_rank = context_rank = None
         for m in range(1, order + 1):

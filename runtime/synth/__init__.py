@@ -11,8 +11,8 @@ minimal pairs from the same grammar. See ``docs/synth.md``.
 - :mod:`.check` -- an independent checker of the language's well-formedness.
 """
 
+from curriculumc.runtime.synth.files import GENERATOR_VERSION, SynthPaths, materialize
 from curriculumc.runtime.synth.grammar import MAX_DEPTH, SOURCES, generate_sentences
-from curriculumc.runtime.synth.materialize import GENERATOR_VERSION, SynthPaths, materialize
 from curriculumc.runtime.synth.pairs import PARADIGMS, generate_pairs
 
 __all__ = [

@@ -412,8 +412,8 @@ PARADIGMS: dict[str, tuple[Callable[[random.Random], Pair], str, str]] = {
     "irregular_past_participle": (irregular_past_participle, "morphology", "irregular_forms"),
 }
 
-# how many draws a paradigm may take per wanted pair before we call it exhausted
-_DRAWS_PER_PAIR = 50
+# a paradigm counts as exhausted after this many draws in a row gave no new pair
+_MAX_MISSES_IN_A_ROW = 2000
 
 
 def generate_pairs(*, seed: int = 0, per_phenomenon: int = 200) -> dict[str, list[dict]]:
@@ -439,10 +439,20 @@ def generate_pairs(*, seed: int = 0, per_phenomenon: int = 200) -> dict[str, lis
         rng = stream_rng(seed, f"pairs:{name}")
         seen: set[Pair] = set()
         rows: list[dict] = []
-        for _ in range(per_phenomenon * _DRAWS_PER_PAIR):
+        misses = 0
+        while len(rows) < per_phenomenon:
             pair = build(rng)
             if pair in seen:
+                misses += 1
+                if misses > _MAX_MISSES_IN_A_ROW:
+                    raise CurriculumError.single(
+                        "E711",
+                        f"paradigm {name!r} gave only {len(rows)} distinct pairs,"
+                        f" {per_phenomenon} wanted",
+                        hint="ask for fewer pairs per phenomenon",
+                    )
                 continue
+            misses = 0
             seen.add(pair)
             rows.append(
                 {
@@ -453,14 +463,6 @@ def generate_pairs(*, seed: int = 0, per_phenomenon: int = 200) -> dict[str, lis
                     "UID": name,
                     "pairID": str(len(rows)),
                 }
-            )
-            if len(rows) == per_phenomenon:
-                break
-        else:
-            raise CurriculumError.single(
-                "E711",
-                f"paradigm {name!r} gave only {len(rows)} distinct pairs, {per_phenomenon} wanted",
-                hint="ask for fewer pairs per phenomenon",
             )
         out[name] = rows
     return out

@@ -1,0 +1,140 @@
+"""Kill a real training process with SIGKILL, resume it, and get the uninterrupted run's
+weights bit for bit; a changed plan is refused with its diff."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from train_fixtures import DATA, single_thread  # noqa: F401 (fixture)
+
+from curriculumc.cli import main
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+SPEC = """\
+model roberta-tiny
+data "train.jsonl"
+tokenizer bpe 1000
+train 60 steps, batch 16, seq 64, lr 1e-3, warmup 5, seed 11
+sort by sentence_length
+pace linear from 30% over 40
+at 0 mlm, at 20 mlm + 0.5 pos(noun, verb)
+log every 1
+checkpoint every 4 keep 2
+"""
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    source = DATA / "aochildes" / "train.jsonl"
+    if not source.is_file():
+        pytest.skip(f"real data not found at {source}")
+    folder = tmp_path_factory.mktemp("resume")
+    with open(source, encoding="utf-8") as handle:
+        lines = [next(handle) for _ in range(2000)]
+    (folder / "train.jsonl").write_text("".join(lines), encoding="utf-8")
+    (folder / "tiny.cur").write_text(SPEC, encoding="utf-8")
+    return folder
+
+
+def run_args(workdir: Path, runs: str, *extra: str) -> list[str]:
+    return [
+        "run",
+        "--runs-dir",
+        str(workdir / runs),
+        "--cache-dir",
+        str(workdir / "cache"),
+        "--quiet",
+        *extra,
+        str(workdir / "tiny.cur"),
+    ]
+
+
+def only_run(runs: Path) -> Path:
+    (folder,) = [p for p in runs.iterdir() if p.is_dir()]
+    return folder
+
+
+def training_lines(run: Path) -> list[dict]:
+    records = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    return [
+        {k: v for k, v in r.items() if k != "tokens_per_s"}
+        for r in records
+        if "loss" in r or r.get("event") == "objectives"
+    ]
+
+
+def test_sigkill_then_resume_is_bitwise_identical(workdir, capsys):
+    assert main(run_args(workdir, "straight")) == 0
+    straight = only_run(workdir / "straight")
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "curriculumc", *run_args(workdir, "killed")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    killed_run = None
+    while time.monotonic() < deadline and process.poll() is None:
+        found = list((workdir / "killed").glob("*/checkpoints/step-8"))
+        if found:
+            killed_run = found[0].parents[1]
+            os.kill(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    process.wait(timeout=30)
+    assert killed_run is not None, process.stderr.read().decode()
+    assert process.returncode == -signal.SIGKILL
+    assert not (killed_run / "final").exists()  # it really died mid-run
+    # what a kill in the middle of writing leaves: a temporary folder, a half line
+    partial = killed_run / "checkpoints" / ".tmp-step-12-99999"
+    partial.mkdir(parents=True, exist_ok=True)
+    (partial / "model.safetensors").write_bytes(b"\0" * 10)
+    with open(killed_run / "metrics.jsonl", "a") as handle:
+        handle.write('{"step": 13, "loss": 6.')
+
+    assert main(run_args(workdir, "killed", "--resume")) == 0
+    assert not partial.exists()
+    for name in ("model.safetensors", "heads.safetensors"):
+        a = (straight / "final" / name).read_bytes()
+        b = (killed_run / "final" / name).read_bytes()
+        assert a == b, name
+    from safetensors.torch import load_file
+
+    a = load_file(str(straight / "final" / "model.safetensors"))
+    b = load_file(str(killed_run / "final" / "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert training_lines(straight) == training_lines(killed_run)
+    summary = json.loads((killed_run / "summary.json").read_text())
+    assert summary["resumed_from"].endswith("step-8") or "step-" in summary["resumed_from"]
+    assert summary["words_seen"] == json.loads((straight / "summary.json").read_text())["words_seen"]
+    assert sorted(p.name for p in (killed_run / "checkpoints").iterdir()) == ["step-52", "step-56"]
+
+    # a finished run resumes to "nothing to do"
+    capsys.readouterr()
+    assert main(run_args(workdir, "killed", "--resume")) == 0
+    assert "already trained" in capsys.readouterr().out
+
+
+def test_resume_with_a_different_plan_is_refused_with_the_diff(workdir, capsys):
+    if not (workdir / "straight").is_dir():
+        assert main(run_args(workdir, "straight")) == 0
+    capsys.readouterr()
+    code = main(run_args(workdir, "straight", "--resume") + ["train.lr=2e-3"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "E420" in err and "different plan" in err
+    assert '-    "lr": 0.001,' in err and '+    "lr": 0.002,' in err
+    # starting over a finished run without --resume/--force is refused too
+    assert main(run_args(workdir, "straight")) == 1
+    assert "E423" in capsys.readouterr().err
