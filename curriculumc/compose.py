@@ -452,6 +452,20 @@ def parse_composed(
     return ast.map_spans(spec, composed.original), rest
 
 
+def is_composed_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a YAML spec with a top-level ``defaults`` list (to be composed).
+
+    The hook for :func:`curriculumc.load_with_warnings`: when true, use
+    :func:`parse_composed` and compile with the overrides it leaves.
+    """
+    if Path(path).suffix.lower() not in YAML_SUFFIXES:
+        return False
+    try:
+        return has_defaults(Path(path).read_bytes())
+    except OSError:
+        return False
+
+
 def load_with_warnings(
     path: str | os.PathLike,
     overrides: Sequence[str] = (),
@@ -462,11 +476,9 @@ def load_with_warnings(
     a YAML spec with ``defaults`` is composed first. Returns ``(plan, warnings)``."""
     import curriculumc
 
-    if Path(path).suffix.lower() in YAML_SUFFIXES:
-        source, node = _read(Path(path))
-        if isinstance(node, yaml.MappingNode) and any(_key(k) == "defaults" for k, _ in node.value):
-            spec, rest = parse_composed(path, overrides, config_dir=config_dir)
-            return curriculumc.compile_with_warnings(spec, overrides=rest)
+    if is_composed_file(path):
+        spec, rest = parse_composed(path, overrides, config_dir=config_dir)
+        return curriculumc.compile_with_warnings(spec, overrides=rest)
     return curriculumc.load_with_warnings(path, overrides)
 
 

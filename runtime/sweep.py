@@ -224,12 +224,15 @@ class Sweep:
 
 def _default_loader() -> tuple[PlanLoader, Callable[..., Plan]]:
     try:
-        from curriculumc import load, make_control
+        from curriculumc import make_control
+        from curriculumc.compose import load
     except ImportError as exc:  # the compiler is a separate part; say so plainly
         raise CurriculumError.single(
             "E823", f"the compiler is not available to compute plan hashes ({exc})"
         ) from exc
-    return (lambda path, overrides: load(path, overrides=tuple(overrides))), make_control
+    # compose.load: a YAML spec with `defaults` is composed (group=option overrides),
+    # any other spec loads as curriculumc.load does
+    return (lambda path, overrides: load(path, tuple(overrides))), make_control
 
 
 def plan_sweep(

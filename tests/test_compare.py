@@ -8,9 +8,9 @@ import math
 import random
 
 import pytest
-from curriculumc.runtime import compare
 
 from curriculumc.plan import Pace, Phase, Plan, ScorerTerm, SortSpec, TrainSpec
+from curriculumc.runtime import compare
 
 PARADIGMS = {"p1": "syntax", "p2": "morphology"}
 

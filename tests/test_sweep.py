@@ -8,10 +8,10 @@ import shlex
 from pathlib import Path
 
 import pytest
-from curriculumc.runtime import sweep as sweeps
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Pace, Plan, ScorerTerm, SortSpec, TrainSpec
+from curriculumc.runtime import sweep as sweeps
 
 CURRICULA = {
     "root_pos": (SortSpec((ScorerTerm("ngram_ppl"),)), Pace("root", 0.1, 1.0, 20)),
@@ -243,3 +243,31 @@ def test_dry_run_rows(tmp_path):
     assert [r[0] for r in rows] == ["root_pos-1", "root_pos-1-control"]
     assert rows[1][1].endswith("--control random")
     assert rows[0][2] == sweep.runs[0].plan_hash[:8] and rows[0][3] == "missing"
+
+
+def test_cli_plans_a_composed_sweep_with_the_real_compiler(tmp_path, capsys):
+    from curriculumc.cli import main
+
+    files = {
+        "curriculum/root.yaml": "curriculum: |\n  sort by sentence_length\n"
+        "  pace root from 20% over 10\n",
+        "curriculum/none.yaml": "curriculum: pace none\n",
+        "exp.yaml": "defaults:\n  - curriculum: root\nmodel: roberta-tiny\n"
+        "train: {steps: 20, batch: 4}\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    argv = ["sweep", str(tmp_path / "exp.yaml"), "curriculum=root,none", "seed=1,2",
+            "--control", "random", "--runs-dir", str(tmp_path / "runs")]  # fmt: skip
+    assert main([*argv, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    for label in ("root-1", "root-1-control", "none-2"):
+        assert label in out
+    assert "none-1-control" not in out
+    assert main([*argv, "--print"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 6 and all(" -m curriculumc run " in line for line in lines)
+    manifest = json.loads((tmp_path / "runs" / "exp" / "sweep.json").read_text())
+    assert [r["label"] for r in manifest["runs"]][:2] == ["root-1", "root-1-control"]
+    assert main(["sweep", str(tmp_path / "exp.yaml"), "seed", "--dry-run"]) == 1  # E821

@@ -69,10 +69,10 @@ def run(args: argparse.Namespace) -> int:
     load_plan = None
     run_args: tuple[str, ...] = ()
     if args.config_dir:
-        import curriculumc
+        from curriculumc.compose import load
 
         def load_plan(path, overrides):
-            return curriculumc.load(path, tuple(overrides), config_dir=args.config_dir)
+            return load(path, tuple(overrides), config_dir=args.config_dir)
 
         run_args = ("--config-dir", args.config_dir)
     sweep = sweeps.plan_sweep(

@@ -286,7 +286,7 @@ class Generator:
                 return _DO[(agr, tense)], "base"
             if tense == "past":
                 return None, "past"
-            return None, ("base" if agr == "3sg" else "s3")
+            return None, ("s3" if agr == "3sg" else "base")
         if mode == "prog":
             return _BE[(agr, tense)], "ing"
         if mode == "modal":
