@@ -228,3 +228,16 @@ def test_torn_metrics_line_and_missing_folder(tmp_path):
     with pytest.raises(CurriculumError) as info:
         compare.collect_runs([tmp_path / "nope"])
     assert info.value.diagnostics[0].code == "E840"
+
+
+def test_cli_prints_the_table_and_writes_plot_and_json(runs_root, tmp_path, capsys):
+    from curriculumc.cli import main
+
+    png, out = tmp_path / "out" / "c.png", tmp_path / "out" / "c.json"
+    code = main(["compare", str(runs_root), "-o", str(png), "--json", str(out), "--width", "200"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "root_pos-control (control)" in printed and "68.8 ± 8.8" in printed
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert json.loads(out.read_text())["rows"][1]["label"] == "root_pos"
+    assert main(["compare", str(tmp_path / "missing")]) == 1

@@ -13,6 +13,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from curriculumc.cli import main
+from curriculumc.errors import CurriculumError
+from curriculumc.pos_tags import UNIVERSAL_TAGS
 from curriculumc.runtime.synth import (
     MAX_DEPTH,
     SOURCES,
@@ -23,10 +27,6 @@ from curriculumc.runtime.synth import (
 )
 from curriculumc.runtime.synth import lexicon as lx
 from curriculumc.runtime.synth.check import analyze, violations
-
-from curriculumc.cli import main
-from curriculumc.errors import CurriculumError
-from curriculumc.pos_tags import UNIVERSAL_TAGS
 
 # what the checker must find wrong with each paradigm's bad sentences
 EXPECTED_VIOLATION = {

@@ -23,10 +23,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from curriculumc.errors import CurriculumError
 from curriculumc.runtime.synth.grammar import sentence_stream
 from curriculumc.runtime.synth.pairs import generate_pairs
-
-from curriculumc.errors import CurriculumError
 
 #: bump whenever the generated text for given parameters changes
 GENERATOR_VERSION = "1"

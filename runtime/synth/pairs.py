@@ -34,10 +34,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
+from curriculumc.errors import CurriculumError
 from curriculumc.runtime.synth import lexicon as lx
 from curriculumc.runtime.synth.grammar import stream_rng
-
-from curriculumc.errors import CurriculumError
 
 Pair = tuple[str, str]
 
