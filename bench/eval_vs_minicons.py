@@ -44,8 +44,9 @@ def main() -> int:
     parser.add_argument("--per-paradigm", type=int, default=4, help="pairs per BLiMP paradigm")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best is kept")
     parser.add_argument("--batch-tokens", type=int, default=8192)
-    parser.add_argument("--worker", nargs=4, metavar=("FAMILY", "MODEL", "SENTENCES", "OUT"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", nargs=4, metavar=("FAMILY", "MODEL", "SENTENCES", "OUT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.worker:
         return minicons_worker(*args.worker, repeats=args.repeats)
@@ -68,20 +69,34 @@ def main() -> int:
         ours_scores, ours_s = run_ours(family, folders[family], sentences, args)
         diff = max(abs(a - b) for a, b in zip(ours_scores, theirs["scores"]))
         failed |= not diff < TOLERANCE
-        rows.append((family, len(sentences), diff, len(pairs) / theirs["seconds"],
-                     theirs["batch"], len(pairs) / ours_s))
+        rows.append(
+            (
+                family,
+                len(sentences),
+                diff,
+                len(pairs) / theirs["seconds"],
+                theirs["batch"],
+                len(pairs) / ours_s,
+            )
+        )
 
-    print(f"\n{len(pairs)} BLiMP pairs ({args.per_paradigm} per paradigm), "
-          f"{len(sentences)} distinct sentences, 2-layer hidden-128 models, "
-          f"vocabulary {vocab_size(folders['masked'])}, {THREADS} torch threads, "
-          f"best of {args.repeats}")
-    header = f"{'family':<8} {'sentences':>9} {'max |diff|':>11} {'minicons pairs/s':>17} " \
-             f"{'ours pairs/s':>13} {'speed-up':>9}"
+    print(
+        f"\n{len(pairs)} BLiMP pairs ({args.per_paradigm} per paradigm), "
+        f"{len(sentences)} distinct sentences, 2-layer hidden-128 models, "
+        f"vocabulary {vocab_size(folders['masked'])}, {THREADS} torch threads, "
+        f"best of {args.repeats}"
+    )
+    header = (
+        f"{'family':<8} {'sentences':>9} {'max |diff|':>11} {'minicons pairs/s':>17} "
+        f"{'ours pairs/s':>13} {'speed-up':>9}"
+    )
     print(header)
     print("-" * len(header))
     for family, n, diff, theirs_rate, batch, ours_rate in rows:
-        print(f"{family:<8} {n:>9} {diff:>11.2e} {theirs_rate:>12.1f} (b{batch:<2}) "
-              f"{ours_rate:>13.1f} {ours_rate / theirs_rate:>8.1f}x")
+        print(
+            f"{family:<8} {n:>9} {diff:>11.2e} {theirs_rate:>12.1f} (b{batch:<2}) "
+            f"{ours_rate:>13.1f} {ours_rate / theirs_rate:>8.1f}x"
+        )
     if failed:
         print(f"FAIL: scores differ by more than {TOLERANCE}")
         return 1
@@ -135,8 +150,12 @@ def make_models() -> dict[str, Path]:
     core.normalizer = normalizers.Lowercase()
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     core.decoder = decoders.ByteLevel()
-    trainer = BpeTrainer(vocab_size=8000, special_tokens=specials, show_progress=False,
-                         initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = BpeTrainer(
+        vocab_size=8000,
+        special_tokens=specials,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
 
     def texts():
         with open(DATA / "aochildes" / "train.jsonl", encoding="utf-8") as handle:
@@ -144,27 +163,54 @@ def make_models() -> dict[str, Path]:
                 yield json.loads(line)["text"]
 
     core.train_from_iterator(texts(), trainer=trainer)
-    names = dict(bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
-                 mask_token="<mask>", cls_token="<s>", sep_token="</s>")
-    causal_tokenizer = PreTrainedTokenizerFast(tokenizer_object=core.from_str(core.to_str()),
-                                               **names)
+    names = dict(
+        bos_token="<s>",
+        eos_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        mask_token="<mask>",
+        cls_token="<s>",
+        sep_token="</s>",
+    )
+    causal_tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core.from_str(core.to_str()), **names
+    )
     # the masked model's tokenizer wraps text as RoBERTa's does: <s> ... </s>
     core.post_processor = processors.RobertaProcessing(
-        ("</s>", core.token_to_id("</s>")), ("<s>", core.token_to_id("<s>")))
+        ("</s>", core.token_to_id("</s>")), ("<s>", core.token_to_id("<s>"))
+    )
     masked_tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, **names)
-    ids = dict(pad_token_id=masked_tokenizer.pad_token_id,
-               bos_token_id=masked_tokenizer.bos_token_id,
-               eos_token_id=masked_tokenizer.eos_token_id)
+    ids = dict(
+        pad_token_id=masked_tokenizer.pad_token_id,
+        bos_token_id=masked_tokenizer.bos_token_id,
+        eos_token_id=masked_tokenizer.eos_token_id,
+    )
     torch.manual_seed(0)
-    masked = RobertaForMaskedLM(RobertaConfig(
-        vocab_size=len(masked_tokenizer), hidden_size=128, num_hidden_layers=2,
-        num_attention_heads=4, intermediate_size=512, max_position_embeddings=130,
-        type_vocab_size=1, **ids))
-    causal = GPT2LMHeadModel(GPT2Config(
-        vocab_size=len(causal_tokenizer), n_embd=128, n_layer=2, n_head=4, n_positions=128,
-        **ids))
-    for (family, model), tokenizer in zip((("masked", masked), ("causal", causal)),
-                                          (masked_tokenizer, causal_tokenizer)):
+    masked = RobertaForMaskedLM(
+        RobertaConfig(
+            vocab_size=len(masked_tokenizer),
+            hidden_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=512,
+            max_position_embeddings=130,
+            type_vocab_size=1,
+            **ids,
+        )
+    )
+    causal = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(causal_tokenizer),
+            n_embd=128,
+            n_layer=2,
+            n_head=4,
+            n_positions=128,
+            **ids,
+        )
+    )
+    for (family, model), tokenizer in zip(
+        (("masked", masked), ("causal", causal)), (masked_tokenizer, causal_tokenizer)
+    ):
         model.save_pretrained(folders[family])
         tokenizer.save_pretrained(folders[family])
         name_tokenizer_class_for_v4(folders[family])
@@ -197,19 +243,36 @@ def run_ours(family: str, folder: Path, sentences: list[str], args) -> tuple[lis
     best, scores = float("inf"), []
     for _ in range(args.repeats):
         started = time.perf_counter()
-        scores = score_sentences(model, tokenizer, sentences, family=family,
-                                 batch_tokens=args.batch_tokens)
+        scores = score_sentences(
+            model, tokenizer, sentences, family=family, batch_tokens=args.batch_tokens
+        )
         best = min(best, time.perf_counter() - started)
     return scores, best
 
 
 def run_minicons(family: str, folder: Path, sentence_file: Path, repeats: int) -> dict:
     out = MODELS / f"minicons-{family}.json"
-    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "HF_HUB_OFFLINE": "1",
-           "TOKENIZERS_PARALLELISM": "false"}
-    subprocess.run([str(MINICONS_ENV / "bin" / "python"), __file__, "--repeats", str(repeats),
-                    "--worker", family, str(folder), str(sentence_file), str(out)],
-                   check=True, env=env)
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": str(THREADS),
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    subprocess.run(
+        [
+            str(MINICONS_ENV / "bin" / "python"),
+            __file__,
+            "--repeats",
+            str(repeats),
+            "--worker",
+            family,
+            str(folder),
+            str(sentence_file),
+            str(out),
+        ],
+        check=True,
+        env=env,
+    )
     return json.loads(out.read_text())
 
 
@@ -230,8 +293,9 @@ def minicons_worker(family: str, folder: str, sentence_file: str, out: str, *, r
     def score_all(batch: int) -> list[float]:
         scores = []
         for i in range(0, len(sentences), batch):
-            scores += model.sequence_score(sentences[i : i + batch],
-                                           reduction=lambda x: x.sum(0).item(), **options)
+            scores += model.sequence_score(
+                sentences[i : i + batch], reduction=lambda x: x.sum(0).item(), **options
+            )
         return scores
 
     best = (float("inf"), 0)

@@ -117,16 +117,35 @@ def load_spec(path: str | os.PathLike) -> Spec:
 
 
 def load_with_warnings(
-    path: str | os.PathLike, overrides: Sequence[str] = ()
+    path: str | os.PathLike,
+    overrides: Sequence[str] = (),
+    *,
+    config_dir: str | os.PathLike | None = None,
 ) -> tuple[Plan, list[Diagnostic]]:
     """Parse, check and compile a spec file: returns (plan, warnings); raises
-    CurriculumError with every diagnostic when any is an error."""
+    CurriculumError with every diagnostic when any is an error.
+
+    A YAML spec with a ``defaults:`` list is composed first, Hydra style, from the config
+    groups in ``config_dir`` (default: the spec's folder); ``group=option`` overrides pick
+    another member (see :mod:`curriculumc.compose`).
+    """
+    if os.fspath(path).lower().endswith(YAML_SUFFIXES):
+        from curriculumc.compose import is_composed_file, parse_composed
+
+        if is_composed_file(path):
+            spec, rest = parse_composed(path, overrides, config_dir=config_dir)
+            return compile_with_warnings(spec, overrides=rest)
     return compile_with_warnings(load_spec(path), overrides=overrides)
 
 
-def load(path: str | os.PathLike, overrides: Sequence[str] = ()) -> Plan:
+def load(
+    path: str | os.PathLike,
+    overrides: Sequence[str] = (),
+    *,
+    config_dir: str | os.PathLike | None = None,
+) -> Plan:
     """Parse, check and compile a ``.cur`` or ``.yaml`` spec file into a Plan."""
-    return load_with_warnings(path, overrides)[0]
+    return load_with_warnings(path, overrides, config_dir=config_dir)[0]
 
 
 def loads_with_warnings(

@@ -515,10 +515,12 @@ def build_pace(stmt: ast.PaceStmt | None, steps: int, report: Report) -> plan.Pa
     if schedule.after is not None:
         after = read_time(schedule.after, "'after'", report, steps)
     over = read_time(schedule.over, "'over'", report, steps, minimum=1)
-    release = 1.0
+    release = None
     if schedule.release is not None:
         release = read_share(schedule.release, "'release at'", report)
-    if None in (start, end, after, over, release):
+        if release is None:
+            return plan.Pace()
+    if None in (start, end, after, over):
         return plan.Pace()
     if end < start:
         _report(

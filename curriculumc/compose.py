@@ -464,29 +464,3 @@ def is_composed_file(path: str | os.PathLike) -> bool:
         return has_defaults(Path(path).read_bytes())
     except OSError:
         return False
-
-
-def load_with_warnings(
-    path: str | os.PathLike,
-    overrides: Sequence[str] = (),
-    *,
-    config_dir: str | os.PathLike | None = None,
-):
-    """Like :func:`curriculumc.load_with_warnings`, for composed and plain specs alike:
-    a YAML spec with ``defaults`` is composed first. Returns ``(plan, warnings)``."""
-    import curriculumc
-
-    if is_composed_file(path):
-        spec, rest = parse_composed(path, overrides, config_dir=config_dir)
-        return curriculumc.compile_with_warnings(spec, overrides=rest)
-    return curriculumc.load_with_warnings(path, overrides)
-
-
-def load(
-    path: str | os.PathLike,
-    overrides: Sequence[str] = (),
-    *,
-    config_dir: str | os.PathLike | None = None,
-):
-    """A Plan from a composed or plain spec; see :func:`load_with_warnings`."""
-    return load_with_warnings(path, overrides, config_dir=config_dir)[0]

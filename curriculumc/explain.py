@@ -130,7 +130,7 @@ def _pace_text(pace: Pace, what: str) -> str:
     if pace.after:
         text += f", starting at step {_steps(pace.after)}"
     release = pace.release_step
-    if release is not None and pace.release < 1.0:
+    if release is not None and pace.release is not None and pace.release < 1.0:
         text += f", released at {_steps(release)} ({_pct(pace.release)})"
     return text
 

@@ -72,19 +72,21 @@ def paced_fraction(
     over: int,
     end: float = 1.0,
     after: int = 0,
-    release: float = 1.0,
+    release: float | None = None,
 ) -> float:
     """The released fraction at optimizer ``step``.
 
     ``start + (end - start) * g(x)`` with ``x = clip((step - after) / over, 0, 1)``, and 1.0
-    from the release step ``after + release * over`` on (``release`` is a share of ``over``;
-    1.0 means no early release). ``fn == "none"`` is always 1.0.
+    from the release step ``after + release * over`` on (``release`` is a share of ``over``).
+    With no release the pool follows the curve and then stays at ``end`` -- the seed
+    system's ``max_difficulty`` cap; with ``end == 1`` both readings agree, since every
+    g(1) is 1. ``fn == "none"`` is always 1.0.
 
     Raises ``KeyError`` for an unknown ``fn`` (the checker reports those before this runs).
     """
     if fn == "none":
         return 1.0
     g = PACING_FUNCTIONS[fn]
-    if step >= after + release * over:
+    if release is not None and step >= after + release * over:
         return 1.0
     return start + (end - start) * g(progress(step, after, over))

@@ -102,7 +102,8 @@ class Pace:
     """A pacing schedule (for data or vocabulary); see :func:`curriculumc.pacing.paced_fraction`.
 
     ``fn == "none"`` means everything from step 0. ``start``/``end`` are fractions,
-    ``after``/``over`` steps, ``release`` a share of ``over`` (1.0 = no early release).
+    ``after``/``over`` steps, ``release`` a share of ``over`` after which everything is
+    released (None: no release; the pool stays at ``end`` after the ramp).
     """
 
     fn: str = "none"
@@ -110,7 +111,7 @@ class Pace:
     end: float = 1.0
     over: int = 0
     after: int = 0
-    release: float = 1.0
+    release: float | None = None
 
     def fraction(self, step: int) -> float:
         """The released fraction at ``step`` (pure)."""
@@ -126,9 +127,11 @@ class Pace:
 
     @property
     def release_step(self) -> int | None:
-        """The step from which everything is released, or None for ``none``."""
+        """The first step at which the whole pool is released (None: never, or ``none``)."""
         if self.fn == "none":
             return None
+        if self.release is None:
+            return self.after + self.over if self.end >= 1.0 else None
         # ceil: paced_fraction releases once step >= after + release * over
         return math.ceil(self.after + self.release * self.over)
 
@@ -243,8 +246,10 @@ class Plan:
             ramp_end = pace.after + pace.over
             if release is not None and release < ramp_end:
                 marks.append((release, f"{what} released"))
-            else:
+            elif release is not None:
                 marks.append((ramp_end, f"{what} fully released"))
+            else:
+                marks.append((ramp_end, f"{what} ramp ends at {pace.end:.0%}"))
         return tuple(sorted((s, w) for s, w in marks if 0 < s <= self.train.steps))
 
     # --- serialisation -----------------------------------------------------------------

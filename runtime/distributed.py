@@ -68,18 +68,6 @@ def all_reduce_sum(tensor, world: World):
     return tensor
 
 
-def broadcast_flag(flag: bool, world: World) -> bool:
-    """Rank 0's value of ``flag`` on every rank (e.g. 'stop now')."""
-    if not world.distributed:
-        return flag
-    import torch
-    import torch.distributed as dist
-
-    value = torch.tensor([1 if flag else 0], device=world.device)
-    dist.broadcast(value, src=0)
-    return bool(value.item())
-
-
 def barrier(world: World) -> None:
     """Wait for every rank (a no-op for one process)."""
     if world.distributed:

@@ -95,7 +95,9 @@ class PairResult:
     @property
     def macro(self) -> float:
         """Mean accuracy over paradigms."""
-        return sum(p.accuracy for p in self.paradigms) / len(self.paradigms) if self.paradigms else 0.0
+        return (
+            sum(p.accuracy for p in self.paradigms) / len(self.paradigms) if self.paradigms else 0.0
+        )
 
     @property
     def ties(self) -> int:
@@ -223,7 +225,9 @@ def evaluate_pairs(
         model, tokenizer, sentences, family=family, batch_tokens=batch_tokens, device=device
     )
     wall = time.perf_counter() - started
-    return judge_pairs(pairs, dict(zip(sentences, scored.log_likelihoods)), family=family, wall_s=wall)
+    return judge_pairs(
+        pairs, dict(zip(sentences, scored.log_likelihoods)), family=family, wall_s=wall
+    )
 
 
 def perplexity(
@@ -346,7 +350,9 @@ def load_model_dir(path: str | Path) -> tuple[Any, Any, str]:
         raise CurriculumError.single("E633", f"cannot load model in '{folder}': {exc}") from exc
     tokenizer = None
     for candidate in _tokenizer_folders(folder):
-        if (candidate / "tokenizer.json").is_file() or (candidate / "tokenizer_config.json").is_file():
+        if (candidate / "tokenizer.json").is_file() or (
+            candidate / "tokenizer_config.json"
+        ).is_file():
             tokenizer = AutoTokenizer.from_pretrained(candidate)
             break
     if tokenizer is None:
@@ -376,8 +382,13 @@ def result_tables(result: PairResult, *, perplexity_value: float | None = None) 
     from rich.table import Table
 
     paradigms = Table(title=f"minimal pairs: {result.pairs_name}", title_justify="left")
-    for header, justify in (("paradigm", "left"), ("field", "left"), ("pairs", "right"),
-                            ("accuracy", "right"), ("ties", "right")):
+    for header, justify in (
+        ("paradigm", "left"),
+        ("field", "left"),
+        ("pairs", "right"),
+        ("accuracy", "right"),
+        ("ties", "right"),
+    ):
         paradigms.add_column(header, justify=justify)
     for p in result.paradigms:
         paradigms.add_row(p.name, p.field, str(p.n), _percent(p.accuracy), str(p.ties))

@@ -254,23 +254,15 @@ def _read_jsonl(file: Path) -> Iterator[tuple[str, int, Mapping[str, object]]]:
             try:
                 row = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise _line_error(
-                    "E602", str(file), number, f"not valid JSON: {exc.msg}", text
-                ) from exc
+                raise _line_error("E602", str(file), number, f"not valid JSON: {exc.msg}") from exc
             if not isinstance(row, dict):
-                raise _line_error(
-                    "E602", str(file), number, "a line must be a JSON object", text
-                )
+                raise _line_error("E602", str(file), number, "a line must be a JSON object")
             yield str(file), number, row
 
 
-def _line_error(code: str, file: str, line: int, message: str, text: str = "") -> CurriculumError:
-    span = Span.point(file, line, source=None)
-    snippet = text.strip()
-    if len(snippet) > 80:
-        snippet = snippet[:77] + "..."
-    hint = f"the line reads: {snippet}" if snippet else None
-    return CurriculumError((Diagnostic(code, message, span, hint),))
+def _line_error(code: str, file: str, line: int, message: str) -> CurriculumError:
+    # the renderer shows the offending line itself from the span
+    return CurriculumError((Diagnostic(code, message, Span.point(file, line)),))
 
 
 def _build(
@@ -298,7 +290,6 @@ def _build(
                     line,
                     f"column '{column}' is missing or not a non-empty string "
                     f"(columns found: {found})",
-                    json.dumps(dict(row), default=str),
                 )
         paradigm_value = row.get(fmt.paradigm)
         paradigm = (

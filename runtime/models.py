@@ -74,6 +74,7 @@ def model_config(
 
     # seq counts <s> and </s>; RoBERTa numbers positions from pad_id + 1
     positions = max(seq + 2, seq + specials.pad + 1)
+    ids = dict(pad_token_id=specials.pad, bos_token_id=specials.bos, eos_token_id=specials.eos)
     if preset in MODEL_PRESETS:
         p = MODEL_PRESETS[preset]
         if p["arch"] == "gpt2":
@@ -84,6 +85,7 @@ def model_config(
                 n_layer=p["layers"],
                 n_head=p["heads"],
                 n_inner=p["ffn"],
+                **ids,
             )
         else:
             cls = RobertaPreLayerNormConfig if p.get("pre_layer_norm") else RobertaConfig
@@ -96,6 +98,7 @@ def model_config(
                 max_position_embeddings=positions,
                 type_vocab_size=1,
                 layer_norm_eps=1e-5,
+                **ids,
             )
     else:
         path = Path(preset)
@@ -115,9 +118,8 @@ def model_config(
             ) from None
         config.vocab_size = vocab_size
         _ensure_positions(config, positions)
-    config.pad_token_id = specials.pad
-    config.bos_token_id = specials.bos
-    config.eos_token_id = specials.eos
+    for name, value in ids.items():
+        setattr(config, name, value)
     if dropout is not None:
         for name in (
             "hidden_dropout_prob",

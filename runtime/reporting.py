@@ -94,17 +94,23 @@ class Reporter:
             self._bar.start()
 
     def step(self, record: dict) -> None:
-        """Advance the bar to ``record['step']`` and show its figures."""
+        """Every step: advance the bar and send the step's scalars to wandb."""
         if self._bar is not None:
             info = compact_record(record)
             self._bar.update(self._task, completed=record["step"], info=info)
+        self._to_wandb(record)
 
     def log(self, record: dict) -> None:
-        """A logged step or evaluation: a plain line off-terminal, and wandb."""
+        """A logged step or an evaluation: a plain line off-terminal (evaluations go to
+        wandb here; steps already went in :meth:`step`)."""
         if not self.enabled:
             return
         if self._bar is None and not self.quiet:
             print(format_record(record), flush=True)
+        if "eval" in record:
+            self._to_wandb(record)
+
+    def _to_wandb(self, record: dict) -> None:
         if self.wandb is not None:
             self.wandb.log(
                 {k: v for k, v in record.items() if isinstance(v, (int, float)) and k != "step"},

@@ -79,8 +79,8 @@ def plan_diff(old_json: str, new_json: str, *, old_label: str, new_label: str) -
     """A unified diff of two plans' JSON text (empty when they are equal)."""
     return "".join(
         difflib.unified_diff(
-            old_json.splitlines(keepends=True),
-            new_json.splitlines(keepends=True),
+            (old_json.rstrip("\n") + "\n").splitlines(keepends=True),
+            (new_json.rstrip("\n") + "\n").splitlines(keepends=True),
             fromfile=old_label,
             tofile=new_label,
         )

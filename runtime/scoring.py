@@ -40,7 +40,7 @@ _MASKED_TYPES = {"bert", "roberta", "distilbert", "deberta", "deberta-v2", "elec
 # RoBERTa-style embeddings start counting positions after the padding index
 _OFFSET_POSITION_TYPES = {"roberta", "xlm-roberta", "camembert", "roberta-prelayernorm"}
 # rows of the vocabulary projection computed at once (bounds memory: rows x vocab floats)
-_HEAD_CHUNK_CELLS = 1 << 24
+_HEAD_CHUNK_CELLS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ def model_family(model_or_config: Any) -> str:
     ``...ForCausalLM`` / ``...LMHeadModel``), then the model's class name, then
     ``model_type``. Raises :class:`CurriculumError` (E614) when none of these tells.
     """
+    model_or_config = _unwrap(model_or_config)
     config = getattr(model_or_config, "config", model_or_config)
     if getattr(config, "is_decoder", False):
         return "causal"
@@ -127,6 +128,7 @@ def score_sentences_with_counts(
         )
     if batch_tokens < 1:
         raise CurriculumError.single("E610", f"batch_tokens must be positive, got {batch_tokens}")
+    model = _unwrap(model)
     if device is not None:
         model.to(device)
     device = next(model.parameters()).device
@@ -145,11 +147,14 @@ def score_sentences_with_counts(
                 head, ids, attention, scored, batch.lengths, batch.mask_id, batch_tokens
             )
         else:
-            totals = _causal_log_likelihoods(head, ids, attention, scored, batch.lengths, batch_tokens)
+            totals = _causal_log_likelihoods(
+                head, ids, attention, scored, batch.lengths, batch_tokens
+            )
     counts = scored.sum(dim=1).tolist()
     by_sentence = dict(zip(unique, zip(totals.tolist(), counts)))
     return SentenceScores(
-        tuple(by_sentence[s][0] for s in sentences), tuple(int(by_sentence[s][1]) for s in sentences)
+        tuple(by_sentence[s][0] for s in sentences),
+        tuple(int(by_sentence[s][1]) for s in sentences),
     )
 
 
@@ -182,9 +187,7 @@ def _encode(tokenizer: Any, sentences: list[str], family: str) -> _Encoded:
                 "the tokenizer has no mask token, which pseudo-log-likelihood needs",
                 hint="save the tokenizer with mask_token='<mask>' (or score as causal)",
             )
-        encoded = tokenizer(
-            sentences, add_special_tokens=True, return_special_tokens_mask=True
-        )
+        encoded = tokenizer(sentences, add_special_tokens=True, return_special_tokens_mask=True)
         rows = encoded["input_ids"]
         counted = [[not special for special in mask] for mask in encoded["special_tokens_mask"]]
         mask_id = int(tokenizer.mask_token_id)
@@ -247,6 +250,16 @@ def _check_lengths(model: Any, batch: _Encoded, sentences: list[str]) -> None:
             f"{text[:60]!r}{'...' if len(text) > 60 else ''}",
             hint="split long texts into lines before scoring",
         )
+
+
+def _unwrap(model: Any) -> Any:
+    """The Hugging Face model inside a DDP wrapper (``.module``) or ``torch.compile``
+    (``._orig_mod``): the trainer may hand us either, and we need ``.config``."""
+    for name in ("module", "_orig_mod"):
+        inner = getattr(model, name, None)
+        if inner is not None and hasattr(inner, "config"):
+            model = inner
+    return model
 
 
 @contextmanager
@@ -313,7 +326,9 @@ class _LogProbs:
         ).logits
         return _target_log_probs(logits[rows, cols], targets)
 
-    def _shortcut_agrees(self, ids: Any, attention: Any, rows: Any, cols: Any, targets: Any) -> bool:
+    def _shortcut_agrees(
+        self, ids: Any, attention: Any, rows: Any, cols: Any, targets: Any
+    ) -> bool:
         import torch
 
         # two rows suffice: a head that differs from forward() differs everywhere

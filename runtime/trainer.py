@@ -34,6 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from curriculumc.errors import CurriculumError
+from curriculumc.plan import Plan, TrainSpec, Unit
+from curriculumc.presets import FAMILY_OBJECTIVE
 from curriculumc.runtime import checkpoint as ckpt
 from curriculumc.runtime import distributed as dist_utils
 from curriculumc.runtime import run_folder as rf
@@ -46,10 +50,6 @@ from curriculumc.runtime.objectives import (
     step_generator,
 )
 from curriculumc.runtime.reporting import Reporter, start_wandb, wandb_image
-
-from curriculumc.errors import CurriculumError
-from curriculumc.plan import Plan, TrainSpec, Unit
-from curriculumc.presets import FAMILY_OBJECTIVE
 
 
 def lr_at(step: int, train: TrainSpec) -> float:
@@ -99,8 +99,8 @@ class RunOptions:
     in ``torch.compile``; ``wandb``: log to wandb even if the plan names no project;
     ``quiet``: only important messages; ``interactive``: rich progress bar (default: when
     stdout is a terminal); ``run_name``: for wandb; ``cache_dir``: scorer caches;
-    ``dev_texts``: held-out texts for ``eval ppl``; ``stop_after``: stop (without the final
-    save) after this many steps -- for tests and benchmarks.
+    ``dev_texts``: held-out texts for ``eval ppl``; ``stop_after``: stop after this many
+    steps, without the final save (``run --stop-after`` then writes a checkpoint).
     """
 
     run_dir: Path
@@ -130,8 +130,9 @@ def _curriculum_model(model, objectives: dict):
     """The LM plus every objective's head as one module, whose forward runs the backbone
     once and returns each active objective's summed loss (what DDP wraps)."""
     import torch
-    from curriculumc.runtime.models import backbone
     from torch import nn
+
+    from curriculumc.runtime.models import backbone
 
     class _CurriculumModel(nn.Module):
         def __init__(self):
@@ -183,6 +184,7 @@ class Trainer:
     def setup(self) -> None:
         """Build model, heads, optimizer and sampler; resume when asked."""
         import torch
+
         from curriculumc.runtime.models import (
             SpecialIds,
             build_model,
@@ -245,10 +247,11 @@ class Trainer:
             self._resume(Path(self.options.resume_from))
         if self.rescorer is None:
             self.sampler = CurriculumSampler(plan, self.order)
+        elif self.rescorer.model_scores is not None:  # resumed: the checkpoint's order
+            self.sampler = CurriculumSampler(plan, self.rescorer.order())
+        self.boundaries = {s for s, _ in plan.boundaries()}
 
         self.train_module = self.module
-        if self.options.compile:
-            self.train_module = torch.compile(self.module, dynamic=True)
         if self.world.distributed:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -257,6 +260,8 @@ class Trainer:
                 device_ids=[self.device.index] if self.device.type == "cuda" else None,
                 find_unused_parameters=self._some_head_idles(),
             )
+        if self.options.compile:  # after DDP, as torch recommends
+            self.train_module = torch.compile(self.train_module, dynamic=True)
 
         main = self.world.is_main
         self.metrics = rf.MetricsLog(self.folder.metrics if main else None)
@@ -375,7 +380,7 @@ class Trainer:
             record = self._record(self.step, result, window)
             self.reporter.step(record)
             log_every = max(1, self.plan.output.log_every)
-            if self.step % log_every == 0 or self.step in (1, train.steps):
+            if self.step % log_every == 0 or self.step in (1, steps_end):
                 record = self._record(self.step, window.mean(), window)
                 self.metrics.write(record)
                 self.reporter.log(record)
@@ -393,6 +398,7 @@ class Trainer:
         """One optimizer step on the global batch of ``step``; raises CurriculumError E450
         when a loss is not finite (before the optimizer touches the weights)."""
         import torch
+
         from curriculumc.runtime.sampler import limit_vocab
 
         train = self.plan.train
@@ -478,7 +484,8 @@ class Trainer:
         good = ckpt.latest(self.folder.root)
         where = f"the last good checkpoint is {good}" if good else "no checkpoint was written"
         shown = ", ".join(f"{n} {v}" for n, v in losses.items())
-        self.metrics.write({"step": step + 1, "event": "diverged", "losses": losses})
+        shown_losses = {n: v if math.isfinite(v) else str(v) for n, v in losses.items()}
+        self.metrics.write({"step": step + 1, "event": "diverged", "losses": shown_losses})
         raise CurriculumError.single(
             "E450",
             f"training diverged at step {step + 1}: loss is not finite ({shown}); {where}",
@@ -555,9 +562,9 @@ class Trainer:
     # --- evaluation -------------------------------------------------------------------
 
     def _maybe_evaluate(self, step: int) -> None:
-        boundaries = {s for s, _ in self.plan.boundaries()}
         for spec in self.plan.evals:
-            due = (spec.every and step % spec.every == 0) or (spec.at_phases and step in boundaries)
+            due = spec.every and step % spec.every == 0
+            due = due or (spec.at_phases and step in self.boundaries)
             due = due or step == self.plan.train.steps
             if due:
                 self._evaluate(spec, step)

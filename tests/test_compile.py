@@ -39,7 +39,7 @@ def test_percentages_of_training_follow_the_training_length():
     )
     plan = curriculumc.loads(text)
     assert plan.train.warmup == 200
-    assert plan.pace == Pace("linear", 0.2, 1.0, 2000, 0, 1.0)
+    assert plan.pace == Pace("linear", 0.2, 1.0, 2000, 0, None)
     assert [p.start for p in plan.phases] == [0, 2000]
     assert plan.output.checkpoint_every == 1000 and plan.evals[0].every == 400
     shorter = curriculumc.loads(text, overrides=["train.steps=200"])
@@ -56,7 +56,7 @@ def test_pace_fields_and_schedule_semantics():
     assert plan.data_fraction(0) == pytest.approx(0.1)
     assert plan.data_fraction(2500) == pytest.approx(0.1 + 0.9 * 0.5)
     assert plan.data_fraction(7999) < 1.0 and plan.data_fraction(8000) == 1.0
-    assert plan.vocab == Pace("quad", 0.2, 0.9, 4000, 1000, 1.0)
+    assert plan.vocab == Pace("quad", 0.2, 0.9, 4000, 1000, None)
     assert plan.vocab_fraction(999) == pytest.approx(0.2)
     assert plan.vocab_fraction(3000) == pytest.approx(0.2 + 0.7 * 0.25)
     assert plan.sort.terms == (ScorerTerm("ngram_ppl", (), (("n", 3),), 1.0),)

@@ -50,7 +50,7 @@ def configs(tmp_path):
 
 
 def test_merge_order_and_deep_merge(configs):
-    plan = compose.load(configs / "exp.yaml")
+    plan = curriculumc.load(configs / "exp.yaml")
     # the spec's own train.steps wins; batch and seed come from train/short
     assert (plan.train.steps, plan.train.batch, plan.train.seed) == (60, 8, 5)
     assert plan.model.preset == "roberta-tiny" and plan.tokenizer.vocab_size == 1000
@@ -65,17 +65,17 @@ def test_composed_plan_equals_the_flat_spec(configs):
         "curriculum: |\n  sort by sentence_length\n  pace root from 20% over 50\n  at 0 mlm\n"
     )
     (configs / "flat.yaml").write_text(flat)
-    assert compose.load(configs / "exp.yaml").hash == curriculumc.load(configs / "flat.yaml").hash
+    assert curriculumc.load(configs / "exp.yaml").hash == curriculumc.load(configs / "flat.yaml").hash
 
 
 def test_group_override_and_compiler_overrides(configs):
     composed, rest = compose.compose(configs / "exp.yaml", ["curriculum=linear", "seed=9"])
     assert ("curriculum", "linear") in composed.choices and rest == ("seed=9",)
-    plan = compose.load(configs / "exp.yaml", ["curriculum=linear", "seed=9", "train.steps=80"])
+    plan = curriculumc.load(configs / "exp.yaml", ["curriculum=linear", "seed=9", "train.steps=80"])
     assert plan.pace.fn == "linear" and plan.pace.over == 40
     assert (plan.train.seed, plan.train.steps) == (9, 80)
     # `model` is a group and a compiler key: no such option file -> the compiler's override
-    plan = compose.load(configs / "exp.yaml", ["model=roberta-small"])
+    plan = curriculumc.load(configs / "exp.yaml", ["model=roberta-small"])
     assert plan.model.preset == "roberta-small"
 
 
@@ -84,8 +84,8 @@ def test_self_first_lets_defaults_win_and_null_drops_a_group(configs):
         "self_first.yaml": "defaults:\n  - _self_\n  - train: short\ntrain: {steps: 60}\n",
         "no_curriculum.yaml": "defaults:\n  - curriculum: null\n  - train: short\n",
     })  # fmt: skip
-    assert compose.load(configs / "self_first.yaml").train.steps == 100
-    assert compose.load(configs / "no_curriculum.yaml").pace.fn == "none"
+    assert curriculumc.load(configs / "self_first.yaml").train.steps == 100
+    assert curriculumc.load(configs / "no_curriculum.yaml").pace.fn == "none"
 
 
 def test_nested_defaults_resolve_in_the_group_folder(configs):
@@ -95,14 +95,14 @@ def test_nested_defaults_resolve_in_the_group_folder(configs):
         "curriculum/parts/vocab.yaml": "model: gpt-tiny\n",
         "nested.yaml": "defaults:\n  - curriculum: with_vocab\n",
     })  # fmt: skip
-    plan = compose.load(configs / "nested.yaml")
+    plan = curriculumc.load(configs / "nested.yaml")
     assert plan.model.preset == "gpt-tiny" and plan.train.batch == 8
     assert plan.pace.fn == "linear"
 
 
 def error_of(path, overrides=()) -> CurriculumError:
     with pytest.raises(CurriculumError) as info:
-        compose.load(path, overrides)
+        curriculumc.load(path, overrides)
     return info.value
 
 
@@ -158,13 +158,13 @@ def test_cycles_and_bad_defaults(configs):
 
 def test_plain_specs_load_unchanged(configs):
     (configs / "plain.cur").write_text("model roberta-tiny\ntrain 10 steps\n")
-    assert compose.load(configs / "plain.cur").hash == curriculumc.load(configs / "plain.cur").hash
+    assert curriculumc.load(configs / "plain.cur").hash == curriculumc.load(configs / "plain.cur").hash
     assert not compose.has_defaults("model: x\n") and compose.has_defaults("defaults: []\n")
 
 
 @pytest.mark.parametrize("curriculum", ["root_pos", "linear_ngram", "none"])
 def test_repository_configs_compose(curriculum):
-    plan = compose.load(REPO / "configs" / "experiment.yaml", [f"curriculum={curriculum}"])
+    plan = curriculumc.load(REPO / "configs" / "experiment.yaml", [f"curriculum={curriculum}"])
     assert plan.model.preset == "roberta-tiny"
     assert plan.train.steps == 20000 and plan.evals[0].name == "blimp"
     assert plan.data.source.endswith("aochildes/train.jsonl")

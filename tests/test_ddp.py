@@ -60,9 +60,7 @@ def free_port() -> int:
 def test_two_processes_match_one(tmp_path):
     preset = no_dropout_preset(tmp_path / "cfg")
     single, _ = run_trainer(ddp_plan(preset, grad_accum=1), tmp_path / "single")
-    mp.spawn(
-        _worker, args=(2, free_port(), str(tmp_path / "ddp"), preset), nprocs=2, join=True
-    )
+    mp.spawn(_worker, args=(2, free_port(), str(tmp_path / "ddp"), preset), nprocs=2, join=True)
     one, two = losses(tmp_path / "single"), losses(tmp_path / "ddp")
     assert list(two) == [1, 2, 3, 4, 5, 6]
     for step in one:

@@ -8,7 +8,13 @@ import subprocess
 import sys
 
 import pytest
-from eval_models import make_causal_model, make_masked_model, make_tokenizer, save_model, shared_data
+from eval_models import (
+    make_causal_model,
+    make_masked_model,
+    make_tokenizer,
+    save_model,
+    shared_data,
+)
 
 from curriculumc.errors import CurriculumError
 from curriculumc.runtime.evaluate import PairResult, judge_pairs, load_texts, render_result
@@ -30,8 +36,12 @@ def hand_made(tmp_path):
     for paradigm, (field, outcomes) in HAND_MADE.items():
         rows = []
         for i, (good, bad) in enumerate(outcomes):
-            row = {"sentence_good": f"{paradigm} good {i}", "sentence_bad": f"{paradigm} bad {i}",
-                   "pairID": str(100 + i), "UID": paradigm}
+            row = {
+                "sentence_good": f"{paradigm} good {i}",
+                "sentence_bad": f"{paradigm} bad {i}",
+                "pairID": str(100 + i),
+                "UID": paradigm,
+            }
             if field:
                 row["field"] = field
             scores[row["sentence_good"]], scores[row["sentence_bad"]] = float(good), float(bad)
@@ -76,8 +86,9 @@ def test_zero_weight_model_ties_every_pair(tmp_path):
     # pairs whose two sentences have the same number of tokens (a zero model scores by length)
     candidates = load_pairs(shared_data() / "blimp", limit=10)
     same_length = [
-        json.dumps({"sentence_good": p.good, "sentence_bad": p.bad, "UID": p.paradigm,
-                    "pairID": p.pair_id})
+        json.dumps(
+            {"sentence_good": p.good, "sentence_bad": p.bad, "UID": p.paradigm, "pairID": p.pair_id}
+        )
         for p in candidates.pairs
         if len(tokenizer(p.good)["input_ids"]) == len(tokenizer(p.bad)["input_ids"])
     ]
@@ -94,9 +105,14 @@ def test_json_round_trip_holds_per_pair_outcomes(hand_made):
     result = judge_pairs(pairs, scores, family="causal", wall_s=2.0)
     data = json.loads(json.dumps(result.to_json()))
     assert data["paradigms"]["agr_a"] == {
-        "field": "morphology", "n": 4, "accuracy": 0.5, "ties": 1,
-        "pair_ids": ["100", "101", "102", "103"], "correct": [1, 1, 0, 0],
-        "good": [-1.0, -1.0, -3.0, -2.0], "bad": [-2.0, -2.0, -2.0, -2.0],
+        "field": "morphology",
+        "n": 4,
+        "accuracy": 0.5,
+        "ties": 1,
+        "pair_ids": ["100", "101", "102", "103"],
+        "correct": [1, 1, 0, 0],
+        "good": [-1.0, -1.0, -3.0, -2.0],
+        "bad": [-2.0, -2.0, -2.0, -2.0],
     }
     assert data["pairs_per_s"] == 5.0
     assert PairResult.from_json(data) == result
@@ -106,7 +122,9 @@ def test_json_round_trip_holds_per_pair_outcomes(hand_made):
 
 def test_render_result_is_plain_text_at_fixed_width(hand_made):
     pairs, scores = hand_made
-    text = render_result(judge_pairs(pairs, scores, family="masked"), perplexity_value=12.345, width=80)
+    text = render_result(
+        judge_pairs(pairs, scores, family="masked"), perplexity_value=12.345, width=80
+    )
     assert "\x1b[" not in text
     assert max(len(line) for line in text.splitlines()) <= 80
     lines = text.splitlines()
@@ -149,7 +167,10 @@ def test_load_texts_formats_and_errors(tmp_path):
 def run_cli(*args, cwd=None):
     return subprocess.run(
         [sys.executable, "-m", "curriculumc", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
         env={**__import__("os").environ, "COLUMNS": "120"},
     )
 
@@ -162,8 +183,18 @@ def test_cli_on_a_run_folder_writes_run_eval_json(tmp_path):
     (run / "final").mkdir(parents=True)
     (run / "plan.json").write_text("{}")
     save_model(make_masked_model(tokenizer), tokenizer, run / "final")
-    done = run_cli("eval", run, "--blimp", data / "blimp", "--limit", "4",
-                   "--dev", data / "aochildes" / "dev.jsonl", "--dev-limit", "20")
+    done = run_cli(
+        "eval",
+        run,
+        "--blimp",
+        data / "blimp",
+        "--limit",
+        "4",
+        "--dev",
+        data / "aochildes" / "dev.jsonl",
+        "--dev-limit",
+        "20",
+    )
     assert done.returncode == 0, done.stderr
     out = run / "eval" / "blimp_final_limit4.json"
     result = json.loads(out.read_text())

@@ -173,7 +173,7 @@ def fake_load(monkeypatch):
     """Stand in for the compiler: records its arguments, returns the root+pos plan."""
     calls = []
 
-    def load(path, overrides=()):
+    def load(path, overrides=(), *, config_dir=None):
         calls.append((path, tuple(overrides)))
         if path == "bad.cur":
             raise CurriculumError.single("E012", "unknown pacing function 'rot'")

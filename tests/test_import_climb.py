@@ -68,14 +68,7 @@ PACED = [
     ("self_ppl_linear", "data_curriculum", "self_ppl_linear", "data_fraction", 20000),
     ("self_ppl_linear", "vocabulary_curriculum", "token_ids_linear", "vocab_fraction", 20000),
     ("data_split", "data_curriculum", "spoken_first", "data_fraction", 10000),
-    pytest.param(
-        "overlap", "data_curriculum", "ngram_quad_capped", "data_fraction", 20000,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="curriculumc.pacing releases everything (1.0) at the end of the ramp even "
-            "when 'to' is below 100%; the seed stays at max_difficulty (0.9)",
-        ),
-    ),
+    ("overlap", "data_curriculum", "ngram_quad_capped", "data_fraction", 20000),
 ]  # fmt: skip
 
 

@@ -19,14 +19,22 @@ def write_jsonl(path, rows):
 
 def code_and_span(caught):
     diagnostic = caught.value.diagnostics[0]
-    return diagnostic.code, (diagnostic.span.file, diagnostic.span.line) if diagnostic.span else None
+    return diagnostic.code, (
+        diagnostic.span.file,
+        diagnostic.span.line,
+    ) if diagnostic.span else None
 
 
 def test_real_blimp_folder_with_limit():
     pairs = load_pairs(shared_data() / "blimp", limit=3)
     assert len(pairs.paradigms) == 67
     assert len(pairs) == 67 * 3
-    assert {p.field for p in pairs.pairs} == {"morphology", "syntax", "semantics", "syntax_semantics"}
+    assert {p.field for p in pairs.pairs} == {
+        "morphology",
+        "syntax",
+        "semantics",
+        "syntax_semantics",
+    }
     first = pairs.pairs[0]
     assert (first.paradigm, first.pair_id, first.line) == ("adjunct_island", "0", 1)
     assert first.good == "Who should Derek hug after shocking Richard?"
@@ -37,8 +45,10 @@ def test_real_blimp_folder_with_limit():
 def test_single_file_without_paradigm_field_or_id_columns(tmp_path):
     file = write_jsonl(
         tmp_path / "agreement.jsonl",
-        [{"sentence_good": "the dog runs", "sentence_bad": "the dog run"},
-         {"sentence_good": "the dogs run", "sentence_bad": "the dogs runs"}],
+        [
+            {"sentence_good": "the dog runs", "sentence_bad": "the dog run"},
+            {"sentence_good": "the dogs run", "sentence_bad": "the dogs runs"},
+        ],
     )
     pairs = load_pairs(file)
     assert pairs.paradigms == ("agreement",)  # from the file name
@@ -50,10 +60,22 @@ def test_single_file_without_paradigm_field_or_id_columns(tmp_path):
 def test_configurable_column_names(tmp_path):
     write_jsonl(
         tmp_path / "a.jsonl",
-        [{"good": "a b", "bad": "b a", "phenomenon": "order", "area": "Syntax/Semantics",
-          "pair_id": 7},
-         {"good": "c d", "bad": "d c", "phenomenon": "order", "area": "Syntax/Semantics",
-          "pair_id": 8}],
+        [
+            {
+                "good": "a b",
+                "bad": "b a",
+                "phenomenon": "order",
+                "area": "Syntax/Semantics",
+                "pair_id": 7,
+            },
+            {
+                "good": "c d",
+                "bad": "d c",
+                "phenomenon": "order",
+                "area": "Syntax/Semantics",
+                "pair_id": 8,
+            },
+        ],
     )
     fmt = PairFormat(good="good", bad="bad", paradigm="phenomenon", field="area", pair_id="pair_id")
     pairs = load_pairs(tmp_path, fmt=fmt)
@@ -79,10 +101,22 @@ def test_normalise_field():
         (['{"sentence_good": "a", "sentence_bad": "b"}', "", "[1, 2]"], "E602", 3),
         (['{"sentence_good": "a", "sentence_bad": ""}'], "E603", 1),
         (['{"sentence_good": "a", "sentence_bad": 3}'], "E603", 1),
-        (['{"sentence_good": "a", "sentence_bad": "b", "pairID": "1"}',
-          '{"sentence_good": "c", "sentence_bad": "d", "pairID": "1"}'], "E605", 2),
-        (['{"sentence_good": "a", "sentence_bad": "b", "field": "syntax"}',
-          '{"sentence_good": "c", "sentence_bad": "d", "field": "semantics"}'], "E604", 2),
+        (
+            [
+                '{"sentence_good": "a", "sentence_bad": "b", "pairID": "1"}',
+                '{"sentence_good": "c", "sentence_bad": "d", "pairID": "1"}',
+            ],
+            "E605",
+            2,
+        ),
+        (
+            [
+                '{"sentence_good": "a", "sentence_bad": "b", "field": "syntax"}',
+                '{"sentence_good": "c", "sentence_bad": "d", "field": "semantics"}',
+            ],
+            "E604",
+            2,
+        ),
     ],
 )
 def test_bad_lines_name_file_and_line(tmp_path, lines, code, line):

@@ -22,7 +22,9 @@ SPECIALS = SpecialIds(bos=0, pad=1, eos=2, unk=3, mask=4)
 
 
 def test_roberta_tiny_takes_vocab_and_specials_from_the_tokenizer():
-    config = model_config("roberta-tiny", family="masked", vocab_size=777, seq=64, specials=SPECIALS)
+    config = model_config(
+        "roberta-tiny", family="masked", vocab_size=777, seq=64, specials=SPECIALS
+    )
     model = build_model(config, "masked")
     assert type(model).__name__ == "RobertaForMaskedLM"
     assert model.get_input_embeddings().num_embeddings == 777
@@ -37,7 +39,9 @@ def test_roberta_tiny_takes_vocab_and_specials_from_the_tokenizer():
 
 
 def test_roberta_small_is_pre_layer_norm():
-    config = model_config("roberta-small", family="masked", vocab_size=500, seq=128, specials=SPECIALS)
+    config = model_config(
+        "roberta-small", family="masked", vocab_size=500, seq=128, specials=SPECIALS
+    )
     assert config.model_type == "roberta-prelayernorm"
     model = build_model(config, "masked")
     assert type(model).__name__ == "RobertaPreLayerNormForMaskedLM"
@@ -95,7 +99,9 @@ def test_checkpoint_folder_loads_with_auto_classes(tmp_path):
     tok = tokenizer()
     specials = SpecialIds.from_tokenizer(tok)
     torch.manual_seed(0)
-    config = model_config("roberta-tiny", family="masked", vocab_size=len(tok), seq=32, specials=specials)
+    config = model_config(
+        "roberta-tiny", family="masked", vocab_size=len(tok), seq=32, specials=specials
+    )
     model = build_model(config, "masked").eval()
     optimizer = torch.optim.AdamW(model.parameters())
     ckpt.save(
@@ -111,7 +117,10 @@ def test_checkpoint_folder_loads_with_auto_classes(tmp_path):
     loaded = AutoModelForMaskedLM.from_pretrained(tmp_path / "final").eval()
     loaded_tok = AutoTokenizer.from_pretrained(tmp_path / "final")
     enc = loaded_tok("where is the ball", return_tensors="pt")
-    assert enc["input_ids"][0].tolist() == tok("where is the ball", return_tensors="pt")["input_ids"][0].tolist()
+    assert (
+        enc["input_ids"][0].tolist()
+        == tok("where is the ball", return_tensors="pt")["input_ids"][0].tolist()
+    )
     with torch.no_grad():
         assert torch.equal(model(**enc).logits, loaded(**enc).logits)
     saved = json.loads((tmp_path / "final" / "config.json").read_text())

@@ -38,7 +38,11 @@ def tiny_model(specials):
 
 def context(specials, config, family="masked"):
     return obj.ObjectiveContext(
-        family=family, vocab_size=len(tokenizer()), hidden_size=128, specials=specials, config=config
+        family=family,
+        vocab_size=len(tokenizer()),
+        hidden_size=128,
+        specials=specials,
+        config=config,
     )
 
 
@@ -92,7 +96,9 @@ def test_mlm_masking_statistics(big_batch, specials, tiny_model):
 
 
 def test_mlm_masking_is_a_pure_function_of_seed_and_step(big_batch, specials, tiny_model):
-    mlm = obj.factory("mlm")(Unit("mlm", "mlm", kwargs=(("mask", 0.3),)), context(specials, tiny_model[1]))
+    mlm = obj.factory("mlm")(
+        Unit("mlm", "mlm", kwargs=(("mask", 0.3),)), context(specials, tiny_model[1])
+    )
     first = mlm.targets(big_batch, obj.step_generator(1, 5, "objective:mlm")).corrupt
     again = mlm.targets(big_batch, obj.step_generator(1, 5, "objective:mlm")).corrupt
     other_step = mlm.targets(big_batch, obj.step_generator(1, 6, "objective:mlm")).corrupt
@@ -167,7 +173,9 @@ def test_pos_rejects_unknown_tags_and_causal_models(specials, tiny_model):
         obj.factory("pos")(Unit("p", "pos"), context(specials, tiny_model[1], "causal"))
     assert err.value.diagnostics[0].code == "E413"
     with pytest.raises(CurriculumError) as err:
-        obj.factory("mlm")(Unit("m", "mlm", kwargs=(("mask", 1.5),)), context(specials, tiny_model[1]))
+        obj.factory("mlm")(
+            Unit("m", "mlm", kwargs=(("mask", 1.5),)), context(specials, tiny_model[1])
+        )
     assert err.value.diagnostics[0].code == "E411"
 
 

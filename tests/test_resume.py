@@ -117,7 +117,9 @@ def test_sigkill_then_resume_is_bitwise_identical(workdir, capsys):
     assert training_lines(straight) == training_lines(killed_run)
     summary = json.loads((killed_run / "summary.json").read_text())
     assert summary["resumed_from"].endswith("step-8") or "step-" in summary["resumed_from"]
-    assert summary["words_seen"] == json.loads((straight / "summary.json").read_text())["words_seen"]
+    assert (
+        summary["words_seen"] == json.loads((straight / "summary.json").read_text())["words_seen"]
+    )
     assert sorted(p.name for p in (killed_run / "checkpoints").iterdir()) == ["step-52", "step-56"]
 
     # a finished run resumes to "nothing to do"

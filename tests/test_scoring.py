@@ -98,7 +98,9 @@ def test_counts_order_and_duplicates(masked_dir, sentences):
     asked = [sentences[3], sentences[0], sentences[3]]
     result = score_sentences_with_counts(model, tokenizer, asked, family="masked")
     assert result.log_likelihoods[0] == result.log_likelihoods[2]
-    assert result.log_likelihoods[1] == pytest.approx(naive_pll(model, tokenizer, sentences[0]), abs=TOLERANCE)
+    assert result.log_likelihoods[1] == pytest.approx(
+        naive_pll(model, tokenizer, sentences[0]), abs=TOLERANCE
+    )
     # the count is the tokens masked: all but <s> and </s>
     assert result.token_counts[1] == len(tokenizer(sentences[0])["input_ids"]) - 2
 
@@ -110,6 +112,20 @@ def test_model_mode_is_restored(causal_dir, sentences):
     assert model.training
     second = score_sentences(model, tokenizer, sentences[:4], family="causal")
     assert first == second  # dropout was off while scoring
+
+
+def test_a_wrapped_model_is_unwrapped(causal_dir, sentences):
+    model, tokenizer, _ = load_model_dir(causal_dir)
+
+    class Wrapper(torch.nn.Module):  # stands in for DistributedDataParallel
+        def __init__(self, inner):
+            super().__init__()
+            self.module = inner
+
+    wrapped = Wrapper(model)
+    assert model_family(wrapped) == "causal"
+    got = score_sentences(wrapped, tokenizer, sentences[:4], family="causal")
+    assert got == score_sentences(model, tokenizer, sentences[:4], family="causal")
 
 
 def test_a_model_that_rescales_its_logits_is_scored_through_forward(masked_dir, sentences):
@@ -134,7 +150,9 @@ def test_zero_weights_give_equal_scores_for_equal_token_counts(masked_dir):
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.zero_()
-    scores = score_sentences(model, tokenizer, ["the dog sleeps", "the dogs sleep"], family="masked")
+    scores = score_sentences(
+        model, tokenizer, ["the dog sleeps", "the dogs sleep"], family="masked"
+    )
     counts = [len(tokenizer(s)["input_ids"]) - 2 for s in ["the dog sleeps", "the dogs sleep"]]
     # every logit is 0: each masked token costs exactly ln |V|
     for score, count in zip(scores, counts):

@@ -76,7 +76,11 @@ def test_objective_switch_is_logged_and_heads_persist(tmp_path):
     plan = tiny_plan(
         train=dict(steps=8, warmup=1),
         units=(Unit("mlm", "mlm"), Unit("pos", "pos", args=("noun", "verb"))),
-        phases=(Phase(0, (("mlm", 1.0),)), Phase(3, (("pos", 1.0),)), Phase(6, (("mlm", 1.0), ("pos", 0.5)))),
+        phases=(
+            Phase(0, (("mlm", 1.0),)),
+            Phase(3, (("pos", 1.0),)),
+            Phase(6, (("mlm", 1.0), ("pos", 0.5))),
+        ),
     )
     trainer, summary = run_trainer(plan, tmp_path)
     records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
@@ -89,7 +93,9 @@ def test_objective_switch_is_logged_and_heads_persist(tmp_path):
     steps = {r["step"]: r for r in records if "loss" in r}
     assert set(steps[3]) >= {"loss/mlm"} and "loss/pos" not in steps[3]
     assert "loss/pos" in steps[4] and "loss/mlm" not in steps[4]
-    assert steps[7]["loss"] == pytest.approx(steps[7]["loss/mlm"] + 0.5 * steps[7]["loss/pos"], abs=1e-5)
+    assert steps[7]["loss"] == pytest.approx(
+        steps[7]["loss/mlm"] + 0.5 * steps[7]["loss/pos"], abs=1e-5
+    )
     assert [s["step"] for s in summary["objective_switches"]] == [3, 6]
     # the pos head is saved with the model and the optimizer
     from safetensors.torch import load_file
@@ -110,7 +116,9 @@ def test_data_and_vocabulary_curricula_are_applied(tmp_path):
         vocab=Pace(fn="linear", start=0.2, end=1.0, over=100),
     )
     data = prepared()
-    trainer = Trainer(plan, data, np.arange(len(data.corpus)), RunOptions(run_dir=tmp_path, quiet=True))
+    trainer = Trainer(
+        plan, data, np.arange(len(data.corpus)), RunOptions(run_dir=tmp_path, quiet=True)
+    )
     trainer.setup()
     seen_inputs, seen_labels = [], []
     hook = trainer.model.roberta.register_forward_pre_hook(
@@ -135,7 +143,11 @@ def test_data_and_vocabulary_curricula_are_applied(tmp_path):
     visible = seen_inputs[0][~torch.isin(seen_inputs[0], allowed)]
     assert visible.numel() and (visible < limit).all()
     assert (seen_labels[0] >= limit).any()  # hidden words are still predicted
-    records = [r for r in map(json.loads, (tmp_path / "metrics.jsonl").read_text().splitlines()) if "pool" in r]
+    records = [
+        r
+        for r in map(json.loads, (tmp_path / "metrics.jsonl").read_text().splitlines())
+        if "pool" in r
+    ]
     n = len(data.corpus)
     assert [r["pool"] for r in records] == pytest.approx(
         [math.ceil(plan.data_fraction(s) * n) / n for s in (0, 1, 2)], abs=1e-6
@@ -171,7 +183,9 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
         return loss * float("nan") if len(calls) >= 7 else loss
 
     monkeypatch.setattr(MaskedLM, "loss_sum", poisoned)
-    plan = tiny_plan(train=dict(steps=10, warmup=1), output=replace(tiny_plan().output, checkpoint_every=3))
+    plan = tiny_plan(
+        train=dict(steps=10, warmup=1), output=replace(tiny_plan().output, checkpoint_every=3)
+    )
     with pytest.raises(CurriculumError) as err:
         run_trainer(plan, tmp_path)
     diagnostic = err.value.diagnostics[0]
@@ -207,8 +221,16 @@ def test_self_paced_order_is_rescored_with_the_model(tmp_path):
         train=dict(steps=7, warmup=1),
         sort=SortSpec(terms=(ScorerTerm("model_ppl", kwargs=(("every", 3), ("batch", 256))),)),
         pace=Pace(fn="linear", start=0.2, end=1.0, over=6),
+        output=replace(tiny_plan().output, checkpoint_every=4),
     )
     trainer, _ = run_trainer(plan, tmp_path, order=None)
+    resumed, _ = run_trainer(
+        plan, tmp_path / "resumed", order=None, resume_from=tmp_path / "checkpoints" / "step-4"
+    )
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(trainer.model.state_dict().values(), resumed.model.state_dict().values())
+    )
     records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if r.get("event") == "rescored"] == [0, 3, 6]
     scores = trainer.rescorer.model_scores

@@ -32,7 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--limit", type=int, metavar="N", help="first N pairs of each paradigm (and N dev texts)"
     )
-    parser.add_argument("--dev", metavar="FILE", help="dev text: .jsonl with 'text', or plain lines")
+    parser.add_argument(
+        "--dev", metavar="FILE", help="dev text: .jsonl with 'text', or plain lines"
+    )
     parser.add_argument(
         "--dev-limit", type=int, metavar="N", help="first N dev texts (default: --limit)"
     )
@@ -58,7 +60,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and report; returns 0, or raises CurriculumError (exit 1)."""
-    import json
     import sys
 
     from curriculumc.errors import CurriculumError
@@ -69,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
     for name in ("limit", "dev_limit", "batch_tokens"):
         value = getattr(args, name)
         if value is not None and value < 1:
-            print(f"curriculumc eval: error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
+            print(
+                f"curriculumc eval: error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr
+            )
             return 2
 
     from curriculumc.runtime.evaluate import load_texts, resolve_model_dir
@@ -92,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
     from rich.console import Console
+    from transformers.utils import logging as transformers_logging
 
     from curriculumc.runtime.evaluate import (
         evaluate_pairs,
@@ -99,8 +103,6 @@ def run(args: argparse.Namespace) -> int:
         perplexity,
         result_tables,
     )
-
-    from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # a weight-loading bar per model is noise here
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")

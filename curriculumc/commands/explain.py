@@ -64,6 +64,11 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="key=value",
         help="override a setting of the spec, e.g. train.steps=1000",
     )
+    parser.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        help="config groups for a composed YAML spec (default: the spec's folder)",
+    )
 
 
 def load_spec(args: argparse.Namespace, command: str):
@@ -79,7 +84,9 @@ def load_spec(args: argparse.Namespace, command: str):
         if not sep or not key.strip():
             usage_error(command, f"expected key=value, got {item!r}")
             return None
-    plan, warnings = curriculumc.load_with_warnings(args.file, tuple(args.overrides))
+    plan, warnings = curriculumc.load_with_warnings(
+        args.file, tuple(args.overrides), config_dir=getattr(args, "config_dir", None)
+    )
     if warnings:  # shown, not fatal: the plan compiled
         from curriculumc.render import render_diagnostics
 

@@ -58,6 +58,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--cache-dir", type=Path, default=None, help="data and score caches (default: .cache/)"
     )
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        metavar="N",
+        default=None,
+        help="stop after N steps with a checkpoint (e.g. a job's time limit); --resume goes on",
+    )
     add_spec_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -93,7 +100,10 @@ def train_plan(plan, args: argparse.Namespace, *, name: str, spec_path: Path | N
     world = distributed.setup(args.device)
     try:
         folder = rf.RunFolder(Path(args.runs_dir) / rf.folder_name(name, plan.hash))
-        resume_from = _resume_point(plan, folder, args, name)
+        if args.resume and world.is_main:  # what a process killed mid-write left behind
+            ckpt.remove_partial(folder.checkpoints)
+            ckpt.remove_partial(folder.root)
+        resume_from = _resume_point(plan, folder, args, name, announce=world.is_main)
         if resume_from is not None and ckpt.read_state(resume_from)["step"] >= plan.train.steps:
             if world.is_main:
                 print(f"{folder.root}: already trained ({plan.train.steps} steps); nothing to do")
@@ -115,11 +125,17 @@ def train_plan(plan, args: argparse.Namespace, *, name: str, spec_path: Path | N
             run_name=folder.root.name,
             cache_dir=cache_dir,
             dev_texts=_dev_texts(plan, cache_dir),
+            stop_after=args.stop_after,
         )
         trainer = Trainer(plan, data, order, options, world)
         try:
             trainer.setup()
             summary = trainer.train()
+            if (
+                not summary["finished"]
+                and not (folder.checkpoints / f"step-{trainer.step}").is_dir()
+            ):
+                trainer.save_checkpoint(folder.checkpoints / f"step-{trainer.step}")
         finally:
             trainer.cleanup()
         if world.is_main:
@@ -130,13 +146,19 @@ def train_plan(plan, args: argparse.Namespace, *, name: str, spec_path: Path | N
             if plan.output.push_to_hub:
                 print(rf.push_to_hub(folder.final, plan.output.push_to_hub))
             losses = "  ".join(f"{k} {v:.4f}" for k, v in summary["final_metrics"].items())
-            print(f"done: {folder.root} ({summary['wall_s']:.0f}s, {losses})")
+            if summary["finished"]:
+                print(f"done: {folder.root} ({summary['wall_s']:.0f}s, {losses})")
+            else:
+                print(
+                    f"stopped at step {summary['steps']} of {plan.train.steps}: {folder.root} "
+                    f"({losses}); --resume continues"
+                )
         return EXIT_OK
     finally:
         distributed.cleanup(world)
 
 
-def _resume_point(plan, folder, args, name: str) -> Path | None:
+def _resume_point(plan, folder, args, name: str, *, announce: bool = True) -> Path | None:
     """The checkpoint to continue from (None: start fresh).
 
     With ``--resume``: this plan's newest checkpoint; if this plan has none but an earlier
@@ -148,8 +170,6 @@ def _resume_point(plan, folder, args, name: str) -> Path | None:
 
     if not args.resume:
         return None
-    ckpt.remove_partial(folder.checkpoints)
-    ckpt.remove_partial(folder.root)
     found = ckpt.latest(folder.root)
     if found is None:
         for previous in rf.find_previous(Path(args.runs_dir), name):
@@ -157,7 +177,8 @@ def _resume_point(plan, folder, args, name: str) -> Path | None:
             if found is not None:
                 break
     if found is None:
-        print(f"nothing to resume for {name}: starting from step 0", file=sys.stderr)
+        if announce:
+            print(f"nothing to resume for {name}: starting from step 0", file=sys.stderr)
         return None
     old = (found / "plan.json").read_text(encoding="utf-8")
     if not args.force:

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     load_plan = None
     run_args: tuple[str, ...] = ()
     if args.config_dir:
-        from curriculumc.compose import load
+        from curriculumc import load
 
         def load_plan(path, overrides):
             return load(path, tuple(overrides), config_dir=args.config_dir)

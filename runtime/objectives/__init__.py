@@ -38,10 +38,10 @@ from curriculumc.registry import OBJECTIVE_GROUP
 
 if TYPE_CHECKING:
     import torch
-    from curriculumc.runtime.corpus import TokenizedCorpus
-    from curriculumc.runtime.models import SpecialIds
 
     from curriculumc.plan import Plan, Unit
+    from curriculumc.runtime.corpus import TokenizedCorpus
+    from curriculumc.runtime.models import SpecialIds
 
 IGNORE = -100  # label value with no loss (PyTorch's cross-entropy default)
 
@@ -162,6 +162,7 @@ def collate(corpus: TokenizedCorpus, indices: np.ndarray, *, seq: int, specials:
     wrapped in ``<s> ... </s>``, padded to the longest row (not to ``seq``: short
     child-directed utterances would otherwise cost mostly padding)."""
     import torch
+
     from curriculumc.runtime.corpus import NO_TAG
 
     pieces = [corpus.example(int(i))[: seq - 2] for i in indices]

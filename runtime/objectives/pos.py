@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from curriculumc.errors import CurriculumError
+from curriculumc.pos_tags import SPEC_NAMES, TAG_INDEX, UNIVERSAL_TAGS
 from curriculumc.runtime.objectives import (
     IGNORE,
     ObjectiveContext,
@@ -25,9 +27,6 @@ from curriculumc.runtime.objectives import (
     require_family,
 )
 from curriculumc.runtime.objectives.mlm import projected_loss_sum
-
-from curriculumc.errors import CurriculumError
-from curriculumc.pos_tags import SPEC_NAMES, TAG_INDEX, UNIVERSAL_TAGS
 
 OTHER = "other"
 

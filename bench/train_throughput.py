@@ -1,0 +1,451 @@
+"""Training throughput: ``curriculumc run``'s loop against a hand-written loop and HF Trainer,
+the masked-only output projection, and one backbone forward for several objectives.
+
+    .venv/bin/python bench/train_throughput.py              # about 3-5 minutes on 2 CPU cores
+    .venv/bin/python bench/train_throughput.py --steps 20 --rounds 1   # quicker
+
+All loops train the same model (``--preset``, random init, same seed) on the same data
+(AO-CHILDES from ../shared/data, BPE ``--vocab``) with the same global batch, AdamW, warmup
++ linear decay and clipping; tokens/s counts real (non-padding) tokens including ``<s>``
+and ``</s>``. Loops alternate for ``--rounds`` rounds and the median is reported, because
+a shared machine is noisy.
+
+1. loop: ``Trainer.train`` (what ``curriculumc run`` executes: sampler, collate, masking,
+   vocab limit, one forward, logging) vs a minimal hand-written PyTorch loop doing the
+   textbook thing (``model(input_ids, labels=...)``, full projection), and the same minimal
+   loop with the masked-only projection (the pure overhead comparison), and HF ``Trainer``
+   with ``DataCollatorForLanguageModeling``.
+2. head: one forward+backward with the LM head applied to the masked positions only vs at
+   every position (full 126-token rows, where the projection matters most).
+3. multitask: ``mlm + 0.5 pos`` with one backbone forward on the union of masked positions
+   vs one forward per objective (each with its own masked input: the seed system's way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "aochildes" / "train.jsonl"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", default="roberta-tiny")
+    parser.add_argument("--lines", type=int, default=20000, help="AO-CHILDES utterances")
+    parser.add_argument("--vocab", type=int, default=8192)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=60, help="steps per loop per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--skip-hf", action="store_true", help="leave out HF Trainer")
+    parser.add_argument("--json", type=Path, default=None, help="also write figures here")
+    return parser.parse_args()
+
+
+# --- set-up ---------------------------------------------------------------------------------
+
+
+def make_plan(args, work: Path, *, pos: bool = False):
+    from curriculumc.plan import (
+        DataSpec,
+        ModelSpec,
+        OutputSpec,
+        Phase,
+        Plan,
+        TokenizerSpec,
+        TrainSpec,
+        Unit,
+    )
+
+    units = (Unit("mlm", "mlm"),) + ((Unit("pos", "pos"),) if pos else ())
+    weights = (("mlm", 1.0),) + ((("pos", 0.5),) if pos else ())
+    return Plan(
+        model=ModelSpec(preset=args.preset, family="masked"),
+        data=DataSpec(source=str(work / "train.jsonl"), kind="path"),
+        tokenizer=TokenizerSpec(kind="bpe", vocab_size=args.vocab),
+        train=TrainSpec(steps=10_000, batch=args.batch, seq=128, lr=1e-3, warmup=10, seed=1),
+        units=units,
+        phases=(Phase(0, weights),),
+        output=OutputSpec(log_every=10_000),
+    )
+
+
+def prepare(args, work: Path, *, pos: bool):
+    from curriculumc.runtime.data import prepare_data
+
+    plan = make_plan(args, work, pos=pos)
+    return plan, prepare_data(plan, cache_dir=work / "cache", need_pos=pos)
+
+
+def build(plan, data, seed: int = 1):
+    import torch
+
+    from curriculumc.runtime.models import SpecialIds, build_model, model_config
+
+    tok = data.tokenizer
+    specials = SpecialIds.from_tokenizer(tok)
+    config = model_config(
+        plan.model.preset, family="masked", vocab_size=len(tok), seq=128, specials=specials
+    )
+    torch.manual_seed(seed)
+    return build_model(config, "masked"), specials, config
+
+
+def median(values):
+    return statistics.median(values)
+
+
+# --- 1. loops ----------------------------------------------------------------------------
+
+
+def ours(plan, data, steps: int, work: Path) -> tuple[float, int]:
+    """Seconds and real tokens of ``steps`` steps of the curriculumc loop."""
+    from curriculumc.runtime.trainer import RunOptions, Trainer
+
+    run_dir = Path(tempfile.mkdtemp(dir=work))
+    trainer = Trainer(
+        plan,
+        data,
+        np.arange(len(data.corpus)),
+        RunOptions(run_dir=run_dir, quiet=True, stop_after=steps),
+    )
+    trainer.setup()
+    tick = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - tick
+    trainer.cleanup()
+    return seconds, trainer.tokens_seen
+
+
+def minimal(plan, data, steps: int, *, masked_only: bool) -> tuple[float, int]:
+    """A hand-written loop: random batches, pad, BERT masking, AdamW, clip, warmup+decay."""
+    import torch
+
+    model, specials, _ = build(plan, data)
+    model.train()
+    corpus = data.corpus
+    decay = [p for p in model.parameters() if p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.ndim < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=1e-3,
+        betas=(0.9, 0.98),
+        eps=1e-6,
+    )
+    total = plan.train.steps
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / 10, max(0.0, (total - s) / (total - 10)))
+    )
+    rng = np.random.default_rng(0)
+    vocab = len(data.tokenizer)
+    tokens = 0
+    tick = time.perf_counter()
+    for _ in range(steps):
+        rows = [
+            corpus.example(int(i))[:126]
+            for i in rng.choice(len(corpus), plan.train.batch, replace=False)
+        ]
+        width = max(len(r) for r in rows) + 2
+        ids = torch.full((len(rows), width), specials.pad, dtype=torch.long)
+        for j, r in enumerate(rows):
+            ids[j, 0], ids[j, len(r) + 1] = specials.bos, specials.eos
+            ids[j, 1 : len(r) + 1] = torch.from_numpy(r.astype(np.int64))
+        attention = (ids != specials.pad).long()
+        tokens += int(attention.sum())
+        special = ids <= 4
+        chosen = (torch.rand(ids.shape) < 0.15) & ~special
+        labels = torch.where(chosen, ids, -100)
+        draw = torch.rand(ids.shape)
+        inputs = ids.clone()
+        inputs[chosen & (draw < 0.8)] = specials.mask
+        random_pos = chosen & (draw >= 0.8) & (draw < 0.9)
+        inputs[random_pos] = torch.randint(vocab, ids.shape)[random_pos]
+        if masked_only:
+            hidden = model.roberta(input_ids=inputs, attention_mask=attention)[0]
+            where = labels != -100
+            logits = model.lm_head(hidden[where])
+            loss = torch.nn.functional.cross_entropy(logits, labels[where])
+        else:
+            loss = model(input_ids=inputs, attention_mask=attention, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+    return time.perf_counter() - tick, tokens
+
+
+def hf_trainer(plan, data, steps: int, work: Path) -> tuple[float, int]:
+    """HF ``Trainer`` + ``DataCollatorForLanguageModeling`` on the same examples."""
+    import torch
+    from transformers import (
+        DataCollatorForLanguageModeling,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
+
+    model, specials, _ = build(plan, data)
+    corpus = data.corpus
+    tok = data.tokenizer
+
+    class Examples(torch.utils.data.Dataset):
+        def __len__(self):
+            return len(corpus)
+
+        def __getitem__(self, i):
+            ids = [specials.bos, *corpus.example(i)[:126].tolist(), specials.eos]
+            return {"input_ids": ids}
+
+    class Clock(TrainerCallback):
+        start = end = 0.0
+
+        def on_train_begin(self, *a, **k):
+            Clock.start = time.perf_counter()
+
+        def on_train_end(self, *a, **k):
+            Clock.end = time.perf_counter()
+
+    arguments = TrainingArguments(
+        output_dir=str(work / "hf"),
+        per_device_train_batch_size=plan.train.batch,
+        max_steps=steps,
+        learning_rate=1e-3,
+        warmup_steps=10,
+        weight_decay=0.01,
+        adam_beta2=0.98,
+        adam_epsilon=1e-6,
+        max_grad_norm=1.0,
+        lr_scheduler_type="linear",
+        logging_strategy="no",
+        save_strategy="no",
+        eval_strategy="no",
+        report_to=[],
+        disable_tqdm=True,
+        use_cpu=True,
+        dataloader_num_workers=0,
+        seed=1,
+    )
+    collator = DataCollatorForLanguageModeling(tok, mlm_probability=0.15)
+    trainer = Trainer(
+        model=model,
+        args=arguments,
+        train_dataset=Examples(),
+        data_collator=collator,
+        callbacks=[Clock()],
+    )
+    trainer.train()
+    # HF draws a random permutation: expected real tokens = steps x batch x mean length
+    mean_tokens = float(np.mean(np.minimum(corpus.lengths(), 126) + 2))
+    return Clock.end - Clock.start, int(steps * plan.train.batch * mean_tokens)
+
+
+# --- 2. masked-only projection ----------------------------------------------------------
+
+
+def head_speedup(plan, data, repeats: int) -> dict:
+    import torch
+
+    from curriculumc.runtime.objectives.mlm import full_projection_loss_sum, projected_loss_sum
+
+    model, specials, _ = build(plan, data)
+    ids_flat = np.asarray(data.corpus.ids[: 126 * plan.train.batch], dtype=np.int64)
+    ids = torch.from_numpy(ids_flat.reshape(plan.train.batch, 126))
+    ids = torch.cat(
+        [torch.full((len(ids), 1), specials.bos), ids, torch.full((len(ids), 1), specials.eos)], 1
+    )
+    attention = torch.ones_like(ids)
+    g = torch.Generator().manual_seed(0)
+    chosen = torch.rand(ids.shape, generator=g) < 0.15
+    chosen[:, 0] = chosen[:, -1] = False
+    labels = torch.where(chosen, ids, -100)
+    inputs = ids.masked_fill(chosen, specials.mask)
+
+    def step(loss_fn):
+        tick = time.perf_counter()
+        hidden = model.roberta(input_ids=inputs, attention_mask=attention)[0]
+        loss = loss_fn(model.lm_head, hidden, labels) / chosen.sum()
+        loss.backward()
+        model.zero_grad(set_to_none=True)
+        return time.perf_counter() - tick
+
+    def head_only(loss_fn):
+        hidden = model.roberta(input_ids=inputs, attention_mask=attention)[0].detach()
+        hidden.requires_grad_(True)
+        tick = time.perf_counter()
+        loss_fn(model.lm_head, hidden, labels).backward()
+        model.zero_grad(set_to_none=True)
+        return time.perf_counter() - tick
+
+    for fn in (projected_loss_sum, full_projection_loss_sum):
+        step(fn)
+    full, fast, full_head, fast_head = [], [], [], []
+    for _ in range(repeats):
+        full.append(step(full_projection_loss_sum))
+        fast.append(step(projected_loss_sum))
+        full_head.append(head_only(full_projection_loss_sum))
+        fast_head.append(head_only(projected_loss_sum))
+    return {
+        "rows": f"{plan.train.batch} x 128 tokens, vocab {len(data.tokenizer)}",
+        "step_full_ms": 1000 * median(full),
+        "step_masked_only_ms": 1000 * median(fast),
+        "step_speedup": median(full) / median(fast),
+        "head_full_ms": 1000 * median(full_head),
+        "head_masked_only_ms": 1000 * median(fast_head),
+        "head_speedup": median(full_head) / median(fast_head),
+    }
+
+
+# --- 3. one forward for several objectives ----------------------------------------------
+
+
+def multitask_ratio(plan, data, repeats: int) -> dict:
+    import torch
+
+    from curriculumc.runtime import objectives as obj
+    from curriculumc.runtime.models import hidden_size
+    from curriculumc.runtime.trainer import _curriculum_model
+
+    model, specials, config = build(plan, data)
+    context = obj.ObjectiveContext(
+        "masked", len(data.tokenizer), hidden_size(config), specials, config
+    )
+    objectives = obj.build_objectives(plan.units, context)
+    module = _curriculum_model(model, objectives).train()
+    weights = dict(plan.phases[0].objectives)
+    rng = np.random.default_rng(0)
+
+    def batch_for(step):
+        indices = rng.choice(len(data.corpus), plan.train.batch, replace=False)
+        batch = obj.collate(data.corpus, indices, seq=128, specials=specials)
+        targets = {n: objectives[n].targets(batch, obj.step_generator(1, step, n)) for n in weights}
+        return batch, targets
+
+    def corrupted(batch, positions, step):
+        return obj.corrupt(
+            batch.ids,
+            positions,
+            obj.step_generator(1, step, "c"),
+            mask_id=specials.mask,
+            vocab_size=len(data.tokenizer),
+        )
+
+    def one_forward(step):
+        batch, targets = batch_for(step)
+        tick = time.perf_counter()
+        union = torch.stack([t.corrupt for t in targets.values()]).any(0)
+        total, _ = module(
+            input_ids=corrupted(batch, union, step),
+            attention_mask=batch.attention_mask,
+            labels={n: t.labels for n, t in targets.items()},
+            scales={
+                n: w / max(1, int((targets[n].labels != -100).sum())) for n, w in weights.items()
+            },
+        )
+        total.backward()
+        module.zero_grad(set_to_none=True)
+        return time.perf_counter() - tick
+
+    def per_objective(step):
+        batch, targets = batch_for(step)
+        tick = time.perf_counter()
+        for name, weight in weights.items():
+            total, _ = module(
+                input_ids=corrupted(batch, targets[name].corrupt, step),
+                attention_mask=batch.attention_mask,
+                labels={name: targets[name].labels},
+                scales={name: weight / max(1, int((targets[name].labels != -100).sum()))},
+            )
+            total.backward()
+        module.zero_grad(set_to_none=True)
+        return time.perf_counter() - tick
+
+    one_forward(0), per_objective(0)
+    single, several = [], []
+    for step in range(1, repeats + 1):
+        single.append(one_forward(step))
+        several.append(per_objective(step))
+    return {
+        "objectives": " + ".join(f"{w:g} {n}" for n, w in weights.items()),
+        "one_forward_ms": 1000 * median(single),
+        "forward_per_objective_ms": 1000 * median(several),
+        "speedup": median(several) / median(single),
+    }
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def main() -> int:
+    args = parse_args()
+    if not DATA.is_file():
+        print(f"real data not found at {DATA}", file=sys.stderr)
+        return 1
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    torch.set_num_threads(args.threads)
+    hf_logging.set_verbosity_error()
+    work = Path(tempfile.mkdtemp(prefix="train-bench-"))
+    with open(DATA, encoding="utf-8") as handle:
+        lines = [next(handle) for _ in range(args.lines)]
+    (work / "train.jsonl").write_text("".join(lines), encoding="utf-8")
+
+    plan, data = prepare(args, work, pos=False)
+    print(
+        f"{args.preset}, batch {args.batch}, {len(data.corpus):,} utterances, vocab "
+        f"{len(data.tokenizer)}, {args.threads} thread(s), {args.steps} steps x {args.rounds} rounds"
+    )
+    loops = {"curriculumc": [], "minimal": [], "minimal_masked_only": [], "hf_trainer": []}
+    for _ in range(args.rounds):
+        for name in loops:
+            if name == "hf_trainer" and args.skip_hf:
+                continue
+            if name == "curriculumc":
+                seconds, tokens = ours(plan, data, args.steps, work)
+            elif name == "hf_trainer":
+                seconds, tokens = hf_trainer(plan, data, args.steps, work)
+            else:
+                seconds, tokens = minimal(
+                    plan, data, args.steps, masked_only=name == "minimal_masked_only"
+                )
+            loops[name].append(tokens / seconds)
+    figures = {"loops_tokens_per_s": {k: median(v) for k, v in loops.items() if v}}
+    rates = figures["loops_tokens_per_s"]
+    for name, rate in rates.items():
+        print(f"  {name:22s} {rate:9,.0f} tokens/s   ({rate / rates['curriculumc']:.2f}x ours)")
+    figures["ours_vs_minimal_masked_only"] = rates["curriculumc"] / rates["minimal_masked_only"]
+    figures["ours_vs_minimal"] = rates["curriculumc"] / rates["minimal"]
+    if "hf_trainer" in rates:
+        figures["ours_vs_hf_trainer"] = rates["curriculumc"] / rates["hf_trainer"]
+
+    figures["head"] = head_speedup(plan, data, repeats=5 * args.rounds)
+    h = figures["head"]
+    print(
+        f"masked-only projection ({h['rows']}): head fwd+bwd {h['head_full_ms']:.1f} -> "
+        f"{h['head_masked_only_ms']:.1f} ms ({h['head_speedup']:.1f}x), whole step "
+        f"{h['step_full_ms']:.1f} -> {h['step_masked_only_ms']:.1f} ms ({h['step_speedup']:.2f}x)"
+    )
+    pos_plan, pos_data = prepare(args, work, pos=True)
+    figures["multitask"] = multitask_ratio(pos_plan, pos_data, repeats=10 * args.rounds)
+    m = figures["multitask"]
+    print(
+        f"{m['objectives']}: one forward {m['one_forward_ms']:.1f} ms vs one per objective "
+        f"{m['forward_per_objective_ms']:.1f} ms ({m['speedup']:.2f}x)"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
