@@ -101,14 +101,22 @@ class Reporter:
         self._to_wandb(record)
 
     def log(self, record: dict) -> None:
-        """A logged step or an evaluation: a plain line off-terminal (evaluations go to
-        wandb here; steps already went in :meth:`step`)."""
-        if not self.enabled:
-            return
-        if self._bar is None and not self.quiet:
+        """A logged step: a plain line off-terminal (wandb got it in :meth:`step`)."""
+        if self.enabled and self._bar is None and not self.quiet:
             print(format_record(record), flush=True)
-        if "eval" in record:
-            self._to_wandb(record)
+
+    def evaluation(self, record: dict) -> None:
+        """An evaluation: its headline figures (macro average, fields, perplexity) in one
+        line, every figure to wandb."""
+        headline = {
+            k: v
+            for k, v in record.items()
+            if isinstance(v, float)
+            and (k.endswith("/macro") or "/field/" in k or k.startswith("ppl/"))
+        }
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in headline.items())
+        self.message(f"step {record['step']}: eval {record['eval']}: {shown}")
+        self._to_wandb(record)
 
     def _to_wandb(self, record: dict) -> None:
         if self.wandb is not None:

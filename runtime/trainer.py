@@ -595,10 +595,8 @@ class Trainer:
                 record = {"step": step, "eval": spec.name, **figures}
                 record["eval_seconds"] = round(time.perf_counter() - tick, 2)
                 self.metrics.write(record)
-                self.reporter.log(record)
+                self.reporter.evaluation(record)
                 self.eval_results[spec.name] = record
-                shown = "  ".join(f"{k} {v:.4f}" for k, v in figures.items() if "/" in k)
-                self.reporter.message(f"step {step}: eval {spec.name}: {shown}")
         dist_utils.barrier(self.world)
 
     # --- logging ------------------------------------------------------------------------
