@@ -356,7 +356,7 @@ class Trainer:
             if self.options.stop_after is None
             else min(train.steps, self.options.stop_after)
         )
-        started = time.perf_counter()
+        started = self._started = time.perf_counter()
         window = _Window()
         active = self.objective_weights(self.step - 1) if self.step > 0 else None
         self.module.train()
@@ -634,7 +634,7 @@ class Trainer:
                 "tokens_seen": self.tokens_seen,
                 "switches": self.switches,
                 "evals": self.eval_results,
-                "wall_s": wall_s if wall_s is not None else self.wall_before,
+                "wall_s": wall_s if wall_s is not None else self._wall_so_far(),
                 "scheduler": {
                     "schedule": self.plan.train.schedule,
                     "next_lr": lr_at(min(self.step, self.plan.train.steps - 1), self.plan.train),
@@ -662,6 +662,10 @@ class Trainer:
             self.reporter.message(f"step {self.step}: saved {path}", important=False)
         dist_utils.barrier(self.world)
         return path
+
+    def _wall_so_far(self) -> float:
+        started = getattr(self, "_started", None)
+        return self.wall_before + (time.perf_counter() - started if started else 0.0)
 
     def summary(self, wall_s: float) -> dict:
         """What ``summary.json`` holds."""
