@@ -63,11 +63,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from curriculumc.runtime.pos import mor_to_indices, universal_to_indices
-
 from curriculumc.errors import CurriculumError, Span
 from curriculumc.plan import DataSpec
 from curriculumc.registry import DATA_OPTIONS, REGISTERED_CORPORA
+from curriculumc.runtime.pos import mor_to_indices, universal_to_indices
 
 #: bump when reading rules change what comes out of a file (invalidates caches)
 READER_VERSION = 1
@@ -263,7 +262,7 @@ def load_raw(spec: DataSpec, *, cache_dir: Path | None = None) -> RawCorpus:
     """
     options = read_options(spec)
     if spec.kind == "registered":
-        inputs, description = _resolve_registered(spec.source, options, cache_dir)
+        inputs, description = _resolve_registered(spec, options, cache_dir)
         if options.columns is None:  # the generator's documented features
             options = replace(options, columns=SYNTH_COLUMNS)
     elif spec.kind == "path":
@@ -295,19 +294,7 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.cwd() / ".cache" / "curriculumc"
 
 
-def _resolve_registered(name, options, cache_dir):
-    if name not in REGISTERED_CORPORA:
-        raise CurriculumError.single(
-            "E315",
-            f"unknown corpus {name!r}",
-            hint="registered corpora: " + ", ".join(sorted(REGISTERED_CORPORA)),
-        )
-    try:
-        from curriculumc.runtime.synth import materialize
-    except ImportError as exc:
-        raise CurriculumError.single(
-            "E316", f"the synth corpus generator is not available: {exc}"
-        ) from None
+def _synth_settings(options: ReadOptions) -> dict:
     kwargs = {}
     if options.words is not None:
         kwargs["words"] = options.words
@@ -317,8 +304,38 @@ def _resolve_registered(name, options, cache_dir):
         kwargs["words"] = DEFAULT_SYNTH_WORDS
     if options.seed is not None:
         kwargs["seed"] = options.seed
+    return kwargs
+
+
+def synth_paths(spec: DataSpec, *, cache_dir: Path | None = None):
+    """The generated corpus that a ``data synth(...)`` spec names -- its train, dev and
+    minimal-pair files -- materialized on first use (``curriculumc.runtime.synth``).
+
+    The one place that turns the spec's options into generator settings, so that the
+    trainer's corpus, ``eval ppl`` (dev split) and ``eval synth`` (pairs) all read the same
+    folder. Raises :class:`CurriculumError` E308 for bad options, E316 if the generator is
+    missing.
+    """
+    try:
+        from curriculumc.runtime.synth import materialize
+    except ImportError as exc:
+        raise CurriculumError.single(
+            "E316", f"the synth corpus generator is not available: {exc}"
+        ) from None
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    paths = materialize(root, **kwargs)
+    return materialize(root, **_synth_settings(read_options(spec)))
+
+
+def _resolve_registered(spec: DataSpec, options: ReadOptions, cache_dir):
+    name = spec.source
+    if name not in REGISTERED_CORPORA:
+        raise CurriculumError.single(
+            "E315",
+            f"unknown corpus {name!r}",
+            hint="registered corpora: " + ", ".join(sorted(REGISTERED_CORPORA)),
+        )
+    kwargs = _synth_settings(options)
+    paths = synth_paths(spec, cache_dir=cache_dir)
     train = Path(paths.train)
     inp = RawInput(str(train), "jsonl", "synth", _file_sha256(train), pos_format="universal")
     size = ", ".join(f"{k}={v}" for k, v in sorted(kwargs.items()))

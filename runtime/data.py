@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from curriculumc.plan import Plan
 from curriculumc.runtime.corpora import RawCorpus, default_cache_dir, load_raw
 from curriculumc.runtime.corpus import TokenizedCorpus
 from curriculumc.runtime.storage import StorageSettings, tokenized_corpus
 from curriculumc.runtime.tokenizer import TokenizerArtifacts, prepare_tokenizer
-
-from curriculumc.plan import Plan
 
 __all__ = ["PreparedData", "default_cache_dir", "load_raw", "prepare_data"]
 

@@ -55,6 +55,10 @@ class SpecialIds:
         return cls(mask=tokenizer.mask_token_id, **ids)
 
 
+#: the shortest position table a preset gets, whatever the training ``seq``
+MIN_POSITIONS = 128
+
+
 def model_config(
     preset: str,
     *,
@@ -67,13 +71,15 @@ def model_config(
     """The ``transformers`` config for ``preset`` (a preset name or a config.json path).
 
     ``vocab_size`` and ``specials`` come from the tokenizer; ``seq`` sets the position table
-    (at least ``seq + 2``); ``dropout`` overrides every dropout probability when given.
+    (at least ``max(seq, MIN_POSITIONS) + 2``, so that evaluation sentences longer than the
+    training sequence -- BLiMP has some of 40+ tokens -- still fit); ``dropout`` overrides every dropout probability when given.
     Raises CurriculumError E400 for an unknown preset or an unreadable config.json.
     """
     from transformers import AutoConfig, GPT2Config, RobertaConfig, RobertaPreLayerNormConfig
 
     # seq counts <s> and </s>; RoBERTa numbers positions from pad_id + 1
-    positions = max(seq + 2, seq + specials.pad + 1)
+    length = max(seq, MIN_POSITIONS)
+    positions = max(length + 2, length + specials.pad + 1)
     ids = dict(pad_token_id=specials.pad, bos_token_id=specials.bos, eos_token_id=specials.eos)
     if preset in MODEL_PRESETS:
         p = MODEL_PRESETS[preset]

@@ -48,10 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from curriculumc.runtime.corpus import NO_TAG
 
 from curriculumc.errors import CurriculumError
 from curriculumc.pos_tags import SPEC_NAMES, TAG_INDEX, UNIVERSAL_TAGS
+from curriculumc.runtime.corpus import NO_TAG
 
 #: CHILDES MOR code -> universal tag; every code that occurs in AO-CHILDES is listed
 MOR_TO_UNIVERSAL: dict[str, str] = {

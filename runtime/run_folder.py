@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,15 @@ class RunFolder:
     @property
     def timeline(self) -> Path:
         return self.root / "timeline.png"
+
+    def write_eval(self, name: str, details: dict) -> Path:
+        """Write an evaluation's full result to ``eval/<name>.json`` (atomically)."""
+        path = self.root / "eval" / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(details, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+        return path
 
 
 def folder_name(name: str, plan_hash: str) -> str:

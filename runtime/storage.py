@@ -40,12 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from curriculumc.errors import CurriculumError
 from curriculumc.runtime.corpora import RawCorpus, ReadReport
 from curriculumc.runtime.corpus import NO_TAG, TokenizedCorpus
 from curriculumc.runtime.pos import ALIGN_MODES, PerceptronTagger, align_word_tags, word_spans
 from curriculumc.runtime.tokenizer import TokenizerArtifacts
-
-from curriculumc.errors import CurriculumError
 
 #: bump when the stored layout or the tokenization rules change (invalidates caches)
 STORAGE_VERSION = 1

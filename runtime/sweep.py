@@ -224,8 +224,7 @@ class Sweep:
 
 def _default_loader() -> tuple[PlanLoader, Callable[..., Plan]]:
     try:
-        from curriculumc import make_control
-        from curriculumc import load
+        from curriculumc import load, make_control
     except ImportError as exc:  # the compiler is a separate part; say so plainly
         raise CurriculumError.single(
             "E823", f"the compiler is not available to compute plan hashes ({exc})"

@@ -577,11 +577,12 @@ class Trainer:
             self.module.eval()
             try:
                 with torch.no_grad(), torch.random.fork_rng(devices=[]):
-                    figures = run_eval(
+                    figures, details = run_eval(
                         spec,
                         self.model,
                         self.tokenizer,
                         family=self.plan.model.family,
+                        data=self.plan.data,
                         cache_dir=self.options.cache_dir,
                         dev_texts=self.options.dev_texts,
                         device=self.device,
@@ -597,6 +598,9 @@ class Trainer:
                 self.metrics.write(record)
                 self.reporter.evaluation(record)
                 self.eval_results[spec.name] = record
+                if details is not None and step == self.plan.train.steps:
+                    # per-pair outcomes of the final model, for compare's paired bootstrap
+                    self.folder.write_eval(f"{spec.name}_final", details)
         dist_utils.barrier(self.world)
 
     # --- logging ------------------------------------------------------------------------
@@ -734,12 +738,17 @@ class _Window:
 # --- evaluations ---------------------------------------------------------------------------
 
 
-def run_eval(spec, model, tokenizer, *, family, cache_dir=None, dev_texts=None, device=None):
-    """Figures of evaluation ``spec`` for ``model`` as ``{"blimp/macro": ..., ...}``.
+def run_eval(
+    spec, model, tokenizer, *, family, data=None, cache_dir=None, dev_texts=None, device=None
+):
+    """Evaluation ``spec`` of ``model``: ``(figures, details)``.
 
-    ``blimp``: ``$CURRICULUMC_BLIMP`` or the hub copy; ``synth``: the generated pairs;
-    ``ppl``: held-out perplexity on ``dev_texts``; otherwise ``spec.path`` is a pair file
-    or folder. Raises CurriculumError when the pairs or texts are missing.
+    ``figures`` is flat, ``{"blimp/macro": ..., ...}``; ``details`` is the minimal-pair
+    result's JSON (per-pair outcomes, for ``compare``'s paired bootstrap) or None for
+    ``ppl``. ``blimp``: ``$CURRICULUMC_BLIMP`` or the hub copy; ``synth``: the generated
+    pairs of the run's synth corpus (``data``), or of the default one; ``ppl``: held-out
+    perplexity on ``dev_texts``; otherwise ``spec.path`` is a pair file or folder.
+    Raises CurriculumError when the pairs or texts are missing.
     """
     import os
 
@@ -752,18 +761,21 @@ def run_eval(spec, model, tokenizer, *, family, cache_dir=None, dev_texts=None, 
                 "E460", "eval ppl needs a dev split and this data has none"
             )
         texts = list(dev_texts)[: spec.limit] if spec.limit else list(dev_texts)
-        return {"ppl/dev": perplexity(model, tokenizer, texts, family=family, device=device)}
+        ppl = perplexity(model, tokenizer, texts, family=family, device=device)
+        return {"ppl/dev": ppl}, None
     if spec.path:
         source = spec.path
     elif spec.name == "blimp":
         source = os.environ.get("CURRICULUMC_BLIMP") or "nyu-mll/blimp"
     elif spec.name == "synth":
-        from curriculumc.runtime.synth import materialize
+        from curriculumc.plan import DataSpec
+        from curriculumc.runtime.corpora import synth_paths
 
-        source = materialize(cache_dir).pairs
+        synth = data if data is not None and data.source == "synth" else DataSpec()
+        source = synth_paths(synth, cache_dir=cache_dir).pairs
     else:
         raise CurriculumError.single("E461", f"unknown evaluation {spec.name!r}")
     pairs = load_pairs(source, limit=spec.limit)
     result = evaluate_pairs(model, tokenizer, pairs, family=family, device=device)
     prefix = spec.name if not spec.path else Path(spec.path).stem
-    return result.to_metrics(prefix=prefix)
+    return result.to_metrics(prefix=prefix), result.to_json()

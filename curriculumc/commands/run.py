@@ -242,17 +242,14 @@ def _dev_texts(plan, cache_dir) -> tuple[str, ...] | None:
     ``validation`` file next to a ``train`` file; None when there is none."""
     if not any(e.name == "ppl" and not e.path for e in plan.evals):
         return None
-    from curriculumc.runtime.corpora import default_cache_dir
     from curriculumc.runtime.evaluate import load_texts
 
     options = dict(plan.data.options)
     limit = max((e.limit or 1000) for e in plan.evals if e.name == "ppl")
     if plan.data.kind == "registered" and plan.data.source == "synth":
-        from curriculumc.runtime.synth import materialize
+        from curriculumc.runtime.corpora import synth_paths
 
-        kwargs = {k: options[k] for k in ("seed", "sentences", "words") if k in options}
-        paths = materialize(Path(cache_dir or default_cache_dir()), **kwargs)
-        return tuple(load_texts(paths.dev, limit=limit))
+        return tuple(load_texts(synth_paths(plan.data, cache_dir=cache_dir).dev, limit=limit))
     if plan.data.kind == "path":
         source = Path(plan.data.source)
         if source.is_file() and "train" in source.name:
