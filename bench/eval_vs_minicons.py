@@ -12,8 +12,8 @@
    this also proves that our saved folders load under transformers 4.x) and with
    ours (:func:`curriculumc.runtime.scoring.score_sentences`, in the project env).
 4. Fails (exit 1) unless every sentence agrees to 1e-4; prints pairs/s of both (best
-   of ``--repeats`` timed runs, model already loaded, 2 torch threads each) and the
-   speed-up.
+   of ``--rounds`` x ``--repeats`` timed runs, the two alternating, model already
+   loaded, 2 torch threads each) and the speed-up.
 
 Timings on a shared machine are noisy: run it when nothing else is busy.
 """
@@ -42,7 +42,8 @@ MINICONS_BATCHES = (10, 40)
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--per-paradigm", type=int, default=4, help="pairs per BLiMP paradigm")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs; the best is kept")
+    parser.add_argument("--repeats", type=int, default=2, help="timed runs a round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of minicons then ours")
     parser.add_argument("--batch-tokens", type=int, default=8192)
     parser.add_argument(
         "--worker", nargs=4, metavar=("FAMILY", "MODEL", "SENTENCES", "OUT"), help=argparse.SUPPRESS
@@ -65,18 +66,25 @@ def main() -> int:
 
     rows, failed = [], False
     for family in ("masked", "causal"):
-        theirs = run_minicons(family, folders[family], sentence_file, args.repeats)
-        ours_scores, ours_s = run_ours(family, folders[family], sentences, args)
-        diff = max(abs(a - b) for a, b in zip(ours_scores, theirs["scores"]))
+        # alternate the two, round after round, so that a burst of load on the shared
+        # machine hits both; each keeps its best time
+        theirs_best, ours_best = None, float("inf")
+        for _ in range(args.rounds):
+            theirs = run_minicons(family, folders[family], sentence_file, args.repeats)
+            if theirs_best is None or theirs["seconds"] < theirs_best["seconds"]:
+                theirs_best = theirs
+            ours_scores, ours_s = run_ours(family, folders[family], sentences, args)
+            ours_best = min(ours_best, ours_s)
+        diff = max(abs(a - b) for a, b in zip(ours_scores, theirs_best["scores"]))
         failed |= not diff < TOLERANCE
         rows.append(
             (
                 family,
                 len(sentences),
                 diff,
-                len(pairs) / theirs["seconds"],
-                theirs["batch"],
-                len(pairs) / ours_s,
+                len(pairs) / theirs_best["seconds"],
+                theirs_best["batch"],
+                len(pairs) / ours_best,
             )
         )
 
@@ -84,7 +92,7 @@ def main() -> int:
         f"\n{len(pairs)} BLiMP pairs ({args.per_paradigm} per paradigm), "
         f"{len(sentences)} distinct sentences, 2-layer hidden-128 models, "
         f"vocabulary {vocab_size(folders['masked'])}, {THREADS} torch threads, "
-        f"best of {args.repeats}"
+        f"best of {args.rounds} x {args.repeats} runs"
     )
     header = (
         f"{'family':<8} {'sentences':>9} {'max |diff|':>11} {'minicons pairs/s':>17} "

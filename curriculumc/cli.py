@@ -31,7 +31,6 @@ COMMANDS = (
     "sweep",
     "compare",
     "import",
-    "demo",
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
