@@ -30,12 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from curriculumc.plan import DataSpec, TokenizerSpec
 from curriculumc.runtime.corpora import ReadReport, load_raw
 from curriculumc.runtime.pos import PerceptronTagger
 from curriculumc.runtime.storage import StorageSettings, tokenized_corpus
 from curriculumc.runtime.tokenizer import prepare_tokenizer
-
-from curriculumc.plan import DataSpec, TokenizerSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ROOT.parent / "shared" / "data" / "aochildes" / "train.jsonl"

@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
-            module = importlib.import_module(f"curriculumc.commands.{name.replace('import', 'import_')}")
+            module = importlib.import_module(
+                f"curriculumc.commands.{name.replace('import', 'import_')}"
+            )
         except ModuleNotFoundError as exc:
             if exc.name and exc.name.startswith("curriculumc.commands"):
                 continue  # command not built yet

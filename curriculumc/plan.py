@@ -233,9 +233,7 @@ class Plan:
         marks: list[tuple[int, str]] = []
         for phase in self.phases:
             if phase.start > 0:
-                names = " + ".join(
-                    n if w == 1.0 else f"{w:g} {n}" for n, w in phase.objectives
-                )
+                names = " + ".join(n if w == 1.0 else f"{w:g} {n}" for n, w in phase.objectives)
                 marks.append((phase.start, f"objectives: {names or 'none'}"))
         for what, pace in (("data", self.pace), ("vocab", self.vocab)):
             if pace.fn == "none":
@@ -264,9 +262,7 @@ class Plan:
 
     def canonical_json(self) -> str:
         """Compact sorted JSON; its sha256 is :attr:`hash`."""
-        return json.dumps(
-            self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        )
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     @property
     def hash(self) -> str:

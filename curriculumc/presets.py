@@ -18,11 +18,21 @@ MODEL_PRESETS = MappingProxyType(
         ),
         # the seed system's model (Cambridge BabyLM 2023): pre-layer-norm RoBERTa
         "roberta-small": dict(
-            family="masked", arch="roberta", layers=8, heads=8, hidden=256, ffn=2048,
+            family="masked",
+            arch="roberta",
+            layers=8,
+            heads=8,
+            hidden=256,
+            ffn=2048,
             pre_layer_norm=True,
         ),
         "roberta-medium": dict(
-            family="masked", arch="roberta", layers=10, heads=8, hidden=512, ffn=2048,
+            family="masked",
+            arch="roberta",
+            layers=10,
+            heads=8,
+            hidden=512,
+            ffn=2048,
             pre_layer_norm=True,
         ),
         "gpt-tiny": dict(family="causal", arch="gpt2", layers=2, heads=2, hidden=128, ffn=512),

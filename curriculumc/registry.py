@@ -69,7 +69,9 @@ MASKED_ONLY = frozenset({"mlm", "pos"})
 def _plugins(group: str) -> dict[str, Signature]:
     # Entry points may declare no signature; they accept any arguments and the runtime
     # implementation validates them.
-    return {ep.name: Signature(positional="names", doc=ep.value) for ep in entry_points(group=group)}
+    return {
+        ep.name: Signature(positional="names", doc=ep.value) for ep in entry_points(group=group)
+    }
 
 
 def scorers() -> dict[str, Signature]:

@@ -65,7 +65,9 @@ def test_composed_plan_equals_the_flat_spec(configs):
         "curriculum: |\n  sort by sentence_length\n  pace root from 20% over 50\n  at 0 mlm\n"
     )
     (configs / "flat.yaml").write_text(flat)
-    assert curriculumc.load(configs / "exp.yaml").hash == curriculumc.load(configs / "flat.yaml").hash
+    assert (
+        curriculumc.load(configs / "exp.yaml").hash == curriculumc.load(configs / "flat.yaml").hash
+    )
 
 
 def test_group_override_and_compiler_overrides(configs):
@@ -158,7 +160,9 @@ def test_cycles_and_bad_defaults(configs):
 
 def test_plain_specs_load_unchanged(configs):
     (configs / "plain.cur").write_text("model roberta-tiny\ntrain 10 steps\n")
-    assert curriculumc.load(configs / "plain.cur").hash == curriculumc.load(configs / "plain.cur").hash
+    assert (
+        curriculumc.load(configs / "plain.cur").hash == curriculumc.load(configs / "plain.cur").hash
+    )
     assert not compose.has_defaults("model: x\n") and compose.has_defaults("defaults: []\n")
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from curriculumc.runtime.data import default_cache_dir, prepare_data
 from data_inputs import aochildes_slice
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import DataSpec, Plan, TokenizerSpec, TrainSpec
+from curriculumc.runtime.data import default_cache_dir, prepare_data
 
 
 def aochildes_plan(path: Path, unit: str = "line") -> Plan:

@@ -9,6 +9,10 @@ import pickle
 from collections import defaultdict
 
 import pytest
+from data_inputs import aochildes_file
+
+from curriculumc.errors import CurriculumError
+from curriculumc.pos_tags import TAG_INDEX, UNIVERSAL_TAGS
 from curriculumc.runtime.corpus import NO_TAG
 from curriculumc.runtime.pos import (
     MOR_TO_UNIVERSAL,
@@ -23,10 +27,6 @@ from curriculumc.runtime.pos import (
     universal_to_indices,
     word_spans,
 )
-from data_inputs import aochildes_file
-
-from curriculumc.errors import CurriculumError
-from curriculumc.pos_tags import TAG_INDEX, UNIVERSAL_TAGS
 
 #: measured on the first 1000 lines of AO-CHILDES dev whose MOR codes match the words:
 #: 0.854 (3,667 words); on all of dev 0.851, on the first 30k train lines 0.865

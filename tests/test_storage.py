@@ -7,15 +7,15 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from data_inputs import aochildes_slice
+
+from curriculumc.errors import CurriculumError
+from curriculumc.plan import DataSpec, TokenizerSpec
 from curriculumc.runtime import storage
 from curriculumc.runtime.corpora import load_raw
 from curriculumc.runtime.corpus import NO_TAG
 from curriculumc.runtime.storage import StorageSettings, build_arrays, tokenized_corpus
 from curriculumc.runtime.tokenizer import prepare_tokenizer
-from data_inputs import aochildes_slice
-
-from curriculumc.errors import CurriculumError
-from curriculumc.plan import DataSpec, TokenizerSpec
 
 SEQ = 12  # short, so that some lines are truncated and packing makes many chunks
 

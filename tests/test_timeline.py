@@ -243,7 +243,9 @@ def test_importing_the_views_loads_no_matplotlib_or_torch():
 @pytest.fixture
 def fake_load(monkeypatch):
     monkeypatch.setattr(
-        curriculumc, "load_with_warnings", lambda path, overrides=(), config_dir=None: (SMALL_PLAN, [])
+        curriculumc,
+        "load_with_warnings",
+        lambda path, overrides=(), config_dir=None: (SMALL_PLAN, []),
     )
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from data_inputs import aochildes_slice
+
+from curriculumc.errors import CurriculumError
+from curriculumc.plan import TokenizerSpec
 from curriculumc.runtime.tokenizer import (
     SPECIAL_TOKENS,
     prepare_tokenizer,
     train_bpe,
     write_hf_folder,
 )
-from data_inputs import aochildes_slice
-
-from curriculumc.errors import CurriculumError
-from curriculumc.plan import TokenizerSpec
 
 
 @pytest.fixture(scope="module")
