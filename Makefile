@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# the curriculum in words, then train it (progress, timeline.png, minimal pairs, run folder)
 demo: $(STAMP)
-	$(BIN)/curriculumc demo
+	$(BIN)/curriculumc explain specs/demo.cur
+	$(BIN)/curriculumc run specs/demo.cur --force
 
 test: $(STAMP)
 	$(BIN)/ruff check .

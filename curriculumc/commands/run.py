@@ -147,6 +147,7 @@ def train_plan(plan, args: argparse.Namespace, *, name: str, spec_path: Path | N
                 print(rf.push_to_hub(folder.final, plan.output.push_to_hub))
             losses = "  ".join(f"{k} {v:.4f}" for k, v in summary["final_metrics"].items())
             if summary["finished"]:
+                _print_final_evals(folder)
                 print(f"done: {folder.root} ({summary['wall_s']:.0f}s, {losses})")
             else:
                 print(
@@ -204,6 +205,19 @@ def _prepare_folder(plan, folder, args, spec_path, *, resuming: bool) -> None:
         note = rf.draw_timeline(plan, folder)
         if note:
             print(note, file=sys.stderr)
+
+
+def _print_final_evals(folder) -> None:
+    """The final model's minimal-pair results, per paradigm (written by the trainer)."""
+    import json
+
+    from rich.console import Console
+
+    from curriculumc.runtime.evaluate import PairResult, result_tables
+
+    for path in sorted((folder.root / "eval").glob("*_final.json")):
+        result = PairResult.from_json(json.loads(path.read_text(encoding="utf-8")))
+        Console().print(result_tables(result))
 
 
 def _on_main_first(world, make):
