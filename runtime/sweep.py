@@ -229,7 +229,7 @@ def _default_loader() -> tuple[PlanLoader, Callable[..., Plan]]:
         raise CurriculumError.single(
             "E823", f"the compiler is not available to compute plan hashes ({exc})"
         ) from exc
-    # compose.load: a YAML spec with `defaults` is composed (group=option overrides),
+    # curriculumc.load: a YAML spec with `defaults` is composed (group=option overrides),
     # any other spec loads as curriculumc.load does
     return (lambda path, overrides: load(path, tuple(overrides))), make_control
 

@@ -248,6 +248,8 @@ def test_evaluations_run_on_schedule_and_at_the_end(tmp_path):
     from curriculumc.plan import EvalSpec
 
     source = DATA / "blimp" / "anaphor_gender_agreement.jsonl"
+    if not source.is_file():
+        pytest.skip(f"real data not found at {source}")
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text("".join(source.read_text().splitlines(keepends=True)[:6]))
     plan = tiny_plan(
@@ -260,6 +262,10 @@ def test_evaluations_run_on_schedule_and_at_the_end(tmp_path):
     assert [r["step"] for r in evals] == [2, 4, 5]
     assert all(0.0 <= r["pairs/macro"] <= 1.0 for r in evals)
     assert summary["evals"]["pairs"]["step"] == 5
+    # the final model's per-pair outcomes, for compare's paired bootstrap
+    final = json.loads((tmp_path / "run" / "eval" / "pairs_final.json").read_text())
+    assert final["n_pairs"] == 6 and final["macro"] == pytest.approx(evals[-1]["pairs/macro"])
+    assert len(final["paradigms"]["anaphor_gender_agreement"]["correct"]) == 6
 
 
 def test_missing_wandb_and_hub_token_are_reported_not_fatal(tmp_path, monkeypatch):
