@@ -18,7 +18,8 @@ JSON written by :meth:`PairResult.to_json` (``format`` ``curriculumc.eval/1``)::
                           "pair_ids": [...], "correct": [1|0, ...],
                           "good": [score, ...], "bad": [score, ...]}}}
 
-Scores are rounded to 4 decimals; the per-pair lists let ``compare`` run a paired
+Scores are kept exact (rounding could turn a narrow win into a tie when the result is
+read back, so ties and accuracy would disagree); the per-pair lists let ``compare`` run a paired
 bootstrap across runs. Rendering (:func:`render_result`) is a pure function returning
 text; colour is added only by the command line.
 """
@@ -39,7 +40,6 @@ from curriculumc.runtime.minimal_pairs import PairSet
 from curriculumc.runtime.scoring import model_family, score_sentences_with_counts
 
 RESULT_FORMAT = "curriculumc.eval/1"
-SCORE_DECIMALS = 4
 
 
 @dataclass(frozen=True)
@@ -139,8 +139,8 @@ class PairResult:
                     "ties": p.ties,
                     "pair_ids": list(p.pair_ids),
                     "correct": list(p.correct),
-                    "good": [round(s, SCORE_DECIMALS) for s in p.good_scores],
-                    "bad": [round(s, SCORE_DECIMALS) for s in p.bad_scores],
+                    "good": list(p.good_scores),
+                    "bad": list(p.bad_scores),
                 }
                 for p in self.paradigms
             },
@@ -148,7 +148,7 @@ class PairResult:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PairResult:
-        """Rebuild a result from :meth:`to_json` output (scores are the rounded ones).
+        """Rebuild a result from :meth:`to_json` output.
 
         Raises :class:`CurriculumError` (E640) when ``data`` is not such output.
         """

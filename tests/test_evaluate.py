@@ -120,6 +120,15 @@ def test_json_round_trip_holds_per_pair_outcomes(hand_made):
         PairResult.from_json({"format": "something else"})
 
 
+def test_json_round_trip_keeps_narrow_wins_apart_from_ties(hand_made):
+    pairs, scores = hand_made
+    scores = dict(scores, **{"agr_b good 0": -2.0 + 1e-7})  # wins by less than any rounding
+    result = judge_pairs(pairs, scores)
+    back = PairResult.from_json(json.loads(json.dumps(result.to_json())))
+    assert back.per_paradigm["agr_b"] == result.per_paradigm["agr_b"] == 1.0
+    assert back.ties == result.ties == 1
+
+
 def test_render_result_is_plain_text_at_fixed_width(hand_made):
     pairs, scores = hand_made
     text = render_result(
