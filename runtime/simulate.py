@@ -208,30 +208,6 @@ def plan_order(
     return difficulty_order(scores.values, sort.descending), described, tuple(notes)
 
 
-def prepare_corpus(plan: Plan, *, cache_dir: Path | str | None = None) -> TokenizedCorpus:
-    """The plan's tokenized corpus, without loading a ``transformers`` tokenizer.
-
-    The same stages and caches as :func:`curriculumc.runtime.data.prepare_data` (a run and a
-    simulation share the cached corpus), minus the Hugging Face tokenizer object, whose
-    import would cost ``simulate`` its promise not to load ``transformers``.
-    """
-    from curriculumc.runtime.corpora import default_cache_dir, load_raw
-    from curriculumc.runtime.storage import StorageSettings, tokenized_corpus
-    from curriculumc.runtime.tokenizer import prepare_tokenizer
-
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    raw = load_raw(plan.data, cache_dir=cache_dir)
-    tokenizer = prepare_tokenizer(
-        plan.tokenizer,
-        raw.texts,
-        corpus_identity=raw.identity,
-        cache_dir=cache_dir,
-        seq=plan.train.seq,
-    )
-    settings = StorageSettings(unit=plan.data.unit, seq=plan.train.seq)
-    return tokenized_corpus(raw, tokenizer, settings, cache_dir=cache_dir).corpus
-
-
 def simulate_plan(
     plan: Plan, corpus: TokenizedCorpus, *, cache_dir: Path | str | None = None, bins: int = 50
 ) -> Exposure:

@@ -114,7 +114,10 @@ def train_plan(plan, args: argparse.Namespace, *, name: str, spec_path: Path | N
 
         cache_dir = args.cache_dir
         data = _on_main_first(world, lambda: _prepare_data(plan, cache_dir))
-        order = _on_main_first(world, lambda: _initial_order(plan, data.corpus, cache_dir))
+        order, notes = _on_main_first(world, lambda: _initial_order(plan, data.corpus, cache_dir))
+        if world.is_main:
+            for note in notes:
+                print(note, file=sys.stderr)
         options = RunOptions(
             run_dir=folder.root,
             resume_from=resume_from,
@@ -140,6 +143,7 @@ def train_plan(plan, args: argparse.Namespace, *, name: str, spec_path: Path | N
             trainer.cleanup()
         if world.is_main:
             summary["run_dir"] = str(folder.root)
+            summary["scoring_notes"] = notes
             if resume_from is not None:
                 summary["resumed_from"] = str(resume_from)
             rf.write_summary(folder, summary)
@@ -237,18 +241,21 @@ def _prepare_data(plan, cache_dir):
 
 
 def _initial_order(plan, corpus, cache_dir):
-    """Example indices easiest first; None for a self-paced sort (the trainer scores it)."""
+    """``(order, notes)``: example indices easiest first (None for a self-paced sort, which
+    the trainer scores) and the scorers' warnings as text (e.g. examples of sources that
+    ``source(...)`` does not name), for the run summary."""
     import numpy as np
 
-    from curriculumc.runtime.scorers import difficulty_order, score
+    from curriculumc.runtime.scorers import difficulty_order, score_sort
     from curriculumc.runtime.scorers.model_ppl import is_self_paced
 
     if plan.sort is None or not plan.sort.terms:
-        return np.arange(len(corpus), dtype=np.int64)
+        return np.arange(len(corpus), dtype=np.int64), []
     if is_self_paced(plan.sort):
-        return None
-    scores = score(plan.sort, corpus, cache_dir=cache_dir, seed=plan.train.seed)
-    return difficulty_order(scores, plan.sort.descending)
+        return None, []
+    scores = score_sort(plan.sort, corpus, cache_dir=cache_dir, seed=plan.train.seed)
+    notes = [f"warning[{d.code}]: {d.message}" for d in scores.notes]
+    return difficulty_order(scores.values, plan.sort.descending), notes
 
 
 def _dev_texts(plan, cache_dir) -> tuple[str, ...] | None:

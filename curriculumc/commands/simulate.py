@@ -59,15 +59,12 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from rich.console import Console
 
-    from curriculumc.runtime.simulate import (
-        prepare_corpus,
-        render_table,
-        save_figure,
-        simulate_plan,
-    )
+    from curriculumc.runtime.data import prepare_data
+    from curriculumc.runtime.simulate import render_table, save_figure, simulate_plan
 
     started = time.perf_counter()
-    corpus = prepare_corpus(plan, cache_dir=args.cache_dir)
+    # the same data, caches and tokenizer as a run; its transformers tokenizer is never loaded
+    corpus = prepare_data(plan, cache_dir=_cache_dir(args.cache_dir)).corpus
     result = simulate_plan(plan, corpus, cache_dir=_cache_dir(args.cache_dir))
     elapsed = time.perf_counter() - started
     console = Console(width=args.width, highlight=False, soft_wrap=False)
