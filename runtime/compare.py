@@ -39,8 +39,8 @@ from curriculumc.plan import Plan
 EVAL_FORMAT = "curriculumc.eval/1"
 MANIFEST_NAME = "sweep.json"
 DASH = "–"
-_MACRO_KEYS = ("blimp/macro",)
-_FIELD_PREFIX = "blimp/field/"
+#: the minimal-pair evaluation compared when a run logged several (else the first by name)
+_PREFERRED_PAIRS = "blimp"
 # metric names the trainer or ``eval --dev`` may use for held-out perplexity
 # (the trainer's ``eval ppl`` logs ``ppl/dev``; ``eval --dev`` writes ``perplexity.value``)
 _PPL_KEY = re.compile(r"^(ppl|perplexity)(/|$)|(^|/)(pseudo_)?(ppl|perplexity)(/value)?$")
@@ -103,7 +103,8 @@ def read_run(folder: str | Path) -> RunRecord:
         raise CurriculumError.single("E840", f"run folder '{folder}' not found")
     notes: list[str] = []
     plan = _read_plan(folder, notes)
-    curve, last_metrics = _read_metrics(folder, notes)
+    curve, last_metrics, pairs_name = _read_metrics(folder, notes)
+    macro_keys, field_prefix = (f"{pairs_name}/macro",), f"{pairs_name}/field/"
     summary = _read_json(folder / "summary.json", notes, "no summary.json (run unfinished?)")
     final_eval = _final_eval(folder, notes)
 
@@ -121,17 +122,17 @@ def read_run(folder: str | Path) -> RunRecord:
                 paradigm_of[key] = paradigm
     final_metrics = {**last_metrics, **_summary_metrics(summary)}
     if final_macro is None:
-        final_macro = _first(final_metrics, _MACRO_KEYS)
+        final_macro = _first(final_metrics, macro_keys)
     if final_macro is None and curve:
         final_macro = curve[-1][1]
     if not per_field:
         per_field = {
-            k[len(_FIELD_PREFIX) :]: float(v)
+            k[len(field_prefix) :]: float(v)
             for k, v in final_metrics.items()
-            if k.startswith(_FIELD_PREFIX) and _number(v) is not None
+            if k.startswith(field_prefix) and _number(v) is not None
         }
     if final_macro is None:
-        notes.append("no BLiMP evaluation")
+        notes.append("no minimal-pair evaluation")
 
     perplexity = _perplexity(final_eval, final_metrics, summary)
     return RunRecord(
@@ -185,13 +186,17 @@ def _read_plan(folder: Path, notes: list[str]) -> Plan | None:
         return None
 
 
-def _read_metrics(folder: Path, notes: list[str]) -> tuple[tuple[tuple[int, float], ...], dict]:
-    """The BLiMP macro curve and the last eval line's metrics (merged over eval kinds)."""
+def _read_metrics(
+    folder: Path, notes: list[str]
+) -> tuple[tuple[tuple[int, float], ...], dict, str]:
+    """``(curve, last figures, pairs name)``: the macro accuracy over steps of the run's
+    minimal-pair evaluation (``blimp`` when it logged several, else the first by name),
+    and the latest value of every logged evaluation figure."""
     path = folder / "metrics.jsonl"
     if not path.is_file():
         notes.append("no metrics.jsonl")
-        return (), {}
-    curve: dict[int, float] = {}
+        return (), {}, _PREFERRED_PAIRS
+    curves: dict[str, dict[int, float]] = {}
     last: dict[str, Any] = {}
     bad = 0
     with open(path, encoding="utf-8") as handle:
@@ -206,13 +211,15 @@ def _read_metrics(folder: Path, notes: list[str]) -> tuple[tuple[tuple[int, floa
             if not isinstance(row, dict) or "eval" not in row:
                 continue
             step = row.get("step")
-            macro = _first(row, _MACRO_KEYS)
+            name = str(row["eval"])
+            macro = _first(row, (f"{name}/macro",))
             if isinstance(step, int) and macro is not None:
-                curve[step] = macro
+                curves.setdefault(name, {})[step] = macro
             last.update({k: v for k, v in row.items() if k not in ("step", "eval")})
     if bad:
         notes.append(f"{bad} unreadable line(s) in metrics.jsonl")
-    return tuple(sorted(curve.items())), last
+    name = _PREFERRED_PAIRS if _PREFERRED_PAIRS in curves or not curves else min(curves)
+    return tuple(sorted(curves.get(name, {}).items())), last, name
 
 
 def _final_eval(folder: Path, notes: list[str]) -> dict | None:
@@ -638,8 +645,8 @@ def comparison_table(comparison: Comparison) -> Any:
     )
     table.add_column("curriculum")
     table.add_column("runs", justify="right")
-    table.add_column("final BLiMP %", justify="right")
-    table.add_column("best BLiMP %", justify="right")
+    table.add_column("final pairs %", justify="right")
+    table.add_column("best pairs %", justify="right")
     for name in comparison.fields:
         table.add_column(f"{name} %", justify="right")
     table.add_column("dev ppl", justify="right")
@@ -785,8 +792,10 @@ def plot_curves(comparison: Comparison, out: str | Path) -> Path:
             for step, _ in plan.boundaries():
                 ax.axvline(step, color=colour, linestyle=":", linewidth=1, alpha=0.8)
     ax.set_xlabel("optimizer step")
-    ax.set_ylabel("BLiMP macro accuracy (%)")
-    ax.set_title("BLiMP over training (mean; band: min–max across seeds; dotted: phase changes)")
+    ax.set_ylabel("minimal pairs, macro accuracy (%)")
+    ax.set_title(
+        "Minimal pairs (BLiMP-style) over training (mean; band: min–max across seeds; dotted: phase changes)"
+    )
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()

@@ -136,7 +136,7 @@ def test_missing_data_is_a_dash_with_a_note(runs_root):
     text = compare.render_comparison(result, width=220)
     broken = next(row for row in result.rows if row.label == "broken")
     assert broken.final is None and broken.n_evaluated == 0
-    assert any("no BLiMP evaluation" in n for n in broken.notes)
+    assert any("no minimal-pair evaluation" in n for n in broken.notes)
     assert any("no summary.json" in n for n in broken.notes)
     line = next(line for line in text.splitlines() if line.strip().startswith("│ broken"))
     assert line.count(compare.DASH) >= 6

@@ -40,8 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the table and notes, write the plot (and JSON); returns the exit code."""
-    from rich.console import Console
-
+    from curriculumc.cli import console as cli_console
     from curriculumc.errors import CurriculumError
     from curriculumc.runtime import compare
 
@@ -53,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     result = compare.compare_paths(args.paths, resamples=args.resamples, seed=args.seed)
-    console = Console(width=args.width) if args.width else Console()
+    console = cli_console(width=args.width)
     console.print(compare.comparison_table(result))
     for line in compare.comparison_notes(result):
         console.print(f"note: {line}", highlight=False)

@@ -94,9 +94,9 @@ def run(args: argparse.Namespace) -> int:
     texts = load_texts(args.dev, limit=dev_limit) if args.dev else None
 
     import torch
-    from rich.console import Console
     from transformers.utils import logging as transformers_logging
 
+    from curriculumc.cli import console as cli_console
     from curriculumc.runtime.evaluate import (
         evaluate_pairs,
         load_model_dir,
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     model, tokenizer, family = load_model_dir(model_dir)
     model.to(device)
 
-    console = Console()
+    console = cli_console()
     output: dict = {"model": str(model_dir)}
     result = None
     if pairs is not None:

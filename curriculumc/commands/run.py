@@ -215,13 +215,12 @@ def _print_final_evals(folder) -> None:
     """The final model's minimal-pair results, per paradigm (written by the trainer)."""
     import json
 
-    from rich.console import Console
-
+    from curriculumc.cli import console as cli_console
     from curriculumc.runtime.evaluate import PairResult, result_tables
 
     for path in sorted((folder.root / "eval").glob("*_final.json")):
         result = PairResult.from_json(json.loads(path.read_text(encoding="utf-8")))
-        Console().print(result_tables(result))
+        cli_console().print(result_tables(result))
 
 
 def _on_main_first(world, make):

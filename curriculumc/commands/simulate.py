@@ -57,8 +57,7 @@ def run(args: argparse.Namespace) -> int:
     plan = load_spec(args, "simulate")
     if plan is None:
         return EXIT_USAGE
-    from rich.console import Console
-
+    from curriculumc.cli import console as cli_console
     from curriculumc.runtime.data import prepare_data
     from curriculumc.runtime.simulate import render_table, save_figure, simulate_plan
 
@@ -67,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     corpus = prepare_data(plan, cache_dir=_cache_dir(args.cache_dir)).corpus
     result = simulate_plan(plan, corpus, cache_dir=_cache_dir(args.cache_dir))
     elapsed = time.perf_counter() - started
-    console = Console(width=args.width, highlight=False, soft_wrap=False)
+    console = cli_console(width=args.width, highlight=False, soft_wrap=False)
     console.print(render_table(result))
     console.print(f"simulated {result.steps:,} steps in {elapsed:.1f} s", style="dim")
     try:

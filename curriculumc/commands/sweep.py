@@ -107,12 +107,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_rows(sweep, rows) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from curriculumc.cli import console as cli_console
 
     table = Table(title=f"sweep {sweep.name}: {len(rows)} runs in {sweep.folder}")
     for header in ("run", "overrides", "plan", "state", "folder"):
         table.add_column(header)
     for row in rows:
         table.add_row(*row)
-    Console().print(table)
+    cli_console().print(table)
