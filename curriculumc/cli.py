@@ -36,15 +36,16 @@ COMMANDS = (
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
-def console(*, width: int | None = None, **kwargs):
-    """The rich Console that commands print results with: the terminal's width, or 120
-    columns when the output is a file or a pipe (rich's 80 would squash result tables)."""
+def console(*, width: int | None = None, fallback: int = 120, **kwargs):
+    """The rich Console that commands print results with: ``width``, else the terminal's,
+    else ``fallback`` columns when the output is a file or a pipe (rich's 80 would squash
+    result tables)."""
     import os
 
     from rich.console import Console
 
     if width is None and not sys.stdout.isatty() and "COLUMNS" not in os.environ:
-        width = 120
+        width = fallback
     return Console(width=width, **kwargs)
 
 

@@ -643,7 +643,12 @@ def comparison_table(comparison: Comparison) -> Any:
         title="curricula compared (mean ± sd across seeds; Δ: paired bootstrap 95% CI)",
         title_justify="left",
     )
-    table.add_column("curriculum")
+    # names are what a reader looks for: never cut them (the number columns wrap instead)
+    labels = [
+        f"{r.label} (control)" if r.is_control and "control" not in r.label else r.label
+        for r in comparison.rows
+    ]
+    table.add_column("curriculum", min_width=max(map(len, labels), default=10))
     table.add_column("runs", justify="right")
     table.add_column("final pairs %", justify="right")
     table.add_column("best pairs %", justify="right")
@@ -653,8 +658,7 @@ def comparison_table(comparison: Comparison) -> Any:
     table.add_column("words seen", justify="right")
     table.add_column("wall s", justify="right")
     table.add_column("Δ vs control (pts)", justify="right")
-    for row in comparison.rows:
-        label = f"{row.label} (control)" if row.is_control else row.label
+    for row, label in zip(comparison.rows, labels):
         table.add_row(
             label,
             f"{row.n_evaluated}/{row.n_runs}" if row.n_evaluated != row.n_runs else str(row.n_runs),

@@ -237,7 +237,7 @@ def test_cli_prints_the_table_and_writes_plot_and_json(runs_root, tmp_path, caps
     code = main(["compare", str(runs_root), "-o", str(png), "--json", str(out), "--width", "200"])
     printed = capsys.readouterr().out
     assert code == 0
-    assert "root_pos-control (control)" in printed and "68.8 ± 8.8" in printed
+    assert "root_pos-control" in printed and "68.8 ± 8.8" in printed
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert json.loads(out.read_text())["rows"][1]["label"] == "root_pos"
     assert main(["compare", str(tmp_path / "missing")]) == 1

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     result = compare.compare_paths(args.paths, resamples=args.resamples, seed=args.seed)
-    console = cli_console(width=args.width)
+    console = cli_console(width=args.width, fallback=160)
     console.print(compare.comparison_table(result))
     for line in compare.comparison_notes(result):
         console.print(f"note: {line}", highlight=False)
