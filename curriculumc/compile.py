@@ -497,9 +497,9 @@ def build_pace(stmt: ast.PaceStmt | None, steps: int, report: Report) -> plan.Pa
         if stmt.schedule is not None:
             _report(report, E_SCHEDULE, f"'{word} none' takes no schedule", stmt.schedule)
         return plan.Pace()
-    if fn not in PACING_FUNCTIONS:
+    known = fn in PACING_FUNCTIONS
+    if not known:  # still check the schedule below: every problem is reported at once
         _unknown(report, E_PACING, "pacing function", stmt.fn, (*PACING_FUNCTIONS, "none"))
-        return plan.Pace()
     schedule = stmt.schedule
     if schedule is None:
         _report(
@@ -529,6 +529,8 @@ def build_pace(stmt: ast.PaceStmt | None, steps: int, report: Report) -> plan.Pa
             f"{schedule.start.text}",
             schedule.end,
         )  # fmt: skip
+        return plan.Pace()
+    if not known:
         return plan.Pace()
     return plan.Pace(fn, start, end, over, after, release)
 

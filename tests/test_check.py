@@ -162,3 +162,8 @@ def test_check_never_raises_on_absurd_numbers():
         "train 1e999999999 steps, lr 1e999\nat 1e99999 mlm\npace root from 1e-99999% over 9e99k"
     )
     assert codes and all(code.startswith("E") for code in codes)
+
+
+def test_an_unknown_pacing_function_does_not_hide_its_schedule_errors():
+    codes = _codes("sort by random\npace rot from 10% over 10000 release at 180%")
+    assert codes == ["E012", "E031"]
