@@ -29,7 +29,7 @@ import math
 import random
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -775,7 +775,8 @@ def run_eval(
         source = synth_paths(synth, cache_dir=cache_dir).pairs
     else:
         raise CurriculumError.single("E461", f"unknown evaluation {spec.name!r}")
-    pairs = load_pairs(source, limit=spec.limit)
-    result = evaluate_pairs(model, tokenizer, pairs, family=family, device=device)
     prefix = spec.name if not spec.path else Path(spec.path).stem
+    # named as in the spec and the metrics (not by the pair folder's name)
+    pairs = replace(load_pairs(source, limit=spec.limit), name=prefix)
+    result = evaluate_pairs(model, tokenizer, pairs, family=family, device=device)
     return result.to_metrics(prefix=prefix), result.to_json()
