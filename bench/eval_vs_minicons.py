@@ -152,6 +152,8 @@ def make_models() -> dict[str, Path]:
         RobertaForMaskedLM,
     )
 
+    from curriculumc.runtime.checkpoint import make_loadable_by_v4
+
     print("training the tokenizer and saving the models (once) ...", flush=True)
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
     core = Tokenizer(models.BPE(unk_token="<unk>"))
@@ -221,18 +223,9 @@ def make_models() -> dict[str, Path]:
     ):
         model.save_pretrained(folders[family])
         tokenizer.save_pretrained(folders[family])
-        name_tokenizer_class_for_v4(folders[family])
+        # the trainer's own rule for folders that transformers 4.x must load
+        make_loadable_by_v4(folders[family])
     return folders
-
-
-def name_tokenizer_class_for_v4(folder: Path) -> None:
-    """transformers 5 names the class ``TokenizersBackend``, which 4.x cannot find;
-    ``PreTrainedTokenizerFast`` means the same to both."""
-    path = folder / "tokenizer_config.json"
-    config = json.loads(path.read_text())
-    if config.get("tokenizer_class") == "TokenizersBackend":
-        config["tokenizer_class"] = "PreTrainedTokenizerFast"
-        path.write_text(json.dumps(config, indent=2))
 
 
 def vocab_size(folder: Path) -> int:

@@ -121,14 +121,9 @@ def make_causal_model(tokenizer, *, hidden: int = 64, seed: int = 0):
 def save_model(model, tokenizer, folder: Path) -> Path:
     """Write model and tokenizer to ``folder`` as a user's model folder; returns it."""
     folder.mkdir(parents=True, exist_ok=True)
+    from curriculumc.runtime.checkpoint import make_loadable_by_v4
+
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    # transformers 5 writes tokenizer_class 'TokenizersBackend', unknown to 4.x; the name
-    # both read is PreTrainedTokenizerFast (bench/eval_vs_minicons.py loads such a folder
-    # under 4.x)
-    path = folder / "tokenizer_config.json"
-    config = json.loads(path.read_text())
-    if config.get("tokenizer_class") == "TokenizersBackend":
-        config["tokenizer_class"] = "PreTrainedTokenizerFast"
-        path.write_text(json.dumps(config, indent=2))
+    make_loadable_by_v4(folder)  # as the trainer writes its folders
     return folder
