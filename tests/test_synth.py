@@ -346,3 +346,28 @@ def test_cli_bad_arguments_exit_2(tmp_path, capsys):
 def test_importing_the_generator_does_not_import_torch():
     code = "import sys, curriculumc.runtime.synth; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_same_corpus_and_pairs_in_any_process():
+    """Nothing may depend on Python's per-process string hashing (set iteration order):
+    two processes with different PYTHONHASHSEED generate byte-identical output."""
+    import os
+
+    code = (
+        "import hashlib, json\n"
+        "from curriculumc.runtime.synth import generate_pairs, generate_sentences\n"
+        "rows = list(generate_sentences(seed=3, sentences=5000))\n"
+        "pairs = generate_pairs(seed=3, per_phenomenon=200)\n"
+        "print(hashlib.sha256(json.dumps([rows, pairs]).encode()).hexdigest())\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": str(hash_seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for hash_seed in (1, 2)
+    }
+    assert len(digests) == 1

@@ -28,7 +28,7 @@ from curriculumc.runtime.synth.grammar import sentence_stream
 from curriculumc.runtime.synth.pairs import generate_pairs
 
 #: bump whenever the generated text for given parameters changes
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 
 @dataclass(frozen=True)

@@ -328,14 +328,14 @@ class Generator:
             if verb.reflexive and subj.kind in lx.ANIMATE and rng.random() < P_REFLEXIVE:
                 out.append((rng.choice(subj.reflexives), "PRON"))
             else:
-                kind = rng.choice(tuple(verb.object_kinds))
+                kind = rng.choice(sorted(verb.object_kinds))
                 obj = self.noun_phrase(kind, role="obj", level=level, pronoun_p=0.12,
                                        rc_p=rc_p, npi=npi and rng.random() < 0.6,
                                        avoid_person=avoid)  # fmt: skip
                 out.extend(obj.tokens)
                 depth = max(depth, obj.depth)
         elif frame == "d":
-            kind = rng.choice(tuple(verb.object_kinds))
+            kind = rng.choice(sorted(verb.object_kinds))
             theme = self.noun_phrase(kind, role="obj", level=level, npi=npi and rng.random() < 0.5)
             recipient = self.noun_phrase(rng.choice(("person", "animal")), role="obj",
                                          level=level, pronoun_p=0.3, avoid_person=avoid)  # fmt: skip
@@ -418,7 +418,7 @@ class Generator:
         rng = self.rng
         subj = self.noun_phrase(rng.choice(("person", "animal")), level=level, pronoun_p=0.4)
         verb = self.verb_for(subj.kind, "t")
-        kind = rng.choice(tuple(verb.object_kinds))
+        kind = rng.choice(sorted(verb.object_kinds))
         wh = "who" if kind in lx.ANIMATE else "what"
         aux, form = self.verb_group(subj.agr)
         out = [(wh, "PRON"), *subj.tokens] + ([(aux, "VERB")] if aux else [])
@@ -455,7 +455,7 @@ class Generator:
         if x < 0.5:  # object question: what did the dog eat
             subj = self.noun_phrase(rng.choice(("person", "person", "animal")), pronoun_p=0.45)
             verb = self.verb_for(subj.kind, "t")
-            kind = rng.choice(tuple(verb.object_kinds))
+            kind = rng.choice(sorted(verb.object_kinds))
             wh = "who" if kind in lx.ANIMATE else "what"
             mode = self.pick((("simple", 0.6), ("prog", 0.2), ("modal", 0.2)))
             aux, form = self.verb_group(subj.agr, mode=mode, inverted=True)
@@ -521,7 +521,7 @@ class Generator:
             [v for v in _verbs_for(subj.kind, "t", None) if v.object_kinds & lx.CONCRETE]
         )
         aux, form = self.verb_group(subj.agr)
-        kinds = tuple(verb.object_kinds & lx.CONCRETE)
+        kinds = sorted(verb.object_kinds & lx.CONCRETE)
         obj = self.noun_phrase(rng.choice(kinds), role="obj", rc_p=1.0, number="pl")
         out = [*subj.tokens] + ([(aux, "VERB")] if aux else []) + [(getattr(verb, form), "VERB")]
         return out + obj.tokens, max(1, obj.depth)
