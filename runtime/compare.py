@@ -106,7 +106,7 @@ def read_run(folder: str | Path) -> RunRecord:
     curve, last_metrics, pairs_name = _read_metrics(folder, notes)
     macro_keys, field_prefix = (f"{pairs_name}/macro",), f"{pairs_name}/field/"
     summary = _read_json(folder / "summary.json", notes, "no summary.json (run unfinished?)")
-    final_eval = _final_eval(folder, notes)
+    final_eval = _final_eval(folder, notes, pairs_name)
 
     final_macro: float | None = None
     per_field: dict[str, float] = {}
@@ -222,16 +222,25 @@ def _read_metrics(
     return tuple(sorted(curves.get(name, {}).items())), last, name
 
 
-def _final_eval(folder: Path, notes: list[str]) -> dict | None:
-    """The minimal-pair eval JSON of the final model: ``eval/*final*.json``, else the one of
-    the highest step, else the newest; only files in the evaluator's format count."""
+def _final_eval(folder: Path, notes: list[str], pairs_name: str) -> dict | None:
+    """The minimal-pair eval JSON of the final model; only files in the evaluator's format
+    count. Preferred, in turn: the pair set the curves use (``pairs_name``), the final
+    model (``*final*``) over a checkpoint (highest ``step-N``), all pairs over a
+    ``--limit`` run, the newest."""
     candidates = []
     for path in sorted((folder / "eval").glob("*.json")):
         data = _read_json(path, notes, None)
         if data is None or data.get("format") != EVAL_FORMAT or not data.get("paradigms"):
             continue
-        steps = [int(s) for s in re.findall(r"(\d+)", path.stem)]
-        rank = (1 if "final" in path.stem else 0, max(steps) if steps else -1, path.stat().st_mtime)
+        same_pairs = (data.get("pairs") or {}).get("name") == pairs_name
+        steps = [int(s) for s in re.findall(r"step-(\d+)", path.stem)]
+        rank = (
+            same_pairs,
+            "final" in path.stem,
+            max(steps) if steps else -1,
+            "limit" not in path.stem,
+            path.stat().st_mtime,
+        )
         candidates.append((rank, data))
     if not candidates:
         return None

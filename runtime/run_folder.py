@@ -131,7 +131,8 @@ def clear(folder: RunFolder) -> None:
     """Remove a previous run's outputs from ``folder`` (``--force`` without ``--resume``)."""
     for path in (folder.metrics, folder.summary, folder.timeline):
         path.unlink(missing_ok=True)
-    for path in (folder.checkpoints, folder.final):
+    # eval/ too: results of the old model must not be read as the new one's (compare)
+    for path in (folder.checkpoints, folder.final, folder.root / "eval"):
         shutil.rmtree(path, ignore_errors=True)
 
 

@@ -241,3 +241,24 @@ def test_cli_prints_the_table_and_writes_plot_and_json(runs_root, tmp_path, caps
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert json.loads(out.read_text())["rows"][1]["label"] == "root_pos"
     assert main(["compare", str(tmp_path / "missing")]) == 1
+
+
+def test_final_eval_is_the_one_of_the_logged_pair_set(tmp_path):
+    """A run evaluated during training on `synth`, and later by hand on a BLiMP subset:
+    compare reads the synth curve and the synth final result, not the later BLiMP file."""
+    from curriculumc.runtime.compare import read_run
+
+    plan = curriculum_plan(1)
+    folder = tmp_path / f"demo-{plan.hash[:8]}"
+    (folder / "eval").mkdir(parents=True)
+    (folder / "plan.json").write_text(plan.to_json())
+    rows = [{"step": s, "eval": "synth", "synth/macro": v} for s, v in ((10, 0.5), (20, 0.75))]
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    synth = {**eval_json(A2), "pairs": {"name": "synth"}}
+    blimp = {**eval_json(C1), "pairs": {"name": "blimp"}}
+    (folder / "eval" / "synth_final.json").write_text(json.dumps(synth))
+    (folder / "eval" / "blimp_final_limit20.json").write_text(json.dumps(blimp))
+    record = read_run(folder)
+    assert record.curve == ((10, 0.5), (20, 0.75))
+    assert record.final_macro == pytest.approx(0.75)
+    assert len(record.outcomes) == 8 and sum(record.outcomes.values()) == 6
