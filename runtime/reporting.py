@@ -46,7 +46,7 @@ def compact_record(record: dict) -> str:
         parts.append("(" + " ".join(objectives) + ")")
     if "pool" in record:
         parts.append(f"pool {100 * record['pool']:.0f}%")
-    if "vocab" in record and record["vocab"] < 1:
+    if "vocab" in record:
         parts.append(f"vocab {100 * record['vocab']:.0f}%")
     if record.get("tokens_per_s"):
         parts.append(f"{record['tokens_per_s'] / 1000:.1f}k tok/s")
