@@ -284,3 +284,11 @@ def test_missing_wandb_and_hub_token_are_reported_not_fatal(tmp_path, monkeypatc
     monkeypatch.delenv("HF_TOKEN", raising=False)
     monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
     assert "no Hugging Face token" in run_folder.push_to_hub(tmp_path, "org/model")
+
+
+def test_progress_line_shows_losses_pool_vocab_and_speed():
+    from curriculumc.runtime.reporting import compact_record
+
+    record = {"loss": 5.0, "loss/mlm": 4.0, "loss/pos": 2.0, "pool": 0.4, "vocab": 1.0}
+    line = compact_record({**record, "tokens_per_s": 12345.0})
+    assert line == "loss 5.000 (mlm 4.000 pos 2.000) pool 40% vocab 100% 12.3k tok/s"
