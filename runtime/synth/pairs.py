@@ -148,21 +148,19 @@ def agreement_across_relative_clause(rng: random.Random) -> Pair:
         )
         rc = f"that {_present(verb, number)} {_det_np(rng, other, _flip(number))}"
     subject = f"{_det_np(rng, head, number)} {rc}"
-    if rng.random() < 0.5:
-        past = rng.random() < 0.4
-        adj = rng.choice(_ANIMATE_ADJ)
-        return (
-            f"{subject} {_be(number, past)} {adj}",
-            f"{subject} {_be(_flip(number), past)} {adj}",
-        )
-    main = rng.choice([v for v in _INTRANSITIVE_ONLY if head.kind in v.subject_kinds])
-    return f"{subject} {_present(main, number)}", f"{subject} {_present(main, _flip(number))}"
+    return _agreeing_predicate(rng, subject, number, head.kind)
 
 
 def irregular_plural_agreement(rng: random.Random) -> Pair:
     noun = rng.choice(_IRREGULAR)
     number = rng.choice(("sg", "pl"))
     subject = _det_np(rng, noun, number, ("the", "my", "your"))
+    return _agreeing_predicate(rng, subject, number, noun.kind)
+
+
+def _agreeing_predicate(rng: random.Random, subject: str, number: str, kind: str) -> Pair:
+    """``subject`` + a predicate that agrees with ``number`` (good) or with the other
+    number (bad): a form of *be* + adjective, or an intransitive verb its kind can do."""
     if rng.random() < 0.5:
         past = rng.random() < 0.4
         adj = rng.choice(_ANIMATE_ADJ)
@@ -170,7 +168,7 @@ def irregular_plural_agreement(rng: random.Random) -> Pair:
             f"{subject} {_be(number, past)} {adj}",
             f"{subject} {_be(_flip(number), past)} {adj}",
         )
-    verb = rng.choice([v for v in _INTRANSITIVE_ONLY if noun.kind in v.subject_kinds])
+    verb = rng.choice([v for v in _INTRANSITIVE_ONLY if kind in v.subject_kinds])
     return f"{subject} {_present(verb, number)}", f"{subject} {_present(verb, _flip(number))}"
 
 
