@@ -31,10 +31,10 @@ import time
 from pathlib import Path
 
 from curriculumc.plan import DataSpec, TokenizerSpec
-from curriculumc.runtime.corpora import ReadReport, load_raw
-from curriculumc.runtime.pos import PerceptronTagger
-from curriculumc.runtime.storage import StorageSettings, tokenized_corpus
-from curriculumc.runtime.tokenizer import prepare_tokenizer
+from curriculumc.runtime.data.readers import ReadReport, load_raw
+from curriculumc.runtime.data.storage import StorageSettings, tokenized_corpus
+from curriculumc.runtime.data.tagging import PerceptronTagger
+from curriculumc.runtime.data.tokenizer import prepare_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ROOT.parent / "shared" / "data" / "aochildes" / "train.jsonl"

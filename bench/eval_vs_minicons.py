@@ -10,7 +10,7 @@
 3. Scores the sentences of the first N pairs of every BLiMP paradigm with minicons
    (``MaskedLMScorer`` / ``IncrementalLMScorer``, sum reduction, run in its own env:
    this also proves that our saved folders load under transformers 4.x) and with
-   ours (:func:`curriculumc.runtime.scoring.score_sentences`, in the project env).
+   ours (:func:`curriculumc.runtime.evaluate.likelihoods.score_sentences`, in the project env).
 4. Fails (exit 1) unless every sentence agrees to 1e-4; prints pairs/s of both (best
    of ``--rounds`` x ``--repeats`` timed runs, the two alternating, model already
    loaded, 2 torch threads each) and the speed-up.
@@ -130,7 +130,7 @@ def make_minicons_env() -> None:
 
 def blimp_sentences(per_paradigm: int) -> tuple[list, list[str]]:
     sys.path.insert(0, str(ROOT))
-    from curriculumc.runtime.minimal_pairs import load_pairs
+    from curriculumc.runtime.evaluate.minimal_pairs import load_pairs
 
     pairs = load_pairs(DATA / "blimp", limit=per_paradigm)
     return list(pairs.pairs), list(pairs.sentences())
@@ -152,7 +152,7 @@ def make_models() -> dict[str, Path]:
         RobertaForMaskedLM,
     )
 
-    from curriculumc.runtime.checkpoint import make_loadable_by_v4
+    from curriculumc.runtime.train.checkpoint import make_loadable_by_v4
 
     print("training the tokenizer and saving the models (once) ...", flush=True)
     specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
@@ -236,8 +236,8 @@ def vocab_size(folder: Path) -> int:
 
 
 def run_ours(family: str, folder: Path, sentences: list[str], args) -> tuple[list[float], float]:
-    from curriculumc.runtime.evaluate import load_model_dir
-    from curriculumc.runtime.scoring import score_sentences
+    from curriculumc.runtime.evaluate.evaluation import load_model_dir
+    from curriculumc.runtime.evaluate.likelihoods import score_sentences
 
     model, tokenizer, found = load_model_dir(folder)
     assert found == family, (found, family)

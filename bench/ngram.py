@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curriculumc.runtime.scorers.ngram import NgramModel, _events, per_example_perplexity
+from curriculumc.runtime.ordering.scorers.ngram import NgramModel, _events, per_example_perplexity
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "aochildes" / "train.jsonl"
 

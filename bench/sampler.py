@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from curriculumc.plan import Pace, Plan, ScorerTerm, SortSpec, TrainSpec
-from curriculumc.runtime.corpus import TokenizedCorpus
-from curriculumc.runtime.sampler import CurriculumSampler, global_batch
-from curriculumc.runtime.scorers import score_sort
-from curriculumc.runtime.simulate import exposure
+from curriculumc.runtime.data.tokenized import TokenizedCorpus
+from curriculumc.runtime.experiments.simulate import exposure
+from curriculumc.runtime.ordering.sampler import CurriculumSampler, global_batch
+from curriculumc.runtime.ordering.scorers import score_sort
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "aochildes" / "train.jsonl"
 

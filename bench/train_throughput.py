@@ -80,7 +80,7 @@ def make_plan(args, work: Path, *, pos: bool = False):
 
 
 def prepare(args, work: Path, *, pos: bool):
-    from curriculumc.runtime.data import prepare_data
+    from curriculumc.runtime.data.prepare import prepare_data
 
     plan = make_plan(args, work, pos=pos)
     return plan, prepare_data(plan, cache_dir=work / "cache", need_pos=pos)
@@ -89,7 +89,7 @@ def prepare(args, work: Path, *, pos: bool):
 def build(plan, data, seed: int = 1):
     import torch
 
-    from curriculumc.runtime.models import SpecialIds, build_model, model_config
+    from curriculumc.runtime.train.models import SpecialIds, build_model, model_config
 
     tok = data.tokenizer
     specials = SpecialIds.from_tokenizer(tok)
@@ -109,7 +109,7 @@ def median(values):
 
 def ours(plan, data, steps: int, work: Path) -> tuple[float, int]:
     """Seconds and real tokens of ``steps`` steps of the curriculumc loop."""
-    from curriculumc.runtime.trainer import RunOptions, Trainer
+    from curriculumc.runtime.train.trainer import RunOptions, Trainer
 
     run_dir = Path(tempfile.mkdtemp(dir=work))
     trainer = Trainer(
@@ -255,7 +255,10 @@ def hf_trainer(plan, data, steps: int, work: Path) -> tuple[float, int]:
 def head_speedup(plan, data, repeats: int) -> dict:
     import torch
 
-    from curriculumc.runtime.objectives.mlm import full_projection_loss_sum, projected_loss_sum
+    from curriculumc.runtime.train.objectives.mlm import (
+        full_projection_loss_sum,
+        projected_loss_sum,
+    )
 
     model, specials, _ = build(plan, data)
     ids_flat = np.asarray(data.corpus.ids[: 126 * plan.train.batch], dtype=np.int64)
@@ -311,9 +314,9 @@ def head_speedup(plan, data, repeats: int) -> dict:
 def multitask_ratio(plan, data, repeats: int) -> dict:
     import torch
 
-    from curriculumc.runtime import objectives as obj
-    from curriculumc.runtime.models import hidden_size
-    from curriculumc.runtime.trainer import _curriculum_model
+    from curriculumc.runtime.train import objectives as obj
+    from curriculumc.runtime.train.models import hidden_size
+    from curriculumc.runtime.train.trainer import _curriculum_model
 
     model, specials, config = build(plan, data)
     context = obj.ObjectiveContext(

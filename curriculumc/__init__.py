@@ -3,7 +3,7 @@
 The stages, each a plain function (imports are lazy so that ``import curriculumc`` stays
 instant and never pulls in torch)::
 
-    spec = curriculumc.parse(text, "spec.cur")     # text -> AST (curriculumc.ast)
+    spec = curriculumc.parse(text, "spec.cur")     # text -> AST (curriculumc.lang.ast)
     problems = curriculumc.check(spec)              # -> [Diagnostic], never raises
     plan = curriculumc.compile(spec)                # -> Plan, raises CurriculumError
     plan = curriculumc.load("specs/root_pos.cur", overrides=["train.steps=200"])
@@ -13,15 +13,13 @@ instant and never pulls in torch)::
 from __future__ import annotations
 
 import os
-import sys
-import types
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from curriculumc.errors import CurriculumError, Diagnostic, Span
 
 if TYPE_CHECKING:
-    from curriculumc.ast import Spec
+    from curriculumc.lang.ast import Spec
     from curriculumc.plan import Plan
 
 __version__ = "0.1.0"
@@ -48,15 +46,15 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def parse(text: str | bytes, filename: str = "<spec>", *, base_dir: str | None = None) -> Spec:
-    """Parse DSL text into an :class:`curriculumc.ast.Spec`; raises CurriculumError."""
-    from curriculumc.parse import parse as parse_text
+    """Parse DSL text into an :class:`curriculumc.lang.ast.Spec`; raises CurriculumError."""
+    from curriculumc.lang.parser import parse as parse_text
 
     return parse_text(text, filename, base_dir=base_dir)
 
 
 def check(spec: Spec) -> list[Diagnostic]:
     """Every problem of a parsed spec, errors and warnings, in file order; never raises."""
-    from curriculumc.check import check as check_spec
+    from curriculumc.lang.compiler import check_spec
 
     return check_spec(spec)
 
@@ -73,30 +71,30 @@ def compile_with_warnings(
     spec: Spec, *, overrides: Sequence[str] = ()
 ) -> tuple[Plan, list[Diagnostic]]:
     """Like :func:`compile`, also returning the warnings."""
-    from curriculumc.compile import compile_spec
+    from curriculumc.lang.compiler import compile_spec
 
     return compile_spec(apply_overrides(spec, overrides))
 
 
 def apply_overrides(spec: Spec, overrides: Sequence[str]) -> Spec:
-    """``spec`` with ``key=value`` overrides applied (see :mod:`curriculumc.overrides`)."""
+    """``spec`` with ``key=value`` overrides applied (see :mod:`curriculumc.lang.overrides`)."""
     if not overrides:
         return spec
-    from curriculumc.overrides import apply_overrides as apply
+    from curriculumc.lang.overrides import apply_overrides as apply
 
     return apply(spec, overrides)
 
 
 def format_spec(spec: Spec) -> str:
     """The spec as DSL text (one statement a line) that parses back to the same plan."""
-    from curriculumc.ast import format_spec as fmt
+    from curriculumc.lang.ast import format_spec as fmt
 
     return fmt(spec)
 
 
 def _parse_any(text: str | bytes, filename: str, base_dir: str | None) -> Spec:
     if filename.lower().endswith(YAML_SUFFIXES):
-        from curriculumc.yaml_spec import parse_yaml
+        from curriculumc.lang.yaml_form import parse_yaml
 
         return parse_yaml(text, filename, base_dir=base_dir)
     return parse(text, filename, base_dir=base_dir)
@@ -127,10 +125,10 @@ def load_with_warnings(
 
     A YAML spec with a ``defaults:`` list is composed first, Hydra style, from the config
     groups in ``config_dir`` (default: the spec's folder); ``group=option`` overrides pick
-    another member (see :mod:`curriculumc.compose`).
+    another member (see :mod:`curriculumc.lang.compose`).
     """
     if os.fspath(path).lower().endswith(YAML_SUFFIXES):
-        from curriculumc.compose import is_composed_file, parse_composed
+        from curriculumc.lang.compose import is_composed_file, parse_composed
 
         if is_composed_file(path):
             spec, rest = parse_composed(path, overrides, config_dir=config_dir)
@@ -171,28 +169,13 @@ def loads(
 
 def load_plan(path: str | os.PathLike) -> Plan:
     """Read a plan.json, validated against the plan schema; raises CurriculumError."""
-    from curriculumc.schemas import read_plan
+    from curriculumc.lang.schemas import read_plan
 
     return read_plan(os.fspath(path))
 
 
 def make_control(plan: Plan, scorer: str = "random") -> Plan:
     """The matched control: the same plan with its sort terms replaced by ``scorer``."""
-    from curriculumc.compile import make_control as control
+    from curriculumc.lang.compiler import make_control as control
 
     return control(plan, scorer)
-
-
-# The stage functions above share their names with the stage modules (parse.py, check.py,
-# compile.py). Importing a submodule normally rebinds the package attribute to the module,
-# which would replace the function; keep the functions. The modules stay importable:
-# ``from curriculumc.compile import build_plan`` works as usual.
-class _Package(types.ModuleType):
-    def __setattr__(self, name, value):
-        if name in _STAGE_FUNCTIONS and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-_STAGE_FUNCTIONS = frozenset({"parse", "check", "compile"})
-sys.modules[__name__].__class__ = _Package

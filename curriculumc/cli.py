@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except CurriculumError as exc:
-        from curriculumc.render import render_diagnostics
+        from curriculumc.lang.render import render_diagnostics
 
         print(render_diagnostics(exc.diagnostics, color=sys.stderr.isatty()), file=sys.stderr)
         return EXIT_ERROR

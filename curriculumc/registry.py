@@ -4,8 +4,8 @@ Built-ins are listed here as plain data (argument shapes, no code) so that ``val
 can check a spec without importing the runtime. Further scorers and objectives plug in
 by registration through Python entry points -- groups ``curriculumc.scorers`` and
 ``curriculumc.objectives`` -- never by editing the compiler. The runtime loads the
-actual implementations from the same groups (``curriculumc.runtime.scorers`` and
-``curriculumc.runtime.objectives``).
+actual implementations from the same groups (``curriculumc.runtime.ordering.scorers`` and
+``curriculumc.runtime.train.objectives``).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def objectives() -> dict[str, Signature]:
 
 
 #: settings a ``data`` statement may carry, e.g. ``data "cds.jsonl"(text_field=utterance)``,
-#: with their types; the data layer (``curriculumc.runtime.corpora``) interprets them.
+#: with their types; the data layer (``curriculumc.runtime.data.readers``) interprets them.
 DATA_OPTIONS: dict[str, str] = {
     "text_field": "str",  # JSON Lines / datasets column with the text (default "text")
     "source_field": "str",  # column naming the example's source (default "source")

@@ -121,7 +121,7 @@ def make_causal_model(tokenizer, *, hidden: int = 64, seed: int = 0):
 def save_model(model, tokenizer, folder: Path) -> Path:
     """Write model and tokenizer to ``folder`` as a user's model folder; returns it."""
     folder.mkdir(parents=True, exist_ok=True)
-    from curriculumc.runtime.checkpoint import make_loadable_by_v4
+    from curriculumc.runtime.train.checkpoint import make_loadable_by_v4
 
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)

@@ -1,5 +1,5 @@
 """Derive the plan JSON Schema from the Plan dataclasses (test_compile checks that the
-shipped curriculumc/plan.schema.json equals this; run this file to regenerate it)."""
+shipped curriculumc/lang/plan.schema.json equals this; run this file to regenerate it)."""
 
 from __future__ import annotations
 
@@ -78,6 +78,6 @@ def schema_text() -> str:
 
 
 if __name__ == "__main__":
-    target = Path(__file__).resolve().parents[1] / "curriculumc" / "plan.schema.json"
+    target = Path(__file__).resolve().parents[1] / "curriculumc" / "lang" / "plan.schema.json"
     target.write_text(schema_text(), encoding="utf-8")
     print(f"wrote {target}")

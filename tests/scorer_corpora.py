@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curriculumc.runtime.corpus import TokenizedCorpus
+from curriculumc.runtime.data.tokenized import TokenizedCorpus
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 AOCHILDES = DATA / "aochildes" / "train.jsonl"

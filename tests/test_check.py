@@ -7,7 +7,7 @@ import json
 import pytest
 
 import curriculumc
-from curriculumc.parse import parse
+from curriculumc.lang.parser import parse
 
 
 def _diagnostics(text: str, base_dir: str | None = None):

@@ -10,7 +10,7 @@ import random
 import pytest
 
 from curriculumc.plan import Pace, Phase, Plan, ScorerTerm, SortSpec, TrainSpec
-from curriculumc.runtime import compare
+from curriculumc.runtime.experiments import compare
 
 PARADIGMS = {"p1": "syntax", "p2": "morphology"}
 
@@ -246,7 +246,7 @@ def test_cli_prints_the_table_and_writes_plot_and_json(runs_root, tmp_path, caps
 def test_final_eval_is_the_one_of_the_logged_pair_set(tmp_path):
     """A run evaluated during training on `synth`, and later by hand on a BLiMP subset:
     compare reads the synth curve and the synth final result, not the later BLiMP file."""
-    from curriculumc.runtime.compare import read_run
+    from curriculumc.runtime.experiments.compare import read_run
 
     plan = curriculum_plan(1)
     folder = tmp_path / f"demo-{plan.hash[:8]}"

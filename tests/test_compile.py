@@ -133,7 +133,7 @@ def test_plan_json_round_trip(name):
 def test_shipped_plan_schema_matches_the_plan_dataclasses():
     from plan_schema_gen import schema_text
 
-    shipped = (REPO / "curriculumc" / "plan.schema.json").read_text(encoding="utf-8")
+    shipped = (REPO / "curriculumc" / "lang" / "plan.schema.json").read_text(encoding="utf-8")
     assert shipped == schema_text(), "regenerate with: python tests/plan_schema_gen.py"
 
 
@@ -176,9 +176,9 @@ def test_make_control_replaces_only_the_sort_terms():
 
 
 def test_stage_functions_survive_importing_the_stage_modules():
-    from curriculumc.check import analyse  # noqa: F401
-    from curriculumc.compile import build_plan  # noqa: F401
-    from curriculumc.parse import parser  # noqa: F401
+    from curriculumc.lang.builder import build_plan  # noqa: F401
+    from curriculumc.lang.compiler import analyse  # noqa: F401
+    from curriculumc.lang.parser import parser  # noqa: F401
 
     assert callable(curriculumc.parse) and callable(curriculumc.check)
     assert curriculumc.compile(curriculumc.parse("at 0 mlm")).phases[0].start == 0

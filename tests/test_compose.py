@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import curriculumc
-from curriculumc import compose
 from curriculumc.errors import CurriculumError
-from curriculumc.render import render_diagnostics
+from curriculumc.lang import compose
+from curriculumc.lang.render import render_diagnostics
 
 REPO = Path(__file__).resolve().parents[1]
 

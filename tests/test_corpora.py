@@ -11,7 +11,7 @@ from data_inputs import aochildes_slice
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import DataSpec
-from curriculumc.runtime.corpora import DEFAULT_SYNTH_WORDS, ReadReport, load_raw
+from curriculumc.runtime.data.readers import DEFAULT_SYNTH_WORDS, ReadReport, load_raw
 
 
 def read_all(spec, tmp_path, *, with_pos=False, batch_size=4096):

@@ -13,7 +13,7 @@ from data_inputs import aochildes_slice
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import DataSpec, Plan, TokenizerSpec, TrainSpec
-from curriculumc.runtime.data import default_cache_dir, prepare_data
+from curriculumc.runtime.data.prepare import default_cache_dir, prepare_data
 
 
 def aochildes_plan(path: Path, unit: str = "line") -> Plan:
@@ -93,7 +93,7 @@ def test_synth_plan_without_heavy_imports(tmp_path):
     script = (
         "import sys; from pathlib import Path\n"
         "from curriculumc.plan import DataSpec, Plan, TokenizerSpec\n"
-        "from curriculumc.runtime.data import prepare_data\n"
+        "from curriculumc.runtime.data.prepare import prepare_data\n"
         "plan = Plan(data=DataSpec(options=(('words', 3000),)),"
         " tokenizer=TokenizerSpec(vocab_size=400))\n"
         f"data = prepare_data(plan, cache_dir=Path({str(tmp_path)!r}), need_pos=True)\n"

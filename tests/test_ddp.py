@@ -42,7 +42,7 @@ def _worker(rank: int, world_size: int, port: int, run_dir: str, preset: str) ->
         LOCAL_RANK=str(rank),
     )
     torch.set_num_threads(1)
-    from curriculumc.runtime import distributed
+    from curriculumc.runtime.train import distributed
 
     world = distributed.setup("cpu")
     try:

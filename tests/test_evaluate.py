@@ -17,8 +17,13 @@ from eval_models import (
 )
 
 from curriculumc.errors import CurriculumError
-from curriculumc.runtime.evaluate import PairResult, judge_pairs, load_texts, render_result
-from curriculumc.runtime.minimal_pairs import load_pairs
+from curriculumc.runtime.evaluate.evaluation import (
+    PairResult,
+    judge_pairs,
+    load_texts,
+    render_result,
+)
+from curriculumc.runtime.evaluate.minimal_pairs import load_pairs
 
 # paradigm -> field, and per pair (good score, bad score)
 HAND_MADE = {
@@ -76,7 +81,7 @@ def test_constant_scores_get_zero_with_every_pair_a_tie():
 
 def test_zero_weight_model_ties_every_pair(tmp_path):
     torch = pytest.importorskip("torch")
-    from curriculumc.runtime.evaluate import evaluate_pairs
+    from curriculumc.runtime.evaluate.evaluation import evaluate_pairs
 
     tokenizer = make_tokenizer(wrap=True)
     model = make_masked_model(tokenizer)
@@ -145,8 +150,8 @@ def test_render_result_is_plain_text_at_fixed_width(hand_made):
 
 def test_perplexity_matches_its_definition(tmp_path):
     pytest.importorskip("torch")
-    from curriculumc.runtime.evaluate import perplexity
-    from curriculumc.runtime.scoring import score_sentences_with_counts
+    from curriculumc.runtime.evaluate.evaluation import perplexity
+    from curriculumc.runtime.evaluate.likelihoods import score_sentences_with_counts
 
     tokenizer = make_tokenizer(wrap=False)
     model = make_causal_model(tokenizer)
@@ -233,7 +238,7 @@ def test_eval_command_module_does_not_import_torch():
     code = (
         "import sys, argparse; import curriculumc.commands.eval as e; "
         "e.add_parser(argparse.ArgumentParser().add_subparsers()); "
-        "import curriculumc.runtime.minimal_pairs; "
+        "import curriculumc.runtime.evaluate.minimal_pairs; "
         "print('torch' in sys.modules, 'transformers' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -7,7 +7,6 @@ import pytest
 import curriculumc
 from curriculumc import cli
 from curriculumc.errors import CurriculumError
-from curriculumc.explain import Segment, explain, segments
 from curriculumc.plan import (
     DataSpec,
     EvalSpec,
@@ -19,6 +18,7 @@ from curriculumc.plan import (
     TrainSpec,
     Unit,
 )
+from curriculumc.views.explain import Segment, explain, segments
 
 
 def root_pos_plan() -> Plan:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import curriculumc
 from curriculumc.errors import CurriculumError
-from curriculumc.render import render_diagnostics
+from curriculumc.lang.render import render_diagnostics
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = sorted([*REPO.glob("specs/*.cur"), *REPO.glob("specs/*.yaml")])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import curriculumc
-from curriculumc.render import render_diagnostics
+from curriculumc.lang.render import render_diagnostics
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).resolve().parent / "golden"

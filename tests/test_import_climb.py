@@ -11,7 +11,7 @@ import yaml
 import curriculumc
 from curriculumc.cli import main
 from curriculumc.errors import CurriculumError
-from curriculumc.import_climb import import_climb
+from curriculumc.importers.climb import import_climb
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "climb"
 

@@ -9,7 +9,7 @@ import pytest
 from eval_models import shared_data
 
 from curriculumc.errors import CurriculumError
-from curriculumc.runtime.minimal_pairs import PairFormat, load_pairs, normalise_field
+from curriculumc.runtime.evaluate.minimal_pairs import PairFormat, load_pairs, normalise_field
 
 
 def write_jsonl(path, rows):

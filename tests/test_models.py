@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from curriculumc.errors import CurriculumError
-from curriculumc.runtime.models import (
+from curriculumc.runtime.train.models import (
     SpecialIds,
     backbone,
     build_model,
@@ -94,7 +94,7 @@ def test_checkpoint_folder_loads_with_auto_classes(tmp_path):
     from train_fixtures import tokenizer
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-    from curriculumc.runtime import checkpoint as ckpt
+    from curriculumc.runtime.train import checkpoint as ckpt
 
     tok = tokenizer()
     specials = SpecialIds.from_tokenizer(tok)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curriculumc.runtime.scorers.ngram import NgramModel, _events
+from curriculumc.runtime.ordering.scorers.ngram import NgramModel, _events
 
 
 def _random_corpus(seed=0, n=60, vocab=6):

@@ -11,9 +11,15 @@ from train_fixtures import corpus, tokenizer
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Unit
 from curriculumc.pos_tags import TAG_INDEX
-from curriculumc.runtime import objectives as obj
-from curriculumc.runtime.models import SpecialIds, backbone, build_model, lm_head, model_config
-from curriculumc.runtime.objectives.mlm import full_projection_loss_sum, projected_loss_sum
+from curriculumc.runtime.train import objectives as obj
+from curriculumc.runtime.train.models import (
+    SpecialIds,
+    backbone,
+    build_model,
+    lm_head,
+    model_config,
+)
+from curriculumc.runtime.train.objectives.mlm import full_projection_loss_sum, projected_loss_sum
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +130,7 @@ def test_masked_only_projection_equals_full_projection(big_batch, specials, tiny
 
 
 def test_clm_targets_are_the_next_tokens(specials):
-    from curriculumc.runtime.models import build_model
+    from curriculumc.runtime.train.models import build_model
 
     config = model_config("gpt-tiny", family="causal", vocab_size=1000, seq=64, specials=specials)
     clm = obj.factory("clm")(Unit("clm", "clm"), context(specials, config, "causal"))
@@ -181,7 +187,7 @@ def test_pos_rejects_unknown_tags_and_causal_models(specials, tiny_model):
 
 def test_several_objectives_share_one_forward(specials, tiny_model):
     """mlm + 0.5 pos: one backbone forward; total = weighted sum of the two losses."""
-    from curriculumc.runtime.trainer import _curriculum_model
+    from curriculumc.runtime.train.trainer import _curriculum_model
 
     model, config = tiny_model
     units = (Unit("mlm", "mlm"), Unit("pos", "pos", args=("noun", "verb")))

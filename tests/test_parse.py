@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import curriculumc
-from curriculumc import ast
 from curriculumc.errors import CurriculumError
-from curriculumc.parse import parse, parse_fragment
+from curriculumc.lang import ast
+from curriculumc.lang.parser import parse, parse_fragment
 
 ONE_LINE = "sort by ngram_ppl; pace root from 10% over 10000 release at 80%; at 0 mlm, at 10000 pos"
 MULTI_LINE = """

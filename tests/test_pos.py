@@ -13,8 +13,7 @@ from data_inputs import aochildes_file
 
 from curriculumc.errors import CurriculumError
 from curriculumc.pos_tags import TAG_INDEX, UNIVERSAL_TAGS
-from curriculumc.runtime.corpus import NO_TAG
-from curriculumc.runtime.pos import (
+from curriculumc.runtime.data.tagging import (
     MOR_TO_UNIVERSAL,
     PENN_TO_UNIVERSAL,
     PerceptronTagger,
@@ -27,6 +26,7 @@ from curriculumc.runtime.pos import (
     universal_to_indices,
     word_spans,
 )
+from curriculumc.runtime.data.tokenized import NO_TAG
 
 #: measured on the first 1000 lines of AO-CHILDES dev whose MOR codes match the words:
 #: 0.854 (3,667 words); on all of dev 0.851, on the first 30k train lines 0.865
@@ -148,7 +148,7 @@ def test_align_all_and_first_token():
 
 
 def test_alignment_on_real_tokens_has_one_tag_per_token(tagger, tmp_path):
-    from curriculumc.runtime.tokenizer import train_bpe
+    from curriculumc.runtime.data.tokenizer import train_bpe
 
     with aochildes_file("dev").open("rb") as lines:
         texts = [json.loads(line)["text"] for line in itertools.islice(lines, 500)]

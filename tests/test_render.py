@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from curriculumc.errors import Diagnostic, Span
-from curriculumc.render import render_diagnostics
+from curriculumc.lang.render import render_diagnostics
 
 SOURCE = "model roberta-small\ntrain 20000 steps\npace rot from 10% over 10000\n"
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Pace, Plan, TrainSpec
-from curriculumc.runtime.sampler import (
+from curriculumc.runtime.ordering.sampler import (
     CurriculumSampler,
     global_batch,
     limit_vocab,

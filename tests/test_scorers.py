@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scorer_corpora import aochildes_corpus, corpus_from_texts
 
-import curriculumc.runtime.scorers as scorers
+import curriculumc.runtime.ordering.scorers as scorers
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import ScorerTerm, SortSpec
-from curriculumc.runtime.scorers import difficulty_order, score, score_sort, zscore
-from curriculumc.runtime.scorers.model_ppl import ModelPplScorer
+from curriculumc.runtime.ordering.scorers import difficulty_order, score, score_sort, zscore
+from curriculumc.runtime.ordering.scorers.model_ppl import ModelPplScorer
 
 TEXTS = ["a b c", "a", "b c d e", "a b", "c c c c c c"]
 

@@ -17,8 +17,8 @@ from eval_models import (  # noqa: E402  (after the importorskip on purpose)
 )
 
 from curriculumc.errors import CurriculumError  # noqa: E402
-from curriculumc.runtime.evaluate import load_model_dir  # noqa: E402
-from curriculumc.runtime.scoring import (  # noqa: E402
+from curriculumc.runtime.evaluate.evaluation import load_model_dir  # noqa: E402
+from curriculumc.runtime.evaluate.likelihoods import (  # noqa: E402
     model_family,
     score_sentences,
     score_sentences_with_counts,

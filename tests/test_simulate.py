@@ -11,8 +11,13 @@ import pytest
 from scorer_corpora import aochildes_corpus, corpus_from_texts
 
 from curriculumc.plan import Pace, Plan, ScorerTerm, SortSpec, TrainSpec
-from curriculumc.runtime.sampler import global_batch
-from curriculumc.runtime.simulate import exposure, render_table, save_figure, simulate_plan
+from curriculumc.runtime.experiments.simulate import (
+    exposure,
+    render_table,
+    save_figure,
+    simulate_plan,
+)
+from curriculumc.runtime.ordering.sampler import global_batch
 
 
 def _length_corpus():
@@ -161,8 +166,8 @@ def test_simulation_imports_no_torch_transformers_or_datasets():
         "import sys, numpy as np\n"
         "import curriculumc.commands.simulate\n"
         "from curriculumc.plan import Plan, TrainSpec, SortSpec, ScorerTerm\n"
-        "from curriculumc.runtime.corpus import TokenizedCorpus\n"
-        "from curriculumc.runtime.simulate import simulate_plan\n"
+        "from curriculumc.runtime.data.tokenized import TokenizedCorpus\n"
+        "from curriculumc.runtime.experiments.simulate import simulate_plan\n"
         "c = TokenizedCorpus(np.arange(40) % 7, np.arange(0, 41, 4), np.full(10, 4),\n"
         "    np.zeros(10, dtype=np.int32), ('a',), 7, 'h')\n"
         "plan = Plan(train=TrainSpec(steps=5, batch=2),\n"

@@ -11,11 +11,11 @@ from data_inputs import aochildes_slice
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import DataSpec, TokenizerSpec
-from curriculumc.runtime import storage
-from curriculumc.runtime.corpora import load_raw
-from curriculumc.runtime.corpus import NO_TAG
-from curriculumc.runtime.storage import StorageSettings, build_arrays, tokenized_corpus
-from curriculumc.runtime.tokenizer import prepare_tokenizer
+from curriculumc.runtime.data import storage
+from curriculumc.runtime.data.readers import load_raw
+from curriculumc.runtime.data.storage import StorageSettings, build_arrays, tokenized_corpus
+from curriculumc.runtime.data.tokenized import NO_TAG
+from curriculumc.runtime.data.tokenizer import prepare_tokenizer
 
 SEQ = 12  # short, so that some lines are truncated and packing makes many chunks
 

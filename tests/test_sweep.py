@@ -11,7 +11,7 @@ import pytest
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Pace, Plan, ScorerTerm, SortSpec, TrainSpec
-from curriculumc.runtime import sweep as sweeps
+from curriculumc.runtime.experiments import sweep as sweeps
 
 CURRICULA = {
     "root_pos": (SortSpec((ScorerTerm("ngram_ppl"),)), Pace("root", 0.1, 1.0, 20)),

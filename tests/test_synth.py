@@ -1,6 +1,6 @@
 """The generated default corpus: determinism, sizes, gold annotations, minimal pairs.
 
-Well-formedness is judged by :mod:`curriculumc.runtime.synth.check`, a recognizer that
+Well-formedness is judged by :mod:`curriculumc.runtime.data.synth.check`, a recognizer that
 shares only the lexicon with the generator.
 """
 
@@ -17,7 +17,7 @@ import pytest
 from curriculumc.cli import main
 from curriculumc.errors import CurriculumError
 from curriculumc.pos_tags import UNIVERSAL_TAGS
-from curriculumc.runtime.synth import (
+from curriculumc.runtime.data.synth import (
     MAX_DEPTH,
     SOURCES,
     SynthPaths,
@@ -25,8 +25,8 @@ from curriculumc.runtime.synth import (
     generate_sentences,
     materialize,
 )
-from curriculumc.runtime.synth import lexicon as lx
-from curriculumc.runtime.synth.check import analyze, violations
+from curriculumc.runtime.data.synth import lexicon as lx
+from curriculumc.runtime.data.synth.check import analyze, violations
 
 # what the checker must find wrong with each paradigm's bad sentences
 EXPECTED_VIOLATION = {
@@ -259,7 +259,7 @@ def test_pairs_are_deterministic_and_sized(monkeypatch):
         generate_pairs(per_phenomenon=0)
     assert err.value.diagnostics[0].code == "E710"
 
-    import curriculumc.runtime.synth.pairs as pairs_module
+    import curriculumc.runtime.data.synth.pairs as pairs_module
 
     def two_pairs_only(rng):
         return rng.choice([("the dog runs", "the dog run"), ("the cat runs", "the cat run")])
@@ -292,7 +292,7 @@ def test_materialize_writes_once_and_reuses(tmp_path, monkeypatch):
     assert len(_lines(paths.pairs / "transitive.jsonl")) == 200
     assert [p.name for p in tmp_path.iterdir()] == [paths.root.name]  # no temp folder left
 
-    import curriculumc.runtime.synth.files as mat
+    import curriculumc.runtime.data.synth.files as mat
 
     def no_rewrite(*args, **kwargs):
         raise AssertionError("regenerated a cached corpus")
@@ -344,7 +344,7 @@ def test_cli_bad_arguments_exit_2(tmp_path, capsys):
 
 
 def test_importing_the_generator_does_not_import_torch():
-    code = "import sys, curriculumc.runtime.synth; assert 'torch' not in sys.modules"
+    code = "import sys, curriculumc.runtime.data.synth; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -355,7 +355,7 @@ def test_same_corpus_and_pairs_in_any_process():
 
     code = (
         "import hashlib, json\n"
-        "from curriculumc.runtime.synth import generate_pairs, generate_sentences\n"
+        "from curriculumc.runtime.data.synth import generate_pairs, generate_sentences\n"
         "rows = list(generate_sentences(seed=3, sentences=5000))\n"
         "pairs = generate_pairs(seed=3, per_phenomenon=200)\n"
         "print(hashlib.sha256(json.dumps([rows, pairs]).encode()).hexdigest())\n"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import curriculumc
 from curriculumc import cli
 from curriculumc.plan import Pace, Phase, Plan, ScorerTerm, SortSpec, TrainSpec, Unit
-from curriculumc.timeline import (
+from curriculumc.views.timeline import (
     EIGHTHS,
     FIGURE_DPI,
     FIGURE_SIZE,
@@ -228,7 +228,7 @@ def test_same_plan_same_bytes(tmp_path):
 
 def test_importing_the_views_loads_no_matplotlib_or_torch():
     code = (
-        "import sys, curriculumc.timeline, curriculumc.explain, "
+        "import sys, curriculumc.views.timeline, curriculumc.views.explain, "
         "curriculumc.commands.plot, curriculumc.commands.explain; "
         "print(sorted(m for m in ('matplotlib', 'torch', 'transformers', 'datasets') "
         "if m in sys.modules))"

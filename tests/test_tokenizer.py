@@ -9,7 +9,7 @@ from data_inputs import aochildes_slice
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import TokenizerSpec
-from curriculumc.runtime.tokenizer import (
+from curriculumc.runtime.data.tokenizer import (
     SPECIAL_TOKENS,
     prepare_tokenizer,
     train_bpe,

@@ -21,7 +21,7 @@ from train_fixtures import (
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Pace, Phase, TrainSpec, Unit
-from curriculumc.runtime.trainer import lr_at
+from curriculumc.runtime.train.trainer import lr_at
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -107,8 +107,8 @@ def test_objective_switch_is_logged_and_heads_persist(tmp_path):
 def test_data_and_vocabulary_curricula_are_applied(tmp_path):
     """The pool follows plan.data_fraction and the model's inputs plan.vocab_fraction,
     while the targets keep every id."""
-    from curriculumc.runtime.objectives.mlm import MaskedLM
-    from curriculumc.runtime.trainer import RunOptions, Trainer
+    from curriculumc.runtime.train.objectives.mlm import MaskedLM
+    from curriculumc.runtime.train.trainer import RunOptions, Trainer
 
     plan = tiny_plan(
         train=dict(steps=3, warmup=1),
@@ -172,7 +172,7 @@ def test_gradient_accumulation_gives_the_same_steps(tmp_path):
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
-    from curriculumc.runtime.objectives.mlm import MaskedLM
+    from curriculumc.runtime.train.objectives.mlm import MaskedLM
 
     original = MaskedLM.loss_sum
     calls = []
@@ -271,7 +271,7 @@ def test_evaluations_run_on_schedule_and_at_the_end(tmp_path):
 def test_missing_wandb_and_hub_token_are_reported_not_fatal(tmp_path, monkeypatch):
     import sys
 
-    from curriculumc.runtime import reporting, run_folder
+    from curriculumc.runtime.train import reporting, run_folder
 
     monkeypatch.setitem(sys.modules, "wandb", None)
     run, message = reporting.start_wandb("p", name="n", config={}, run_dir=tmp_path)
@@ -287,7 +287,7 @@ def test_missing_wandb_and_hub_token_are_reported_not_fatal(tmp_path, monkeypatc
 
 
 def test_progress_line_shows_losses_pool_vocab_and_speed():
-    from curriculumc.runtime.reporting import compact_record
+    from curriculumc.runtime.train.reporting import compact_record
 
     record = {"loss": 5.0, "loss/mlm": 4.0, "loss/pos": 2.0, "pool": 0.4, "vocab": 1.0}
     line = compact_record({**record, "tokens_per_s": 12345.0})

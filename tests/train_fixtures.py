@@ -73,7 +73,7 @@ def fake_tag(ids: np.ndarray) -> np.ndarray:
 @cache
 def corpus(n: int = 2000, with_pos: bool = True):
     """A :class:`TokenizedCorpus` of the first ``n`` utterances."""
-    from curriculumc.runtime.corpus import TokenizedCorpus
+    from curriculumc.runtime.data.tokenized import TokenizedCorpus
 
     tok = tokenizer()
     lines = child_lines(n)
@@ -129,7 +129,7 @@ def tiny_plan(**changes):
 def no_dropout_preset(folder: Path, preset: str = "roberta-tiny", family: str = "masked") -> str:
     """Write ``preset``'s config with every dropout at 0 to ``folder``; returns its path
     (a plan's ``model.preset`` may be a config.json path)."""
-    from curriculumc.runtime.models import SpecialIds, model_config
+    from curriculumc.runtime.train.models import SpecialIds, model_config
 
     config = model_config(
         preset,
@@ -146,8 +146,8 @@ def no_dropout_preset(folder: Path, preset: str = "roberta-tiny", family: str = 
 
 def run_trainer(plan, run_dir: Path, data=None, order=None, world=None, **options):
     """Set up, train and clean up a Trainer in this process; returns (trainer, summary)."""
-    from curriculumc.runtime.distributed import World
-    from curriculumc.runtime.trainer import RunOptions, Trainer
+    from curriculumc.runtime.train.distributed import World
+    from curriculumc.runtime.train.trainer import RunOptions, Trainer
 
     data = data or prepared()
     order = np.arange(len(data.corpus)) if order is None else order

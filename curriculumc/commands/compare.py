@@ -1,6 +1,6 @@
 """``curriculumc compare RUN_DIR... | SWEEP_DIR [-o compare.png] [--json out.json]``: one table
 of curricula (mean ± sd across seeds, Δ to the matched control with a paired bootstrap
-interval) and a plot of BLiMP over steps; see :mod:`curriculumc.runtime.compare`."""
+interval) and a plot of BLiMP over steps; see :mod:`curriculumc.runtime.experiments.compare`."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the table and notes, write the plot (and JSON); returns the exit code."""
     from curriculumc.cli import console as cli_console
     from curriculumc.errors import CurriculumError
-    from curriculumc.runtime import compare
+    from curriculumc.runtime.experiments import compare
 
     if args.resamples < 1:
         print("curriculumc compare: error: --resamples must be >= 1", file=sys.stderr)

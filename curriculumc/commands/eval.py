@@ -75,8 +75,8 @@ def run(args: argparse.Namespace) -> int:
             )
             return 2
 
-    from curriculumc.runtime.evaluate import load_texts, resolve_model_dir
-    from curriculumc.runtime.minimal_pairs import PairFormat, load_pairs
+    from curriculumc.runtime.evaluate.evaluation import load_texts, resolve_model_dir
+    from curriculumc.runtime.evaluate.minimal_pairs import PairFormat, load_pairs
 
     # read every input before the (slow) model load, so that a typo fails at once
     model_dir = resolve_model_dir(args.model)
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     from transformers.utils import logging as transformers_logging
 
     from curriculumc.cli import console as cli_console
-    from curriculumc.runtime.evaluate import (
+    from curriculumc.runtime.evaluate.evaluation import (
         evaluate_pairs,
         load_model_dir,
         perplexity,

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     Spec errors propagate as ``CurriculumError`` for the CLI to render (exit 1).
     """
-    from curriculumc.explain import explain
+    from curriculumc.views.explain import explain
 
     plan = load_spec(args, "explain")
     if plan is None:
@@ -88,7 +88,7 @@ def load_spec(args: argparse.Namespace, command: str):
         args.file, tuple(args.overrides), config_dir=getattr(args, "config_dir", None)
     )
     if warnings:  # shown, not fatal: the plan compiled
-        from curriculumc.render import render_diagnostics
+        from curriculumc.lang.render import render_diagnostics
 
         print(render_diagnostics(warnings, color=sys.stderr.isatty()), file=sys.stderr)
     return plan

@@ -1,6 +1,6 @@
 """``curriculumc import climb CONF_DIR_OR_FILE [-o out.cur] [--data PATH] [--sources a,b]``:
 turn a seed-system (CLIMB) Hydra config into a ``.cur`` spec that means the same; see
-:mod:`curriculumc.import_climb`. (The module is ``import_`` because ``import`` is a Python
+:mod:`curriculumc.importers.climb`. (The module is ``import_`` because ``import`` is a Python
 keyword; the CLI maps the command name.)"""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Convert, write, list what was not carried over, and validate the result."""
     from curriculumc.errors import CurriculumError
-    from curriculumc.import_climb import import_climb
+    from curriculumc.importers.climb import import_climb
 
     sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else None
     result = import_climb(args.path, data=args.data, sources=sources)
@@ -68,7 +68,7 @@ def _validates(text: str, output: Path | None) -> bool:
     except ImportError:  # the compiler is not there: nothing to check against
         return True
     from curriculumc.errors import CurriculumError
-    from curriculumc.render import render_diagnostics
+    from curriculumc.lang.render import render_diagnostics
 
     name = str(output) if output else "<imported>"
     base = output.parent if output else Path.cwd()

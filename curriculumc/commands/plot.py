@@ -10,7 +10,7 @@ from pathlib import Path
 from curriculumc.cli import EXIT_OK, EXIT_USAGE
 from curriculumc.commands.explain import add_spec_arguments, load_spec, usage_error
 from curriculumc.errors import CurriculumError
-from curriculumc.timeline import FIGURE_SUFFIXES  # cheap: matplotlib loads only to draw
+from curriculumc.views.timeline import FIGURE_SUFFIXES  # cheap: matplotlib loads only to draw
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     plan = load_spec(args, "plot")
     if plan is None:
         return EXIT_USAGE
-    from curriculumc.timeline import plot_timeline, render_terminal
+    from curriculumc.views.timeline import plot_timeline, render_terminal
 
     if args.terminal:
         try:

@@ -1,8 +1,8 @@
 """``curriculumc run SPEC [key=value ...]``: train the model a curriculum describes.
 
 Compiles the spec (or reads a ``plan.json``), prepares the data, orders it by difficulty
-and runs :class:`curriculumc.runtime.trainer.Trainer`, writing everything to
-``runs/<name>-<plan hash[:8]>/`` (see :mod:`curriculumc.runtime.run_folder`).
+and runs :class:`curriculumc.runtime.train.trainer.Trainer`, writing everything to
+``runs/<name>-<plan hash[:8]>/`` (see :mod:`curriculumc.runtime.train.run_folder`).
 
 ``torchrun --nproc_per_node N -m curriculumc run SPEC`` runs the same on N processes.
 Torch and transformers are imported inside :func:`run` only.
@@ -92,10 +92,10 @@ def run(args: argparse.Namespace) -> int:
 
 def train_plan(plan, args: argparse.Namespace, *, name: str, spec_path: Path | None) -> int:
     """Run ``plan`` as ``run`` does (set up processes, run folder, data, trainer)."""
-    from curriculumc.runtime import checkpoint as ckpt
-    from curriculumc.runtime import distributed
-    from curriculumc.runtime import run_folder as rf
-    from curriculumc.runtime.trainer import RunOptions, Trainer
+    from curriculumc.runtime.train import checkpoint as ckpt
+    from curriculumc.runtime.train import distributed
+    from curriculumc.runtime.train import run_folder as rf
+    from curriculumc.runtime.train.trainer import RunOptions, Trainer
 
     world = distributed.setup(args.device)
     try:
@@ -170,8 +170,8 @@ def _resume_point(plan, folder, args, name: str, *, announce: bool = True) -> Pa
     run of the same name does, its plan must equal this one (E420 with the diff) unless
     ``--force``.
     """
-    from curriculumc.runtime import checkpoint as ckpt
-    from curriculumc.runtime import run_folder as rf
+    from curriculumc.runtime.train import checkpoint as ckpt
+    from curriculumc.runtime.train import run_folder as rf
 
     if not args.resume:
         return None
@@ -192,7 +192,7 @@ def _resume_point(plan, folder, args, name: str, *, announce: bool = True) -> Pa
 
 
 def _prepare_folder(plan, folder, args, spec_path, *, resuming: bool) -> None:
-    from curriculumc.runtime import run_folder as rf
+    from curriculumc.runtime.train import run_folder as rf
 
     has_results = folder.metrics.is_file() or folder.checkpoints.is_dir() or folder.final.is_dir()
     if has_results and not resuming:
@@ -216,7 +216,7 @@ def _print_final_evals(folder) -> None:
     import json
 
     from curriculumc.cli import console as cli_console
-    from curriculumc.runtime.evaluate import PairResult, result_tables
+    from curriculumc.runtime.evaluate.evaluation import PairResult, result_tables
 
     for path in sorted((folder.root / "eval").glob("*_final.json")):
         result = PairResult.from_json(json.loads(path.read_text(encoding="utf-8")))
@@ -225,7 +225,7 @@ def _print_final_evals(folder) -> None:
 
 def _on_main_first(world, make):
     """Run ``make`` on rank 0 first (it fills the caches), then on the others (cache hits)."""
-    from curriculumc.runtime import distributed
+    from curriculumc.runtime.train import distributed
 
     result = make() if world.is_main else None
     distributed.barrier(world)
@@ -233,8 +233,8 @@ def _on_main_first(world, make):
 
 
 def _prepare_data(plan, cache_dir):
-    from curriculumc.runtime.data import prepare_data
-    from curriculumc.runtime.objectives import needs_pos
+    from curriculumc.runtime.data.prepare import prepare_data
+    from curriculumc.runtime.train.objectives import needs_pos
 
     return prepare_data(plan, cache_dir=cache_dir, need_pos=needs_pos(plan))
 
@@ -245,8 +245,8 @@ def _initial_order(plan, corpus, cache_dir):
     ``source(...)`` does not name), for the run summary."""
     import numpy as np
 
-    from curriculumc.runtime.scorers import difficulty_order, score_sort
-    from curriculumc.runtime.scorers.model_ppl import is_self_paced
+    from curriculumc.runtime.ordering.scorers import difficulty_order, score_sort
+    from curriculumc.runtime.ordering.scorers.model_ppl import is_self_paced
 
     if plan.sort is None or not plan.sort.terms:
         return np.arange(len(corpus), dtype=np.int64), []
@@ -262,12 +262,12 @@ def _dev_texts(plan, cache_dir) -> tuple[str, ...] | None:
     ``validation`` file next to a ``train`` file; None when there is none."""
     if not any(e.name == "ppl" and not e.path for e in plan.evals):
         return None
-    from curriculumc.runtime.evaluate import load_texts
+    from curriculumc.runtime.evaluate.evaluation import load_texts
 
     options = dict(plan.data.options)
     limit = max((e.limit or 1000) for e in plan.evals if e.name == "ppl")
     if plan.data.kind == "registered" and plan.data.source == "synth":
-        from curriculumc.runtime.corpora import synth_paths
+        from curriculumc.runtime.data.readers import synth_paths
 
         return tuple(load_texts(synth_paths(plan.data, cache_dir=cache_dir).dev, limit=limit))
     if plan.data.kind == "path":

@@ -17,7 +17,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from curriculumc.schemas import schema_text
+    from curriculumc.lang.schemas import schema_text
 
     sys.stdout.write(schema_text("plan" if args.plan else "spec"))
     return 0

@@ -58,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if plan is None:
         return EXIT_USAGE
     from curriculumc.cli import console as cli_console
-    from curriculumc.runtime.data import prepare_data
-    from curriculumc.runtime.simulate import render_table, save_figure, simulate_plan
+    from curriculumc.runtime.data.prepare import prepare_data
+    from curriculumc.runtime.experiments.simulate import render_table, save_figure, simulate_plan
 
     started = time.perf_counter()
     # the same data, caches and tokenizer as a run; its transformers tokenizer is never loaded
@@ -85,6 +85,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _cache_dir(given: Path | None) -> Path:
-    from curriculumc.runtime.corpora import default_cache_dir
+    from curriculumc.runtime.data.readers import default_cache_dir
 
     return given if given is not None else default_cache_dir()

@@ -1,6 +1,6 @@
 """``curriculumc sweep SPEC key=a,b,c ... [--control random] [--runs-dir DIR] [--name NAME]
 [--print [--launcher torchrun|slurm] [--nproc N]] [--dry-run]``: run a grid of curricula and
-seeds, named by plan hash, resumable; see :mod:`curriculumc.runtime.sweep`."""
+seeds, named by plan hash, resumable; see :mod:`curriculumc.runtime.experiments.sweep`."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Plan the sweep, then print, list or execute it; returns the exit code."""
-    from curriculumc.runtime import sweep as sweeps
+    from curriculumc.runtime.experiments import sweep as sweeps
 
     if args.nproc < 1:
         print("curriculumc sweep: error: --nproc must be >= 1", file=sys.stderr)

@@ -46,7 +46,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from curriculumc.errors import CurriculumError
-    from curriculumc.runtime.synth.files import check_sizes, write_synth
+    from curriculumc.runtime.data.synth.files import check_sizes, write_synth
 
     words = args.words
     if words is None and args.sentences is None:

@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from curriculumc import CurriculumError, load_with_warnings
-    from curriculumc.render import render_diagnostics
+    from curriculumc.lang.render import render_diagnostics
 
     color = sys.stderr.isatty()
     status = 0

@@ -1,0 +1,435 @@
+"""The syntax tree of a curriculum spec: frozen dataclasses, every node with a span.
+
+Nodes keep what the user wrote (a :class:`Number` keeps its text, ``10%`` or ``1.5k``);
+meaning -- defaults, presets, percentages of training -- is given by
+:mod:`curriculumc.lang.rules` and :mod:`curriculumc.lang.builder`. Both the DSL parser
+(:mod:`curriculumc.lang.parser`) and the YAML reader (:mod:`curriculumc.lang.yaml_form`) build
+these nodes, so everything after parsing is shared.
+
+:func:`dump` prints a tree for snapshot tests; :func:`format_spec` prints DSL text that
+parses back to the same meaning (used for the resolved spec in a run folder).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Union
+
+from curriculumc.errors import Span
+
+# Exact decimal arithmetic for numbers as written (so that 10% is exactly 0.1 and 1.1k is
+# 1100); traps off so that absurd inputs (1e999999999k) give Infinity, never an exception.
+_DECIMAL = decimal.Context(prec=60, Emax=10**9, Emin=-(10**9), traps=[])
+_SUFFIX = {"k": 1000, "K": 1000, "M": 1000000}
+
+
+# --- values ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number as written: ``20000``, ``10_000``, ``1.5k``, ``1e-3``, ``0.1``, ``50%``."""
+
+    text: str
+    span: Span | None = None
+
+    @property
+    def percent(self) -> bool:
+        return self.text.endswith("%")
+
+    def _decimal(self) -> decimal.Decimal:
+        body = self.text.rstrip("%").replace("_", "")
+        scale = 1
+        if body and body[-1] in _SUFFIX:
+            scale = _SUFFIX[body[-1]]
+            body = body[:-1]
+        try:
+            number = decimal.Decimal(body, context=_DECIMAL)
+        except decimal.InvalidOperation:
+            return decimal.Decimal("NaN")
+        return _DECIMAL.multiply(number, scale)
+
+    @property
+    def magnitude(self) -> float:
+        """The number without its ``%`` (``10%`` -> 10.0, ``1.5k`` -> 1500.0)."""
+        return float(self._decimal())
+
+    @property
+    def share(self) -> float:
+        """As a share of a whole: ``10%`` -> 0.1, ``0.1`` -> 0.1 (exactly rounded)."""
+        if not self.percent:
+            return self.magnitude
+        return float(_DECIMAL.divide(self._decimal(), 100))
+
+    def integer(self) -> int | None:
+        """The whole number written (``1.5k`` -> 1500), or None if it is not one (or huge)."""
+        value = self.magnitude
+        if self.percent or not math.isfinite(value) or abs(value) > 1e15:
+            return None
+        exact = self._decimal()
+        if exact != exact.to_integral_value(context=_DECIMAL):
+            return None
+        return int(exact)
+
+    def share_of(self, total: int) -> int:
+        """``50%`` of ``total`` steps, rounded to the nearest step (half to even)."""
+        return int(round(_DECIMAL.multiply(self._decimal(), total) / 100))
+
+
+@dataclass(frozen=True)
+class Name:
+    """A bare name: ``roberta-small``, ``ngram_ppl``, ``noun``."""
+
+    value: str
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class String:
+    """A quoted string (paths, hub ids); ``value`` has the quotes and escapes removed."""
+
+    value: str
+    span: Span | None = None
+
+
+Value = Union[Number, Name, String]  # noqa: UP007 (used at run time)
+
+
+@dataclass(frozen=True)
+class Arg:
+    """``noun`` (positional, ``key`` None) or ``mask=40%`` in a call's parentheses."""
+
+    key: Name | None
+    value: Value
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """``ngram_ppl(n=3)``, ``pos(noun, verb)``, ``mlm``."""
+
+    name: Name
+    args: tuple[Arg, ...] = ()
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Term:
+    """``0.5 pos``: a call with an optional weight (a scorer or an objective)."""
+
+    weight: Number | None
+    call: Call
+    span: Span | None = None
+
+
+# --- statements ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelStmt:
+    """``model roberta-small`` (a Name) or ``model "config.json"`` (a String)."""
+
+    target: Name | String
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class DataStmt:
+    """``data synth(words=200k)``; ``kind`` is ``registered``, ``path`` or ``hub``."""
+
+    kind: str
+    source: Name | String
+    args: tuple[Arg, ...] = ()
+    packed: bool = False
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class TokenizerStmt:
+    """``tokenizer bpe 8192`` (``kind`` a Name) or ``tokenizer "path"`` (a String)."""
+
+    kind: Name | String
+    size: Number | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One ``key value`` pair of a ``train`` statement (``20000 steps`` -> steps 20000)."""
+
+    key: Name
+    value: Value
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class TrainStmt:
+    settings: tuple[Setting, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class SortStmt:
+    """``sort by TERMS [ascending|descending]``."""
+
+    terms: tuple[Term, ...]
+    order: Name | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """``from S [to E] [after T] over N [release at R]``."""
+
+    start: Number
+    over: Number
+    end: Number | None = None
+    after: Number | None = None
+    release: Number | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class PaceStmt:
+    """``pace FN SCHEDULE`` or ``pace none``; ``target`` is ``data`` or ``vocab``."""
+
+    target: str
+    fn: Name
+    schedule: Schedule | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class AtStmt:
+    """``at STEP TERMS``: from STEP on, train these objectives with these weights."""
+
+    time: Number
+    terms: tuple[Term, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class UnitStmt:
+    """``unit NAME = CALL``."""
+
+    name: Name
+    call: Call
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class EvalStmt:
+    """``eval blimp every 2000 [limit K]`` / ``eval "pairs" at phases``."""
+
+    target: Name | String
+    every: Number | None = None
+    limit: Number | None = None
+    at_phases: bool = False
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class LogStmt:
+    """``log every 10`` / ``log wandb project NAME`` (one of them or both)."""
+
+    every: Number | None = None
+    wandb_project: Name | String | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class CheckpointStmt:
+    every: Number
+    keep: Number | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class PushStmt:
+    repo: Name | String
+    span: Span | None = None
+
+
+Statement = Union[  # noqa: UP007
+    ModelStmt,
+    DataStmt,
+    TokenizerStmt,
+    TrainStmt,
+    SortStmt,
+    PaceStmt,
+    AtStmt,
+    UnitStmt,
+    EvalStmt,
+    LogStmt,
+    CheckpointStmt,
+    PushStmt,
+]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A whole spec. ``base_dir``: the folder relative paths are resolved against
+    (the spec file's folder; None means the current directory)."""
+
+    statements: tuple[Statement, ...]
+    filename: str = "<spec>"
+    base_dir: str | None = None
+    span: Span | None = None
+
+    def of_type(self, kind: type) -> tuple:
+        """The statements of one type, in file order."""
+        return tuple(s for s in self.statements if isinstance(s, kind))
+
+
+# --- generic walks ---------------------------------------------------------------------
+
+
+def map_spans(node, fn: Callable[[Span], Span]):
+    """A copy of ``node`` (any AST value, tuple or None) with ``fn`` applied to every span.
+
+    Used to move spans parsed from a fragment (a DSL string inside YAML, an override)
+    to where the fragment really is.
+    """
+    if isinstance(node, tuple):
+        return tuple(map_spans(n, fn) for n in node)
+    if isinstance(node, Span):
+        return fn(node)
+    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+        changes = {}
+        for f in dataclasses.fields(node):
+            item = getattr(node, f.name)
+            if isinstance(item, (tuple, Span)) or dataclasses.is_dataclass(item):
+                changes[f.name] = map_spans(item, fn)
+        return dataclasses.replace(node, **changes)
+    return node
+
+
+def dump(node, indent: int = 0) -> str:
+    """A readable, position-free tree of ``node`` for snapshot tests."""
+    pad = "  " * indent
+    if isinstance(node, Number):
+        return f"{pad}Number {node.text}"
+    if isinstance(node, Name):
+        return f"{pad}Name {node.value}"
+    if isinstance(node, String):
+        return f"{pad}String {node.value!r}"
+    if isinstance(node, tuple):
+        return "\n".join(dump(n, indent) for n in node)
+    lines = [f"{pad}{type(node).__name__}"]
+    for f in dataclasses.fields(node):
+        if f.name in ("span", "filename", "base_dir"):
+            continue
+        item = getattr(node, f.name)
+        if item is None or item == () or item is False:
+            continue
+        if isinstance(item, (str, bool)):
+            lines.append(f"{pad}  {f.name}: {item}")
+        elif isinstance(item, tuple):
+            lines.append(f"{pad}  {f.name}:")
+            lines.append(dump(item, indent + 2))
+        else:
+            lines.append(f"{pad}  {f.name}:")
+            lines.append(dump(item, indent + 2))
+    return "\n".join(lines)
+
+
+# --- printing back to DSL text ---------------------------------------------------------
+
+
+def format_value(value: Value) -> str:
+    if isinstance(value, Number):
+        return value.text
+    if isinstance(value, Name):
+        return value.value
+    escaped = value.value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def format_call(call: Call) -> str:
+    if not call.args:
+        return call.name.value
+    parts = [
+        f"{a.key.value}={format_value(a.value)}" if a.key else format_value(a.value)
+        for a in call.args
+    ]
+    return f"{call.name.value}({', '.join(parts)})"
+
+
+def format_terms(terms: tuple[Term, ...]) -> str:
+    return " + ".join(
+        f"{t.weight.text} {format_call(t.call)}" if t.weight else format_call(t.call) for t in terms
+    )
+
+
+def _format_schedule(s: Schedule) -> str:
+    out = f"from {s.start.text}"
+    if s.end:
+        out += f" to {s.end.text}"
+    if s.after:
+        out += f" after {s.after.text}"
+    out += f" over {s.over.text}"
+    if s.release:
+        out += f" release at {s.release.text}"
+    return out
+
+
+def format_statement(stmt: Statement) -> str:
+    """One statement as DSL text."""
+    if isinstance(stmt, ModelStmt):
+        return f"model {format_value(stmt.target)}"
+    if isinstance(stmt, DataStmt):
+        source = format_value(stmt.source)
+        if stmt.kind == "hub":
+            source = f"hub {format_value(String(stmt.source.value))}"
+        args = format_call(Call(Name(""), stmt.args)) if stmt.args else ""
+        return f"data {source}{args}" + (" packed" if stmt.packed else "")
+    if isinstance(stmt, TokenizerStmt):
+        size = f" {stmt.size.text}" if stmt.size else ""
+        return f"tokenizer {format_value(stmt.kind)}{size}"
+    if isinstance(stmt, TrainStmt):
+        return "train " + ", ".join(f"{s.key.value} {format_value(s.value)}" for s in stmt.settings)
+    if isinstance(stmt, SortStmt):
+        order = f" {stmt.order.value}" if stmt.order else ""
+        return f"sort by {format_terms(stmt.terms)}{order}"
+    if isinstance(stmt, PaceStmt):
+        word = "pace" if stmt.target == "data" else "vocab"
+        schedule = f" {_format_schedule(stmt.schedule)}" if stmt.schedule else ""
+        return f"{word} {stmt.fn.value}{schedule}"
+    if isinstance(stmt, AtStmt):
+        return f"at {stmt.time.text} {format_terms(stmt.terms)}"
+    if isinstance(stmt, UnitStmt):
+        return f"unit {stmt.name.value} = {format_call(stmt.call)}"
+    if isinstance(stmt, EvalStmt):
+        out = f"eval {format_value(stmt.target)}"
+        if stmt.every:
+            out += f" every {stmt.every.text}"
+        if stmt.limit:
+            out += f" limit {stmt.limit.text}"
+        if stmt.at_phases:
+            out += " at phases"
+        return out
+    if isinstance(stmt, LogStmt):
+        parts = []
+        if stmt.every:
+            parts.append(f"every {stmt.every.text}")
+        if stmt.wandb_project:
+            parts.append(f"wandb project {format_value(stmt.wandb_project)}")
+        return "log " + ", ".join(parts)
+    if isinstance(stmt, CheckpointStmt):
+        keep = f" keep {stmt.keep.text}" if stmt.keep else ""
+        return f"checkpoint every {stmt.every.text}{keep}"
+    if isinstance(stmt, PushStmt):
+        return f"push to hub {format_value(String(stmt.repo.value))}"
+    raise TypeError(f"not a statement: {stmt!r}")
+
+
+def format_spec(spec: Spec) -> str:
+    """The spec as DSL text, one statement a line; parses back to the same meaning.
+
+    Relative paths stay relative: parse the text with the same ``base_dir``.
+    """
+    return "".join(format_statement(s) + "\n" for s in spec.statements)

@@ -1,0 +1,601 @@
+"""Compile a spec's syntax tree into a :class:`~curriculumc.plan.Plan`.
+
+Resolves defaults, presets, percentages of training, paths and units. Each section
+builder reads values through the ``read_*`` functions, which report a Diagnostic for a
+wrong value (and fall back to the default) instead of raising; so one pass both finds
+every value problem and builds the plan. the rules of :mod:`curriculumc.lang.rules` add those
+that relate statements to each other (order of ``at``, duplicates, interactions).
+
+Defaults (a spec may be a single line): model roberta-small, data synth, tokenizer bpe
+8192, train 20000 steps, batch 32, seq 128, lr 1e-3, warmup 10% of the steps, seed 42,
+linear decay; no sort, no pacing; with no ``at``, the model family's natural objective
+(mlm or clm) from step 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from curriculumc import plan, pos_tags, presets, registry
+from curriculumc.lang import ast
+from curriculumc.lang.values import (
+    Report,
+    check_exists,
+    did_you_mean,
+    read_choice,
+    read_float,
+    read_int,
+    read_share,
+    read_text,
+    read_time,
+    read_typed,
+    report_error,
+    report_unknown,
+    resolve_path,
+)
+from curriculumc.pacing import PACING_FUNCTIONS
+
+# value errors
+E_WEIGHT = "E034"
+E_ARGS = "E035"
+E_DUPLICATE_ARG = "E036"
+# unknown names
+E_MODEL = "E010"
+E_SCORER = "E011"
+E_PACING = "E012"
+E_OBJECTIVE = "E013"
+E_EVAL = "E015"
+E_DATA_OPTION = "E016"
+E_CORPUS = "E017"
+E_SETTING = "E018"
+E_TAG = "E019"
+E_KEYWORD = "E020"
+E_TOKENIZER = "E021"
+# statements
+E_UNIT = "E038"
+E_CONFIG = "E040"
+E_SCHEDULE = "E065"
+E_PACE_ORDER = "E064"
+E_AT_ORDER = "E060"
+E_AT_LATE = "E061"
+E_AT_FIRST = "E062"
+E_FAMILY = "E063"
+E_DUPLICATE_EVAL = "E066"
+
+#: ``train`` setting -> TrainSpec field (and the aliases a researcher may write)
+TRAIN_SETTINGS = {
+    "steps": "steps",
+    "batch": "batch",
+    "seq": "seq",
+    "lr": "lr",
+    "warmup": "warmup",
+    "seed": "seed",
+    "schedule": "schedule",
+    "accumulate": "grad_accum",
+    "grad_accum": "grad_accum",
+    "clip": "clip",
+    "decay": "weight_decay",
+    "weight_decay": "weight_decay",
+}
+LR_SCHEDULES = ("linear", "cosine", "constant")
+POS_FORMATS = ("universal", "mor", "tagger")
+MIN_BPE_VOCAB = 300  # 256 byte symbols + special tokens + some merges
+
+# config.json model_type -> family, for ``model "path/config.json"``
+CAUSAL_TYPES = frozenset(
+    {"gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "opt", "bloom", "qwen2",
+     "phi", "phi3", "gemma", "gemma2", "olmo", "falcon", "mamba", "pythia"}
+)  # fmt: skip
+MASKED_TYPES = frozenset(
+    {"roberta", "bert", "distilbert", "deberta", "deberta-v2", "electra", "albert",
+     "xlm-roberta", "camembert", "ltg-bert", "modernbert", "megatron-bert"}
+)  # fmt: skip
+
+
+def first(spec: ast.Spec, kind: type):
+    found = spec.of_type(kind)
+    return found[0] if found else None
+
+
+# --- sections --------------------------------------------------------------------------
+
+
+def build_train(spec: ast.Spec, report: Report) -> plan.TrainSpec:
+    """The ``train`` settings of every ``train`` statement (each setting given once)."""
+    given: dict[str, ast.Setting] = {}
+    for stmt in spec.of_type(ast.TrainStmt):
+        for setting in stmt.settings:
+            name = setting.key.value
+            if name not in TRAIN_SETTINGS:
+                report_unknown(report, E_SETTING, "training setting", setting.key, TRAIN_SETTINGS)
+                continue
+            field = TRAIN_SETTINGS[name]
+            if field in given:
+                line = given[field].span.line if given[field].span else "?"
+                report_error(
+                    report, E_DUPLICATE_ARG, f"training setting '{name}' given twice",
+                    setting, hint=f"first given on line {line}",
+                )  # fmt: skip
+                continue
+            given[field] = setting
+
+    def value(field, read, *args, **kwargs):
+        setting = given.get(field)
+        if setting is None:
+            return None
+        return read(setting.value, f"'{setting.key.value}'", report, *args, **kwargs)
+
+    fields = {}
+    fields["steps"] = value("steps", read_int)
+    fields["batch"] = value("batch", read_int)
+    fields["seq"] = value("seq", read_int)
+    fields["grad_accum"] = value("grad_accum", read_int)
+    fields["seed"] = value("seed", read_int, minimum=0)
+    fields["lr"] = value("lr", read_float, positive=True)
+    fields["clip"] = value("clip", read_float)
+    fields["weight_decay"] = value("weight_decay", read_float)
+    fields["schedule"] = value("schedule", read_choice, LR_SCHEDULES)
+    steps = fields["steps"] or plan.TrainSpec.steps
+    fields["warmup"] = value("warmup", read_time, steps)
+    if fields["warmup"] is None:  # not given (or wrong): 10% of the steps
+        fields["warmup"] = ast.Number("10%").share_of(steps)
+    return plan.TrainSpec(**{k: v for k, v in fields.items() if v is not None})
+
+
+def _config_family(path: str, node, report: Report) -> str | None:
+    """``masked`` or ``causal`` from a transformers config.json (a file or its folder)."""
+    config = Path(path)
+    if config.is_dir():
+        config = config / "config.json"
+    try:
+        data = json.loads(config.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not valid JSON"
+        report_error(
+            report, E_CONFIG, f"cannot read the model config '{config}': {reason}", node,
+            hint="give a preset name (" + ", ".join(presets.MODEL_PRESETS) + ") or a config.json",
+        )  # fmt: skip
+        return None
+    if not isinstance(data, dict):
+        data = {}
+    model_type = str(data.get("model_type", ""))
+    if data.get("is_decoder") is True or model_type in CAUSAL_TYPES:
+        return "causal"
+    if model_type in MASKED_TYPES:
+        return "masked"
+    report_error(
+        report, E_CONFIG,
+        f"cannot tell whether the model in '{config}' is masked or causal "
+        f"(model_type {model_type or 'missing'!r})",
+        node, hint="set model_type (e.g. roberta, gpt2) or is_decoder in the config",
+    )  # fmt: skip
+    return None
+
+
+def build_model(spec: ast.Spec, report: Report) -> plan.ModelSpec:
+    stmt = first(spec, ast.ModelStmt)
+    if stmt is None:
+        return plan.ModelSpec()
+    target = stmt.target
+    if isinstance(target, ast.Name):
+        preset = presets.MODEL_PRESETS.get(target.value)
+        if preset is None:
+            report_unknown(report, E_MODEL, "model preset", target, presets.MODEL_PRESETS)
+            return plan.ModelSpec()
+        return plan.ModelSpec(target.value, preset["family"])
+    path = resolve_path(spec, target.value)
+    family = _config_family(path, target, report)
+    return plan.ModelSpec(path, family) if family else plan.ModelSpec()
+
+
+def _options(args, report: Report) -> tuple:
+    options = {}
+    for arg in args:
+        if arg.key is None:
+            report_error(report, E_ARGS, "data options are written key=value", arg)
+            continue
+        key = arg.key.value
+        if key not in registry.DATA_OPTIONS:
+            report_unknown(report, E_DATA_OPTION, "data option", arg.key, registry.DATA_OPTIONS)
+            continue
+        if key in options:
+            report_error(report, E_DUPLICATE_ARG, f"data option '{key}' given twice", arg)
+            continue
+        type_name = registry.DATA_OPTIONS[key]
+        if key == "pos_format":
+            value = read_choice(arg.value, "pos_format", report, POS_FORMATS)
+        elif type_name == "int":
+            value = read_int(arg.value, f"'{key}'", report, minimum=0 if key == "seed" else 1)
+        else:
+            value = read_typed(arg.value, type_name, f"'{key}'", report)
+        if value is not None:
+            options[key] = value
+    return tuple(sorted(options.items()))
+
+
+def build_data(spec: ast.Spec, report: Report) -> plan.DataSpec:
+    stmt = first(spec, ast.DataStmt)
+    if stmt is None:
+        return plan.DataSpec()
+    unit = "packed" if stmt.packed else "line"
+    options = _options(stmt.args, report)
+    source = stmt.source.value
+    if stmt.kind == "registered":
+        if source not in registry.REGISTERED_CORPORA:
+            hint = did_you_mean(source, registry.REGISTERED_CORPORA)
+            report_error(
+                report, E_CORPUS, f"unknown corpus '{source}'", stmt.source,
+                hint=hint or 'quote a path (data "train.jsonl") or name a hub dataset '
+                '(data hub org/name)',
+            )  # fmt: skip
+        return plan.DataSpec(source, "registered", options, unit)
+    if stmt.kind == "path":
+        path = resolve_path(spec, source)
+        check_exists(path, stmt.source, "data path", report)
+        return plan.DataSpec(path, "path", options, unit)
+    return plan.DataSpec(source, "hub", options, unit)
+
+
+def build_tokenizer(spec: ast.Spec, report: Report) -> plan.TokenizerSpec:
+    stmt = first(spec, ast.TokenizerStmt)
+    if stmt is None:
+        return plan.TokenizerSpec()
+    if isinstance(stmt.kind, ast.String):
+        path = resolve_path(spec, stmt.kind.value)
+        check_exists(path, stmt.kind, "tokenizer path", report)
+        return plan.TokenizerSpec("path", plan.TokenizerSpec.vocab_size, path)
+    if stmt.kind.value != "bpe":
+        report_unknown(report, E_TOKENIZER, "tokenizer", stmt.kind, ("bpe",))
+        return plan.TokenizerSpec()
+    size = plan.TokenizerSpec.vocab_size
+    if stmt.size is not None:
+        size = read_int(stmt.size, "the vocabulary size", report, minimum=MIN_BPE_VOCAB) or size
+    return plan.TokenizerSpec("bpe", size)
+
+
+def _call_arguments(call: ast.Call, signature: registry.Signature, what: str, report: Report):
+    """(positional, keyword) values of a scorer or objective call, checked."""
+    positional = [a for a in call.args if a.key is None]
+    keywords = [a for a in call.args if a.key is not None]
+    names = []
+    if positional and signature.positional is None:
+        report_error(report, E_ARGS, f"{what} takes no positional arguments", positional[0])
+    elif signature.positional == "name" and len(positional) != 1:
+        node = positional[1] if positional else call
+        report_error(
+            report, E_ARGS, f"{what} takes exactly one name, e.g. {call.name.value}(x)", node
+        )
+    for arg in positional if signature.positional else ():
+        text = read_text(arg.value, f"an argument of {what}", report)
+        if text is not None:
+            names.append((text, arg))
+    allowed = dict(signature.keywords)
+    kwargs = {}
+    for arg in keywords:
+        key = arg.key.value
+        if key not in allowed:
+            choices = allowed or {}
+            hint = did_you_mean(key, choices) or (
+                "it takes: " + ", ".join(choices) if choices else f"{what} takes no keywords"
+            )
+            report_error(report, E_KEYWORD, f"unknown argument '{key}' of {what}", arg.key, hint)
+            continue
+        if key in kwargs:
+            report_error(report, E_DUPLICATE_ARG, f"argument '{key}' given twice", arg)
+            continue
+        value = read_typed(arg.value, allowed[key], f"'{key}'", report)
+        if value is not None:
+            kwargs[key] = value
+    return names, tuple(sorted(kwargs.items()))
+
+
+def _weight(term: ast.Term, report: Report) -> float | None:
+    if term.weight is None:
+        return 1.0
+    if term.weight.percent:
+        return read_share(term.weight, "a weight", report)
+    weight = term.weight.magnitude
+    if not math.isfinite(weight) or weight <= 0:
+        report_error(report, E_WEIGHT, f"a weight must be greater than 0, not {term.weight.text}",
+                term.weight, hint="leave a term out instead of giving it weight 0")  # fmt: skip
+        return None
+    return weight
+
+
+def build_sort(spec: ast.Spec, report: Report) -> plan.SortSpec | None:
+    stmt = first(spec, ast.SortStmt)
+    if stmt is None:
+        return None
+    known = registry.scorers()
+    terms = []
+    for term in stmt.terms:
+        weight = _weight(term, report)
+        name = term.call.name
+        if name.value not in known:
+            report_unknown(report, E_SCORER, "scorer", name, known)
+            continue
+        what = f"scorer '{name.value}'"
+        positional, kwargs = _call_arguments(term.call, known[name.value], what, report)
+        if known[name.value].positional == "names" and not positional and name.value == "source":
+            report_error(
+                report, E_ARGS, "source needs the sources in order, e.g. source(a, b)", term
+            )
+        if weight is not None:
+            args = tuple(text for text, _ in positional)
+            terms.append(plan.ScorerTerm(name.value, args, kwargs, weight))
+    descending = stmt.order is not None and stmt.order.value == "descending"
+    return plan.SortSpec(tuple(terms), descending)
+
+
+def build_pace(stmt: ast.PaceStmt | None, steps: int, report: Report) -> plan.Pace:
+    """A data or vocabulary pace; ``plan.Pace()`` (``none``) when absent or wrong."""
+    if stmt is None:
+        return plan.Pace()
+    fn = stmt.fn.value
+    word = "pace" if stmt.target == "data" else "vocab"
+    if fn == "none":
+        if stmt.schedule is not None:
+            report_error(report, E_SCHEDULE, f"'{word} none' takes no schedule", stmt.schedule)
+        return plan.Pace()
+    known = fn in PACING_FUNCTIONS
+    if not known:  # still check the schedule below: every problem is reported at once
+        report_unknown(report, E_PACING, "pacing function", stmt.fn, (*PACING_FUNCTIONS, "none"))
+    schedule = stmt.schedule
+    if schedule is None:
+        report_error(
+            report, E_SCHEDULE, f"'{word} {fn}' needs a schedule", stmt,
+            hint=f"write '{word} {fn} from 10% over 10000 [release at 80%]'",
+        )  # fmt: skip
+        return plan.Pace()
+    start = read_share(schedule.start, "the start ('from')", report)
+    end = 1.0
+    if schedule.end is not None:
+        end = read_share(schedule.end, "the end ('to')", report)
+    after = 0
+    if schedule.after is not None:
+        after = read_time(schedule.after, "'after'", report, steps)
+    over = read_time(schedule.over, "'over'", report, steps, minimum=1)
+    release = None
+    if schedule.release is not None:
+        release = read_share(schedule.release, "'release at'", report)
+        if release is None:
+            return plan.Pace()
+    if None in (start, end, after, over):
+        return plan.Pace()
+    if end < start:
+        report_error(
+            report, E_PACE_ORDER,
+            f"the pool would shrink: 'to' {schedule.end.text} is below 'from' "
+            f"{schedule.start.text}",
+            schedule.end,
+        )  # fmt: skip
+        return plan.Pace()
+    if not known:
+        return plan.Pace()
+    return plan.Pace(fn, start, end, over, after, release)
+
+
+def _tags(names, report: Report) -> tuple[str, ...]:
+    tags = set()
+    for text, arg in names:
+        tag = pos_tags.SPEC_NAMES.get(text.lower())
+        if tag is None:
+            report_error(
+                report, E_TAG, f"unknown part-of-speech tag '{text}'", arg,
+                did_you_mean(text.lower(), pos_tags.SPEC_NAMES)
+                or "tags: " + ", ".join(pos_tags.SPEC_NAMES),
+            )  # fmt: skip
+            continue
+        tags.add(tag)
+    return tuple(sorted(tags, key=pos_tags.TAG_INDEX.__getitem__))
+
+
+def _unit_from_call(name: str | None, call: ast.Call, report: Report) -> plan.Unit | None:
+    """The unit a call makes (``name`` None: named by its canonical text)."""
+    known = registry.objectives()
+    objective = call.name.value
+    what = f"objective '{objective}'"
+    names, kwargs = _call_arguments(call, known[objective], what, report)
+    if objective == "pos":
+        args = _tags(names, report)
+    else:
+        args = tuple(text for text, _ in names)
+    if name is None:
+        name = canonical_unit_name(objective, args, kwargs)
+    return plan.Unit(name, objective, args, kwargs)
+
+
+def _scalar_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value).removesuffix(".0") if value.is_integer() else repr(value)
+    return str(value)
+
+
+def canonical_unit_name(objective: str, args: tuple, kwargs: tuple) -> str:
+    """``pos(noun, verb, mask=0.4)``: the name of an inline unit, the same however written."""
+    if not args and not kwargs:
+        return objective
+    shown = [("punct" if a == "." else a.lower()) if objective == "pos" else str(a) for a in args]
+    shown += [f"{k}={_scalar_text(v)}" for k, v in kwargs]
+    return f"{objective}({', '.join(shown)})"
+
+
+def declared_units(spec: ast.Spec, report: Report) -> dict[str, tuple[ast.UnitStmt, plan.Unit]]:
+    """The ``unit`` statements, checked: name -> (statement, unit)."""
+    known = registry.objectives()
+    declared = {}
+    for stmt in spec.of_type(ast.UnitStmt):
+        name = stmt.name.value
+        if name in known:
+            report_error(report, E_UNIT, f"unit '{name}' has the name of an objective", stmt.name,
+                    hint="choose another name, e.g. " + f"{name}_1")  # fmt: skip
+            continue
+        if name in declared:
+            report_error(report, E_UNIT, f"unit '{name}' is defined twice", stmt.name,
+                    hint=f"first defined on line {declared[name][0].span.line}")  # fmt: skip
+            continue
+        objective = stmt.call.name
+        if objective.value not in known:
+            report_unknown(report, E_OBJECTIVE, "objective", objective, known)
+            continue
+        unit = _unit_from_call(name, stmt.call, report)
+        if unit is not None:
+            declared[name] = (stmt, unit)
+    return declared
+
+
+def _family_problem(objective: str, family: str) -> str | None:
+    if family == "masked" and objective in registry.CAUSAL_ONLY:
+        return "a masked model"
+    if family == "causal" and objective in registry.MASKED_ONLY:
+        return "a causal model"
+    return None
+
+
+def build_phases(
+    spec: ast.Spec, family: str, steps: int, report: Report
+) -> tuple[tuple[plan.Unit, ...], tuple[plan.Phase, ...]]:
+    """The units used in ``at`` statements (sorted by name) and the objective phases."""
+    declared = declared_units(spec, report)
+    known = registry.objectives()
+    units: dict[str, plan.Unit] = {}
+    phases = []
+    for stmt in spec.of_type(ast.AtStmt):
+        start = read_time(stmt.time, "the step of 'at'", report, steps)
+        weights: dict[str, float] = {}
+        for term in stmt.terms:
+            weight = _weight(term, report)
+            call = term.call
+            name = call.name.value
+            if name in declared:
+                if call.args:
+                    report_error(report, E_ARGS, f"unit '{name}' takes no arguments", call.args[0],
+                            hint=f"its arguments are set where it is defined "
+                            f"(line {declared[name][0].span.line})")  # fmt: skip
+                unit = declared[name][1]
+            elif name in known:
+                unit = _unit_from_call(None, call, report)
+            else:
+                report_unknown(
+                    report, E_OBJECTIVE, "objective or unit", call.name, {*known, *declared}
+                )
+                continue
+            problem = _family_problem(unit.objective, family)
+            if problem:
+                natural = presets.FAMILY_OBJECTIVE[family]
+                report_error(
+                    report, E_FAMILY, f"objective '{unit.objective}' does not fit {problem}",
+                    call, hint=f"use '{natural}', or a model of the other family",
+                )  # fmt: skip
+            if unit.name in weights:
+                report_error(
+                    report, E_DUPLICATE_ARG, f"'{unit.name}' appears twice in one 'at'", term
+                )
+                continue
+            if weight is not None:
+                weights[unit.name] = weight
+                units[unit.name] = unit
+        if start is not None:
+            phases.append((start, stmt, tuple(sorted(weights.items()))))
+    _check_phase_times(phases, steps, report)
+    if not phases:
+        natural = presets.FAMILY_OBJECTIVE[family]
+        units[natural] = plan.Unit(natural, natural)
+        return tuple(units.values()), (plan.Phase(0, ((natural, 1.0),)),)
+    ordered = tuple(sorted(units.values(), key=lambda u: u.name))
+    return ordered, tuple(plan.Phase(start, weights) for start, _, weights in phases)
+
+
+def _check_phase_times(phases, steps: int, report: Report) -> None:
+    previous = None
+    for start, stmt, _ in phases:
+        if previous is None and start != 0:
+            report_error(
+                report, E_AT_FIRST, f"the first 'at' is at step {start}, not 0", stmt.time,
+                hint="nothing says what to train before it: start with 'at 0 ...'",
+            )  # fmt: skip
+        if previous is not None and start <= previous[0]:
+            report_error(
+                report, E_AT_ORDER,
+                f"'at' steps must increase: step {start} is not after step {previous[0]}",
+                stmt.time, hint=f"the previous 'at' is on line {previous[1].span.line}",
+            )  # fmt: skip
+        if start >= steps:
+            report_error(
+                report, E_AT_LATE,
+                f"step {start} is never reached: training runs steps 0 to {steps - 1}",
+                stmt.time,
+            )  # fmt: skip
+        previous = (start, stmt)
+
+
+def build_evals(spec: ast.Spec, steps: int, report: Report) -> tuple[plan.EvalSpec, ...]:
+    evals = []
+    seen: dict[str, ast.EvalStmt] = {}
+    for stmt in spec.of_type(ast.EvalStmt):
+        path = None
+        if isinstance(stmt.target, ast.Name):
+            name = stmt.target.value
+            if name not in registry.EVAL_PRESETS:
+                report_unknown(report, E_EVAL, "evaluation", stmt.target, registry.EVAL_PRESETS)
+                continue
+        else:
+            path = resolve_path(spec, stmt.target.value)
+            check_exists(path, stmt.target, "evaluation path", report)
+            name = Path(path).stem or "eval"
+        if name in seen:
+            report_error(report, E_DUPLICATE_EVAL, f"evaluation '{name}' is given twice", stmt.target,
+                    hint=f"first given on line {seen[name].span.line}")  # fmt: skip
+            continue
+        seen[name] = stmt
+        every = limit = None
+        if stmt.every is not None:
+            every = read_time(stmt.every, "'every'", report, steps, minimum=1)
+        if stmt.limit is not None:
+            limit = read_int(stmt.limit, "'limit'", report)
+        evals.append(plan.EvalSpec(name, path, every, stmt.at_phases, limit))
+    return tuple(evals)
+
+
+def build_output(spec: ast.Spec, steps: int, report: Report) -> plan.OutputSpec:
+    fields = {}
+    for stmt in spec.of_type(ast.LogStmt):
+        if stmt.every is not None:
+            fields["log_every"] = read_int(stmt.every, "'log every'", report)
+        if stmt.wandb_project is not None:
+            fields["wandb_project"] = read_text(stmt.wandb_project, "the project", report)
+    stmt = first(spec, ast.CheckpointStmt)
+    if stmt is not None:
+        fields["checkpoint_every"] = read_time(stmt.every, "'checkpoint every'", report, steps,
+                                               minimum=1)  # fmt: skip
+        if stmt.keep is not None:
+            fields["keep"] = read_int(stmt.keep, "'keep'", report)
+    stmt = first(spec, ast.PushStmt)
+    if stmt is not None:
+        fields["push_to_hub"] = stmt.repo.value
+    return plan.OutputSpec(**{k: v for k, v in fields.items() if v is not None})
+
+
+def build_plan(spec: ast.Spec, report: Report) -> plan.Plan:
+    """The plan of ``spec``; every wrong value is reported and replaced by its default."""
+    train = build_train(spec, report)
+    model = build_model(spec, report)
+    units, phases = build_phases(spec, model.family, train.steps, report)
+    paces = {stmt.target: stmt for stmt in reversed(spec.of_type(ast.PaceStmt))}
+    return plan.Plan(
+        model=model,
+        data=build_data(spec, report),
+        tokenizer=build_tokenizer(spec, report),
+        train=train,
+        sort=build_sort(spec, report),
+        pace=build_pace(paces.get("data"), train.steps, report),
+        vocab=build_pace(paces.get("vocab"), train.steps, report),
+        units=units,
+        phases=phases,
+        evals=build_evals(spec, train.steps, report),
+        output=build_output(spec, train.steps, report),
+    )

@@ -1,0 +1,580 @@
+"""Parse spec text into the syntax tree (:mod:`curriculumc.lang.ast`).
+
+The lark LALR parser is built once per process from
+``grammar/curriculum.lark``. The tree is turned into AST nodes by a Transformer that only
+*builds* nodes -- no validation happens there (lark would wrap exceptions in VisitError);
+meaning is checked by :mod:`curriculumc.lang.rules`.
+
+Syntax errors are named in words by matching the parser state against a table of
+labelled bad inputs (``UnexpectedInput.match_examples``). To report several syntax
+errors at once, a file that fails is re-parsed statement by statement (split at
+newlines and at ``;`` outside parentheses and strings).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from functools import cache
+from importlib import resources
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput
+
+from curriculumc.errors import CurriculumError, Diagnostic, Span
+from curriculumc.lang import ast
+
+E_SYNTAX = "E001"
+E_CHARACTER = "E002"
+E_ENCODING = "E003"
+
+STATEMENT_KEYWORDS = (
+    "model", "data", "tokenizer", "train", "sort", "pace", "vocab", "at", "unit",
+    "eval", "log", "checkpoint", "push",
+)  # fmt: skip
+
+#: start symbols: a whole spec, one statement, and fragments used by YAML and overrides
+START = ("spec", "statement", "terms", "call", "value")
+
+
+@cache
+def parser() -> Lark:
+    """The LALR parser for every start symbol in :data:`START` (built once per process).
+
+    The built tables are cached by lark in a private per-user folder (not the shared
+    temporary folder: lark's cache is a pickle); lark rebuilds them when the grammar or
+    lark's version changes, and builds in memory when the folder cannot be written.
+    """
+    grammar = resources.files("curriculumc.grammar").joinpath("curriculum.lark").read_text("utf-8")
+    options = dict(
+        parser="lalr",
+        lexer="contextual",
+        start=list(START),
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+    folder = _cache_folder()
+    if folder is not None:
+        try:
+            return Lark(grammar, cache=os.path.join(folder, "grammar.lark-cache"), **options)
+        except OSError:
+            pass
+    return Lark(grammar, **options)
+
+
+def _cache_folder() -> str | None:
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(root, "curriculumc")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
+
+
+def decode(data: bytes, filename: str) -> str:
+    """UTF-8 text of ``data``; raises CurriculumError pointing at the first bad byte."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        good = data[: exc.start].decode("utf-8", errors="replace")
+        line = good.count("\n") + 1
+        column = len(good) - (good.rfind("\n") + 1) + 1
+        shown = data.decode("utf-8", errors="replace")
+        raise CurriculumError.single(
+            E_ENCODING,
+            f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            Span(filename, line, column, line, column + 1, shown),
+            hint="save the spec as UTF-8",
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def parse(text: str | bytes, filename: str = "<spec>", *, base_dir: str | None = None) -> ast.Spec:
+    """Parse a whole spec.
+
+    Takes the spec text (``bytes`` are decoded as UTF-8), the file name used in
+    diagnostics and the folder relative paths are relative to. Returns an
+    :class:`ast.Spec`. Raises :class:`CurriculumError` with every syntax error found.
+    """
+    if isinstance(text, bytes):
+        text = decode(text, filename)
+    try:
+        tree = parser().parse(text, start="spec")
+    except UnexpectedInput as exc:
+        diagnostics = _recover(text, filename) or [_syntax_diagnostic(exc, text, filename)]
+        raise CurriculumError(diagnostics) from None
+    statements = _ToAst(filename, text).transform(tree)
+    lines = text.split("\n")
+    whole = Span(filename, 1, 1, len(lines), len(lines[-1]) + 1, text)
+    return ast.Spec(tuple(statements), filename, base_dir, whole)
+
+
+def parse_fragment(text: str, start: str, filename: str = "<fragment>"):
+    """Parse a piece of DSL (``start``: ``terms``, ``call``, ``value`` or ``statement``).
+
+    Spans are relative to ``text`` (line 1, column 1); move them with
+    :func:`curriculumc.lang.ast.map_spans`. Raises CurriculumError on a syntax error.
+    """
+    try:
+        tree = parser().parse(text, start=start)
+    except UnexpectedInput as exc:
+        raise CurriculumError([_syntax_diagnostic(exc, text, filename)]) from None
+    result = _ToAst(filename, text).transform(tree)
+    return result[0] if start == "statement" and isinstance(result, list) else result
+
+
+# --- tree -> AST -----------------------------------------------------------------------
+
+
+def _unquote(text: str) -> str:
+    body, out, i = text[1:-1], [], 0
+    while i < len(body):
+        if body[i] == "\\" and i + 1 < len(body):
+            out.append({"n": "\n", "t": "\t"}.get(body[i + 1], body[i + 1]))
+            i += 2
+        else:
+            out.append(body[i])
+            i += 1
+    return "".join(out)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Builds AST nodes with spans; never validates (see the module docstring)."""
+
+    def __init__(self, filename: str, source: str):
+        super().__init__()
+        self.filename = filename
+        self.source = source
+
+    def _span(self, item) -> Span:
+        return Span(
+            self.filename, item.line, item.column, item.end_line, item.end_column, self.source
+        )
+
+    def _leaf(self, token: Token):
+        span = self._span(token)
+        if token.type == "NUMBER":
+            return ast.Number(str(token), span)
+        if token.type == "STRING":
+            return ast.String(_unquote(str(token)), span)
+        if token.type == "REPO":
+            return ast.String(str(token), span)
+        return ast.Name(str(token), span)
+
+    def _leaf_or_none(self, token):
+        return None if token is None else self._leaf(token)
+
+    # --- top level
+    def spec(self, meta, children):
+        statements = []
+        for child in children:
+            statements.extend(child if isinstance(child, list) else [child])
+        return statements
+
+    def model(self, meta, children):
+        return ast.ModelStmt(self._leaf(children[0]), self._span(meta))
+
+    def registered_source(self, meta, children):
+        return ("registered", self._leaf(children[0]))
+
+    def path_source(self, meta, children):
+        return ("path", self._leaf(children[0]))
+
+    def hub_source(self, meta, children):
+        return ("hub", ast.String(self._leaf(children[-1]).value, self._span(children[-1])))
+
+    def data(self, meta, children):
+        (kind, source), args, packed = children
+        return ast.DataStmt(kind, source, args or (), packed is not None, self._span(meta))
+
+    def tokenizer_named(self, meta, children):
+        name, size = children
+        return ast.TokenizerStmt(self._leaf(name), self._leaf_or_none(size), self._span(meta))
+
+    def tokenizer_path(self, meta, children):
+        return ast.TokenizerStmt(self._leaf(children[0]), None, self._span(meta))
+
+    def train(self, meta, children):
+        return ast.TrainStmt(tuple(children), self._span(meta))
+
+    def setting(self, meta, children):
+        key, value = children
+        return ast.Setting(self._leaf(key), value, self._span(meta))
+
+    def setting_number_first(self, meta, children):
+        number, key = children
+        return ast.Setting(self._leaf(key), self._leaf(number), self._span(meta))
+
+    def sort(self, meta, children):
+        terms, order = children
+        return ast.SortStmt(terms, self._leaf_or_none(order), self._span(meta))
+
+    def pace(self, meta, children):
+        return ast.PaceStmt("data", self._leaf(children[0]), children[1], self._span(meta))
+
+    def vocab(self, meta, children):
+        return ast.PaceStmt("vocab", self._leaf(children[0]), children[1], self._span(meta))
+
+    def schedule(self, meta, children):
+        start, end, after, over, release = (self._leaf_or_none(c) for c in children)
+        return ast.Schedule(start, over, end, after, release, self._span(meta))
+
+    def at(self, meta, children):
+        return list(children)
+
+    def at_clause(self, meta, children):
+        time, terms = children
+        return ast.AtStmt(self._leaf(time), terms, self._span(meta))
+
+    def unit(self, meta, children):
+        name, call = children
+        return ast.UnitStmt(self._leaf(name), call, self._span(meta))
+
+    def eval(self, meta, children):
+        target, *options = children
+        fields = dict(every=None, limit=None, at_phases=False)
+        for key, value in options:
+            fields[key] = value  # a repeated option: the last one counts
+        return ast.EvalStmt(self._leaf(target), span=self._span(meta), **fields)
+
+    def eval_every(self, meta, children):
+        return ("every", self._leaf(children[0]))
+
+    def eval_limit(self, meta, children):
+        return ("limit", self._leaf(children[0]))
+
+    def eval_at_phases(self, meta, children):
+        return ("at_phases", True)
+
+    def log(self, meta, children):
+        fields = dict(children)
+        return ast.LogStmt(fields.get("every"), fields.get("wandb_project"), self._span(meta))
+
+    def log_every(self, meta, children):
+        return ("every", self._leaf(children[0]))
+
+    def log_wandb(self, meta, children):
+        return ("wandb_project", self._leaf(children[0]))
+
+    def checkpoint(self, meta, children):
+        every, keep = children
+        return ast.CheckpointStmt(self._leaf(every), self._leaf_or_none(keep), self._span(meta))
+
+    def push(self, meta, children):
+        return ast.PushStmt(self._leaf(children[0]), self._span(meta))
+
+    # --- shared pieces
+    def terms(self, meta, children):
+        return tuple(children)
+
+    def term(self, meta, children):
+        weight, call = children
+        return ast.Term(self._leaf_or_none(weight), call, self._span(meta))
+
+    def call(self, meta, children):
+        name, args = children
+        return ast.Call(self._leaf(name), args or (), self._span(meta))
+
+    def args(self, meta, children):
+        return tuple(c for c in children if c is not None)
+
+    def keyword_arg(self, meta, children):
+        key, value = children
+        return ast.Arg(self._leaf(key), value, self._span(meta))
+
+    def positional_arg(self, meta, children):
+        return ast.Arg(None, children[0], self._span(meta))
+
+    def value(self, meta, children):
+        return self._leaf(children[0])
+
+
+# --- syntax errors in words ------------------------------------------------------------
+
+# Labelled bad statements: a failing statement is named after the first example that
+# fails in the same parser state (lark's match_examples). Keep each example minimal.
+_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "expected a statement (model, data, tokenizer, train, sort, pace, vocab, at, unit, "
+    "eval, log, checkpoint, push)": ("foo", "foo bar", "12", '"x"', "(", "+", "=", ","),
+    "missing the model preset or config path after 'model'": ("model",),
+    "missing the data source after 'data' (a corpus name, a quoted path or hub ID)": ("data",),
+    "expected a hub dataset ID such as org/name": ("data hub", "data hub x"),
+    "missing the tokenizer ('bpe 8192' or a quoted path)": ("tokenizer",),
+    "missing a training setting (e.g. '20000 steps' or 'batch 32')": ("train", "train 1,"),
+    "missing the setting's value": ("train batch", "train lr ,"),
+    "missing the setting's name after the number (e.g. '20000 steps')": ("train 20000",),
+    "missing 'by' after 'sort'": ("sort", "sort ngram_ppl"),
+    "missing {term}": ("sort by", "sort by 0.5", "sort by x +", "sort by x + 0.5"),
+    "missing the pacing function (e.g. 'root' or 'none')": ("pace", "vocab"),
+    "missing 'from' (write 'FN from S% over N')": ("pace root 10%", "pace root over 10"),
+    "missing 'over' (write 'FN from S% over N')": (
+        "pace root from 10%",
+        "pace root from 10% release at 80%",
+        "pace root from 10% to 90%",
+        "pace root from 10% after 100",
+        "pace root from 10% to 90% after 100",
+        "pace root from 10% 100",
+    ),
+    "missing 'at' after 'release' (write 'release at R%')": (
+        "pace root from 1% over 10 release 8%",
+    ),
+    "missing a number": (
+        "pace root from over 10",
+        "pace root from 10% over",
+        "pace root from 10% over 10 release at",
+        "pace root from 10% to over 10",
+        "pace root from 10% after over 10",
+        "at mlm",
+        "at",
+        "eval blimp every",
+        "eval blimp limit",
+        "checkpoint every",
+        "checkpoint every 10 keep",
+        "log every",
+    ),
+    "missing an objective": ("at 0", "at 0 0.5"),
+    "expected 'at' after ',' (write 'at 0 mlm, at 1000 pos')": ("at 0 mlm, 100 pos", "at 0 x,"),
+    "unclosed parenthesis": (
+        "sort by x(",
+        "sort by x(n=3",
+        "at 0 pos(noun, verb",
+        "at 0 pos(noun,",
+        "at 0 pos(n=",
+        "data synth(words=1",
+    ),
+    "missing ',' between arguments": ("at 0 pos(noun verb)", "sort by x(n=3 m=4)"),
+    "missing the argument after '='": ("at 0 pos(n=)",),
+    "missing '=' (write 'unit NAME = CALL')": ("unit x pos", "unit x"),
+    "missing the unit's name (write 'unit NAME = CALL')": ("unit", "unit = pos"),
+    "missing the unit's objective after '='": ("unit x =",),
+    "missing the evaluation (a preset such as blimp, or a quoted path)": ("eval",),
+    "expected 'phases' after 'at'": ("eval blimp at", "eval blimp at 100"),
+    "expected 'every' or 'wandb project NAME' after 'log'": ("log", "log 10"),
+    "expected 'project NAME' after 'wandb'": ("log wandb", "log wandb project"),
+    "missing 'every' after 'checkpoint'": ("checkpoint", "checkpoint 100"),
+    "expected 'to hub ORG/NAME' after 'push'": ("push", "push to", "push to hub", "push hub x/y"),
+    "unexpected text after the end of the statement (statements are separated by "
+    "newlines or ';')": (
+        "model roberta-small extra",
+        'model "x" extra',
+        "data synth extra",
+        "data synth packed x",
+        "tokenizer bpe 8192 x",
+        "train 10 steps x",
+        "sort by x 3",
+        "sort by x(n=3) 3",
+        "sort by x descending y",
+        "pace none 10",
+        "pace root from 10% over 10 x",
+        "pace root from 10% over 10 release at 8% x",
+        "at 0 mlm pos",
+        "at 0 pos(noun) x",
+        "unit a = b c",
+        "eval blimp foo",
+        "eval blimp every 10 x",
+        "log every 10 x",
+        "checkpoint every 10 x",
+        "checkpoint every 10 keep 3 x",
+        "push to hub a/b c",
+    ),
+}
+
+
+def _error_key(exc: UnexpectedInput) -> tuple:
+    """What identifies where a parse failed: parser state, acceptable tokens, token type."""
+    state = exc.state
+    if hasattr(state, "state_stack"):  # a lark ParserState: compare depth and LALR state
+        state = (len(state.state_stack), state.position)
+    accepts = getattr(exc, "accepts", None) or getattr(exc, "allowed", None) or ()
+    token = getattr(exc, "token", None)
+    return (type(exc).__name__, state, frozenset(accepts)), getattr(token, "type", None)
+
+
+@cache
+def _example_index() -> tuple[tuple[tuple, str | None, str, str], ...]:
+    """(failure key, token type, token text, label) of every labelled bad input."""
+    index = []
+    for label, examples in _EXAMPLES.items():
+        for example in examples:
+            try:
+                parser().parse(example, start="statement")
+            except UnexpectedInput as exc:
+                key, token_type = _error_key(exc)
+                index.append((key, token_type, str(getattr(exc, "token", "")), label))
+    return tuple(index)
+
+
+def _label(exc: UnexpectedInput) -> str | None:
+    """The label of the first example failing the same way (lark's match_examples rule:
+    same state and acceptable tokens; an exact token match wins over a same-type one)."""
+    key, token_type = _error_key(exc)
+    token = str(getattr(exc, "token", ""))
+    same_state = [e for e in _example_index() if e[0] == key]
+    for _, example_type, example_token, label in same_state:
+        if example_type == token_type and example_token == token:
+            return label
+    for _, example_type, _, label in same_state:
+        if example_type == token_type:
+            return label
+    return same_state[0][3] if same_state else None
+
+
+@cache
+def _terminal_words() -> dict[str, str]:
+    words = {}
+    for terminal in parser().terminals:
+        pattern = terminal.pattern
+        if pattern.type == "str":
+            words[terminal.name] = f"'{pattern.value}'"
+    words.update(
+        NAME="a name",
+        NUMBER="a number",
+        STRING="a quoted string",
+        REPO="an ID such as org/name",
+        ORDER="'ascending' or 'descending'",
+        PACKED="'packed'",
+        _SEP="a newline or ';'",
+        **{"$END": "the end of the statement"},
+    )
+    return words
+
+
+def _describe(token: Token) -> str:
+    if token.type == "$END":
+        return "the end of the statement"
+    if token.type == "_SEP":
+        return "the end of the line" if "\n" in token else "';'"
+    return f"'{token}'"
+
+
+def _expected(exc: UnexpectedInput) -> str | None:
+    names = getattr(exc, "accepts", None) or getattr(exc, "expected", None) or ()
+    words = _terminal_words()
+    shown = sorted({words.get(n, n) for n in names if n != "_SEP"})
+    if not shown:
+        return None
+    if len(shown) > 6:
+        shown = shown[:6] + ["..."]
+    return "expected " + ", ".join(shown)
+
+
+def _printable(char: str) -> str:
+    return repr(char) if char.isprintable() else f"U+{ord(char):04X}"
+
+
+def _syntax_diagnostic(
+    exc: UnexpectedInput,
+    text: str,
+    filename: str,
+    *,
+    source: str | None = None,
+    line_offset: int = 0,
+    column_offset: int = 0,
+) -> Diagnostic:
+    """A Diagnostic for one lark error in ``text``; when ``text`` is one statement of a
+    file, ``source`` is the file's text and the offsets move positions into it."""
+
+    def span(line: int, column: int, width: int) -> Span:
+        line += line_offset
+        column += column_offset if line == line_offset + 1 else 0
+        return Span(filename, line, column, line, column + max(width, 1), _source)
+
+    _source = text if source is None else source
+    if isinstance(exc, UnexpectedCharacters):
+        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        where = span(exc.line, exc.column, 1)
+        if char == '"':
+            return Diagnostic(E_CHARACTER, "unclosed string", where, "add the closing '\"'")
+        return Diagnostic(
+            E_CHARACTER,
+            f"unexpected character {_printable(char)}",
+            where,
+            _expected(exc),
+        )
+    token = getattr(exc, "token", None)
+    label = _label(exc)
+    if token is None or token.type == "$END":
+        line, column = _end_position(text)
+        where = span(line, column, 1)
+        found = "the end of the statement"
+    else:
+        width = len(token) if token.type != "_SEP" else 1
+        if token.end_line is not None and token.end_line != token.line:
+            width = 1
+        where = span(token.line, token.column, width)
+        found = _describe(token)
+    hint = _expected(exc)
+    if label and label.startswith("expected a statement") and token is not None:
+        guess = difflib.get_close_matches(str(token), STATEMENT_KEYWORDS, n=1)
+        if guess:
+            hint = f"did you mean '{guess[0]}'?"
+    if label and "{term}" in label:  # the scorer/objective pieces are shared by sort and at
+        words = text.split()
+        term = {"sort": "a scorer", "at": "an objective"}.get(words[0] if words else "", "a term")
+        label = label.replace("{term}", term)
+    message = f"{label}; found {found}" if label else f"syntax error: unexpected {found}"
+    return Diagnostic(E_SYNTAX, message, where, hint)
+
+
+def _end_position(text: str) -> tuple[int, int]:
+    """Line and column just after the last meaningful character of ``text``."""
+    lines = text.split("\n")
+    while len(lines) > 1 and not _strip_comment(lines[-1]).strip():
+        lines.pop()
+    stripped = _strip_comment(lines[-1]).rstrip()
+    return len(lines), len(stripped) + 1
+
+
+def _strip_comment(line: str) -> str:
+    in_string = False
+    for i, char in enumerate(line):
+        if char == '"':
+            in_string = not in_string
+        elif char == "#" and not in_string:
+            return line[:i]
+    return line
+
+
+def _split_statements(text: str) -> list[tuple[int, int, str]]:
+    """(line, column, text) of each statement: split at newlines, and at ';' outside
+    strings and parentheses; comments removed."""
+    chunks = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = _strip_comment(line)
+        start, depth, in_string = 0, 0, False
+        for i, char in enumerate(line):
+            if char == '"':
+                in_string = not in_string
+            elif in_string:
+                continue
+            elif char == "(":
+                depth += 1
+            elif char == ")":
+                depth = max(0, depth - 1)
+            elif char == ";" and depth == 0:
+                chunks.append((number, start + 1, line[start:i]))
+                start = i + 1
+        chunks.append((number, start + 1, line[start:]))
+    return [c for c in chunks if c[2].strip()]
+
+
+def _recover(text: str, filename: str) -> list[Diagnostic]:
+    """Every statement's syntax error (an empty list if each statement parses alone)."""
+    diagnostics = []
+    for line, column, chunk in _split_statements(text):
+        try:
+            parser().parse(chunk, start="statement")
+        except UnexpectedInput as exc:
+            diagnostics.append(
+                _syntax_diagnostic(
+                    exc,
+                    chunk,
+                    filename,
+                    source=text,
+                    line_offset=line - 1,
+                    column_offset=column - 1,
+                )
+            )
+    return diagnostics

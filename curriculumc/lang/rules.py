@@ -1,0 +1,168 @@
+"""The rules that relate a spec's statements to each other, each a Diagnostic with a span.
+
+Value problems (unknown names, percentages out of range, wrong types, ``at`` order) are
+found while the plan is built (:func:`curriculumc.lang.builder.build_plan`); the rules here
+relate statements to each other. Each rule is a plain function ``(spec, plan) ->
+diagnostics``, listed in :data:`RULES`.
+
+Decisions (documented in docs/language.md):
+
+- the first ``at`` must be at step 0 (error E062): nothing would say what to train
+  before it;
+- ``sort`` without ``pace`` is a warning (W002): sorting alone changes nothing, batches
+  are drawn uniformly from all the data;
+- ``pace`` without ``sort`` is a warning (W003): the pool grows over the data in file
+  order, which is rarely meant (write ``sort by random`` or ``sort by source(...)``);
+- a statement that may appear once (model, data, ...) given twice is an error at the
+  second (E037); ``train`` may be split over several statements, each setting once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from curriculumc import plan
+from curriculumc.errors import Diagnostic
+from curriculumc.lang import ast
+from curriculumc.lang.builder import first
+
+E_DUPLICATE = "E037"
+W_PACE_LATE = "W001"
+W_SORT_ALONE = "W002"
+W_PACE_ALONE = "W003"
+W_VOCAB_POS = "W004"
+W_EVAL_LATE = "W006"
+W_WARMUP = "W007"
+W_UNUSED_UNIT = "W008"
+W_CHECKPOINT_LATE = "W009"
+
+SINGLE_STATEMENTS = {
+    ast.ModelStmt: "model",
+    ast.DataStmt: "data",
+    ast.TokenizerStmt: "tokenizer",
+    ast.SortStmt: "sort",
+    ast.CheckpointStmt: "checkpoint",
+    ast.PushStmt: "push",
+}
+
+
+def _warning(code: str, message: str, node, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(code, message, getattr(node, "span", None), hint, "warning")
+
+
+def duplicate_statements(spec: ast.Spec, _: plan.Plan) -> Iterable[Diagnostic]:
+    """A statement that may appear once, given again: an error at the second."""
+    seen: dict[str, ast.Statement] = {}
+    for stmt in spec.statements:
+        word = SINGLE_STATEMENTS.get(type(stmt))
+        if isinstance(stmt, ast.PaceStmt):
+            word = "pace" if stmt.target == "data" else "vocab"
+        if isinstance(stmt, ast.LogStmt):
+            for part, present in (("log every", stmt.every), ("log wandb", stmt.wandb_project)):
+                if present is not None:
+                    yield from _once(seen, part, stmt)
+            continue
+        if word:
+            yield from _once(seen, word, stmt)
+
+
+def _once(seen: dict, word: str, stmt) -> Iterable[Diagnostic]:
+    if word in seen:
+        line = seen[word].span.line if seen[word].span else "?"
+        yield Diagnostic(
+            E_DUPLICATE, f"'{word}' is given twice", stmt.span,
+            hint=f"first given on line {line}; keep one",
+        )  # fmt: skip
+    else:
+        seen[word] = stmt
+
+
+def _pace_statement(spec: ast.Spec, target: str):
+    for stmt in spec.of_type(ast.PaceStmt):
+        if stmt.target == target:
+            return stmt
+    return None
+
+
+def pacing_after_training(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
+    for target, pace in (("data", result.pace), ("vocab", result.vocab)):
+        release = pace.release_step
+        if release is not None and release > result.train.steps:
+            word = "pace" if target == "data" else "vocab"
+            yield _warning(
+                W_PACE_LATE,
+                f"'{word}' releases everything at step {release}, after training ends "
+                f"(step {result.train.steps})",
+                _pace_statement(spec, target),
+                hint="shorten 'over' or add 'release at R%'",
+            )
+
+
+def sort_and_pace(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
+    sort = first(spec, ast.SortStmt)
+    pace = _pace_statement(spec, "data")
+    if sort is not None and result.pace.fn == "none" and (pace is None or pace.fn.value == "none"):
+        yield _warning(
+            W_SORT_ALONE, "'sort' without pacing has no effect: batches are drawn from all data",
+            sort, hint="add e.g. 'pace root from 10% over 10000'",
+        )  # fmt: skip
+    if pace is not None and result.pace.fn != "none" and sort is None:
+        yield _warning(
+            W_PACE_ALONE, "'pace' without 'sort': the pool grows over the data in file order",
+            pace, hint="add 'sort by random' (or a difficulty scorer) to say what comes first",
+        )  # fmt: skip
+
+
+def vocabulary_and_pos(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
+    if result.vocab.fn == "none":
+        return
+    if any(unit.objective == "pos" for unit in result.units):
+        yield _warning(
+            W_VOCAB_POS,
+            "a vocabulary curriculum with the 'pos' objective: restricted tokens also hide "
+            "their POS targets",
+            _pace_statement(spec, "vocab"),
+            hint="fine if intended; the POS loss then sees only the released vocabulary",
+        )
+
+
+def unused_units(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
+    used = {unit.name for unit in result.units}
+    for stmt in spec.of_type(ast.UnitStmt):
+        if stmt.name.value not in used:
+            yield _warning(W_UNUSED_UNIT, f"unit '{stmt.name.value}' is never used", stmt.name,
+                           hint=f"train it with 'at STEP {stmt.name.value}'")  # fmt: skip
+
+
+def times_after_training(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
+    steps = result.train.steps
+    if result.train.warmup >= steps:
+        setting = next(
+            (s for t in spec.of_type(ast.TrainStmt) for s in t.settings if s.key.value == "warmup"),
+            None,
+        )
+        yield _warning(W_WARMUP, f"warmup ({result.train.warmup} steps) lasts the whole training "
+                       f"({steps} steps)", setting)  # fmt: skip
+    statements = spec.of_type(ast.EvalStmt)
+    # (a wrong eval statement is left out of the plan; then the pairing is unknown)
+    for stmt, spec_eval in zip(
+        statements, result.evals if len(result.evals) == len(statements) else ()
+    ):
+        if spec_eval.every is not None and spec_eval.every > steps:
+            yield _warning(W_EVAL_LATE, f"'every {spec_eval.every}' is after training ends "
+                           f"(step {steps}): only the final evaluation runs", stmt.every)  # fmt: skip
+    every = result.output.checkpoint_every
+    if every is not None and every > steps:
+        yield _warning(W_CHECKPOINT_LATE, f"checkpoint every {every} steps is after training "
+                       f"ends (step {steps}): only the final checkpoint is saved",
+                       first(spec, ast.CheckpointStmt))  # fmt: skip
+
+
+RULES = (
+    duplicate_statements,
+    pacing_after_training,
+    sort_and_pace,
+    vocabulary_and_pos,
+    unused_units,
+    times_after_training,
+)

@@ -1,0 +1,148 @@
+"""The JSON Schemas shipped with curriculumc, and validation that reports Diagnostics.
+
+``spec.schema.json`` describes the YAML spec form (editors can use it too);
+``plan.schema.json`` describes a compiled plan (``plan.json``), so that a plan written by
+another tool is checked before it runs. jsonschema is imported only when validating.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+
+from curriculumc.errors import CurriculumError, Diagnostic, Span
+
+E_SCHEMA = "E170"
+E_PLAN = "E190"
+
+
+@cache
+def _schema_text(name: str) -> str:
+    return resources.files("curriculumc.lang").joinpath(name).read_text("utf-8")
+
+
+def spec_schema() -> dict:
+    """The JSON Schema of the YAML spec form."""
+    return json.loads(_schema_text("spec.schema.json"))
+
+
+def plan_schema() -> dict:
+    """The JSON Schema of a compiled plan."""
+    return json.loads(_schema_text("plan.schema.json"))
+
+
+def schema_text(which: str) -> str:
+    """The schema file's text: ``which`` is ``spec`` or ``plan``."""
+    return _schema_text(f"{which}.schema.json")
+
+
+def _suggest(error) -> str | None:
+    """For "Additional properties are not allowed": did you mean one of the known keys?"""
+    import difflib
+
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return None
+    known = list(error.schema.get("properties", {}))
+    extra = [k for k in error.instance if k not in known]
+    for key in extra:
+        close = difflib.get_close_matches(str(key), known, n=1)
+        if close:
+            return f"did you mean '{close[0]}'?"
+    return "allowed keys: " + ", ".join(known) if known else None
+
+
+NUMBER_PATTERN = r"^-?(\d[\d_]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?[kKM]?%?$"
+
+
+def _specific(error):
+    """The most telling error under a oneOf/anyOf: the deepest one that is not merely
+    "wrong type" for a branch the value was never meant to match."""
+    while error.context:
+        candidates = [
+            e for e in error.context
+            if e.validator != "type" or len(e.absolute_path) > len(error.absolute_path)
+        ]  # fmt: skip
+        if not candidates:
+            break
+        error = max(candidates, key=lambda e: len(e.absolute_path))
+    return error
+
+
+def validate(
+    data,
+    schema: dict,
+    locate: Callable[[tuple, bool], Span | None],
+    code: str = E_SCHEMA,
+) -> list[Diagnostic]:
+    """Diagnostics for every way ``data`` breaks ``schema``.
+
+    ``locate(path, at_key)`` gives the span of the value at a JSON path (or of its key
+    when ``at_key``, used for unknown keys).
+    """
+    from jsonschema import Draft202012Validator
+
+    diagnostics = []
+    for error in Draft202012Validator(schema).iter_errors(data):
+        error = _specific(error)
+        path = tuple(error.absolute_path)
+        span = None
+        message = error.message
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = set(error.schema.get("properties", {}))
+            extra = [k for k in error.instance if k not in known]
+            if extra:
+                span = locate(path + (extra[0],), True)
+                where = ".".join(str(p) for p in path)
+                message = f"unknown key '{extra[0]}'" + (f" in '{where}'" if where else "")
+        if error.validator == "pattern" and error.validator_value == NUMBER_PATTERN:
+            message = f"{error.instance!r} is not a number (10k, 1e-3 or 10% are fine)"
+        if span is None:
+            span = locate(path, False)
+        if path and not message.startswith("unknown key"):
+            message = f"{'.'.join(str(p) for p in path)}: {message}"
+        diagnostics.append(Diagnostic(code, message, span, _suggest(error)))
+    return diagnostics
+
+
+def read_plan(path: str):
+    """A :class:`~curriculumc.plan.Plan` from a plan.json file, validated against the plan
+    schema; raises CurriculumError (with the line of the problem where it can be found)."""
+    from curriculumc.plan import Plan
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CurriculumError.single(E_PLAN, f"cannot read plan '{path}': {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        span = Span(path, exc.lineno, exc.colno, exc.lineno, exc.colno + 1, text)
+        raise CurriculumError.single(E_PLAN, f"plan is not valid JSON: {exc.msg}", span) from None
+
+    lines = text.split("\n")
+
+    def locate(json_path: tuple, at_key: bool) -> Span:
+        # the line where the last key of the path is written (good enough for plan files)
+        keys = [p for p in json_path if isinstance(p, str)]
+        line_number = 1
+        for key in keys:
+            needle = json.dumps(key) + ":"
+            for number in range(line_number, len(lines) + 1):
+                if needle in lines[number - 1]:
+                    line_number = number
+                    break
+        column = lines[line_number - 1].find(json.dumps(keys[-1])) + 1 if keys else 1
+        return Span.point(path, line_number, max(column, 1), text)
+
+    diagnostics = validate(data, plan_schema(), locate, E_PLAN)
+    if diagnostics:
+        raise CurriculumError(diagnostics)
+    try:
+        return Plan.from_dict(data)
+    except ValueError as exc:
+        raise CurriculumError.single(
+            E_PLAN, f"not a valid plan: {exc}", Span.point(path, 1)
+        ) from None

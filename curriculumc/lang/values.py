@@ -1,0 +1,198 @@
+"""Reading a spec's values: numbers, shares, times, names, paths -- each checked.
+
+Every ``read_*`` function takes an AST value, what it is called in messages, and a
+``report`` callback; a wrong value is reported as a positioned Diagnostic and ``None`` is
+returned (the caller falls back to the default), so that one pass over a spec finds every
+value problem. Used by the plan builder (:mod:`curriculumc.lang.builder`) and the
+``key=value`` overrides.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+from collections.abc import Callable
+
+from curriculumc.errors import Diagnostic
+from curriculumc.lang import ast
+
+Report = Callable[[Diagnostic], None]
+
+E_TYPE = "E030"
+E_PERCENT = "E031"
+E_RANGE = "E033"
+E_CHOICE = "E022"
+W_MISSING_PATH = "W005"
+LARGEST = 10**12  # no count in a spec is larger; keeps arithmetic on absurd input cheap
+
+
+# --- reporting -------------------------------------------------------------------------
+
+
+def report_error(report: Report, code: str, message: str, node, hint=None, severity="error"):
+    """Report a Diagnostic at ``node``'s span (a value's problem; the caller goes on)."""
+    span = getattr(node, "span", None)
+    report(Diagnostic(code, message, span, hint, severity))
+
+
+def did_you_mean(word: str, choices) -> str | None:
+    """``did you mean 'x'?`` for the closest of ``choices``, else None."""
+    close = difflib.get_close_matches(word, sorted(choices), n=2, cutoff=0.6)
+    if not close:
+        return None
+    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+
+
+def report_unknown(report: Report, code: str, what: str, name: ast.Name, choices) -> None:
+    """``unknown WHAT 'x'`` with "did you mean" (else the known names) as the hint."""
+    hint = did_you_mean(name.value, choices)
+    if hint is None:
+        hint = "known: " + ", ".join(sorted(choices))
+    report_error(report, code, f"unknown {what} '{name.value}'", name, hint)
+
+
+# --- reading values --------------------------------------------------------------------
+
+
+def _kind(value) -> str:
+    if isinstance(value, ast.Number):
+        return f"the number {value.text}"
+    if isinstance(value, ast.Name):
+        return f"the name '{value.value}'"
+    return "a quoted string"
+
+
+def read_int(value, what: str, report: Report, *, minimum: int = 1) -> int | None:
+    """A whole number >= ``minimum`` (``10k`` = 10000); reports and returns None otherwise."""
+    if not isinstance(value, ast.Number) or value.percent:
+        report_error(report, E_TYPE, f"{what} must be a whole number, not {_kind(value)}", value)
+        return None
+    number = value.integer()
+    if number is None:
+        report_error(report, E_TYPE, f"{what} must be a whole number, not {value.text}", value)
+        return None
+    if number < minimum or number > LARGEST:
+        bound = "at least" if number < minimum else "at most"
+        limit = minimum if number < minimum else f"{LARGEST:.0e}"
+        report_error(report, E_RANGE, f"{what} must be {bound} {limit}, not {value.text}", value)
+        return None
+    return number
+
+
+def read_float(value, what: str, report: Report, *, positive: bool = False) -> float | None:
+    """A finite number >= 0 (> 0 when ``positive``)."""
+    if not isinstance(value, ast.Number) or value.percent:
+        report_error(report, E_TYPE, f"{what} must be a number, not {_kind(value)}", value)
+        return None
+    number = value.magnitude
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        need = "greater than 0" if positive else "0 or more"
+        report_error(report, E_RANGE, f"{what} must be {need}, not {value.text}", value)
+        return None
+    return number
+
+
+def read_share(value, what: str, report: Report) -> float | None:
+    """A share of a whole: a percentage in (0, 100] or a fraction in (0, 1]."""
+    if not isinstance(value, ast.Number):
+        report_error(report, E_TYPE, f"{what} must be a percentage, not {_kind(value)}", value)
+        return None
+    share = value.share
+    if not math.isfinite(share) or not 0 < share <= 1:
+        hint = None
+        if not value.percent and math.isfinite(share) and 1 < share <= 100:
+            hint = f"did you mean {value.text}%?"
+        shown = "a percentage in (0, 100]" if value.percent else "a fraction in (0, 1]"
+        report_error(report, E_PERCENT, f"{what} must be {shown}, not {value.text}", value, hint)
+        return None
+    return share
+
+
+def read_time(value, what: str, report: Report, steps: int, *, minimum: int = 0) -> int | None:
+    """A time in optimizer steps: ``10000``, ``10k`` or ``50%`` of the ``steps`` of training."""
+    if isinstance(value, ast.Number) and value.percent:
+        share = value.magnitude
+        if not math.isfinite(share) or not 0 <= share <= 100:
+            report_error(
+                report, E_PERCENT, f"{what} must be a percentage in [0, 100], not {value.text}",
+                value,
+            )  # fmt: skip
+            return None
+        resolved = value.share_of(steps)
+        if resolved < minimum:
+            report_error(
+                report, E_RANGE,
+                f"{what} must be at least {minimum} step{'s' * (minimum != 1)}; "
+                f"{value.text} of {steps} is {resolved}",
+                value,
+            )  # fmt: skip
+            return None
+        return resolved
+    if isinstance(value, ast.Number) and value.integer() is None and 0 < value.magnitude < 1:
+        report_error(
+            report, E_TYPE, f"{what} must be a whole number of steps, not {value.text}", value,
+            hint=f"write {value.share * 100:g}% for a share of training",
+        )  # fmt: skip
+        return None
+    return read_int(value, what, report, minimum=minimum)
+
+
+def read_text(value, what: str, report: Report) -> str | None:
+    """A name or a quoted string."""
+    if isinstance(value, (ast.Name, ast.String)):
+        return value.value
+    report_error(
+        report, E_TYPE, f"{what} must be a name or a quoted string, not {_kind(value)}", value
+    )
+    return None
+
+
+def read_choice(value, what: str, report: Report, choices) -> str | None:
+    """A name out of ``choices`` (with "did you mean")."""
+    if not isinstance(value, ast.Name):
+        report_error(report, E_TYPE, f"{what} must be one of {', '.join(choices)}", value)
+        return None
+    if value.value not in choices:
+        report_unknown(report, E_CHOICE, what, value, choices)
+        return None
+    return value.value
+
+
+def read_bool(value, what: str, report: Report) -> bool | None:
+    if isinstance(value, ast.Name) and value.value in ("true", "false"):
+        return value.value == "true"
+    report_error(report, E_TYPE, f"{what} must be true or false, not {_kind(value)}", value)
+    return None
+
+
+def read_typed(value, type_name: str, what: str, report: Report):
+    """A value of a registry type: ``int``, ``float``, ``fraction``, ``str`` or ``bool``."""
+    if type_name == "int":
+        return read_int(value, what, report, minimum=0)
+    if type_name == "float":
+        return read_float(value, what, report)
+    if type_name == "fraction":
+        return read_share(value, what, report)
+    if type_name == "bool":
+        return read_bool(value, what, report)
+    return read_text(value, what, report)
+
+
+def resolve_path(spec: ast.Spec, text: str) -> str:
+    """An absolute path: ``text`` relative to the spec's folder (``~`` expanded)."""
+    path = os.path.expanduser(text)
+    if not os.path.isabs(path):
+        path = os.path.join(spec.base_dir or os.getcwd(), path)
+    return os.path.abspath(path)
+
+
+def check_exists(path: str, node, what: str, report: Report) -> None:
+    """Warn (W005) when ``path`` does not exist on this machine."""
+    if not os.path.exists(path):
+        report_error(
+            report, W_MISSING_PATH, f"{what} '{path}' does not exist here", node,
+            hint="fine if it exists where the plan runs; otherwise fix the path "
+            "(relative paths are relative to the spec file)",
+            severity="warning",
+        )  # fmt: skip

@@ -1,0 +1,408 @@
+"""Read a YAML spec into the same syntax tree as the DSL (so both compile alike).
+
+A YAML spec holds the experiment (``model``, ``data``, ``tokenizer``, ``train``, ``eval``,
+``log``, ``checkpoint``, ``push_to_hub``) and a ``curriculum:`` block that is either DSL
+text or the structured form with the seed system's names::
+
+    curriculum:
+      scoring_fn: ngram_ppl            # or DSL terms: 0.7 ngram_ppl(n=3) + 0.3 random
+      scoring_fn_kwargs: {n: 3}
+      order: ascending
+      pacing_fn: root
+      pacing_fn_kwargs: {start_percent: 0.1, num_steps: 10000, end_percent: 0.8}
+      steps: {0: mlm, 10000: pos, 15000: mlm + 0.5 pos}
+      units: {pos_nv: {objective: pos, tags: [noun, verb], mask: 0.4}}
+      vocab: {pacing_fn: linear, pacing_fn_kwargs: {start_percent: 0.1, num_steps: 10000}}
+
+``pacing_fn_kwargs``: ``start_percent`` = S, ``num_steps`` = N, ``end_percent`` = R
+(release), and for the extended form ``to_percent`` = E, ``after_steps`` = T.
+
+The YAML is loaded safely (``yaml.SafeLoader`` composing nodes, so every value keeps
+its line and column); its shape is checked against ``spec.schema.json``; every
+diagnostic points into the YAML file, including those inside a DSL string.
+"""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+from curriculumc.errors import CurriculumError, Diagnostic, Span
+from curriculumc.lang import ast
+from curriculumc.lang.parser import decode, parse, parse_fragment
+from curriculumc.lang.schemas import spec_schema, validate
+
+E_YAML = "E171"
+E_YAML_VALUE = "E172"
+_NUMBER = re.compile(r"-?(\d[\d_]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?[kKM]?%?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
+class _Document:
+    """The YAML text, its node tree, plain data, and the node at each JSON path."""
+
+    def __init__(self, text: str, filename: str):
+        self.text = text
+        self.filename = filename
+        self.nodes: dict[tuple, tuple[yaml.Node | None, yaml.Node]] = {}
+        loader = None
+        try:
+            loader = yaml.SafeLoader(text)
+            root = loader.get_single_node()
+            self.data = self._data(root, (), None, loader) if root is not None else None
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            span = self._mark_span(mark) if mark else None
+            message = exc.problem or exc.context or "not valid YAML"
+            raise CurriculumError.single(E_YAML, f"not valid YAML: {message}", span) from None
+        except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+            before = text[: exc.position]
+            line = before.count("\n") + 1
+            column = len(before) - (before.rfind("\n") + 1) + 1
+            span = Span(filename, line, column, line, column + 1, text)
+            raise CurriculumError.single(
+                E_YAML, f"not valid YAML: character U+{exc.character:04X} is not allowed", span
+            ) from None
+        except yaml.YAMLError as exc:
+            raise CurriculumError.single(E_YAML, f"not valid YAML: {exc}") from None
+        finally:
+            if loader is not None:
+                loader.dispose()
+
+    def _data(self, node, path, key_node, loader):
+        self.nodes[path] = (key_node, node)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
+            # a SafeLoader would refuse it on construction; say so with its position
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the tag {node.tag!r} is not allowed", node.start_mark
+            )
+        if isinstance(node, yaml.MappingNode):
+            out = {}
+            for key, value in node.value:
+                # keys as written (so ``0:`` and ``"0":`` are the same key and schema-checkable)
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else str(key.start_mark)
+                out[name] = self._data(value, path + (name,), key, loader)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self._data(v, path + (i,), None, loader) for i, v in enumerate(node.value)]
+        value = loader.construct_object(node, deep=True)
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            return str(node.value)  # dates and the like: keep the text
+        return value
+
+    def _mark_span(self, mark, end=None) -> Span:
+        line, column = mark.line + 1, mark.column + 1
+        if end is None or end.line != mark.line:
+            end_line, end_column = line, column + 1
+        else:
+            end_line, end_column = end.line + 1, max(end.column + 1, column + 1)
+        return Span(self.filename, line, column, end_line, end_column, self.text)
+
+    def span(self, path: tuple, at_key: bool = False) -> Span | None:
+        key, node = self.nodes.get(path, (None, None))
+        if at_key and key is not None:
+            node = key
+        if node is None:
+            return None
+        return self._mark_span(node.start_mark, node.end_mark)
+
+    def node(self, path: tuple):
+        return self.nodes.get(path, (None, None))[1]
+
+
+# --- scalar values -> AST values -------------------------------------------------------
+
+
+def _value(doc: _Document, path: tuple, value) -> ast.Value:
+    span = doc.span(path)
+    if isinstance(value, bool):
+        return ast.Name("true" if value else "false", span)
+    if isinstance(value, (int, float)):
+        return ast.Number(repr(value) if isinstance(value, float) else str(value), span)
+    text = str(value)
+    if _NUMBER.fullmatch(text):
+        return ast.Number(text, span)
+    if _NAME.fullmatch(text):
+        return ast.Name(text, span)
+    return ast.String(text, span)
+
+
+def _number(doc, path, value, problems) -> ast.Number | None:
+    node = _value(doc, path, value)
+    if isinstance(node, ast.Number):
+        return node
+    problems.append(Diagnostic(E_YAML_VALUE, f"{'.'.join(map(str, path))} must be a number",
+                               doc.span(path)))  # fmt: skip
+    return None
+
+
+def _name_or_path(doc, path, text: str) -> ast.Name | ast.String:
+    span = doc.span(path)
+    return ast.Name(text, span) if _NAME.fullmatch(text) else ast.String(text, span)
+
+
+# --- DSL fragments inside YAML strings -------------------------------------------------
+
+
+def _mover(doc: _Document, path: tuple):
+    """A function moving spans of DSL parsed from the string at ``path`` into the YAML."""
+    node = doc.node(path)
+    lines = doc.text.split("\n")
+    if node.style in ("|", ">"):
+        first = node.start_mark.line + 1  # 0-based index of the first content line
+        indent = 0
+        for line in lines[first:]:
+            if line.strip():
+                indent = len(line) - len(line.lstrip(" "))
+                break
+
+        def move(span: Span) -> Span:
+            return Span(doc.filename, first + span.line, span.column + indent,
+                        first + span.end_line, span.end_column + indent, doc.text)  # fmt: skip
+
+        return move
+    line = node.start_mark.line
+    column = node.start_mark.column + (1 if node.style in ("'", '"') else 0)
+
+    def move(span: Span) -> Span:
+        shift = column if span.line == 1 else 0
+        end_shift = column if span.end_line == 1 else 0
+        return Span(doc.filename, line + span.line, span.column + shift,
+                    line + span.end_line, span.end_column + end_shift, doc.text)  # fmt: skip
+
+    return move
+
+
+def _fragment(doc, path, text: str, start: str, problems):
+    move = _mover(doc, path)
+    try:
+        return ast.map_spans(parse_fragment(str(text), start, doc.filename), move)
+    except CurriculumError as exc:
+        problems.extend(ast.map_spans(tuple(exc.diagnostics), move))
+        return None
+
+
+# --- sections --------------------------------------------------------------------------
+
+
+def _experiment(doc: _Document, data: dict, problems: list) -> list:
+    out = []
+    if "model" in data:
+        target = _name_or_path(doc, ("model",), data["model"])
+        out.append(ast.ModelStmt(target, doc.span(("model",), True)))
+    if "data" in data:
+        entry = data["data"]
+        span = doc.span(("data",), True)
+        if isinstance(entry, str):
+            source = _name_or_path(doc, ("data",), entry)
+            kind = "registered" if isinstance(source, ast.Name) else "path"
+            out.append(ast.DataStmt(kind, source, span=span))
+        else:
+            args = []
+            for key, value in entry.items():
+                if key in ("name", "path", "hub", "packed"):
+                    continue
+                key_span = doc.span(("data", key), True)
+                args.append(ast.Arg(ast.Name(key, key_span), _value(doc, ("data", key), value),
+                                    key_span))  # fmt: skip
+            for kind, field in (("registered", "name"), ("path", "path"), ("hub", "hub")):
+                if field in entry:
+                    where = doc.span(("data", field))
+                    source = ast.Name(entry[field], where) if kind == "registered" else (
+                        ast.String(entry[field], where))  # fmt: skip
+                    out.append(ast.DataStmt(kind, source, tuple(args),
+                                            bool(entry.get("packed")), span))  # fmt: skip
+                    break
+    if "tokenizer" in data:
+        entry = data["tokenizer"]
+        span = doc.span(("tokenizer",), True)
+        if "path" in entry:
+            out.append(ast.TokenizerStmt(ast.String(entry["path"], doc.span(("tokenizer", "path"))),
+                                         None, span))  # fmt: skip
+        else:
+            size = None
+            if "vocab_size" in entry:
+                size = _number(doc, ("tokenizer", "vocab_size"), entry["vocab_size"], problems)
+            kind_span = doc.span(("tokenizer", "kind")) or span
+            out.append(ast.TokenizerStmt(ast.Name(entry.get("kind", "bpe"), kind_span), size, span))
+    if "train" in data:
+        settings = []
+        for key, value in data["train"].items():
+            key_span = doc.span(("train", key), True)
+            settings.append(ast.Setting(ast.Name(key, key_span),
+                                        _value(doc, ("train", key), value), key_span))  # fmt: skip
+        if settings:
+            out.append(ast.TrainStmt(tuple(settings), doc.span(("train",), True)))
+    return out
+
+
+def _outputs(doc: _Document, data: dict, problems: list) -> list:
+    out = []
+    for i, entry in enumerate(data.get("eval") or ()):
+        path = ("eval", i)
+        if isinstance(entry, str):
+            out.append(ast.EvalStmt(ast.Name(entry, doc.span(path)), span=doc.span(path)))
+            continue
+        if "name" in entry:
+            target = ast.Name(entry["name"], doc.span(path + ("name",)))
+        else:
+            target = ast.String(entry["path"], doc.span(path + ("path",)))
+        every = limit = None
+        if "every" in entry:
+            every = _number(doc, path + ("every",), entry["every"], problems)
+        if "limit" in entry:
+            limit = _number(doc, path + ("limit",), entry["limit"], problems)
+        out.append(ast.EvalStmt(target, every, limit, bool(entry.get("at_phases")),
+                                doc.span(path)))  # fmt: skip
+    if "log" in data:
+        entry = data["log"]
+        every = wandb = None
+        if "every" in entry:
+            every = _number(doc, ("log", "every"), entry["every"], problems)
+        if "wandb_project" in entry:
+            wandb = ast.String(entry["wandb_project"], doc.span(("log", "wandb_project")))
+        if every is not None or wandb is not None:
+            out.append(ast.LogStmt(every, wandb, doc.span(("log",), True)))
+    if "checkpoint" in data:
+        entry = data["checkpoint"]
+        every = _number(doc, ("checkpoint", "every"), entry["every"], problems)
+        keep = None
+        if "keep" in entry:
+            keep = _number(doc, ("checkpoint", "keep"), entry["keep"], problems)
+        if every is not None:
+            out.append(ast.CheckpointStmt(every, keep, doc.span(("checkpoint",), True)))
+    if "push_to_hub" in data:
+        repo = ast.String(data["push_to_hub"], doc.span(("push_to_hub",)))
+        out.append(ast.PushStmt(repo, doc.span(("push_to_hub",), True)))
+    return out
+
+
+def _pace(doc, path: tuple, entry: dict, target: str, problems) -> ast.PaceStmt:
+    fn = ast.Name(entry["pacing_fn"], doc.span(path + ("pacing_fn",)))
+    span = doc.span(path + ("pacing_fn",), True)
+    kwargs = entry.get("pacing_fn_kwargs")
+    if kwargs is None:
+        return ast.PaceStmt(target, fn, None, span)
+    where = path + ("pacing_fn_kwargs",)
+
+    def number(key):
+        if key not in kwargs:
+            return None
+        return _number(doc, where + (key,), kwargs[key], problems)
+
+    start, over = number("start_percent"), number("num_steps")
+    if start is None or over is None:
+        return ast.PaceStmt(target, fn, None, span)
+    schedule = ast.Schedule(
+        start,
+        over,
+        number("to_percent"),
+        number("after_steps"),
+        number("end_percent"),
+        doc.span(where),
+    )
+    return ast.PaceStmt(target, fn, schedule, span)
+
+
+def _unit(doc, name: str, entry, problems) -> ast.UnitStmt | None:
+    path = ("curriculum", "units", name)
+    name_node = ast.Name(name, doc.span(path, True))
+    if isinstance(entry, str):
+        call = _fragment(doc, path, entry, "call", problems)
+        return ast.UnitStmt(name_node, call, doc.span(path, True)) if call else None
+    args = []
+    for key in ("tags", "args"):
+        for i, item in enumerate(entry.get(key) or ()):
+            args.append(
+                ast.Arg(None, _value(doc, path + (key, i), item), doc.span(path + (key, i)))
+            )
+    for key, value in entry.items():
+        if key in ("objective", "tags", "args"):
+            continue
+        key_span = doc.span(path + (key,), True)
+        args.append(ast.Arg(ast.Name(key, key_span), _value(doc, path + (key,), value), key_span))
+    objective = ast.Name(entry["objective"], doc.span(path + ("objective",)))
+    return ast.UnitStmt(name_node, ast.Call(objective, tuple(args), doc.span(path)),
+                        doc.span(path, True))  # fmt: skip
+
+
+def _structured(doc: _Document, block: dict, problems: list) -> list:
+    out = []
+    path = ("curriculum",)
+    for name, entry in (block.get("units") or {}).items():
+        unit = _unit(doc, name, entry, problems)
+        if unit is not None:
+            out.append(unit)
+    if "scoring_fn" in block:
+        terms = _fragment(doc, path + ("scoring_fn",), block["scoring_fn"], "terms", problems)
+        kwargs = block.get("scoring_fn_kwargs") or {}
+        if terms and kwargs:
+            if len(terms) > 1:
+                problems.append(Diagnostic(
+                    E_YAML_VALUE, "scoring_fn_kwargs needs a single scoring_fn",
+                    doc.span(path + ("scoring_fn_kwargs",), True),
+                    hint="write the arguments inline: ngram_ppl(n=3) + 0.5 random",
+                ))  # fmt: skip
+            else:
+                extra = []
+                for key, value in kwargs.items():
+                    where = path + ("scoring_fn_kwargs", key)
+                    key_span = doc.span(where, True)
+                    extra.append(ast.Arg(ast.Name(key, key_span), _value(doc, where, value),
+                                         key_span))  # fmt: skip
+                call = terms[0].call
+                call = ast.Call(call.name, call.args + tuple(extra), call.span)
+                terms = (ast.Term(terms[0].weight, call, terms[0].span),)
+        order = None
+        if "order" in block:
+            order = ast.Name(block["order"], doc.span(path + ("order",)))
+        if terms:
+            out.append(ast.SortStmt(terms, order, doc.span(path + ("scoring_fn",), True)))
+    if "pacing_fn" in block:
+        out.append(_pace(doc, path, block, "data", problems))
+    for key, value in (block.get("steps") or {}).items():
+        where = path + ("steps", key)
+        time = ast.Number(key, doc.span(where, True))
+        terms = _fragment(doc, where, value, "terms", problems)
+        if terms:
+            key_span = doc.span(where, True)
+            out.append(ast.AtStmt(time, terms, key_span))
+    if "vocab" in block:
+        out.append(_pace(doc, path + ("vocab",), block["vocab"], "vocab", problems))
+    return out
+
+
+def parse_yaml(text: str | bytes, filename: str = "<spec>.yaml", *, base_dir: str | None = None):
+    """Parse a YAML spec into an :class:`ast.Spec`.
+
+    Raises :class:`CurriculumError` for YAML that does not load, breaks the spec schema
+    (each problem with its line and column) or holds DSL with syntax errors.
+    """
+    if isinstance(text, bytes):
+        text = decode(text, filename)
+    doc = _Document(text, filename)
+    data = doc.data
+    if data is None:
+        data = {}
+    problems = validate(data, spec_schema(), doc.span)
+    if problems:
+        raise CurriculumError(problems)
+    statements = _experiment(doc, data, problems)
+    block = data.get("curriculum")
+    if isinstance(block, str):
+        move = _mover(doc, ("curriculum",))
+        try:
+            inner = parse(block, filename, base_dir=base_dir)
+            statements.extend(ast.map_spans(inner.statements, move))
+        except CurriculumError as exc:
+            problems.extend(ast.map_spans(tuple(exc.diagnostics), move))
+    elif isinstance(block, dict):
+        statements.extend(_structured(doc, block, problems))
+    statements.extend(_outputs(doc, data, problems))
+    if problems:
+        raise CurriculumError(problems)
+    lines = text.split("\n")
+    whole = Span(filename, 1, 1, len(lines), len(lines[-1]) + 1, text)
+    return ast.Spec(tuple(statements), filename, base_dir, whole)

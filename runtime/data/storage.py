@@ -1,0 +1,479 @@
+"""Tokenized storage: flat token arrays + offsets, built once and memory-mapped from a cache.
+
+A corpus is tokenized in batches (``tokenizers``' ``encode_batch``, no special tokens)
+and saved under ``cache_dir/corpora/<key>/`` as ``.npy`` files, opened again with
+``np.load(mmap_mode="r")``. The key is a hash of the corpus identity (input bytes and
+reading options), the tokenizer's ``tokenizer.json`` and the settings (unit, seq), so a
+second call with the same inputs reuses the files without tokenizing. Folders are
+written to a temporary name and renamed, so a crash never leaves a half cache.
+
+Units
+-----
+- ``line``: one example a line, truncated to ``seq - 2`` tokens (room for ``<s>``/``</s>``);
+  each truncated line is counted (``truncated``).
+- ``packed``: the lines joined in order, ``</s>`` (the tokenizer's separator) between two
+  lines so that the model sees utterance boundaries, cut into ``seq - 2``-token chunks
+  (the last one shorter). A chunk's source and columns are those of the line it starts
+  in; its ``words`` are the words of the lines that *start* in it, so that word budgets
+  over chunks add up to the corpus's word count exactly.
+
+Files: ``ids.npy`` (uint16 when the vocabulary has at most 65535 ids, else uint32),
+``offsets.npy`` (int64, N + 1), ``words.npy`` and ``source.npy`` (int32), ``columns.npy``
+(float64, one row per column), ``meta.json``, and per POS setting ``pos-<key>.npy``
+(uint8, aligned with ids) with its ``pos-<key>.json`` counts. Error codes E340-E349.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from array import array
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from curriculumc.errors import CurriculumError
+from curriculumc.runtime.data.readers import RawCorpus, ReadReport
+from curriculumc.runtime.data.tagging import (
+    ALIGN_MODES,
+    PerceptronTagger,
+    align_word_tags,
+    word_spans,
+)
+from curriculumc.runtime.data.tokenized import NO_TAG, TokenizedCorpus
+from curriculumc.runtime.data.tokenizer import TokenizerArtifacts
+
+#: bump when the stored layout or the tokenization rules change (invalidates caches)
+STORAGE_VERSION = 1
+UNITS = ("line", "packed")
+_UINT16_MAX_VOCAB = 65535
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """How examples are cut: ``unit`` (``line``/``packed``) and the model's ``seq``."""
+
+    unit: str = "line"
+    seq: int = 128
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens per example, leaving room for ``<s>`` and ``</s>``."""
+        return self.seq - 2
+
+
+@dataclass(frozen=True)
+class StoredCorpus:
+    """A corpus opened from the cache: the arrays, what reading did, and whether it was built.
+
+    ``summary``: reading counts (see :func:`build_summary`); ``origin``: ``built`` or
+    ``cached``; ``directory``: the cache folder.
+    """
+
+    corpus: TokenizedCorpus
+    summary: dict
+    origin: str
+    directory: Path
+
+
+def corpus_key(raw: RawCorpus, tokenizer: TokenizerArtifacts, settings: StorageSettings) -> str:
+    """The content hash of a tokenized corpus: what it was read from, with what, how cut."""
+    data = [STORAGE_VERSION, raw.identity, tokenizer.content_hash, settings.unit, settings.seq]
+    return hashlib.sha256(json.dumps(data).encode()).hexdigest()
+
+
+def pos_key(raw: RawCorpus, align: str) -> str:
+    """Key of a POS file: the POS options and the alignment mode (the ids are the folder's)."""
+    data = [STORAGE_VERSION, raw.options.pos_format, raw.options.pos_field, align]
+    return hashlib.sha256(json.dumps(data).encode()).hexdigest()[:16]
+
+
+def tokenized_corpus(
+    raw: RawCorpus,
+    tokenizer: TokenizerArtifacts,
+    settings: StorageSettings,
+    *,
+    cache_dir: Path,
+    need_pos: bool = False,
+    pos_align: str = "all",
+    progress: bool = False,
+) -> StoredCorpus:
+    """The tokenized corpus of ``raw``: opened from the cache, or built and cached.
+
+    With ``need_pos`` the POS tags are added (and cached) when missing. Raises
+    :class:`CurriculumError`: reading errors (E3xx from the corpora module), E317 when no
+    example is left, E340 for a bad unit / seq / alignment mode.
+    """
+    _check_settings(settings, pos_align)
+    key = corpus_key(raw, tokenizer, settings)
+    directory = Path(cache_dir) / "corpora" / key[:32]
+    pos_name = f"pos-{pos_key(raw, pos_align)}" if need_pos else None
+    origin = "cached"
+    if not (directory / "meta.json").exists():
+        arrays, summary = build_arrays(
+            raw, tokenizer, settings, need_pos=need_pos, pos_align=pos_align, progress=progress
+        )
+        _save(directory, arrays, summary, key, tokenizer.vocab_size, pos_name)
+        origin = "built"
+    elif pos_name and not (directory / f"{pos_name}.npy").exists():
+        arrays, summary = build_arrays(
+            raw, tokenizer, settings, need_pos=True, pos_align=pos_align, progress=progress
+        )
+        _save_pos(directory, arrays, summary, pos_name)
+        origin = "cached+pos"
+    corpus, summary = open_corpus(directory, pos_name=pos_name)
+    return StoredCorpus(corpus, summary, origin, directory)
+
+
+def open_corpus(directory: Path, *, pos_name: str | None = None) -> tuple[TokenizedCorpus, dict]:
+    """Memory-map a cached corpus folder; returns the corpus and its stored summary."""
+    meta = json.loads((directory / "meta.json").read_text("utf-8"))
+
+    def load(name):
+        return np.load(directory / f"{name}.npy", mmap_mode="r")
+
+    columns_matrix = load("columns")
+    columns = {name: columns_matrix[i] for i, name in enumerate(meta["columns"])}
+    summary = meta["summary"]
+    pos = None
+    if pos_name is not None:
+        pos = load(pos_name)
+        pos_summary = json.loads((directory / f"{pos_name}.json").read_text("utf-8"))
+        summary = {**summary, "pos": pos_summary["pos"]}
+        summary["rules"] = dict(sorted({**summary["rules"], **pos_summary["rules"]}.items()))
+    corpus = TokenizedCorpus(
+        ids=load("ids"),
+        offsets=load("offsets"),
+        words=load("words"),
+        source=load("source"),
+        source_names=tuple(meta["source_names"]),
+        vocab_size=meta["vocab_size"],
+        content_hash=meta["content_hash"],
+        columns=columns,
+        pos=pos,
+        stats=dict(summary["rules"]),
+    )
+    return corpus, summary
+
+
+# --- building -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class CorpusArrays:
+    """In-memory arrays of a corpus before saving (see the module notes for their meaning)."""
+
+    ids: np.ndarray
+    offsets: np.ndarray
+    words: np.ndarray
+    source: np.ndarray
+    source_names: tuple[str, ...]
+    columns: dict[str, np.ndarray]
+    pos: np.ndarray | None
+
+
+def build_arrays(
+    raw: RawCorpus,
+    tokenizer: TokenizerArtifacts,
+    settings: StorageSettings,
+    *,
+    need_pos: bool = False,
+    pos_align: str = "all",
+    progress: bool = False,
+    batch_size: int = 4096,
+) -> tuple[CorpusArrays, dict]:
+    """Read and tokenize ``raw`` into arrays; returns them with the reading summary.
+
+    Raises :class:`CurriculumError` for refused input and E317 for an empty corpus.
+    """
+    _check_settings(settings, pos_align)
+    report = ReadReport()
+    backend = tokenizer.backend
+    dtype = np.uint16 if tokenizer.vocab_size <= _UINT16_MAX_VOCAB else np.uint32
+    limit = settings.max_tokens if settings.unit == "line" else None
+    tagger = PerceptronTagger.load() if need_pos else None
+    # offsets are only needed to align POS tags; encode_batch_fast skips them (~20% faster)
+    encode = backend.encode_batch
+    if not need_pos and hasattr(backend, "encode_batch_fast"):
+        encode = backend.encode_batch_fast
+
+    id_parts: list[np.ndarray] = []
+    pos_parts: list[np.ndarray] = []
+    # compact per-example arrays: 4 bytes an example instead of a Python list's 8+
+    lengths = array("i")
+    words = array("i")
+    source_index: dict[str, int] = {}
+    sources = array("i")
+    columns = _ColumnTable()
+    ticker = _Progress(progress)
+    for batch in raw.batches(batch_size=batch_size, report=report, with_pos=need_pos):
+        encodings = encode(batch.texts, add_special_tokens=False)
+        batch_ids = [e.ids for e in encodings]
+        if limit is not None:
+            for k, ids in enumerate(batch_ids):
+                if len(ids) > limit:
+                    batch_ids[k] = ids[:limit]
+                    report.rules["truncated"] += 1
+        batch_lengths = [len(ids) for ids in batch_ids]
+        id_parts.append(
+            np.fromiter(
+                itertools.chain.from_iterable(batch_ids), dtype=dtype, count=sum(batch_lengths)
+            )
+        )
+        lengths.extend(batch_lengths)
+        batch_words = [len(t.split()) for t in batch.texts]
+        words.extend(batch_words)
+        sources.extend(source_index.setdefault(s, len(source_index)) for s in batch.sources)
+        columns.extend(batch.columns, len(batch.texts))
+        if tagger is not None:
+            pos_parts.append(_batch_pos(batch, encodings, batch_lengths, tagger, pos_align, report))
+        ticker.update(len(lengths), sum(batch_words))
+    ticker.done(len(lengths))
+    if not lengths:
+        raise CurriculumError.single(
+            "E317",
+            f"no examples in {raw.description}",
+            hint="every line was empty or dropped; see the input's format and text_field",
+        )
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(np.frombuffer(lengths, dtype=np.int32), out=offsets[1:])
+    arrays = CorpusArrays(
+        ids=np.concatenate(id_parts),
+        offsets=offsets,
+        words=np.frombuffer(words, dtype=np.int32).copy(),
+        source=np.frombuffer(sources, dtype=np.int32).copy(),
+        source_names=tuple(source_index),
+        columns=columns.arrays(len(lengths)),
+        pos=np.concatenate(pos_parts) if tagger is not None else None,
+    )
+    summary = build_summary(raw, report, arrays, need_pos)
+    if settings.unit == "packed":
+        arrays = pack(arrays, settings.max_tokens, tokenizer.separator_id)
+    summary["examples"] = len(arrays.offsets) - 1
+    summary["tokens"] = int(arrays.offsets[-1])
+    return arrays, summary
+
+
+def _batch_pos(batch, encodings, lengths, tagger, align, report) -> np.ndarray:
+    parts = []
+    for text, tags, encoding, length in zip(batch.texts, batch.pos, encodings, lengths):
+        if tags is None:
+            tags = tagger.tag_words(text.split())
+            report.rules["pos_tagged_words"] += len(tags)
+        aligned = align_word_tags(word_spans(text), tags, encoding.offsets[:length], mode=align)
+        parts.append(aligned)
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+
+
+class _ColumnTable:
+    """Per-example float columns that may appear part-way through the corpus (NaN before)."""
+
+    def __init__(self):
+        self.parts: dict[str, list[np.ndarray]] = {}
+        self.count = 0
+
+    def extend(self, batch_columns: dict[str, list[float]], n: int) -> None:
+        for name, values in batch_columns.items():
+            parts = self.parts.get(name)
+            if parts is None:
+                parts = self.parts[name] = [np.full(self.count, math.nan)]
+            parts.append(np.asarray(values, dtype=np.float64))
+        for name, parts in self.parts.items():
+            if name not in batch_columns:
+                parts.append(np.full(n, math.nan))
+        self.count += n
+
+    def arrays(self, n: int) -> dict[str, np.ndarray]:
+        out = {name: np.concatenate(parts) for name, parts in self.parts.items()}
+        assert all(len(a) == n for a in out.values()), "column lengths out of step"
+        return out
+
+
+def pack(arrays: CorpusArrays, chunk: int, separator: int | None) -> CorpusArrays:
+    """Join the lines (``separator`` between two lines, if any) into ``chunk``-token pieces.
+
+    A piece's source and columns are those of the line it starts in; its words are the
+    words of the lines starting in it (the total is unchanged).
+    """
+    n = len(arrays.offsets) - 1
+    ids, pos = arrays.ids, arrays.pos
+    line_starts = arrays.offsets[:-1].copy()
+    if separator is not None and n > 1:
+        ids = np.insert(ids, arrays.offsets[1:-1], separator).astype(ids.dtype, copy=False)
+        if pos is not None:
+            pos = np.insert(pos, arrays.offsets[1:-1], NO_TAG).astype(np.uint8, copy=False)
+        line_starts = line_starts + np.arange(n, dtype=np.int64)
+    total = len(ids)
+    starts = np.arange(0, total, chunk, dtype=np.int64)
+    offsets = np.append(starts, np.int64(total))
+    first_line = np.searchsorted(line_starts, starts, side="right") - 1
+    chunk_of_line = line_starts // chunk
+    words = np.bincount(chunk_of_line, weights=arrays.words, minlength=len(starts))
+    return CorpusArrays(
+        ids=ids,
+        offsets=offsets,
+        words=np.rint(words).astype(np.int32),
+        source=arrays.source[first_line],
+        source_names=arrays.source_names,
+        columns={name: values[first_line] for name, values in arrays.columns.items()},
+        pos=pos,
+    )
+
+
+def build_summary(raw: RawCorpus, report: ReadReport, arrays: CorpusArrays, need_pos: bool):
+    """What was read: inputs, per-source counts, every handling rule's count, POS coverage."""
+    rules = Counter(report.rules)
+    for name, values in arrays.columns.items():
+        rules[f"missing:{name}"] = int(np.isnan(values).sum())
+    per_source = {}
+    example_counts = np.bincount(arrays.source, minlength=len(arrays.source_names))
+    word_counts = np.bincount(
+        arrays.source, weights=arrays.words, minlength=len(arrays.source_names)
+    )
+    for i, name in enumerate(arrays.source_names):
+        per_source[name] = {"examples": int(example_counts[i]), "words": int(word_counts[i])}
+    summary = {
+        "corpus": raw.description,
+        "inputs": [
+            {"path": inp.path, "format": inp.format, **report.inputs.get(inp.path, {})}
+            for inp in raw.inputs
+        ],
+        "lines": len(arrays.offsets) - 1,
+        "words": int(arrays.words.sum()),
+        "sources": per_source,
+        "columns": sorted(arrays.columns),
+        "rules": {k: int(v) for k, v in sorted(rules.items())},
+    }
+    if need_pos:
+        summary["pos"] = pos_summary(report)
+    return summary
+
+
+def pos_summary(report: ReadReport) -> dict:
+    """Where the POS tags came from, by line, and the MOR codes the map did not list."""
+    rules = report.rules
+    lines = {
+        "from_data": rules.get("pos_from_data", 0),
+        "from_mor": rules.get("pos_from_mor", 0),
+        "tagged_mismatch": rules.get("pos_mismatch", 0),
+        "tagged_missing": rules.get("pos_missing", 0),
+        "tagged_by_request": rules.get("pos_tagger", 0),
+    }
+    return {"lines": lines, "mor_unlisted_codes": dict(sorted(report.mor_unlisted.items()))}
+
+
+# --- saving ---------------------------------------------------------------------------------
+
+
+def _save(directory, arrays: CorpusArrays, summary, key, vocab_size, pos_name) -> None:
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        names = sorted(arrays.columns)
+        matrix = (
+            np.stack([arrays.columns[n] for n in names])
+            if names
+            else np.zeros((0, len(arrays.offsets) - 1))
+        )
+        for name, value in (
+            ("ids", arrays.ids),
+            ("offsets", arrays.offsets),
+            ("words", arrays.words),
+            ("source", arrays.source),
+            ("columns", matrix),
+        ):
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(value))
+        base = {k: v for k, v in summary.items() if k != "pos"}
+        if pos_name is not None:
+            _write_pos_files(tmp, arrays, summary, pos_name)
+            base["rules"] = {k: v for k, v in base["rules"].items() if not k.startswith("pos_")}
+        meta = {
+            "version": STORAGE_VERSION,
+            "content_hash": key,
+            "vocab_size": vocab_size,
+            "dtype": str(arrays.ids.dtype),
+            "source_names": list(arrays.source_names),
+            "columns": names,
+            "summary": base,
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True), "utf-8")
+        try:
+            os.rename(tmp, directory)
+        except OSError:
+            if not (directory / "meta.json").exists():  # not a lost race: a real failure
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _save_pos(directory, arrays: CorpusArrays, summary, pos_name) -> None:
+    stored = np.load(directory / "ids.npy", mmap_mode="r")
+    if not np.array_equal(stored, arrays.ids):
+        raise CurriculumError.single(
+            "E341",
+            f"cached corpus {directory} does not match its inputs any more",
+            hint="delete that folder and run again",
+        )
+    _write_pos_files(directory, arrays, summary, pos_name)
+
+
+def _write_pos_files(directory: Path, arrays: CorpusArrays, summary, pos_name) -> None:
+    pos_rules = {k: v for k, v in summary["rules"].items() if k.startswith("pos_")}
+    record = {"pos": summary["pos"], "rules": pos_rules}
+    tmp = directory / f".{pos_name}.{os.getpid()}"
+    np.save(f"{tmp}.npy", arrays.pos)
+    Path(f"{tmp}.json").write_text(json.dumps(record, indent=2, sort_keys=True), "utf-8")
+    # the .json first: a present .npy then always has its counts
+    os.replace(f"{tmp}.json", directory / f"{pos_name}.json")
+    os.replace(f"{tmp}.npy", directory / f"{pos_name}.npy")
+
+
+def _check_settings(settings: StorageSettings, pos_align: str) -> None:
+    if settings.unit not in UNITS:
+        raise CurriculumError.single(
+            "E340", f"unknown data unit {settings.unit!r}", hint="one of: line, packed"
+        )
+    if settings.seq < 3:
+        raise CurriculumError.single("E340", f"seq {settings.seq} leaves no room for tokens")
+    if pos_align not in ALIGN_MODES:
+        raise CurriculumError.single(
+            "E340", f"unknown POS alignment {pos_align!r}", hint="one of: all, first"
+        )
+
+
+class _Progress:
+    """A line on stderr every few seconds while tokenizing (when asked for)."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.start = self.last = time.monotonic()
+        self.words = 0
+
+    def update(self, examples: int, words: int) -> None:
+        self.words += words
+        now = time.monotonic()
+        if self.enabled and now - self.last > 2.0:
+            rate = self.words / max(now - self.start, 1e-9)
+            print(
+                f"tokenized {examples:,} examples, {self.words:,} words ({rate:,.0f} words/s)",
+                file=sys.stderr,
+            )
+            self.last = now
+
+    def done(self, examples: int) -> None:
+        if self.enabled:
+            seconds = time.monotonic() - self.start
+            print(
+                f"tokenized {examples:,} examples, {self.words:,} words in {seconds:.1f}s",
+                file=sys.stderr,
+            )

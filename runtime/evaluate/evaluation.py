@@ -1,0 +1,436 @@
+"""Minimal-pair accuracy and held-out perplexity of a trained model.
+
+:func:`evaluate_pairs` scores every distinct sentence of a :class:`PairSet` once (see
+:mod:`curriculumc.runtime.evaluate.likelihoods`) and judges each pair: correct when the good sentence
+scores strictly higher than the bad one. A tie is *not* correct and is counted, so a
+model that gives every sentence the same score gets 0 % with every pair a tie.
+Accuracies are fractions in [0, 1]; the macro average is the mean over paradigms and a
+field's figure is the mean over its paradigms (BLiMP's convention).
+
+:func:`perplexity` is exp(-sum log-likelihood / tokens scored) over a list of texts: true
+perplexity for causal models, pseudo-perplexity (Salazar et al., 2020) for masked ones.
+
+JSON written by :meth:`PairResult.to_json` (``format`` ``curriculumc.eval/1``)::
+
+    {"format", "pairs": {name, source}, "family", "n_pairs", "macro", "ties",
+     "wall_s", "pairs_per_s", "per_field": {field: accuracy},
+     "paradigms": {name: {"field", "n", "accuracy", "ties",
+                          "pair_ids": [...], "correct": [1|0, ...],
+                          "good": [score, ...], "bad": [score, ...]}}}
+
+Scores are kept exact (rounding could turn a narrow win into a tie when the result is
+read back, so ties and accuracy would disagree); the per-pair lists let ``compare`` run a paired
+bootstrap across runs. Rendering (:func:`render_result`) is a pure function returning
+text; colour is added only by the command line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from curriculumc.errors import CurriculumError, Diagnostic, Span
+from curriculumc.runtime.evaluate.likelihoods import model_family, score_sentences_with_counts
+from curriculumc.runtime.evaluate.minimal_pairs import PairSet
+
+RESULT_FORMAT = "curriculumc.eval/1"
+
+
+@dataclass(frozen=True)
+class ParadigmResult:
+    """Outcomes of one paradigm, pair by pair (``correct[i]`` is 1 or 0)."""
+
+    name: str
+    field: str
+    pair_ids: tuple[str, ...]
+    correct: tuple[int, ...]
+    good_scores: tuple[float, ...]
+    bad_scores: tuple[float, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.pair_ids)
+
+    @property
+    def accuracy(self) -> float:
+        return sum(self.correct) / self.n if self.n else 0.0
+
+    @property
+    def ties(self) -> int:
+        return sum(g == b for g, b in zip(self.good_scores, self.bad_scores))
+
+
+@dataclass(frozen=True)
+class PairResult:
+    """Minimal-pair results of one model on one pair set.
+
+    ``wall_s`` is the time spent scoring (0 when unknown, e.g. built from scores).
+    """
+
+    pairs_name: str
+    pairs_source: str
+    family: str
+    paradigms: tuple[ParadigmResult, ...]
+    wall_s: float = 0.0
+
+    @property
+    def per_paradigm(self) -> dict[str, float]:
+        """Accuracy of each paradigm, in pair-set order."""
+        return {p.name: p.accuracy for p in self.paradigms}
+
+    @property
+    def per_field(self) -> dict[str, float]:
+        """Mean paradigm accuracy of each field, fields sorted by name."""
+        groups: dict[str, list[float]] = {}
+        for p in self.paradigms:
+            groups.setdefault(p.field, []).append(p.accuracy)
+        return {field: sum(v) / len(v) for field, v in sorted(groups.items())}
+
+    @property
+    def macro(self) -> float:
+        """Mean accuracy over paradigms."""
+        return (
+            sum(p.accuracy for p in self.paradigms) / len(self.paradigms) if self.paradigms else 0.0
+        )
+
+    @property
+    def ties(self) -> int:
+        return sum(p.ties for p in self.paradigms)
+
+    @property
+    def n_pairs(self) -> int:
+        return sum(p.n for p in self.paradigms)
+
+    @property
+    def pairs_per_s(self) -> float:
+        return self.n_pairs / self.wall_s if self.wall_s > 0 else 0.0
+
+    def to_metrics(self, prefix: str = "blimp") -> dict[str, float]:
+        """Flat metrics: ``<prefix>/macro``, ``<prefix>/<paradigm>``, ``<prefix>/field/<field>``,
+        and ``<prefix>/ties``."""
+        metrics = {f"{prefix}/macro": self.macro, f"{prefix}/ties": float(self.ties)}
+        metrics.update({f"{prefix}/{name}": acc for name, acc in self.per_paradigm.items()})
+        metrics.update({f"{prefix}/field/{field}": acc for field, acc in self.per_field.items()})
+        return metrics
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (shape in the module docstring)."""
+        return {
+            "format": RESULT_FORMAT,
+            "pairs": {"name": self.pairs_name, "source": self.pairs_source},
+            "family": self.family,
+            "n_pairs": self.n_pairs,
+            "macro": self.macro,
+            "ties": self.ties,
+            "wall_s": round(self.wall_s, 3),
+            "pairs_per_s": round(self.pairs_per_s, 2),
+            "per_field": self.per_field,
+            "paradigms": {
+                p.name: {
+                    "field": p.field,
+                    "n": p.n,
+                    "accuracy": p.accuracy,
+                    "ties": p.ties,
+                    "pair_ids": list(p.pair_ids),
+                    "correct": list(p.correct),
+                    "good": list(p.good_scores),
+                    "bad": list(p.bad_scores),
+                }
+                for p in self.paradigms
+            },
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PairResult:
+        """Rebuild a result from :meth:`to_json` output.
+
+        Raises :class:`CurriculumError` (E640) when ``data`` is not such output.
+        """
+        if data.get("format") != RESULT_FORMAT:
+            raise CurriculumError.single(
+                "E640", f"not a curriculumc evaluation result (format {data.get('format')!r})"
+            )
+        paradigms = tuple(
+            ParadigmResult(
+                name,
+                entry["field"],
+                tuple(entry["pair_ids"]),
+                tuple(entry["correct"]),
+                tuple(entry["good"]),
+                tuple(entry["bad"]),
+            )
+            for name, entry in data["paradigms"].items()
+        )
+        pairs = data.get("pairs", {})
+        return cls(
+            pairs.get("name", ""),
+            pairs.get("source", ""),
+            data.get("family", ""),
+            paradigms,
+            data.get("wall_s", 0.0),
+        )
+
+
+def judge_pairs(
+    pairs: PairSet, scores: Mapping[str, float], *, family: str = "", wall_s: float = 0.0
+) -> PairResult:
+    """Judge every pair from sentence scores (``scores[sentence]``); a pure function.
+
+    A pair is correct when its good sentence scores strictly higher than its bad one.
+    Raises ``KeyError`` when a sentence has no score.
+    """
+    paradigms = []
+    for name, items in pairs.by_paradigm().items():
+        good = tuple(scores[p.good] for p in items)
+        bad = tuple(scores[p.bad] for p in items)
+        paradigms.append(
+            ParadigmResult(
+                name,
+                items[0].field,
+                tuple(p.pair_id for p in items),
+                tuple(int(g > b) for g, b in zip(good, bad)),
+                good,
+                bad,
+            )
+        )
+    return PairResult(pairs.name, pairs.source, family, tuple(paradigms), wall_s)
+
+
+def evaluate_pairs(
+    model: Any,
+    tokenizer: Any,
+    pairs: PairSet,
+    *,
+    family: str | None = None,
+    batch_tokens: int = 8192,
+    device: Any = None,
+) -> PairResult:
+    """Score a pair set with a model and judge every pair.
+
+    ``family`` (``"masked"``/``"causal"``) defaults to :func:`model_family` of the model.
+    ``batch_tokens`` and ``device`` are passed to the scorer. Returns a
+    :class:`PairResult` whose ``wall_s`` is the scoring time. Raises
+    :class:`CurriculumError` as :func:`score_sentences` does.
+    """
+    family = family or model_family(model)
+    sentences = pairs.sentences()
+    started = time.perf_counter()
+    scored = score_sentences_with_counts(
+        model, tokenizer, sentences, family=family, batch_tokens=batch_tokens, device=device
+    )
+    wall = time.perf_counter() - started
+    return judge_pairs(
+        pairs, dict(zip(sentences, scored.log_likelihoods)), family=family, wall_s=wall
+    )
+
+
+def perplexity(
+    model: Any,
+    tokenizer: Any,
+    texts: Sequence[str],
+    *,
+    family: str | None = None,
+    batch_tokens: int = 8192,
+    device: Any = None,
+) -> float:
+    """exp(-total log-likelihood / total tokens scored) over ``texts``.
+
+    Pseudo-perplexity for masked models. Every occurrence counts (a repeated text counts
+    each time). Raises :class:`CurriculumError` (E621) when no token is scored.
+    """
+    family = family or model_family(model)
+    scored = score_sentences_with_counts(
+        model, tokenizer, list(texts), family=family, batch_tokens=batch_tokens, device=device
+    )
+    tokens = sum(scored.token_counts)
+    if tokens == 0:
+        raise CurriculumError.single("E621", "no tokens to compute a perplexity over")
+    return math.exp(-sum(scored.log_likelihoods) / tokens)
+
+
+def load_texts(path: str | Path, *, limit: int | None = None, column: str = "text") -> list[str]:
+    """Texts of a dev file: JSON Lines with a ``column`` field (``.jsonl``) or plain lines.
+
+    Blank lines are skipped (they hold no text); ``limit`` keeps the first N texts.
+    Raises :class:`CurriculumError` for a missing file (E620), a bad JSON line or one
+    without the column (E622, with file and line), and a file with no text (E621).
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise CurriculumError.single("E620", f"dev file '{file}' not found")
+    texts: list[str] = []
+    as_json = file.suffix == ".jsonl"
+    with open(file, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if limit is not None and len(texts) >= limit:
+                break
+            if not line.strip():
+                continue
+            if not as_json:
+                texts.append(line.strip())
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise _dev_error(file, number, f"not valid JSON: {exc.msg}") from exc
+            text = row.get(column) if isinstance(row, dict) else None
+            if not isinstance(text, str):
+                raise _dev_error(file, number, f"no string column '{column}'")
+            if text.strip():
+                texts.append(text.strip())
+    if not texts:
+        raise CurriculumError.single("E621", f"dev file '{file}' holds no text")
+    return texts
+
+
+def _dev_error(file: Path, line: int, message: str) -> CurriculumError:
+    return CurriculumError((Diagnostic("E622", message, Span.point(str(file), line)),))
+
+
+# ---------------------------------------------------------------------------- model folders
+
+
+def resolve_model_dir(path: str | Path) -> Path:
+    """The model folder for a model folder or a run folder.
+
+    A folder with ``config.json`` is a model folder. A run folder resolves to
+    ``RUN/final`` when present, else its newest ``RUN/checkpoints/step-N``. Raises
+    :class:`CurriculumError` (E630 missing, E631 neither kind of folder).
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise CurriculumError.single("E630", f"model or run folder '{folder}' not found")
+    if (folder / "config.json").is_file():
+        return folder
+    if (folder / "final" / "config.json").is_file():
+        return folder / "final"
+    steps = []
+    for candidate in (folder / "checkpoints").glob("step-*"):
+        match = re.fullmatch(r"step-(\d+)", candidate.name)
+        if match and (candidate / "config.json").is_file():
+            steps.append((int(match.group(1)), candidate))
+    if steps:
+        return max(steps)[1]
+    raise CurriculumError.single(
+        "E631",
+        f"'{folder}' is neither a model folder (config.json) nor a run folder "
+        "(final/ or checkpoints/step-N/)",
+    )
+
+
+def load_model_dir(path: str | Path) -> tuple[Any, Any, str]:
+    """Load ``(model, tokenizer, family)`` from a model folder or a run folder.
+
+    See :func:`resolve_model_dir` for which folder is used. The tokenizer is read from
+    the model folder, else from the run folder or its ``tokenizer/``. The model is
+    returned in eval mode on the CPU. Raises :class:`CurriculumError` for missing
+    folders (E630, E631), a missing tokenizer (E632) or a model that cannot be loaded
+    (E633).
+    """
+    folder = resolve_model_dir(path)
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+    try:
+        config = AutoConfig.from_pretrained(folder)
+    except Exception as exc:  # transformers raises many types; the user needs one message
+        raise CurriculumError.single(
+            "E633", f"cannot read model config in '{folder}': {exc}"
+        ) from exc
+    family = model_family(config)
+    loader = AutoModelForMaskedLM if family == "masked" else AutoModelForCausalLM
+    try:
+        model = loader.from_pretrained(folder)
+    except Exception as exc:
+        raise CurriculumError.single("E633", f"cannot load model in '{folder}': {exc}") from exc
+    tokenizer = None
+    for candidate in _tokenizer_folders(folder):
+        if (candidate / "tokenizer.json").is_file() or (
+            candidate / "tokenizer_config.json"
+        ).is_file():
+            tokenizer = AutoTokenizer.from_pretrained(candidate)
+            break
+    if tokenizer is None:
+        raise CurriculumError.single(
+            "E632",
+            f"no tokenizer found for '{folder}'",
+            hint="save it next to the model with tokenizer.save_pretrained(folder)",
+        )
+    return model.eval(), tokenizer, family
+
+
+def _tokenizer_folders(model_folder: Path) -> Iterable[Path]:
+    yield model_folder
+    # a checkpoint may rely on the run's tokenizer: RUN/final or RUN/checkpoints/step-N
+    for parent in list(model_folder.parents)[:2]:
+        if (parent / "plan.json").is_file():
+            yield parent
+            yield parent / "tokenizer"
+
+
+# ---------------------------------------------------------------------------- rendering
+
+
+def result_tables(result: PairResult, *, perplexity_value: float | None = None) -> Any:
+    """The rich renderables for a result: per paradigm, per field, summary."""
+    from rich.console import Group
+    from rich.table import Table
+
+    paradigms = Table(title=f"minimal pairs: {result.pairs_name}", title_justify="left")
+    for header, justify in (
+        ("paradigm", "left"),
+        ("field", "left"),
+        ("pairs", "right"),
+        ("accuracy", "right"),
+        ("ties", "right"),
+    ):
+        paradigms.add_column(header, justify=justify)
+    for p in result.paradigms:
+        paradigms.add_row(p.name, p.field, str(p.n), _percent(p.accuracy), str(p.ties))
+
+    fields = Table(title="per field (mean over paradigms)", title_justify="left")
+    for header, justify in (("field", "left"), ("paradigms", "right"), ("accuracy", "right")):
+        fields.add_column(header, justify=justify)
+    counts: dict[str, int] = {}
+    for p in result.paradigms:
+        counts[p.field] = counts.get(p.field, 0) + 1
+    for field, accuracy in result.per_field.items():
+        fields.add_row(field, str(counts[field]), _percent(accuracy))
+
+    summary = Table(show_header=False, title="summary", title_justify="left")
+    summary.add_column("what")
+    summary.add_column("value", justify="right")
+    summary.add_row("macro accuracy", _percent(result.macro))
+    summary.add_row("pairs", str(result.n_pairs))
+    summary.add_row("ties", str(result.ties))
+    summary.add_row("model family", result.family)
+    if result.wall_s > 0:
+        summary.add_row("wall time", f"{result.wall_s:.1f} s")
+        summary.add_row("pairs/s", f"{result.pairs_per_s:.1f}")
+    if perplexity_value is not None:
+        label = "pseudo-perplexity (dev)" if result.family == "masked" else "perplexity (dev)"
+        summary.add_row(label, f"{perplexity_value:.2f}")
+    return Group(paradigms, fields, summary)
+
+
+def render_result(
+    result: PairResult, *, perplexity_value: float | None = None, width: int = 100
+) -> str:
+    """The result's tables as plain text at a fixed width (no colour)."""
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
+    console.print(result_tables(result, perplexity_value=perplexity_value))
+    return buffer.getvalue()
+
+
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.1f}%"

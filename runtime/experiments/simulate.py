@@ -1,0 +1,334 @@
+"""Simulate a curriculum without a model: what the sampler will draw, step by step.
+
+:func:`exposure` runs the trainer's own sampler (:class:`CurriculumSampler`) over every
+step of the schedule and aggregates what was drawn: words seen (against the BabyLM
+budgets), unique examples seen, how often each difficulty decile was drawn in each tenth
+of training, each source's share over time, and the step at which every example had been
+seen. :func:`simulate_plan` adds the scoring; :func:`render_table` and :func:`save_figure`
+show the result. No torch is imported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from curriculumc.plan import Plan, SortSpec
+from curriculumc.runtime.data.tokenized import TokenizedCorpus
+from curriculumc.runtime.ordering.sampler import CurriculumSampler
+from curriculumc.runtime.ordering.scorers import describe, difficulty_order, score_sort
+from curriculumc.runtime.ordering.scorers.model_ppl import NAME as MODEL_PPL
+from curriculumc.runtime.ordering.scorers.model_ppl import is_self_paced
+
+#: BabyLM word budgets: strict-small and strict tracks
+BUDGETS = {"10M": 10_000_000, "100M": 100_000_000}
+TENTHS = 10
+DECILES = 10
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """What a schedule draws. Matrices count examples drawn (with repeats).
+
+    - ``decile_by_tenth[d, k]``: draws from difficulty decile ``d`` (0 = easiest tenth of
+      the order) during tenth ``k`` of training; ``decile_by_bin`` the same with ``bins``
+      finer time bins (for the picture).
+    - ``source_by_tenth[s, k]``: draws from source ``s`` during tenth ``k`` (and
+      ``source_by_bin`` per time bin).
+    - ``all_seen_step``: the first step by whose end every example had been drawn, or None.
+    - ``floor_steps``: steps whose paced pool was smaller than a batch and was raised to one.
+    - ``notes``: what the reader must know (fallbacks, scorer warnings).
+    """
+
+    steps: int
+    batch: int
+    n_examples: int
+    corpus_words: int
+    words_seen: int
+    tokens_seen: int
+    unique_seen: int
+    all_seen_step: int | None
+    pool_first: int
+    pool_last: int
+    pool_full_step: int | None
+    floor_steps: int
+    decile_by_tenth: np.ndarray
+    decile_by_bin: np.ndarray
+    source_names: tuple[str, ...]
+    source_by_tenth: np.ndarray
+    source_by_bin: np.ndarray
+    sort: str
+    notes: tuple[str, ...] = ()
+
+    def source_unlock_order(self) -> np.ndarray:
+        """Source indices by the time bin of their first draw (never drawn: last), then by
+        their draws in that bin (most first)."""
+        drawn = self.source_by_bin > 0
+        first = np.where(drawn.any(axis=1), drawn.argmax(axis=1), drawn.shape[1])
+        bins = self.source_by_bin.shape[1]
+        in_first = [self.source_by_bin[s, b] if b < bins else 0 for s, b in enumerate(first)]
+        return np.array(
+            sorted(range(len(self.source_names)), key=lambda s: (first[s], -in_first[s], s)),
+            dtype=np.int64,
+        )
+
+    def budget_share(self) -> dict[str, float]:
+        """Words seen as a share of each BabyLM budget."""
+        return {name: self.words_seen / words for name, words in BUDGETS.items()}
+
+    def to_dict(self) -> dict:
+        """JSON-able summary (matrices as nested lists)."""
+        return {
+            "steps": self.steps,
+            "batch": self.batch,
+            "examples": self.n_examples,
+            "corpus_words": self.corpus_words,
+            "words_seen": self.words_seen,
+            "tokens_seen": self.tokens_seen,
+            "budget_share": self.budget_share(),
+            "epochs": self.steps * self.batch / self.n_examples,
+            "unique_examples_seen": self.unique_seen,
+            "all_seen_step": self.all_seen_step,
+            "pool_first": self.pool_first,
+            "pool_last": self.pool_last,
+            "pool_full_step": self.pool_full_step,
+            "floor_steps": self.floor_steps,
+            "decile_by_tenth": self.decile_by_tenth.tolist(),
+            "source_names": list(self.source_names),
+            "source_by_tenth": self.source_by_tenth.tolist(),
+            "sort": self.sort,
+            "notes": list(self.notes),
+        }
+
+
+def draw_positions(sampler: CurriculumSampler, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in the order drawn at steps ``0..steps-1`` (shape (steps, batch)) and the
+    pool size of each step, computed by the sampler the trainer uses."""
+    positions = np.empty((steps, sampler.batch_size), dtype=np.int64)
+    pools = np.empty(steps, dtype=np.int64)
+    for step in range(steps):
+        pools[step] = sampler.pool_size(step)
+        positions[step] = sampler.positions(step)
+    return positions, pools
+
+
+def exposure(
+    plan: Plan,
+    corpus: TokenizedCorpus,
+    order: np.ndarray,
+    *,
+    bins: int = 50,
+    sort: str = "corpus order",
+    notes: tuple[str, ...] = (),
+) -> Exposure:
+    """Run the sampler over ``plan.train.steps`` steps of ``order`` and count what it draws.
+
+    Raises :class:`CurriculumError` E361 when the corpus is smaller than one batch.
+    """
+    sampler = CurriculumSampler(plan, order)
+    steps, batch, n = plan.train.steps, sampler.batch_size, len(order)
+    positions, pools = draw_positions(sampler, steps)
+    examples = sampler.order[positions]
+    step_of = np.repeat(np.arange(steps, dtype=np.int64), batch)
+    flat_positions, flat_examples = positions.ravel(), examples.ravel()
+
+    decile = flat_positions * DECILES // n
+    tenth = step_of * TENTHS // max(steps, 1)
+    bins = max(1, min(bins, steps))
+    time_bin = step_of * bins // max(steps, 1)
+    decile_by_tenth = np.bincount(decile * TENTHS + tenth, minlength=DECILES * TENTHS)
+    decile_by_bin = np.bincount(decile * bins + time_bin, minlength=DECILES * bins)
+    n_sources = max(len(corpus.source_names), 1)
+    source = np.asarray(corpus.source, dtype=np.int64)[flat_examples]
+    source_by_tenth = np.bincount(source * TENTHS + tenth, minlength=n_sources * TENTHS)
+    source_by_bin = np.bincount(source * bins + time_bin, minlength=n_sources * bins)
+
+    seen, first = np.unique(flat_examples, return_index=True)
+    all_seen = int(first.max() // batch) if len(seen) == n else None
+    full = np.flatnonzero(pools == n)
+    floor_steps = sum(sampler.floor_applied(s) for s in range(steps)) if steps else 0
+    lengths = corpus.lengths()
+    return Exposure(
+        steps=steps,
+        batch=batch,
+        n_examples=n,
+        corpus_words=int(np.asarray(corpus.words, dtype=np.int64).sum()),
+        words_seen=int(np.asarray(corpus.words, dtype=np.int64)[flat_examples].sum()),
+        tokens_seen=int(lengths[flat_examples].sum()),
+        unique_seen=int(len(seen)),
+        all_seen_step=all_seen,
+        pool_first=int(pools[0]) if steps else 0,
+        pool_last=int(pools[-1]) if steps else 0,
+        pool_full_step=int(full[0]) if full.size else None,
+        floor_steps=int(floor_steps),
+        decile_by_tenth=decile_by_tenth.reshape(DECILES, TENTHS),
+        decile_by_bin=decile_by_bin.reshape(DECILES, bins),
+        source_names=tuple(corpus.source_names),
+        source_by_tenth=source_by_tenth.reshape(n_sources, TENTHS),
+        source_by_bin=source_by_bin.reshape(n_sources, bins),
+        sort=sort,
+        notes=notes,
+    )
+
+
+def plan_order(
+    plan: Plan, corpus: TokenizedCorpus, *, cache_dir: Path | str | None = None
+) -> tuple[np.ndarray, str, tuple[str, ...]]:
+    """The order a run of ``plan`` starts from, a description of it, and notes.
+
+    Without a sort the order is the corpus order. A self-paced sort (``model_ppl``) cannot
+    be simulated without a model: the model term is dropped and the other terms (if any)
+    give the order, else the corpus order -- said in the notes.
+    """
+    sort = plan.sort
+    if sort is None or not sort.terms:
+        return np.arange(len(corpus), dtype=np.int64), "corpus order (no sort)", ()
+    notes: list[str] = []
+    described = " + ".join(
+        describe(t) if t.weight == 1.0 else f"{t.weight:g} {describe(t)}" for t in sort.terms
+    ) + (" descending" if sort.descending else "")
+    if is_self_paced(sort):
+        static = tuple(t for t in sort.terms if t.name != MODEL_PPL)
+        fallback = " + ".join(describe(t) for t in static) if static else "corpus order"
+        notes.append(
+            "model_ppl is self-paced: its order depends on the model being trained and "
+            f"cannot be simulated without one; simulated with {fallback} instead "
+            "(pool sizes and word counts are exact; decile and source exposure are not)"
+        )
+        if not static:
+            return np.arange(len(corpus), dtype=np.int64), described, tuple(notes)
+        sort = SortSpec(static, sort.descending)
+    scores = score_sort(sort, corpus, cache_dir=cache_dir, seed=plan.train.seed)
+    notes.extend(f"{n.code}: {n.message}" for n in scores.notes)
+    missing = int(np.count_nonzero(np.isnan(scores.values)))
+    if missing and not any(n.code == "E381" for n in scores.notes):
+        notes.append(f"{missing} examples have no score; they are placed last")
+    return difficulty_order(scores.values, sort.descending), described, tuple(notes)
+
+
+def simulate_plan(
+    plan: Plan, corpus: TokenizedCorpus, *, cache_dir: Path | str | None = None, bins: int = 50
+) -> Exposure:
+    """Score ``corpus`` by the plan's sort and simulate its whole schedule."""
+    order, described, notes = plan_order(plan, corpus, cache_dir=cache_dir)
+    return exposure(plan, corpus, order, bins=bins, sort=described, notes=notes)
+
+
+# --- showing the result ----------------------------------------------------------------
+
+
+def render_table(result: Exposure):
+    """A rich renderable (a Group of tables) summarising ``result``."""
+    from rich.console import Group
+    from rich.table import Table
+
+    summary = Table(title=f"exposure: sort by {result.sort}", show_header=False)
+    summary.add_column("what")
+    summary.add_column("value", justify="right")
+    shares = result.budget_share()
+    summary.add_row("steps x global batch", f"{result.steps:,} x {result.batch}")
+    summary.add_row(
+        "words seen",
+        f"{result.words_seen:,}  ("
+        + ", ".join(f"{share:.1%} of {name}" for name, share in shares.items())
+        + ")",
+    )
+    summary.add_row("tokens seen", f"{result.tokens_seen:,}")
+    epochs = result.steps * result.batch / result.n_examples
+    summary.add_row("corpus", f"{result.n_examples:,} examples, {result.corpus_words:,} words")
+    summary.add_row("epochs (draws / examples)", f"{epochs:.2f}")
+    summary.add_row(
+        "unique examples seen",
+        f"{result.unique_seen:,} ({result.unique_seen / result.n_examples:.1%})",
+    )
+    summary.add_row(
+        "every example seen by step",
+        "never" if result.all_seen_step is None else f"{result.all_seen_step:,}",
+    )
+    summary.add_row(
+        "pool at first / last step", f"{result.pool_first:,} / {result.pool_last:,} examples"
+    )
+    summary.add_row(
+        "whole corpus released at step",
+        "never" if result.pool_full_step is None else f"{result.pool_full_step:,}",
+    )
+    if result.floor_steps:
+        summary.add_row("steps with pool raised to one batch", f"{result.floor_steps:,}")
+
+    deciles = Table(title="draws per difficulty decile (rows) and tenth of training (columns), %")
+    deciles.add_column("decile")
+    for k in range(TENTHS):
+        deciles.add_column(f"{k * 10}%", justify="right")
+    per_tenth = np.maximum(result.decile_by_tenth.sum(axis=0), 1)
+    for d in range(DECILES):
+        share = 100.0 * result.decile_by_tenth[d] / per_tenth
+        label = "0 easiest" if d == 0 else ("9 hardest" if d == DECILES - 1 else str(d))
+        deciles.add_row(label, *(f"{s:.0f}" for s in share))
+
+    sources = Table(title="share of draws per source and tenth of training, %")
+    sources.add_column("source")
+    for k in range(TENTHS):
+        sources.add_column(f"{k * 10}%", justify="right")
+    source_per_tenth = np.maximum(result.source_by_tenth.sum(axis=0), 1)
+    for s in result.source_unlock_order():
+        name = result.source_names[s]
+        share = 100.0 * result.source_by_tenth[s] / source_per_tenth
+        sources.add_row(name, *(f"{v:.0f}" for v in share))
+    parts = [summary, deciles, sources]
+    parts.extend(f"note: {note}" for note in result.notes)
+    return Group(*parts)
+
+
+def save_figure(result: Exposure, path: Path | str) -> Path:
+    """Write a PNG: decile x time heatmap above each source's share of draws over time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    matrix = result.decile_by_bin / np.maximum(result.decile_by_bin.sum(axis=0), 1)
+    image = top.imshow(
+        matrix,
+        aspect="auto",
+        origin="lower",
+        cmap="viridis",
+        extent=(0, result.steps, -0.5, DECILES - 0.5),
+        interpolation="nearest",
+    )
+    top.set_ylabel("difficulty decile (0 = easiest)")
+    sort = result.sort if len(result.sort) <= 70 else result.sort[:67] + "..."
+    top.set_title(f"share of draws per decile over training — sort by {sort}", fontsize="medium")
+    fig.colorbar(image, ax=top, label="share of the step's draws")
+    shares = result.source_by_bin / np.maximum(result.source_by_bin.sum(axis=0), 1)
+    n_bins = shares.shape[1]
+    edges = np.linspace(0, result.steps, n_bins + 1)
+    # a step-shaped area: each bin's share held across the bin
+    x = np.repeat(edges, 2)[1:-1]
+    y = np.repeat(shares, 2, axis=1)
+    n_sources = len(result.source_names)
+    unlocked = result.source_unlock_order()  # stack sources in the order they appear
+    cmap = plt.get_cmap("tab20" if n_sources <= 20 else "gist_ncar")
+    colors = cmap(np.arange(n_sources) % 20 if n_sources <= 20 else np.linspace(0, 0.95, n_sources))
+    bottom.stackplot(
+        x, y[unlocked], labels=[result.source_names[i] for i in unlocked], colors=colors
+    )
+    bottom.set_xlim(0, result.steps)
+    bottom.set_ylabel("share of draws")
+    bottom.set_xlabel("optimizer step")
+    bottom.set_ylim(0, 1)
+    if len(result.source_names) <= 24:
+        bottom.legend(
+            loc="center left",
+            bbox_to_anchor=(1.01, 0.5),
+            fontsize="x-small",
+            ncol=2 if len(result.source_names) > 12 else 1,
+        )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path

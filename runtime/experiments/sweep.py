@@ -1,0 +1,589 @@
+"""Sweeps: a grid of runs of one spec, named by plan hash, resumable, with matched controls.
+
+``curriculumc sweep SPEC curriculum=root_pos,linear_ngram seed=1,2,3 --control random``
+
+- **Grid.** Every ``key=a,b,c`` override is an axis; the grid is the cartesian product of
+  the axes (first axis slowest). Commas inside brackets, parentheses or quotes do not
+  split (``sort=ngram_ppl(n=3)`` is one value). Overrides without a comma apply to all.
+- **Names.** A run is labelled by its swept values -- the ``curriculum`` value first, the
+  ``seed`` last (these two also when given a single value), other keys as ``key_value``
+  -- and lives in
+  ``<runs-dir>/<sweep-name>/<label>-<hash8>``, where ``hash8`` is the first 8 hex digits
+  of its plan hash: exactly the folder ``curriculumc run --runs-dir <sweep folder>
+  --name <label>`` creates, so the sweep and the trainer agree on where a run is.
+- **Controls.** With ``--control random`` every run whose data is paced gets its matched
+  control: the trainer's ``--control random`` (same steps, batch, objectives, pacing and
+  exposure; the examples ordered by the ``random`` scorer). No control is added for a run
+  whose data pacing is ``none`` (batches are drawn from the whole corpus, so the order of
+  examples cannot matter) or whose plan already *is* its own control (a random scorer).
+  Plans are deduplicated by hash: a control that equals another control, or a run of the
+  grid, runs once and serves every curriculum it matches.
+- **Manifest.** ``sweep.json`` in the sweep folder lists every run (overrides, plan hash,
+  folder, group, control pairing, status) and is rewritten, atomically, on every change.
+  The run folders on disk are the truth: on (re)start a run whose folder is complete is
+  skipped, one whose folder exists but is incomplete is resumed (``--resume`` from its
+  newest checkpoint, or ``--force`` to start over when it has none), and the rest start
+  fresh -- so an interrupted sweep picks up where it stopped.
+
+Runs execute one after another as ``python -m curriculumc run ...`` subprocesses (a crash
+of one run does not end the sweep), or are printed as command lines for ``torchrun`` or
+Slurm. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from curriculumc.errors import CurriculumError
+from curriculumc.plan import Plan
+
+MANIFEST_NAME = "sweep.json"
+MANIFEST_FORMAT = "curriculumc.sweep/1"
+CURRICULUM_KEY = "curriculum"
+SEED_KEYS = ("seed", "train.seed")
+LAUNCHERS = ("python", "torchrun", "slurm")
+
+#: ``(spec path, overrides) -> Plan``; defaults to :func:`curriculumc.load`
+PlanLoader = Callable[[Path, Sequence[str]], Plan]
+#: ``(run, argv) -> exit code``; defaults to :func:`subprocess_runner`
+Runner = Callable[["SweepRun", Sequence[str]], int]
+
+
+# ------------------------------------------------------------------------------ grid
+
+
+def split_choices(value: str) -> tuple[str, ...]:
+    """Split ``a,b,c`` at top-level commas (not inside ``()[]{}`` or quotes).
+
+    Raises :class:`CurriculumError` (E820) for an empty choice (``a,,b`` or ``a,``).
+    """
+    parts: list[str] = []
+    depth = 0
+    quote: str | None = None
+    current: list[str] = []
+    for char in value:
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+        elif char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    if len(parts) > 1 and any(not p.strip() for p in parts):
+        raise CurriculumError.single(
+            "E820", f"empty choice in sweep value '{value}'", hint="write key=a,b,c"
+        )
+    return tuple(p.strip() for p in parts)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One override key and the values it takes (one value: a fixed override)."""
+
+    key: str
+    values: tuple[str, ...]
+
+    @property
+    def swept(self) -> bool:
+        return len(self.values) > 1
+
+
+def parse_axes(overrides: Iterable[str]) -> tuple[Axis, ...]:
+    """``key=a,b`` strings as axes, in the order given.
+
+    Raises :class:`CurriculumError`: E821 (no ``=``), E822 (a key given twice), E820.
+    """
+    axes: list[Axis] = []
+    seen: set[str] = set()
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CurriculumError.single(
+                "E821", f"sweep override '{item}' is not key=value", hint="e.g. seed=1,2,3"
+            )
+        if key in seen:
+            raise CurriculumError.single(
+                "E822", f"override key '{key}' given twice", hint="list its values once: k=a,b"
+            )
+        seen.add(key)
+        values = split_choices(value)
+        if len(set(values)) != len(values):
+            raise CurriculumError.single("E822", f"a value of '{key}' is listed twice")
+        axes.append(Axis(key, values))
+    return tuple(axes)
+
+
+def expand_grid(axes: Sequence[Axis]) -> list[tuple[str, ...]]:
+    """The cartesian product of the axes as override tuples (``key=value``, axis order;
+    the first axis varies slowest)."""
+    choices = [[f"{a.key}={v}" for v in a.values] for a in axes]
+    return [tuple(point) for point in itertools.product(*choices)]
+
+
+def _value_of(point: Sequence[str], key: str) -> str | None:
+    for item in point:
+        k, _, v = item.partition("=")
+        if k == key:
+            return v
+    return None
+
+
+def _clean(value: str) -> str:
+    """A value as a piece of a folder name."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.+]+", "_", value).strip("_")
+    return cleaned or "_"
+
+
+def run_label(point: Sequence[str], axes: Sequence[Axis], *, fallback: str) -> tuple[str, str]:
+    """``(label, group)`` of a grid point: the swept values, the ``curriculum`` value
+    first and the seed last (these two even when not swept); the group is the label without the seed. ``fallback`` (the spec's name)
+    stands in for an empty part."""
+    swept = [a for a in axes if a.swept]
+    # curriculum and seed name the run even when not swept: they are what a reader looks for
+    first = [a for a in axes if a.key == CURRICULUM_KEY]
+    seeds = [a for a in axes if a.key in SEED_KEYS]
+    middle = [a for a in swept if a not in first and a not in seeds]
+    group_parts = [_clean(_value_of(point, a.key) or "") for a in first]
+    group_parts += [
+        f"{_clean(a.key.split('.')[-1])}_{_clean(_value_of(point, a.key) or '')}" for a in middle
+    ]
+    group = "-".join(group_parts) or fallback
+    seed_parts = [_clean(_value_of(point, a.key) or "") for a in seeds]
+    label = "-".join([group, *seed_parts])
+    return label, group
+
+
+# ------------------------------------------------------------------------------ the sweep
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One run of a sweep.
+
+    ``control``: the scorer of a control run (``"random"``) or None. ``controls``: the
+    groups this control run is the matched control of (several when their controls are
+    one and the same plan). ``group``: the curriculum the run belongs to (seed left out).
+    """
+
+    label: str
+    group: str
+    overrides: tuple[str, ...]
+    plan_hash: str
+    seed: int | None = None
+    control: str | None = None
+    controls: tuple[str, ...] = ()
+    paced: bool = True
+
+    @property
+    def run_name(self) -> str:
+        """The ``--name`` given to ``curriculumc run``: the trainer itself appends
+        ``-control`` to the name of a control run."""
+        return self.label.removesuffix("-control") if self.control else self.label
+
+    @property
+    def folder_name(self) -> str:
+        return f"{self.label}-{self.plan_hash[:8]}"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A planned sweep: the spec, its axes, and every run in execution order."""
+
+    name: str
+    spec: Path
+    folder: Path
+    axes: tuple[Axis, ...]
+    control: str | None
+    runs: tuple[SweepRun, ...]
+    notes: tuple[str, ...] = ()
+    run_args: tuple[str, ...] = ()  # passed to every `curriculumc run` (e.g. --config-dir)
+
+    def folder_of(self, run: SweepRun) -> Path:
+        return self.folder / run.folder_name
+
+
+def _default_loader() -> tuple[PlanLoader, Callable[..., Plan]]:
+    try:
+        from curriculumc import load, make_control
+    except ImportError as exc:  # the compiler is a separate part; say so plainly
+        raise CurriculumError.single(
+            "E823", f"the compiler is not available to compute plan hashes ({exc})"
+        ) from exc
+    # curriculumc.load: a YAML spec with `defaults` is composed (group=option overrides),
+    # any other spec loads as curriculumc.load does
+    return (lambda path, overrides: load(path, tuple(overrides))), make_control
+
+
+def plan_sweep(
+    spec: str | Path,
+    overrides: Sequence[str],
+    *,
+    runs_dir: str | Path = "runs",
+    name: str | None = None,
+    control: str | None = None,
+    load_plan: PlanLoader | None = None,
+    make_control: Callable[..., Plan] | None = None,
+    run_args: Sequence[str] = (),
+) -> Sweep:
+    """Expand the grid and compile every point to learn its plan hash.
+
+    ``control``: ``"random"`` to add matched controls (see the module docstring).
+    ``load_plan``/``make_control`` default to the compiler's :func:`curriculumc.load` and
+    :func:`curriculumc.make_control`. Raises :class:`CurriculumError` when an override is
+    malformed (E820-E822), the compiler is missing (E823) or a point does not compile
+    (the compiler's own diagnostic, with a note naming the point).
+    """
+    spec = Path(spec)
+    if load_plan is None or (control and make_control is None):
+        default_load, default_control = _default_loader()
+        load_plan = load_plan or default_load
+        make_control = make_control or default_control
+    axes = parse_axes(overrides)
+    sweep_name = name or spec.stem
+    fallback = _clean(spec.stem)
+    runs: list[SweepRun] = []
+    by_hash: dict[str, int] = {}
+    notes: list[str] = []
+
+    def add(run: SweepRun) -> SweepRun:
+        index = by_hash.get(run.plan_hash)
+        if index is None:
+            by_hash[run.plan_hash] = len(runs)
+            runs.append(run)
+            return run
+        kept = runs[index]
+        if run.control and run.controls:
+            merged = replace(kept, controls=tuple(dict.fromkeys((*kept.controls, *run.controls))))
+            runs[index] = merged
+            if kept.control is None:
+                notes.append(f"the control of {run.controls[0]} is the grid run {kept.label}")
+            return merged
+        notes.append(f"{run.label} compiles to the same plan as {kept.label}; it runs once")
+        return kept
+
+    for point in expand_grid(axes):
+        label, group = run_label(point, axes, fallback=fallback)
+        plan = _load(load_plan, spec, point)
+        run = add(
+            SweepRun(
+                label=label,
+                group=group,
+                overrides=point,
+                plan_hash=plan.hash,
+                seed=plan.train.seed,
+                paced=plan.pace.fn != "none",
+            )
+        )
+        if not control or run.label != label:
+            continue
+        control_plan = make_control(plan, scorer=control)
+        if plan.pace.fn == "none" or control_plan.hash == plan.hash:
+            continue
+        control_label, control_group = _control_names(label, group, control)
+        add(
+            SweepRun(
+                label=control_label,
+                group=control_group,
+                overrides=point,
+                plan_hash=control_plan.hash,
+                seed=control_plan.train.seed,
+                control=control,
+                controls=(group,),
+            )
+        )
+    return Sweep(
+        name=sweep_name,
+        spec=spec,
+        folder=Path(runs_dir) / sweep_name,
+        axes=axes,
+        control=control,
+        runs=tuple(runs),
+        notes=tuple(notes),
+        run_args=tuple(run_args),
+    )
+
+
+def _control_names(label: str, group: str, scorer: str) -> tuple[str, str]:
+    """``root_pos-1`` → ``root_pos-1-control`` (label: the trainer's ``run --control`` name)
+    and ``root_pos-control`` (group)."""
+    return f"{label}-control", f"{group}-control"
+
+
+def _load(load_plan: PlanLoader, spec: Path, point: Sequence[str]) -> Plan:
+    try:
+        return load_plan(spec, point)
+    except CurriculumError as exc:
+        from curriculumc.errors import Diagnostic
+
+        where = " ".join(point) or "(no overrides)"
+        raise CurriculumError(
+            (*exc.diagnostics, Diagnostic("E824", f"while compiling sweep point {where}"))
+        ) from exc
+
+
+# ------------------------------------------------------------------------------ run folders
+
+
+def run_state(folder: Path) -> str:
+    """``"complete"``, ``"incomplete"`` (the folder exists: resume it) or ``"missing"``.
+
+    A run is complete when its ``summary.json`` says so -- the trainer writes
+    ``"finished": true`` once the last step is done and the final model saved;
+    ``"complete": true`` is accepted too -- or when ``final/`` holds a checkpoint (the
+    trainer saves it only after the last step, atomically; a kill between that and the
+    summary must not make the sweep train the run again).
+    """
+    if not folder.is_dir():
+        return "missing"
+    if (folder / "final" / "trainer_state.json").is_file():
+        return "complete"
+    summary = folder / "summary.json"
+    try:
+        data = json.loads(summary.read_text(encoding="utf-8")) if summary.is_file() else {}
+    except (OSError, ValueError):
+        data = {}
+    if isinstance(data, dict) and (data.get("finished") is True or data.get("complete") is True):
+        return "complete"
+    return "incomplete"
+
+
+# ------------------------------------------------------------------------------ manifest
+
+
+def manifest_data(sweep: Sweep, status: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The ``sweep.json`` content; ``status`` maps a run label to its status fields."""
+    return {
+        "format": MANIFEST_FORMAT,
+        "name": sweep.name,
+        "spec": str(sweep.spec.resolve()),
+        "axes": {a.key: list(a.values) for a in sweep.axes},
+        "control": sweep.control,
+        "notes": list(sweep.notes),
+        "runs": [
+            {
+                "label": run.label,
+                "group": run.group,
+                "overrides": list(run.overrides),
+                "seed": run.seed,
+                "plan_hash": run.plan_hash,
+                "folder": run.folder_name,
+                "control": run.control,
+                "control_of_groups": list(run.controls),
+                **status.get(run.label, {"status": "pending"}),
+            }
+            for run in sweep.runs
+        ],
+    }
+
+
+def write_manifest(sweep: Sweep, status: dict[str, dict[str, Any]]) -> Path:
+    """Write ``sweep.json`` atomically (a kill mid-write leaves the old one); returns it."""
+    sweep.folder.mkdir(parents=True, exist_ok=True)
+    path = sweep.folder / MANIFEST_NAME
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest_data(sweep, status), indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+def run_argv(sweep: Sweep, run: SweepRun, *, resume: bool) -> list[str]:
+    """The arguments after ``curriculumc`` for one run (``run SPEC k=v ... --name ...``)."""
+    argv = ["run", str(sweep.spec), *run.overrides, *sweep.run_args]
+    if run.control:
+        argv += ["--control", run.control]
+    argv += ["--runs-dir", str(sweep.folder), "--name", run.run_name]
+    if resume:
+        argv += restart_args(sweep.folder_of(run))
+    return argv
+
+
+def restart_args(folder: Path) -> list[str]:
+    """How to continue an incomplete run: ``--resume`` from its newest checkpoint, or
+    ``--force`` (start over) when it was stopped before writing any."""
+    from curriculumc.runtime.train.checkpoint import latest
+
+    return ["--resume"] if latest(folder) is not None else ["--force"]
+
+
+def launch_command(
+    sweep: Sweep,
+    run: SweepRun,
+    *,
+    resume: bool,
+    launcher: str = "python",
+    nproc: int = 1,
+    python: str | None = None,
+) -> list[str]:
+    """The full command line for one run.
+
+    ``python``: ``python -m curriculumc ...``; ``torchrun``: ``torchrun --standalone
+    --nproc-per-node N -m curriculumc ...``; ``slurm``: an ``sbatch`` call wrapping the
+    torchrun line, one node with N GPUs, its log next to the run folder.
+    """
+    args = run_argv(sweep, run, resume=resume)
+    if launcher == "python":
+        return [python or sys.executable, "-m", "curriculumc", *args]
+    torchrun = ["torchrun", "--standalone", f"--nproc-per-node={nproc}", "-m", "curriculumc", *args]
+    if launcher == "torchrun":
+        return torchrun
+    if launcher == "slurm":
+        return [
+            "sbatch",
+            f"--job-name={sweep.name}/{run.label}",
+            "--nodes=1",
+            "--ntasks=1",
+            f"--gpus-per-node={nproc}",
+            f"--output={sweep.folder / run.label}.slurm-%j.out",
+            f"--wrap={shlex.join(torchrun)}",
+        ]
+    raise ValueError(f"unknown launcher {launcher!r}")  # the CLI offers only LAUNCHERS
+
+
+def print_lines(sweep: Sweep, *, launcher: str = "python", nproc: int = 1) -> list[str]:
+    """One shell line per run still to do (resuming the incomplete ones); a ``#`` comment
+    for each complete run."""
+    lines = []
+    for run in sweep.runs:
+        state = run_state(sweep.folder_of(run))
+        if state == "complete":
+            lines.append(f"# complete: {sweep.folder_of(run)}")
+            continue
+        command = launch_command(
+            sweep,
+            run,
+            resume=state == "incomplete",
+            launcher=launcher,
+            nproc=nproc,
+            python="python",
+        )
+        lines.append(shlex.join(command))
+    return lines
+
+
+def subprocess_runner(run: SweepRun, argv: Sequence[str]) -> int:
+    """Run one command, output passed through; returns its exit code."""
+    return subprocess.call(list(argv))
+
+
+# ------------------------------------------------------------------------------ execution
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What :func:`execute` did: labels per final status."""
+
+    complete: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()
+    resumed: tuple[str, ...] = ()
+    statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def execute(
+    sweep: Sweep,
+    *,
+    runner: Runner = subprocess_runner,
+    log: Callable[[str], None] = print,
+    python: str | None = None,
+) -> SweepOutcome:
+    """Run every run that is not complete, one after another, keeping ``sweep.json`` current.
+
+    A complete run is skipped; an incomplete one is resumed. A run that exits non-zero is
+    marked ``failed`` (the sweep goes on); one that exits 0 but leaves no complete folder
+    named by the sweep's plan hash is also ``failed`` -- the trainer and the sweep
+    disagree on the plan, which must not pass unnoticed. An interrupt (Ctrl-C) marks the
+    current run ``interrupted``, writes the manifest and re-raises.
+    """
+    statuses: dict[str, dict[str, Any]] = {}
+    for run in sweep.runs:
+        state = run_state(sweep.folder_of(run))
+        statuses[run.label] = {"status": "complete" if state == "complete" else "pending"}
+    write_manifest(sweep, statuses)
+    complete, skipped, failed, resumed = [], [], [], []
+    total = len(sweep.runs)
+    for index, run in enumerate(sweep.runs, start=1):
+        folder = sweep.folder_of(run)
+        state = run_state(folder)
+        if state == "complete":
+            skipped.append(run.label)
+            log(f"[{index}/{total}] {run.label}: complete, skipped ({folder})")
+            continue
+        resume = state == "incomplete"
+        if resume:
+            resumed.append(run.label)
+        argv = launch_command(sweep, run, resume=resume, python=python)
+        log(f"[{index}/{total}] {run.label}: {'resuming' if resume else 'starting'} → {folder}")
+        started = time.time()
+        statuses[run.label] = {"status": "running", "started": started, "resumed": resume}
+        write_manifest(sweep, statuses)
+        try:
+            code = runner(run, argv)
+        except KeyboardInterrupt:
+            statuses[run.label] = {"status": "interrupted", "started": started}
+            write_manifest(sweep, statuses)
+            raise
+        entry: dict[str, Any] = {
+            "started": started,
+            "finished": time.time(),
+            "returncode": code,
+            "resumed": resume,
+        }
+        after = run_state(folder)
+        if code == 0 and after == "complete":
+            entry["status"] = "complete"
+            complete.append(run.label)
+        else:
+            entry["status"] = "failed"
+            if code == 0:
+                entry["error"] = f"exit 0 but no complete run folder at {folder}"
+            failed.append(run.label)
+            log(f"[{index}/{total}] {run.label}: FAILED ({entry.get('error') or f'exit {code}'})")
+        statuses[run.label] = entry
+        write_manifest(sweep, statuses)
+    return SweepOutcome(tuple(complete), tuple(skipped), tuple(failed), tuple(resumed), statuses)
+
+
+def dry_run_rows(sweep: Sweep) -> list[tuple[str, str, str, str, str]]:
+    """``(label, overrides, hash8, status, folder)`` for every run, without running."""
+    rows = []
+    for run in sweep.runs:
+        overrides = " ".join(run.overrides)
+        if run.control:
+            overrides += f" --control {run.control}"
+        rows.append(
+            (
+                run.label,
+                overrides,
+                run.plan_hash[:8],
+                run_state(sweep.folder_of(run)),
+                str(sweep.folder_of(run)),
+            )
+        )
+    return rows

@@ -1,0 +1,263 @@
+"""Difficulty scorers: name -> function, the sort of a plan, and the difficulty order.
+
+A scorer is a callable ``(corpus, *args, **kwargs) -> np.ndarray`` giving one float score
+per example, higher = harder (a built-in may return a
+:class:`~curriculumc.runtime.ordering.scorers.simple.ScorerOutput` to add warnings). Built-ins are
+listed in :data:`BUILTIN_SCORERS`; further scorers register by name under the entry point
+group ``curriculumc.scorers`` (built-ins win a name clash, as in the compiler's registry).
+
+:func:`score` turns a plan's :class:`~curriculumc.plan.SortSpec` into one score per
+example: a single term is used as is (its raw scores times its weight, so ``sort by
+sentence_length`` sorts by token count); several terms are each z-scored (mean 0, standard
+deviation 1; a constant term becomes 0) and summed with their weights. Missing values (NaN)
+stay NaN and sort last. Term scores are cached on disk under
+``cache_dir/scores/<corpus content hash>/`` keyed by scorer name, arguments and scorer
+version, so a second run reads them instead of recomputing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import numpy as np
+
+from curriculumc.errors import CurriculumError, Diagnostic
+from curriculumc.plan import ScorerTerm, SortSpec
+from curriculumc.registry import SCORER_GROUP
+from curriculumc.runtime.data.tokenized import TokenizedCorpus
+from curriculumc.runtime.ordering.scorers import simple
+from curriculumc.runtime.ordering.scorers.ngram import ngram_perplexities
+from curriculumc.runtime.ordering.scorers.simple import ScorerOutput
+
+Scorer = Callable[..., "np.ndarray | ScorerOutput"]
+
+#: bump when a built-in's output changes, so that old cached scores are not reused
+SCORER_VERSIONS = {"ngram_ppl": "kn-mod-1", "unigram_ppl": "add1-1", "random": "philox-1"}
+#: scorers whose ``seed`` defaults to the plan's seed
+SEEDED = frozenset({"random"})
+
+
+def ngram_ppl(corpus: TokenizedCorpus, n: int = 3) -> np.ndarray:
+    """Perplexity of each example under an order-``n`` interpolated modified Kneser-Ney
+    model trained on the corpus itself (see :mod:`curriculumc.runtime.ordering.scorers.ngram`)."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 8:
+        raise CurriculumError.single("E355", f"ngram_ppl(n=...) must be an integer 1..8, not {n!r}")
+    return ngram_perplexities(corpus.ids, corpus.offsets, corpus.vocab_size, n)
+
+
+def model_ppl(corpus: TokenizedCorpus, every: int = 1000, batch: int = 64) -> np.ndarray:
+    """Self-paced scores need the model being trained: see :class:`ModelPplScorer`."""
+    raise CurriculumError.single(
+        "E357",
+        "model_ppl is self-paced: it is scored with the model being trained, not beforehand",
+        hint="the trainer scores it through curriculumc.runtime.ordering.scorers.model_ppl.ModelPplScorer",
+    )
+
+
+BUILTIN_SCORERS: dict[str, Scorer] = {
+    "sentence_length": simple.sentence_length,
+    "unigram_ppl": simple.unigram_ppl,
+    "ngram_ppl": ngram_ppl,
+    "source": simple.source,
+    "column": simple.column,
+    "age": simple.age,
+    "random": simple.random,
+    "model_ppl": model_ppl,
+}
+
+
+@cache
+def _plugins() -> dict[str, Scorer]:
+    return {ep.name: ep for ep in entry_points(group=SCORER_GROUP)}
+
+
+def available() -> tuple[str, ...]:
+    """Every scorer name: built-ins, then registered plugins."""
+    return tuple(dict.fromkeys([*BUILTIN_SCORERS, *_plugins()]))
+
+
+def get_scorer(name: str) -> Scorer:
+    """The scorer called ``name``; raises :class:`CurriculumError` E350 if there is none
+    and E358 if its entry point cannot be loaded."""
+    if name in BUILTIN_SCORERS:
+        return BUILTIN_SCORERS[name]
+    plugin = _plugins().get(name)
+    if plugin is None:
+        raise CurriculumError.single(
+            "E350", f"unknown scorer '{name}'", hint=simple._did_you_mean(name, available())
+        )
+    try:
+        return plugin.load()
+    except Exception as exc:  # a broken plugin is a configuration error, not a crash
+        raise CurriculumError.single(
+            "E358", f"scorer '{name}' ({plugin.value}) cannot be loaded: {exc}"
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The result of :func:`score_sort`.
+
+    ``values``: the combined score per example (float64); ``terms``: each term's own scores;
+    ``notes``: warnings the scorers raised; ``from_cache``: per term, whether it was read
+    from the cache.
+    """
+
+    values: np.ndarray
+    terms: tuple[np.ndarray, ...]
+    notes: tuple[Diagnostic, ...]
+    from_cache: tuple[bool, ...]
+
+
+def describe(term: ScorerTerm) -> str:
+    """``name(arg, key=value)`` as a spec would write it."""
+    parts = [str(a) for a in term.args] + [f"{k}={v}" for k, v in term.kwargs]
+    return term.name + (f"({', '.join(parts)})" if parts else "")
+
+
+def _resolved_kwargs(term: ScorerTerm, seed: int) -> dict:
+    kwargs = dict(term.kwargs)
+    if term.name in SEEDED and "seed" not in kwargs:
+        kwargs["seed"] = seed
+    return kwargs
+
+
+def _cache_path(cache_dir: Path, corpus: TokenizedCorpus, term: ScorerTerm, kwargs: dict) -> Path:
+    key = json.dumps(
+        [term.name, list(term.args), sorted(kwargs.items()), SCORER_VERSIONS.get(term.name, "1")],
+        default=str,
+    )
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    return Path(cache_dir) / "scores" / corpus.content_hash / f"{term.name}-{digest}.npy"
+
+
+def _run_scorer(corpus: TokenizedCorpus, term: ScorerTerm, kwargs: dict) -> ScorerOutput:
+    fn = get_scorer(term.name)
+    try:
+        inspect.signature(fn).bind(corpus, *term.args, **kwargs)
+    except TypeError as exc:
+        raise CurriculumError.single(
+            "E355", f"wrong arguments for scorer {describe(term)}: {exc}"
+        ) from None
+    except ValueError:
+        pass  # no signature to check (a C function): let the call decide
+    result = fn(corpus, *term.args, **kwargs)
+    output = result if isinstance(result, ScorerOutput) else ScorerOutput(result)
+    values = np.asarray(output.values, dtype=np.float64)
+    if values.shape != (len(corpus),):
+        raise CurriculumError.single(
+            "E356",
+            f"scorer {describe(term)} returned shape {values.shape}, "
+            f"expected one score per example ({len(corpus)},)",
+        )
+    return ScorerOutput(values, tuple(output.notes))
+
+
+def score_term(
+    term: ScorerTerm, corpus: TokenizedCorpus, *, cache_dir: Path | str | None = None, seed: int = 0
+) -> tuple[ScorerOutput, bool]:
+    """One term's raw scores (unweighted) and whether they came from the cache.
+
+    Raises :class:`CurriculumError` (E350-E358) for unknown scorers, wrong arguments and
+    data the scorer cannot use.
+    """
+    kwargs = _resolved_kwargs(term, seed)
+    path = _cache_path(Path(cache_dir), corpus, term, kwargs) if cache_dir else None
+    if path is not None and path.exists():
+        notes_file = path.with_suffix(".json")
+        notes = json.loads(notes_file.read_text()) if notes_file.exists() else []
+        return ScorerOutput(np.load(path), tuple(Diagnostic(**n) for n in notes)), True
+    output = _run_scorer(corpus, term, kwargs)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        notes = [
+            {"code": n.code, "message": n.message, "hint": n.hint, "severity": n.severity}
+            for n in output.notes
+        ]
+        _atomic_write(path.with_suffix(".json"), json.dumps(notes).encode())
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as tmp:
+            np.save(tmp, output.values)
+        os.replace(tmp.name, path)  # written last: its presence means the entry is complete
+    return output, False
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
+        tmp.write(data)
+    os.replace(tmp.name, path)
+
+
+def zscore(values: np.ndarray) -> np.ndarray:
+    """``(x - mean) / std`` ignoring NaNs; a constant (or all-NaN) input gives zeros/NaNs."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[~np.isnan(values)]
+    if finite.size == 0:
+        return values.copy()
+    spread = finite.std()
+    if spread == 0:
+        return np.where(np.isnan(values), np.nan, 0.0)
+    return (values - finite.mean()) / spread
+
+
+def combine(terms: list[tuple[np.ndarray, float]]) -> np.ndarray:
+    """One score from ``(values, weight)`` pairs: a single term is ``values * weight``;
+    several are ``sum(weight * zscore(values))``."""
+    if len(terms) == 1:
+        values, weight = terms[0]
+        return np.asarray(values, dtype=np.float64) * weight
+    return np.sum([weight * zscore(values) for values, weight in terms], axis=0)
+
+
+def score_sort(
+    sort: SortSpec,
+    corpus: TokenizedCorpus,
+    *,
+    cache_dir: Path | str | None = None,
+    seed: int = 0,
+) -> Scores:
+    """Score every example by ``sort`` (see the module docstring for the combination).
+
+    ``seed`` is the plan's seed, used by ``random`` when it has no seed of its own.
+    Raises :class:`CurriculumError` for an empty sort, an empty corpus, and whatever the
+    scorers raise (E350-E358).
+    """
+    if not sort.terms:
+        raise CurriculumError.single("E355", "the sort has no scorer")
+    if len(corpus) == 0:
+        raise CurriculumError.single("E362", "the corpus has no examples to score")
+    outputs = [score_term(t, corpus, cache_dir=cache_dir, seed=seed) for t in sort.terms]
+    terms = tuple(out.values for out, _ in outputs)
+    values = combine([(v, t.weight) for v, t in zip(terms, sort.terms)])
+    notes = tuple(n for out, _ in outputs for n in out.notes)
+    return Scores(values, terms, notes, tuple(hit for _, hit in outputs))
+
+
+def score(
+    sort: SortSpec,
+    corpus: TokenizedCorpus,
+    *,
+    cache_dir: Path | str | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """The combined float64 score per example (:func:`score_sort` without the details)."""
+    return score_sort(sort, corpus, cache_dir=cache_dir, seed=seed).values
+
+
+def difficulty_order(scores: np.ndarray, descending: bool = False) -> np.ndarray:
+    """Example indices from easiest to hardest (int64, a permutation).
+
+    Ascending scores unless ``descending``; ties keep example-index order in both directions
+    (stable sort), and NaN scores come last in both directions.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    key = -scores if descending else scores
+    return np.argsort(key, kind="stable").astype(np.int64)

@@ -1,0 +1,782 @@
+"""The training loop: executes a Plan.
+
+A plain PyTorch loop over a ``transformers`` model built from config, in the shape of
+nanoGPT's ``train.py`` and torchtune's recipes: :meth:`Trainer.setup`, :meth:`Trainer.train`,
+:meth:`Trainer.save_checkpoint`, :meth:`Trainer.cleanup`. Every schedule it follows is a
+pure function of the optimizer step -- the plan's ``data_fraction``, ``vocab_fraction`` and
+``objectives``, :func:`lr_at` here, the sampler's batch draw, the masking draw -- so a
+resumed run, or one on N processes, computes exactly what a single uninterrupted one does.
+
+One optimizer step ``t``::
+
+    indices  = sampler.indices(t)                  # global batch, same on every rank
+    batch    = collate(corpus, indices)            # <s> ... </s>, padded
+    targets  = each active objective's labels and positions to hide   (seeded by t)
+    inputs   = corrupt(union of positions), then limit_vocab(inputs)  (targets untouched)
+    for each micro-batch of this rank's rows:      # batch / (world x grad_accum) rows
+        hidden = backbone(inputs)                  # ONE forward for all objectives
+        loss   = sum_k w_k * loss_sum_k(hidden) / labels_k in the GLOBAL batch
+        loss.backward()
+    clip, AdamW step at lr_at(t)
+
+Dividing each objective's summed loss by its label count over the global batch makes the
+gradient independent of how the batch is split across ranks and accumulation steps.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curriculumc.errors import CurriculumError
+from curriculumc.plan import Plan, TrainSpec, Unit
+from curriculumc.presets import FAMILY_OBJECTIVE
+from curriculumc.runtime.train import checkpoint as ckpt
+from curriculumc.runtime.train import distributed as dist_utils
+from curriculumc.runtime.train import run_folder as rf
+from curriculumc.runtime.train.objectives import (
+    IGNORE,
+    ObjectiveContext,
+    build_objectives,
+    collate,
+    corrupt,
+    step_generator,
+)
+from curriculumc.runtime.train.reporting import Reporter, start_wandb, wandb_image
+
+
+def lr_at(step: int, train: TrainSpec) -> float:
+    """Learning rate of optimizer step ``step`` (0-based): linear warmup over
+    ``train.warmup`` steps to ``train.lr``, then ``train.schedule`` -- ``linear`` or
+    ``cosine`` decay to 0 at ``train.steps``, or ``constant``. Pure."""
+    if train.warmup > 0 and step < train.warmup:
+        return train.lr * (step + 1) / train.warmup
+    if train.schedule == "constant":
+        return train.lr
+    progress = min(1.0, (step - train.warmup) / max(1, train.steps - train.warmup))
+    if train.schedule == "cosine":
+        return train.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    if train.schedule == "linear":
+        return train.lr * (1.0 - progress)
+    raise CurriculumError.single(
+        "E442",
+        f"unknown learning-rate schedule {train.schedule!r}",
+        hint="linear, cosine, constant",
+    )
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def units_of(plan: Plan) -> tuple[tuple[Unit, ...], dict[str, float]]:
+    """The plan's units and the weights to use when it has no phases: its first unit, or
+    the family's natural objective (``mlm``/``clm``) when it names none."""
+    if plan.units:
+        return plan.units, {plan.units[0].name: 1.0}
+    name = FAMILY_OBJECTIVE[plan.model.family]
+    return (Unit(name=name, objective=name),), {name: 1.0}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run (not what: that is the plan).
+
+    ``run_dir``: the run folder; ``resume_from``: a checkpoint folder to continue from;
+    ``device``: ``cpu``/``cuda``/... (default: best available); ``compile``: wrap the model
+    in ``torch.compile``; ``wandb``: log to wandb even if the plan names no project;
+    ``quiet``: only important messages; ``interactive``: rich progress bar (default: when
+    stdout is a terminal); ``run_name``: for wandb; ``cache_dir``: scorer caches;
+    ``dev_texts``: held-out texts for ``eval ppl``; ``stop_after``: stop after this many
+    steps, without the final save (``run --stop-after`` then writes a checkpoint).
+    """
+
+    run_dir: Path
+    resume_from: Path | None = None
+    device: str | None = None
+    compile: bool = False
+    wandb: bool = False
+    quiet: bool = False
+    interactive: bool | None = None
+    run_name: str = "run"
+    cache_dir: Path | None = None
+    dev_texts: tuple[str, ...] | None = None
+    stop_after: int | None = None
+
+
+@dataclass
+class StepResult:
+    """Losses of one optimizer step over the global batch."""
+
+    losses: dict[str, float]
+    total: float
+    tokens: int
+    words: int
+
+
+def _curriculum_model(model, objectives: dict):
+    """The LM plus every objective's head as one module, whose forward runs the backbone
+    once and returns each active objective's summed loss (what DDP wraps)."""
+    import torch
+    from torch import nn
+
+    from curriculumc.runtime.train.models import backbone
+
+    class _CurriculumModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = model
+            self.heads = nn.ModuleDict(
+                {name: o.head for name, o in objectives.items() if o.head is not None}
+            )
+
+        def forward(self, input_ids, attention_mask, labels: dict, scales: dict):
+            hidden = backbone(self.model)(
+                input_ids=input_ids, attention_mask=attention_mask
+            ).last_hidden_state
+            sums = {
+                name: objectives[name].loss_sum(self.model, hidden, target)
+                for name, target in labels.items()
+            }
+            total = torch.stack([scales[name] * sums[name] for name in sums]).sum()
+            return total, sums
+
+    return _CurriculumModel()
+
+
+def decay_groups(module, weight_decay: float) -> list[dict]:
+    """AdamW parameter groups: weight decay on matrices only (not biases, not LayerNorm)."""
+    decay, no_decay = [], []
+    for _, param in module.named_parameters():
+        if param.requires_grad:
+            (decay if param.ndim >= 2 else no_decay).append(param)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+
+
+@dataclass
+class Trainer:
+    """Runs ``plan`` on prepared ``data`` (``.corpus``, ``.tokenizer``, ``.summary``) in
+    ``order`` (example indices, easiest first; None for a self-paced sort)."""
+
+    plan: Plan
+    data: Any
+    order: np.ndarray | None
+    options: RunOptions
+    world: dist_utils.World = field(default_factory=dist_utils.World)
+
+    # --- setup -------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Build model, heads, optimizer and sampler; resume when asked."""
+        import torch
+
+        from curriculumc.runtime.ordering.sampler import CurriculumSampler
+        from curriculumc.runtime.train.models import (
+            SpecialIds,
+            build_model,
+            count_parameters,
+            hidden_size,
+            model_config,
+        )
+
+        plan, train = self.plan, self.plan.train
+        self.folder = rf.RunFolder(Path(self.options.run_dir))
+        self.device = torch.device(self.world.device)
+        self.corpus = self.data.corpus
+        self.tokenizer = self.data.tokenizer
+        self.specials = SpecialIds.from_tokenizer(self.tokenizer)
+        self.vocab_size = len(self.tokenizer)
+        per_rank, remainder = divmod(train.batch, self.world.size * train.grad_accum)
+        if remainder or per_rank < 1:
+            raise CurriculumError.single(
+                "E440",
+                f"batch {train.batch} does not split into {self.world.size} process(es) x "
+                f"{train.grad_accum} accumulation step(s)",
+                hint="make the batch a multiple of processes x grad_accum",
+            )
+        self.micro_batch = per_rank
+
+        seed_everything(train.seed)
+        config = model_config(
+            plan.model.preset,
+            family=plan.model.family,
+            vocab_size=self.vocab_size,
+            seq=train.seq,
+            specials=self.specials,
+        )
+        self.model = build_model(config, plan.model.family)
+        self.units, self.default_weights = units_of(plan)
+        context = ObjectiveContext(
+            family=plan.model.family,
+            vocab_size=self.vocab_size,
+            hidden_size=hidden_size(config),
+            specials=self.specials,
+            config=config,
+        )
+        self.objectives = build_objectives(self.units, context)
+        self.module = _curriculum_model(self.model, self.objectives).to(self.device)
+        self.heads = dict(self.module.heads.items())
+        self.parameters = count_parameters(self.module)
+        self.optimizer = torch.optim.AdamW(
+            decay_groups(self.module, train.weight_decay), lr=train.lr, betas=(0.9, 0.98), eps=1e-6
+        )
+
+        self.step = 0
+        self.words_seen = 0
+        self.tokens_seen = 0
+        self.switches: list[dict] = []
+        self.eval_results: dict[str, dict] = {}
+        self.wall_before = 0.0
+        self.rescorer = self._self_paced_scorer()
+        if self.options.resume_from is not None:
+            self._resume(Path(self.options.resume_from))
+        if self.rescorer is None:
+            self.sampler = CurriculumSampler(plan, self.order)
+        elif self.rescorer.model_scores is not None:  # resumed: the checkpoint's order
+            self.sampler = CurriculumSampler(plan, self.rescorer.order())
+        self.boundaries = {s for s, _ in plan.boundaries()}
+
+        self.train_module = self.module
+        if self.world.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.train_module = DistributedDataParallel(
+                self.train_module,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=self._some_head_idles(),
+            )
+        if self.options.compile:  # after DDP, as torch recommends
+            self.train_module = torch.compile(self.train_module, dynamic=True)
+
+        main = self.world.is_main
+        self.metrics = rf.MetricsLog(self.folder.metrics if main else None)
+        self.reporter = Reporter(
+            total_steps=train.steps,
+            start_step=self.step,
+            quiet=self.options.quiet,
+            interactive=self.options.interactive,
+            enabled=main,
+        )
+        if main and (plan.output.wandb_project or self.options.wandb):
+            run, note = start_wandb(
+                plan.output.wandb_project or "curriculumc",
+                name=self.options.run_name,
+                config=plan.to_dict(),
+                run_dir=self.folder.root,
+            )
+            self.reporter.wandb = run
+            if note:
+                self.reporter.message(note)
+            wandb_image(run, self.folder.timeline)
+        self.reporter.message(
+            f"training {plan.model.preset} ({self.parameters / 1e6:.2f}M parameters) on "
+            f"{len(self.corpus):,} examples, {train.steps:,} steps of {train.batch} on "
+            f"{self.world.size} x {self.device}"
+            + (f", resumed at step {self.step}" if self.step else ""),
+            important=False,
+        )
+
+    def _some_head_idles(self) -> bool:
+        # DDP must be told when a step may leave parameters without gradients: a head
+        # (or the LM head) of an objective that is not active in every phase.
+        phases = [self.objective_weights(p.start) for p in self.plan.phases] or [
+            self.objective_weights(0)
+        ]
+        always = set.intersection(*(set(w) for w in phases))
+        return always != set(self.objectives)
+
+    def _self_paced_scorer(self):
+        from curriculumc.runtime.ordering.scorers.model_ppl import ModelPplScorer, is_self_paced
+
+        if not is_self_paced(self.plan.sort):
+            if self.order is None:
+                raise ValueError("an order is needed unless the sort is self-paced")
+            return None
+        return ModelPplScorer(
+            self.plan.sort,
+            self.corpus,
+            self.score_examples,
+            cache_dir=self.options.cache_dir,
+            seed=self.plan.train.seed,
+        )
+
+    def _resume(self, folder: Path) -> None:
+        state = ckpt.load(folder, model=self.model, heads=self.heads, optimizer=self.optimizer)
+        self.step = int(state["step"])
+        self.words_seen = int(state.get("words_seen", 0))
+        self.tokens_seen = int(state.get("tokens_seen", 0))
+        self.switches = list(state.get("switches", []))
+        self.eval_results = dict(state.get("evals", {}))
+        self.wall_before = float(state.get("wall_s", 0.0))
+        if self.rescorer is not None and (folder / "model_scores.npy").is_file():
+            self.rescorer.load_state_dict(
+                {
+                    "model_scores": np.load(folder / "model_scores.npy"),
+                    "scored_at": state.get("scored_at"),
+                }
+            )
+        if self.world.is_main:
+            rf.truncate_metrics(self.folder.metrics, self.step)
+
+    # --- schedules -----------------------------------------------------------------------
+
+    def objective_weights(self, step: int) -> dict[str, float]:
+        """``{unit: weight}`` at ``step`` (the plan's, or the family default)."""
+        weights = self.plan.objectives(step) if self.plan.phases else dict(self.default_weights)
+        if not weights:
+            raise CurriculumError.single(
+                "E441", f"no objective is active at step {step}", hint="add `at 0 mlm` (or clm)"
+            )
+        return weights
+
+    # --- training ------------------------------------------------------------------------
+
+    def train(self) -> dict:
+        """Run from the current step to the plan's last; returns the summary."""
+        import torch
+
+        train = self.plan.train
+        steps_end = (
+            train.steps
+            if self.options.stop_after is None
+            else min(train.steps, self.options.stop_after)
+        )
+        started = self._started = time.perf_counter()
+        window = _Window()
+        active = self.objective_weights(self.step - 1) if self.step > 0 else None
+        self.module.train()
+        for step in range(self.step, steps_end):
+            weights = self.objective_weights(step)
+            if weights != active:
+                self._log_switch(step, active, weights)
+                active = weights
+            if self.rescorer is not None and self.rescorer.due(step):
+                self._rescore(step)
+
+            tick = time.perf_counter()
+            result = self.train_step(step, weights)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            window.add(result, time.perf_counter() - tick)
+            self.step = step + 1
+            self.words_seen += result.words
+            self.tokens_seen += result.tokens
+
+            record = self._record(self.step, result, window)
+            self.reporter.step(record)
+            log_every = max(1, self.plan.output.log_every)
+            if self.step % log_every == 0 or self.step in (1, steps_end):
+                record = self._record(self.step, window.mean(), window)
+                self.metrics.write(record)
+                self.reporter.log(record)
+                window = _Window()
+            self._maybe_evaluate(self.step)
+            every = self.plan.output.checkpoint_every
+            if every and self.step % every == 0 and self.step < train.steps:
+                self.save_checkpoint(self.folder.checkpoints / f"step-{self.step}")
+        wall = self.wall_before + time.perf_counter() - started
+        if self.step >= train.steps:
+            self.save_checkpoint(self.folder.final, wall_s=wall)
+        return self.summary(wall)
+
+    def train_step(self, step: int, weights: dict[str, float]) -> StepResult:
+        """One optimizer step on the global batch of ``step``; raises CurriculumError E450
+        when a loss is not finite (before the optimizer touches the weights)."""
+        import torch
+
+        from curriculumc.runtime.ordering.sampler import limit_vocab
+
+        train = self.plan.train
+        indices = self.sampler.indices(step)
+        batch = collate(self.corpus, indices, seq=train.seq, specials=self.specials)
+        targets = {
+            name: self.objectives[name].targets(
+                batch, step_generator(train.seed, step, f"objective:{name}")
+            )
+            for name in weights
+        }
+        hidden_positions = [t.corrupt for t in targets.values() if t.corrupt is not None]
+        inputs = batch.ids
+        if hidden_positions:
+            inputs = corrupt(
+                inputs,
+                torch.stack(hidden_positions).any(dim=0),
+                step_generator(train.seed, step, "corrupt"),
+                mask_id=self.specials.mask,
+                vocab_size=self.vocab_size,
+            )
+        fraction = self.plan.vocab_fraction(step)
+        if fraction < 1.0:
+            inputs = limit_vocab(
+                inputs, fraction, self.vocab_size, self.specials.unk, self.specials.all
+            )
+        counts = {name: int((t.labels != IGNORE).sum()) for name, t in targets.items()}
+        # DDP averages gradients over ranks; scaling by the world size makes that a sum
+        scales = {name: weights[name] * self.world.size / max(1, counts[name]) for name in weights}
+
+        lr = lr_at(step, train)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        share = len(indices) // self.world.size
+        first = self.world.rank * share
+        sums = torch.zeros(len(weights), dtype=torch.float64, device=self.device)
+        autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if self.device.type == "cuda"
+            else nullcontext()
+        )
+        for micro in range(train.grad_accum):
+            rows = slice(first + micro * self.micro_batch, first + (micro + 1) * self.micro_batch)
+            last = micro == train.grad_accum - 1
+            sync = (
+                nullcontext() if last or not self.world.distributed else self.train_module.no_sync()
+            )
+            with sync:
+                with autocast:
+                    total, loss_sums = self.train_module(
+                        input_ids=inputs[rows].to(self.device, non_blocking=True),
+                        attention_mask=batch.attention_mask[rows].to(self.device),
+                        labels={n: t.labels[rows].to(self.device) for n, t in targets.items()},
+                        scales=scales,
+                    )
+                total.backward()
+            sums += torch.stack([loss_sums[n].detach().double() for n in weights])
+        dist_utils.all_reduce_sum(sums, self.world)
+        losses = {n: float(sums[i]) / max(1, counts[n]) for i, n in enumerate(weights)}
+        total_loss = sum(weights[n] * losses[n] for n in weights)
+        if not all(math.isfinite(v) for v in losses.values()):
+            self.optimizer.zero_grad(set_to_none=True)
+            self._diverged(step, losses)
+
+        for name, head in self.heads.items():  # idle heads keep no (zero) gradient
+            if name not in weights:
+                for param in head.parameters():
+                    param.grad = None
+        if train.clip and train.clip > 0:
+            torch.nn.utils.clip_grad_norm_(
+                [p for p in self.module.parameters() if p.grad is not None], train.clip
+            )
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return StepResult(
+            losses=losses,
+            total=total_loss,
+            tokens=int(batch.attention_mask.sum()),
+            words=int(batch.words.sum()),
+        )
+
+    def _diverged(self, step: int, losses: dict[str, float]) -> None:
+        good = ckpt.latest(self.folder.root)
+        where = f"the last good checkpoint is {good}" if good else "no checkpoint was written"
+        shown = ", ".join(f"{n} {v}" for n, v in losses.items())
+        shown_losses = {n: v if math.isfinite(v) else str(v) for n, v in losses.items()}
+        self.metrics.write({"step": step + 1, "event": "diverged", "losses": shown_losses})
+        raise CurriculumError.single(
+            "E450",
+            f"training diverged at step {step + 1}: loss is not finite ({shown}); {where}",
+            hint="lower the learning rate or raise warmup; --resume continues from the checkpoint",
+        )
+
+    # --- self-paced re-scoring ---------------------------------------------------------
+
+    def _rescore(self, step: int) -> None:
+        from curriculumc.runtime.ordering.sampler import CurriculumSampler
+
+        tick = time.perf_counter()
+        order = self.rescorer.rescore(step)
+        if self.world.distributed:  # every rank must draw from rank 0's order
+            import torch
+            import torch.distributed as dist
+
+            scores = torch.from_numpy(self.rescorer.model_scores).to(self.device)
+            dist.broadcast(scores, src=0)
+            self.rescorer.model_scores = scores.cpu().numpy()
+            order = self.rescorer.order()
+        self.sampler = CurriculumSampler(self.plan, order)
+        self.metrics.write(
+            {"step": step, "event": "rescored", "seconds": round(time.perf_counter() - tick, 3)}
+        )
+        self.reporter.message(
+            f"step {step}: re-scored the data with the current model", important=False
+        )
+
+    def score_examples(self, corpus, indices: np.ndarray) -> np.ndarray:
+        """The current model's mean token loss on examples ``indices`` (the ``model_ppl``
+        score function): eval mode (no dropout), no gradients, one batch. Masked models
+        are scored on a fixed 15% of their tokens (chosen by example index, so the same
+        every time); causal models on every next token."""
+        import torch
+
+        batch = collate(corpus, indices, seq=self.plan.train.seq, specials=self.specials)
+        inputs = batch.ids
+        if self.plan.model.family == "masked":
+            chosen = torch.zeros_like(batch.special)
+            for row, index in enumerate(indices):
+                g = torch.Generator().manual_seed(int(index))
+                chosen[row] = torch.rand(batch.ids.shape[1], generator=g) < 0.15
+            chosen &= ~batch.special
+            # at least one scored token per example: the first word
+            chosen[:, 1] |= ~chosen.any(dim=1) & ~batch.special[:, 1]
+            labels = torch.where(chosen, batch.ids, torch.full_like(batch.ids, IGNORE))
+            inputs = inputs.masked_fill(chosen, self.specials.mask)
+        else:
+            labels = torch.full_like(batch.ids, IGNORE)
+            labels[:, :-1] = torch.where(
+                batch.attention_mask[:, 1:].bool(), batch.ids[:, 1:], labels[:, :-1]
+            )
+        from curriculumc.runtime.train.models import backbone, lm_head
+
+        was_training = self.module.training
+        self.module.eval()
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            hidden = backbone(self.model)(
+                input_ids=inputs.to(self.device),
+                attention_mask=batch.attention_mask.to(self.device),
+            ).last_hidden_state
+            labels = labels.to(self.device)
+            where = labels != IGNORE
+            logits = lm_head(self.model)(hidden[where]).float()
+            token_loss = torch.nn.functional.cross_entropy(logits, labels[where], reduction="none")
+            per_row = torch.zeros(len(indices), device=self.device).index_add_(
+                0, where.nonzero()[:, 0], token_loss
+            )
+            counts = where.sum(dim=1).clamp(min=1)
+        self.module.train(was_training)
+        return (per_row / counts).cpu().numpy().astype(np.float64)
+
+    # --- evaluation -------------------------------------------------------------------
+
+    def _maybe_evaluate(self, step: int) -> None:
+        for spec in self.plan.evals:
+            due = spec.every and step % spec.every == 0
+            due = due or (spec.at_phases and step in self.boundaries)
+            due = due or step == self.plan.train.steps
+            if due:
+                self._evaluate(spec, step)
+
+    def _evaluate(self, spec, step: int) -> None:
+        import torch
+
+        if self.world.is_main:
+            tick = time.perf_counter()
+            self.module.eval()
+            try:
+                with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                    figures, details = run_eval(
+                        spec,
+                        self.model,
+                        self.tokenizer,
+                        family=self.plan.model.family,
+                        data=self.plan.data,
+                        cache_dir=self.options.cache_dir,
+                        dev_texts=self.options.dev_texts,
+                        device=self.device,
+                    )
+            except CurriculumError as exc:
+                figures = None
+                self.reporter.message(f"step {step}: eval {spec.name} failed: {exc}")
+            finally:
+                self.module.train()
+            if figures is not None:
+                record = {"step": step, "eval": spec.name, **figures}
+                record["eval_seconds"] = round(time.perf_counter() - tick, 2)
+                self.metrics.write(record)
+                self.reporter.evaluation(record)
+                self.eval_results[spec.name] = record
+                if details is not None and step == self.plan.train.steps:
+                    # per-pair outcomes of the final model, for compare's paired bootstrap
+                    self.folder.write_eval(f"{spec.name}_final", details)
+        dist_utils.barrier(self.world)
+
+    # --- logging ------------------------------------------------------------------------
+
+    def _log_switch(self, step: int, before: dict | None, after: dict[str, float]) -> None:
+        switch = {"step": step, "from": before, "to": after}
+        if before is not None:
+            self.switches.append(switch)
+        self.metrics.write({"step": step, "event": "objectives", "from": before, "to": after})
+        if before is not None:
+            shown = " + ".join(n if w == 1.0 else f"{w:g} {n}" for n, w in after.items())
+            self.reporter.message(f"step {step}: objectives -> {shown}")
+
+    def _record(self, step: int, result: StepResult, window: _Window) -> dict:
+        record = {"step": step, "loss": round(result.total, 6)}
+        for name, value in result.losses.items():
+            record[f"loss/{name}"] = round(value, 6)
+        record["pool"] = round(self.sampler.pool_size(step - 1) / len(self.sampler), 6)
+        record["vocab"] = round(self.plan.vocab_fraction(step - 1), 6)
+        record["lr"] = lr_at(step - 1, self.plan.train)
+        record["tokens_per_s"] = round(window.tokens_per_s(), 1)
+        record["words_seen"] = self.words_seen
+        return record
+
+    # --- checkpoints and summary -------------------------------------------------------
+
+    def save_checkpoint(self, folder: Path, *, wall_s: float | None = None) -> Path | None:
+        """Write a checkpoint of the current step to ``folder`` (rank 0; others wait)."""
+        path = None
+        if self.world.is_main:
+            state = {
+                "step": self.step,
+                "plan_hash": self.plan.hash,
+                "words_seen": self.words_seen,
+                "tokens_seen": self.tokens_seen,
+                "switches": self.switches,
+                "evals": self.eval_results,
+                "wall_s": wall_s if wall_s is not None else self._wall_so_far(),
+                "scheduler": {
+                    "schedule": self.plan.train.schedule,
+                    "next_lr": lr_at(min(self.step, self.plan.train.steps - 1), self.plan.train),
+                },
+            }
+            scores = None
+            if self.rescorer is not None and self.rescorer.model_scores is not None:
+                state["scored_at"] = self.rescorer.scored_at
+                scores = self.rescorer.model_scores
+            path = ckpt.save(
+                folder,
+                model=self.model,
+                tokenizer=self.tokenizer,
+                heads=self.heads,
+                optimizer=self.optimizer,
+                state=state,
+                plan_json=self.plan.to_json(),
+                max_length=self.plan.train.seq,
+            )
+            if scores is not None:
+                np.save(path / "model_scores.npy", scores)
+            if folder.parent == self.folder.checkpoints:
+                ckpt.prune(self.folder.checkpoints, self.plan.output.keep)
+            self.metrics.write({"step": self.step, "event": "checkpoint", "path": str(path)})
+            self.reporter.message(f"step {self.step}: saved {path}", important=False)
+        dist_utils.barrier(self.world)
+        return path
+
+    def _wall_so_far(self) -> float:
+        started = getattr(self, "_started", None)
+        return self.wall_before + (time.perf_counter() - started if started else 0.0)
+
+    def summary(self, wall_s: float) -> dict:
+        """What ``summary.json`` holds."""
+        last = {}
+        if self.folder.metrics.is_file() and self.world.is_main:
+            for record in rf.read_metrics(self.folder.metrics):
+                if "loss" in record:
+                    last = record
+        return {
+            "plan_hash": self.plan.hash,
+            "steps": self.step,
+            "finished": self.step >= self.plan.train.steps,
+            "wall_s": round(wall_s, 2),
+            "words_seen": self.words_seen,
+            "tokens_seen": self.tokens_seen,
+            "parameters": self.parameters,
+            "world_size": self.world.size,
+            "device": str(self.device),
+            "final_metrics": {k: v for k, v in last.items() if k.startswith("loss")},
+            "evals": self.eval_results,
+            "objective_switches": self.switches,
+            "data": dict(getattr(self.data, "summary", {}) or {}),
+        }
+
+    def cleanup(self) -> None:
+        """Close logs and the progress display."""
+        if hasattr(self, "metrics"):
+            self.metrics.close()
+        if hasattr(self, "reporter"):
+            self.reporter.close()
+
+
+class _Window:
+    """Accumulates step results between two logged steps."""
+
+    def __init__(self):
+        self.steps = 0
+        self.seconds = 0.0
+        self.tokens = 0
+        self.words = 0
+        self.totals: dict[str, float] = {}
+        self.total = 0.0
+
+    def add(self, result: StepResult, seconds: float) -> None:
+        self.steps += 1
+        self.seconds += seconds
+        self.tokens += result.tokens
+        self.words += result.words
+        self.total += result.total
+        for name, value in result.losses.items():
+            self.totals[name] = self.totals.get(name, 0.0) + value
+
+    def mean(self) -> StepResult:
+        n = max(1, self.steps)
+        return StepResult(
+            losses={k: v / n for k, v in self.totals.items()},
+            total=self.total / n,
+            tokens=self.tokens,
+            words=self.words,
+        )
+
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+# --- evaluations ---------------------------------------------------------------------------
+
+
+def run_eval(
+    spec, model, tokenizer, *, family, data=None, cache_dir=None, dev_texts=None, device=None
+):
+    """Evaluation ``spec`` of ``model``: ``(figures, details)``.
+
+    ``figures`` is flat, ``{"blimp/macro": ..., ...}``; ``details`` is the minimal-pair
+    result's JSON (per-pair outcomes, for ``compare``'s paired bootstrap) or None for
+    ``ppl``. ``blimp``: ``$CURRICULUMC_BLIMP`` or the hub copy; ``synth``: the generated
+    pairs of the run's synth corpus (``data``), or of the default one; ``ppl``: held-out
+    perplexity on ``dev_texts``; otherwise ``spec.path`` is a pair file or folder.
+    Raises CurriculumError when the pairs or texts are missing.
+    """
+    import os
+
+    from curriculumc.runtime.evaluate.evaluation import evaluate_pairs, perplexity
+    from curriculumc.runtime.evaluate.minimal_pairs import load_pairs
+
+    if spec.name == "ppl":
+        if not dev_texts:
+            raise CurriculumError.single(
+                "E460", "eval ppl needs a dev split and this data has none"
+            )
+        texts = list(dev_texts)[: spec.limit] if spec.limit else list(dev_texts)
+        ppl = perplexity(model, tokenizer, texts, family=family, device=device)
+        return {"ppl/dev": ppl}, None
+    if spec.path:
+        source = spec.path
+    elif spec.name == "blimp":
+        source = os.environ.get("CURRICULUMC_BLIMP") or "nyu-mll/blimp"
+    elif spec.name == "synth":
+        from curriculumc.plan import DataSpec
+        from curriculumc.runtime.data.readers import synth_paths
+
+        synth = data if data is not None and data.source == "synth" else DataSpec()
+        source = synth_paths(synth, cache_dir=cache_dir).pairs
+    else:
+        raise CurriculumError.single("E461", f"unknown evaluation {spec.name!r}")
+    prefix = spec.name if not spec.path else Path(spec.path).stem
+    # named as in the spec and the metrics (not by the pair folder's name)
+    pairs = replace(load_pairs(source, limit=spec.limit), name=prefix)
+    result = evaluate_pairs(model, tokenizer, pairs, family=family, device=device)
+    return result.to_metrics(prefix=prefix), result.to_json()
