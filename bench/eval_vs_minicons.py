@@ -4,9 +4,11 @@
 
 1. Makes (once) a separate environment ``bench/.venv-minicons`` with ``torch==2.13.0``
    (installed first, pinned), ``transformers<5`` and ``minicons`` from PyPI.
-2. Trains a byte-level BPE tokenizer (vocabulary 8,000, lower case) on AO-CHILDES
-   train and saves two random-init models built from config, 2 layers, hidden 128:
-   a ``RobertaForMaskedLM`` and a ``GPT2LMHeadModel`` (``bench/.eval-models/``).
+2. Trains two tokenizers (vocabulary 8,000) on AO-CHILDES train -- the product's, which
+   wraps text in ``<s> ... </s>``, and a GPT-2-style one, which adds nothing (see
+   :func:`make_models` for why the causal model needs it) -- and saves two random-init
+   models built from config, 2 layers, hidden 128: a ``RobertaForMaskedLM`` with the
+   first and a ``GPT2LMHeadModel`` with the second (``bench/.eval-models/``).
 3. Scores the sentences of the first N pairs of every BLiMP paradigm with minicons
    (``MaskedLMScorer`` / ``IncrementalLMScorer``, sum reduction, run in its own env:
    this also proves that our saved folders load under transformers 4.x) and with
@@ -137,92 +139,64 @@ def blimp_sentences(per_paradigm: int) -> tuple[list, list[str]]:
 
 
 def make_models() -> dict[str, Path]:
-    """Tokenizer + random-init masked and causal models, saved once, reused after."""
+    """Tokenizers + random-init masked and causal models, saved once, reused after."""
     folders = {"masked": MODELS / "masked", "causal": MODELS / "causal"}
     if all((folder / "config.json").is_file() for folder in folders.values()):
         return folders
     import torch
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from tokenizers.trainers import BpeTrainer
-    from transformers import (
-        GPT2Config,
-        GPT2LMHeadModel,
-        PreTrainedTokenizerFast,
-        RobertaConfig,
-        RobertaForMaskedLM,
-    )
+    from transformers import GPT2Config, GPT2LMHeadModel, RobertaConfig, RobertaForMaskedLM
 
+    from curriculumc.plan import DataSpec
+    from curriculumc.runtime.data.readers import load_raw
     from curriculumc.runtime.train.checkpoint import make_loadable_by_v4
 
-    print("training the tokenizer and saving the models (once) ...", flush=True)
-    specials = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-    core = Tokenizer(models.BPE(unk_token="<unk>"))
-    core.normalizer = normalizers.Lowercase()
-    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    core.decoder = decoders.ByteLevel()
-    trainer = BpeTrainer(
-        vocab_size=8000,
-        special_tokens=specials,
-        show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.tokenizer import gpt2_style_tokenizer, product_tokenizer
 
-    def texts():
-        with open(DATA / "aochildes" / "train.jsonl", encoding="utf-8") as handle:
-            for line in handle:
-                yield json.loads(line)["text"]
-
-    core.train_from_iterator(texts(), trainer=trainer)
-    names = dict(
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-        mask_token="<mask>",
-        cls_token="<s>",
-        sep_token="</s>",
+    print("training the tokenizers and saving the models (once) ...", flush=True)
+    texts = list(
+        load_raw(DataSpec(source=str(DATA / "aochildes" / "train.jsonl"), kind="path")).texts()
     )
-    causal_tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=core.from_str(core.to_str()), **names
-    )
-    # the masked model's tokenizer wraps text as RoBERTa's does: <s> ... </s>
-    core.post_processor = processors.RobertaProcessing(
-        ("</s>", core.token_to_id("</s>")), ("<s>", core.token_to_id("<s>"))
-    )
-    masked_tokenizer = PreTrainedTokenizerFast(tokenizer_object=core, **names)
-    ids = dict(
-        pad_token_id=masked_tokenizer.pad_token_id,
-        bos_token_id=masked_tokenizer.bos_token_id,
-        eos_token_id=masked_tokenizer.eos_token_id,
-    )
+    tokenizers = {
+        # the tokenizer `curriculumc run` trains: scored as a model curriculumc trained
+        "masked": product_tokenizer(texts, 8000, seq=128),
+        # deliberately GPT-2's layout: minicons's causal scorer encodes with the
+        # tokenizer's own specials and scores them, so it means what ours means (one start
+        # token, the sentence's tokens) only for a tokenizer that adds none -- as GPT-2's
+        "causal": gpt2_style_tokenizer(texts, 8000),
+    }
     torch.manual_seed(0)
-    masked = RobertaForMaskedLM(
-        RobertaConfig(
-            vocab_size=len(masked_tokenizer),
-            hidden_size=128,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            intermediate_size=512,
-            max_position_embeddings=130,
-            type_vocab_size=1,
-            **ids,
-        )
-    )
-    causal = GPT2LMHeadModel(
-        GPT2Config(
-            vocab_size=len(causal_tokenizer),
-            n_embd=128,
-            n_layer=2,
-            n_head=4,
-            n_positions=128,
-            **ids,
-        )
-    )
-    for (family, model), tokenizer in zip(
-        (("masked", masked), ("causal", causal)), (masked_tokenizer, causal_tokenizer)
-    ):
+    masked, causal = tokenizers["masked"], tokenizers["causal"]
+    models = {
+        "masked": RobertaForMaskedLM(
+            RobertaConfig(
+                vocab_size=len(masked),
+                hidden_size=128,
+                num_hidden_layers=2,
+                num_attention_heads=4,
+                intermediate_size=512,
+                max_position_embeddings=130,
+                type_vocab_size=1,
+                pad_token_id=masked.pad_token_id,
+                bos_token_id=masked.bos_token_id,
+                eos_token_id=masked.eos_token_id,
+            )
+        ),
+        "causal": GPT2LMHeadModel(
+            GPT2Config(
+                vocab_size=len(causal),
+                n_embd=128,
+                n_layer=2,
+                n_head=4,
+                n_positions=128,
+                bos_token_id=causal.bos_token_id,
+                eos_token_id=causal.eos_token_id,
+            )
+        ),
+    }
+    for family, model in models.items():
         model.save_pretrained(folders[family])
-        tokenizer.save_pretrained(folders[family])
+        tokenizers[family].save_pretrained(folders[family])
         # the trainer's own rule for folders that transformers 4.x must load
         make_loadable_by_v4(folders[family])
     return folders
@@ -289,7 +263,7 @@ def minicons_worker(family: str, folder: str, sentence_file: str, out: str, *, r
         options = {}
     else:
         model = scorer.IncrementalLMScorer(folder, "cpu")
-        options = {"bos_token": True}  # minicons then skips the <s> it prepended
+        options = {"bos_token": True}  # minicons then skips the start token it prepended
 
     def score_all(batch: int) -> list[float]:
         scores = []

@@ -87,7 +87,7 @@ def apply_overrides(spec: Spec, overrides: Sequence[str]) -> Spec:
 
 def format_spec(spec: Spec) -> str:
     """The spec as DSL text (one statement a line) that parses back to the same plan."""
-    from curriculumc.lang.ast import format_spec as fmt
+    from curriculumc.lang.printer import format_spec as fmt
 
     return fmt(spec)
 

@@ -58,14 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(
-                f"curriculumc.commands.{name.replace('import', 'import_')}"
-            )
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("curriculumc.commands"):
-                continue  # command not built yet
-            raise
+        # every command is part of the package: a missing one is a broken install, not a
+        # command to leave out of --help quietly
+        module = importlib.import_module(
+            f"curriculumc.commands.{name.replace('import', 'import_')}"
+        )
         module.add_parser(sub)
     return parser
 

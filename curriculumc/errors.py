@@ -8,6 +8,8 @@ which carries all of them so that a user sees every problem at once.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -63,3 +65,16 @@ class CurriculumError(Exception):
     ) -> CurriculumError:
         """Shorthand for an error with one diagnostic."""
         return cls((Diagnostic(code, message, span, hint),))
+
+
+def did_you_mean(word: str, choices: Iterable[str], *, most: int = 2) -> str | None:
+    """The hint ``did you mean 'x'?`` (``'x' or 'y'`` for two) for the closest of ``choices``.
+
+    Takes the word written, the names it may have meant and how many close names to
+    offer (``most``); returns None when none is close (``difflib``'s ratio below 0.6).
+    The order of ``choices`` does not matter: difflib ranks by closeness, then by name.
+    """
+    close = difflib.get_close_matches(word, sorted(choices), n=most, cutoff=0.6)
+    if not close:
+        return None
+    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"

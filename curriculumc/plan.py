@@ -21,6 +21,7 @@ import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 
 from curriculumc.pacing import paced_fraction
+from curriculumc.presets import FAMILY_OBJECTIVE
 
 PLAN_VERSION = 1
 
@@ -214,16 +215,52 @@ class Plan:
         return current
 
     def objectives(self, step: int) -> dict[str, float]:
-        """``{unit name: loss weight}`` at ``step``."""
+        """``{unit name: loss weight}`` at ``step``.
+
+        A plan without phases trains the model family's natural objective (``mlm`` for a
+        masked model, ``clm`` for a causal one) throughout -- the one place that says so;
+        the compiler writes that phase into every plan it makes.
+        """
+        if not self.phases:
+            return {FAMILY_OBJECTIVE[self.model.family]: 1.0}
         phase = self.phase_at(step)
         return dict(phase.objectives) if phase else {}
 
+    def trained_units(self) -> tuple[Unit, ...]:
+        """The units training uses: the plan's, or the natural objective's when it has no
+        phases (see :meth:`objectives`)."""
+        if self.phases:
+            return self.units
+        name = FAMILY_OBJECTIVE[self.model.family]
+        return (*(u for u in self.units if u.name != name), Unit(name, name))
+
     def unit(self, name: str) -> Unit:
         """The unit called ``name``; raises KeyError if the plan has none."""
-        for unit in self.units:
+        for unit in self.trained_units():
             if unit.name == name:
                 return unit
         raise KeyError(name)
+
+    def evaluation_steps(self, spec: EvalSpec, lo: int = 0, hi: int | None = None) -> list[int]:
+        """The step counts in ``(lo, hi]`` after which evaluation ``spec`` runs (``hi``
+        defaults to the last step): every multiple of ``every``, every boundary with ``at
+        phases``, and always the end of training. "After 8,000" means once 8,000 steps
+        are done: the model those steps trained. The trainer and ``explain`` both ask here.
+        """
+        end = self.train.steps
+        hi = end if hi is None else min(hi, end)
+        steps: set[int] = set()
+        if spec.every:
+            steps.update(range((lo // spec.every + 1) * spec.every, hi + 1, spec.every))
+        if spec.at_phases:
+            steps.update(s for s, _ in self.boundaries() if lo < s <= hi)
+        if lo < end <= hi:
+            steps.add(end)
+        return sorted(steps)
+
+    def evaluations_due(self, step: int) -> tuple[EvalSpec, ...]:
+        """The evaluations that run once ``step`` steps are done (see :meth:`evaluation_steps`)."""
+        return tuple(e for e in self.evals if self.evaluation_steps(e, step - 1, step))
 
     def boundaries(self) -> tuple[tuple[int, str], ...]:
         """Steps where the curriculum changes, with a few words each, sorted by step.

@@ -26,11 +26,23 @@ class Signature:
     names, e.g. ``source(aochildes, bnc)``, ``pos(noun, verb)``) or ``"name"`` (exactly one).
     ``keywords``: allowed keyword arguments and their types (``int``, ``float``, ``fraction``
     -- a percentage or a number in (0, 1] --, ``str``, ``bool``).
+    ``ranges``: ``(keyword, lowest, highest)`` -- the whole numbers an ``int`` keyword may
+    take, both ends included (``highest`` None: no upper bound); an ``int`` keyword not
+    listed takes any number >= 0. The compiler refuses other values at their position and
+    the runtime's implementation accepts exactly these, so that a plan that validates runs.
     """
 
     positional: str | None = None
     keywords: tuple[tuple[str, str], ...] = ()
     doc: str = ""
+    ranges: tuple[tuple[str, int, int | None], ...] = ()
+
+    def range_of(self, keyword: str) -> tuple[int, int | None]:
+        """``(lowest, highest)`` an ``int`` keyword may take (``highest`` None: unbounded)."""
+        for name, lowest, highest in self.ranges:
+            if name == keyword:
+                return lowest, highest
+        return 0, None
 
 
 BUILTIN_SCORERS: dict[str, Signature] = {
@@ -39,6 +51,7 @@ BUILTIN_SCORERS: dict[str, Signature] = {
     "ngram_ppl": Signature(
         keywords=(("n", "int"),),
         doc="perplexity under an interpolated Kneser-Ney n-gram model (n=3 by default)",
+        ranges=(("n", 1, 8),),  # the orders runtime/ordering/scorers takes
     ),
     "source": Signature(positional="names", doc="the given order of the corpus's sources"),
     "column": Signature(positional="name", doc="a numeric column of the corpus"),
@@ -47,6 +60,7 @@ BUILTIN_SCORERS: dict[str, Signature] = {
     "model_ppl": Signature(
         keywords=(("every", "int"), ("batch", "int")),
         doc="self-paced: perplexity under the current model, re-scored every K steps",
+        ranges=(("every", 1, None), ("batch", 1, None)),  # steps between re-scorings; rows at once
     ),
 }
 

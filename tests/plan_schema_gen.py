@@ -7,7 +7,8 @@ import dataclasses
 import json
 import types
 import typing
-from pathlib import Path
+
+from support.paths import REPO
 
 from curriculumc import plan
 
@@ -78,6 +79,6 @@ def schema_text() -> str:
 
 
 if __name__ == "__main__":
-    target = Path(__file__).resolve().parents[1] / "curriculumc" / "lang" / "plan.schema.json"
+    target = REPO / "curriculumc" / "lang" / "plan.schema.json"
     target.write_text(schema_text(), encoding="utf-8")
     print(f"wrote {target}")

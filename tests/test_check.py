@@ -152,6 +152,58 @@ def test_model_config_path_gives_the_family(tmp_path):
     assert "masked or causal" in diagnostics[0].message
 
 
+def test_model_config_family_reads_architectures_then_model_type(tmp_path):
+    configs = {
+        "clm.json": {"model_type": "roberta", "architectures": ["RobertaForCausalLM"]},
+        "decoder.json": {"model_type": "bert", "is_decoder": True},
+        "ours.json": {"model_type": "roberta-prelayernorm"},
+    }
+    for name, config in configs.items():
+        (tmp_path / name).write_text(json.dumps(config))
+    family = {n: curriculumc.loads(f'model "{n}"', base_dir=str(tmp_path)).model.family
+              for n in configs}  # fmt: skip
+    assert family == {"clm.json": "causal", "decoder.json": "causal", "ours.json": "masked"}
+
+
+@pytest.mark.parametrize(
+    "text, word, message",
+    [
+        ("sort by ngram_ppl(n=20)", "20", "'n' must be between 1 and 8, not 20"),
+        ("sort by ngram_ppl(n=0)", "0", "'n' must be between 1 and 8, not 0"),
+        ("sort by model_ppl(every=0)", "0", "'every' must be at least 1, not 0"),
+        ("sort by model_ppl(every=10, batch=0)", "0", "'batch' must be at least 1, not 0"),
+        ("sort by 0.5 random + 0.5 ngram_ppl(n=1k)", "1k", "'n' must be between 1 and 8, not 1k"),
+    ],
+)
+def test_arguments_out_of_the_runtime_range_are_errors_at_the_value(text, word, message):
+    diagnostic = _only(text + "\npace root from 10% over 10", "E033")
+    assert diagnostic.message == message
+    start, end = diagnostic.span.column - 1, diagnostic.span.end_column - 1
+    assert (diagnostic.span.line, text[start:end]) == (1, word)
+
+
+def test_arguments_within_the_runtime_range_pass():
+    from curriculumc.registry import BUILTIN_SCORERS
+
+    assert BUILTIN_SCORERS["ngram_ppl"].range_of("n") == (1, 8)
+    assert BUILTIN_SCORERS["random"].range_of("seed") == (0, None)
+    for text in ("sort by ngram_ppl(n=1)", "sort by ngram_ppl(n=8)", "sort by random(seed=0)",
+                 "sort by model_ppl(every=1, batch=1)"):  # fmt: skip
+        assert _codes(text + "\npace root from 10% over 10") == []
+    assert _codes("at 0 mlm(mask=90%), at 5 pos(mask=100%, mask_other=1%)") == []
+
+
+def test_yaml_argument_out_of_range_points_into_the_yaml():
+    text = (
+        "curriculum:\n  scoring_fn: ngram_ppl\n  scoring_fn_kwargs: {n: 20}\n"
+        "  pacing_fn: root\n  pacing_fn_kwargs: {start_percent: 0.1, num_steps: 10}\n"
+    )
+    with pytest.raises(curriculumc.CurriculumError) as info:
+        curriculumc.loads(text, "t.yaml")
+    (diagnostic,) = info.value.diagnostics
+    assert diagnostic.code == "E033" and (diagnostic.span.line, diagnostic.span.column) == (3, 26)
+
+
 def test_existing_data_path_gives_no_warning(tmp_path):
     (tmp_path / "train.txt").write_text("hello\n")
     assert _diagnostics('data "train.txt"', base_dir=str(tmp_path)) == []

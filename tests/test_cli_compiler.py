@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from support.paths import REPO, TESTS
 
 from curriculumc.cli import main
 from curriculumc.plan import Plan
 
-REPO = Path(__file__).resolve().parents[1]
 SPECS = REPO / "specs"
-BAD = REPO / "tests" / "golden" / "bad"
+BAD = TESTS / "golden" / "bad"
 
 
 def test_validate_good_specs_exit_0(capsys):

@@ -49,7 +49,7 @@ def eval_json(outcomes: dict[str, list[int]], *, perplexity: float | None = None
         "paradigms": paradigms,
     }
     if perplexity is not None:
-        data["perplexity"] = {"value": perplexity}
+        data["ppl/dev"] = perplexity  # the one perplexity key (PERPLEXITY_METRIC)
     return data
 
 
@@ -81,7 +81,7 @@ def runs_root(tmp_path):
                                        (2, A2, [(10, 0.6), (20, 0.65)], 50.0)):  # fmt: skip
         write_run(
             tmp_path, f"root_pos-{seed}", curriculum_plan(seed), curve=curve, outcomes=outcomes,
-            summary={"complete": True, "words_seen": 1000 * seed, "wall_s": 10.0 * seed},
+            summary={"finished": True, "words_seen": 1000 * seed, "wall_s": 10.0 * seed},
             perplexity=ppl,
         )  # fmt: skip
     for seed, outcomes in ((1, C1), (2, C2)):

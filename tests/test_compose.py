@@ -102,6 +102,23 @@ def test_nested_defaults_resolve_in_the_group_folder(configs):
     assert plan.pace.fn == "linear"
 
 
+def test_list_choices_and_override_entries_read_as_hydra_does(configs):
+    write(configs, {
+        "train/seeded.yaml": "train:\n  seed: 7\n",
+        "listed.yaml": "defaults:\n  - train: [short, seeded]\n  - override model: tiny\n",
+    })  # fmt: skip
+    plan = curriculumc.load(configs / "listed.yaml")
+    assert (plan.train.steps, plan.train.seed, plan.model.preset) == (100, 7, "roberta-tiny")
+
+
+def test_a_config_file_yaml_refuses_points_into_that_file(configs):
+    write(configs, {"model/odd.yaml": "model: roberta-tiny\ntokenizer: \x07\n",
+                    "odd.yaml": "defaults:\n  - model: odd\n"})  # fmt: skip
+    (d,) = error_of(configs / "odd.yaml").diagnostics
+    assert d.code == "E800" and "U+0007" in d.message
+    assert (d.span.file.endswith("odd.yaml"), d.span.line, d.span.column) == (True, 2, 12)
+
+
 def error_of(path, overrides=()) -> CurriculumError:
     with pytest.raises(CurriculumError) as info:
         curriculumc.load(path, overrides)

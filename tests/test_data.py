@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_inputs import aochildes_slice
+from support.data_inputs import aochildes_slice
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import DataSpec, Plan, TokenizerSpec, TrainSpec

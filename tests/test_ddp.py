@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 import torch
 import torch.multiprocessing as mp
-from train_fixtures import (
+from support.train_fixtures import (
     losses,
     no_dropout_preset,
     run_trainer,

@@ -8,20 +8,16 @@ import subprocess
 import sys
 
 import pytest
-from eval_models import (
-    make_causal_model,
-    make_masked_model,
-    make_tokenizer,
-    save_model,
-    shared_data,
-)
+from support.eval_models import make_causal_model, make_masked_model, make_tokenizer, save_model
+from support.paths import shared_data
+from support.rendering import plain_text
 
 from curriculumc.errors import CurriculumError
 from curriculumc.runtime.evaluate.evaluation import (
     PairResult,
     judge_pairs,
     load_texts,
-    render_result,
+    result_tables,
 )
 from curriculumc.runtime.evaluate.minimal_pairs import load_pairs
 
@@ -72,7 +68,7 @@ def test_aggregation_per_paradigm_field_and_macro(hand_made):
 
 
 def test_constant_scores_get_zero_with_every_pair_a_tie():
-    pairs = load_pairs(shared_data() / "blimp", limit=5)
+    pairs = load_pairs(shared_data("blimp"), limit=5)
     result = judge_pairs(pairs, dict.fromkeys(pairs.sentences(), -12.5))
     assert result.macro == 0.0
     assert result.ties == result.n_pairs == 67 * 5
@@ -83,13 +79,13 @@ def test_zero_weight_model_ties_every_pair(tmp_path):
     torch = pytest.importorskip("torch")
     from curriculumc.runtime.evaluate.evaluation import evaluate_pairs
 
-    tokenizer = make_tokenizer(wrap=True)
+    tokenizer = make_tokenizer()
     model = make_masked_model(tokenizer)
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.zero_()
     # pairs whose two sentences have the same number of tokens (a zero model scores by length)
-    candidates = load_pairs(shared_data() / "blimp", limit=10)
+    candidates = load_pairs(shared_data("blimp"), limit=10)
     same_length = [
         json.dumps(
             {"sentence_good": p.good, "sentence_bad": p.bad, "UID": p.paradigm, "pairID": p.pair_id}
@@ -134,11 +130,10 @@ def test_json_round_trip_keeps_narrow_wins_apart_from_ties(hand_made):
     assert back.ties == result.ties == 1
 
 
-def test_render_result_is_plain_text_at_fixed_width(hand_made):
+def test_result_tables_render_as_plain_text_at_fixed_width(hand_made):
     pairs, scores = hand_made
-    text = render_result(
-        judge_pairs(pairs, scores, family="masked"), perplexity_value=12.345, width=80
-    )
+    tables = result_tables(judge_pairs(pairs, scores, family="masked"), perplexity_value=12.345)
+    text = plain_text(tables, width=80)
     assert "\x1b[" not in text
     assert max(len(line) for line in text.splitlines()) <= 80
     lines = text.splitlines()
@@ -153,9 +148,9 @@ def test_perplexity_matches_its_definition(tmp_path):
     from curriculumc.runtime.evaluate.evaluation import perplexity
     from curriculumc.runtime.evaluate.likelihoods import score_sentences_with_counts
 
-    tokenizer = make_tokenizer(wrap=False)
+    tokenizer = make_tokenizer()
     model = make_causal_model(tokenizer)
-    texts = load_texts(shared_data() / "aochildes" / "dev.jsonl", limit=30)
+    texts = load_texts(shared_data("aochildes", "dev.jsonl"), limit=30)
     assert len(texts) == 30
     scored = score_sentences_with_counts(model, tokenizer, texts, family="causal")
     expected = math.exp(-sum(scored.log_likelihoods) / sum(scored.token_counts))
@@ -169,13 +164,35 @@ def test_load_texts_formats_and_errors(tmp_path):
     assert load_texts(tmp_path / "dev.txt") == ["one line", "two line", "three"]
     assert load_texts(tmp_path / "dev.txt", limit=2) == ["one line", "two line"]
     (tmp_path / "dev.jsonl").write_text('{"text": "hi there"}\n{"utterance": "x"}\n')
+    assert load_texts(tmp_path / "dev.jsonl", limit=1) == ["hi there"]  # line 2 unread
     with pytest.raises(CurriculumError) as caught:
         load_texts(tmp_path / "dev.jsonl")
     diagnostic = caught.value.diagnostics[0]
-    assert (diagnostic.code, diagnostic.span.line) == ("E622", 2)
+    # the data layer's rule for a line without the text field, with its file and line
+    assert (diagnostic.code, diagnostic.span.line) == ("E305", 2)
+    assert diagnostic.span.file == str(tmp_path / "dev.jsonl")
     with pytest.raises(CurriculumError) as caught:
         load_texts(tmp_path / "nope.jsonl")
     assert caught.value.diagnostics[0].code == "E620"
+    (tmp_path / "blank.txt").write_text("\n  \n")
+    with pytest.raises(CurriculumError) as caught:
+        load_texts(tmp_path / "blank.txt")
+    assert caught.value.diagnostics[0].code == "E621"
+
+
+@pytest.mark.parametrize("name", ["dev.jsonl", "dev.json", "dev.ndjson"])
+def test_load_texts_gives_a_json_lines_files_text_field_not_its_json(tmp_path, name):
+    """A dev file is read as the training file is: the ``text`` field's strings (or the
+    field the data statement names), never the JSON lines themselves."""
+    rows = [
+        {"text": "  where is the ball ", "source": "mother", "age_days": 700},
+        {"text": ""},
+        {"text": "you found it", "utterance": "other"},
+    ]
+    (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in rows) + "\n")
+    assert load_texts(tmp_path / name) == ["where is the ball", "you found it"]
+    (tmp_path / name).write_text('{"utterance": "hi", "text": "no"}\n')
+    assert load_texts(tmp_path / name, column="utterance") == ["hi"]
 
 
 def run_cli(*args, cwd=None):
@@ -191,8 +208,7 @@ def run_cli(*args, cwd=None):
 
 def test_cli_on_a_run_folder_writes_run_eval_json(tmp_path):
     pytest.importorskip("torch")
-    data = shared_data()
-    tokenizer = make_tokenizer(wrap=True)
+    tokenizer = make_tokenizer()
     run = tmp_path / "run"
     (run / "final").mkdir(parents=True)
     (run / "plan.json").write_text("{}")
@@ -201,11 +217,11 @@ def test_cli_on_a_run_folder_writes_run_eval_json(tmp_path):
         "eval",
         run,
         "--blimp",
-        data / "blimp",
+        shared_data("blimp"),
         "--limit",
         "4",
         "--dev",
-        data / "aochildes" / "dev.jsonl",
+        shared_data("aochildes", "dev.jsonl"),
         "--dev-limit",
         "20",
     )
@@ -214,7 +230,7 @@ def test_cli_on_a_run_folder_writes_run_eval_json(tmp_path):
     result = json.loads(out.read_text())
     assert result["n_pairs"] == 67 * 4
     assert len(result["paradigms"]) == 67
-    assert result["perplexity"]["texts"] == 20 and result["perplexity"]["value"] > 1
+    assert result["perplexity"]["texts"] == 20 and result["ppl/dev"] > 1
     assert result["perplexity"]["kind"] == "pseudo-perplexity"
     assert "macro accuracy" in done.stdout and "pairs/s" in done.stdout
     assert "anaphor_gender_agreement" in done.stdout

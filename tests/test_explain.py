@@ -71,7 +71,7 @@ steps 15,000–20,000 (5,000 steps, 160,000 examples)
 
 total         20,000 steps, batch 32 × seq 128 = up to 4,096 tokens per step
               640,000 examples drawn, up to 81,920,000 tokens
-              blimp every 2,000 steps: 10 evaluations"""
+              blimp every 2,000 steps and at the end: 10 evaluations"""
 
 
 def test_root_pos_plan_is_explained_exactly():
@@ -103,7 +103,7 @@ steps 0–5,000 (5,000 steps, 160,000 examples)
 total         5,000 steps, batch 16 × 2 accumulated × seq 256 = 8,192 tokens per
               step
               160,000 examples drawn, 40,960,000 tokens
-              blimp every 1,000 steps: 5 evaluations"""
+              blimp every 1,000 steps and at the end: 5 evaluations"""
 
 
 def test_pace_none_plan_is_explained_exactly():
@@ -147,10 +147,12 @@ def test_step_pacing_descending_sort_units_and_evals_at_phases():
     assert "  data        hardest 25% of the data, fixed (step)" in lines
     assert text.count("  data        all data") == 1
     assert "  changes     data fully released" in lines
-    # "at phases" evaluates once each boundary is reached: at 100 and at 500
+    # "at phases" evaluates once each boundary is reached (at 100 and at 500), and every
+    # evaluation also runs at the end, as the trainer does (Plan.evaluation_steps)
     assert "  evals       blimp at 100" in lines
     assert "  evals       blimp at 500" in lines
-    assert "              blimp at phase boundaries: 2 evaluations" in lines
+    assert "  evals       blimp at 1,000" in lines
+    assert "              blimp at phase boundaries and at the end: 3 evaluations" in lines
     assert "  objectives  mlm ×1 + pos_nv ×0.25" in lines
 
 

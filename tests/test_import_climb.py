@@ -185,6 +185,31 @@ def test_errors_point_into_the_seed_files(tmp_path):
     assert d.code == "E862" and "ngram_root" in d.hint and d.span.line == 6
 
 
+def test_yaml_and_defaults_problems_are_positioned_errors(tmp_path):
+    import shutil
+
+    conf = tmp_path / "conf"
+    shutil.copytree(FIXTURES / "ngram_root", conf)
+    model = conf / "model" / "roberta_pre_layer_norm.yaml"
+    model.write_text("name: !!python/object:os.system x\n")
+    with pytest.raises(CurriculumError) as info:
+        import_climb(conf)
+    (d,) = info.value.diagnostics
+    assert d.code == "E860" and d.span.file == str(model) and d.span.line == 1
+    model.write_text("defaults:\n  - /model: roberta_pre_layer_norm\n")  # includes itself
+    with pytest.raises(CurriculumError) as info:
+        import_climb(conf)
+    (d,) = info.value.diagnostics
+    assert d.code == "E861" and "includes itself" in d.message and d.span.line == 2
+
+
+def test_the_spec_is_written_by_the_printer(tmp_path):
+    result = import_climb(FIXTURES / "data_split", data='odd "name".jsonl')
+    assert 'data "odd \\"name\\".jsonl"' in result.text
+    spec = curriculumc.parse(result.text)
+    assert curriculumc.format_spec(spec).splitlines()[1] == 'data "odd \\"name\\".jsonl"'
+
+
 def test_cli_writes_a_spec_that_validates(tmp_path, capsys):
     out = tmp_path / "overlap.cur"
     code = main(["import", "climb", str(FIXTURES / "overlap"), "-o", str(out)])

@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from eval_models import shared_data
+from support.paths import shared_data
 
 from curriculumc.errors import CurriculumError
 from curriculumc.runtime.evaluate.minimal_pairs import PairFormat, load_pairs, normalise_field
@@ -26,7 +26,7 @@ def code_and_span(caught):
 
 
 def test_real_blimp_folder_with_limit():
-    pairs = load_pairs(shared_data() / "blimp", limit=3)
+    pairs = load_pairs(shared_data("blimp"), limit=3)
     assert len(pairs.paradigms) == 67
     assert len(pairs) == 67 * 3
     assert {p.field for p in pairs.pairs} == {
@@ -39,7 +39,7 @@ def test_real_blimp_folder_with_limit():
     assert (first.paradigm, first.pair_id, first.line) == ("adjunct_island", "0", 1)
     assert first.good == "Who should Derek hug after shocking Richard?"
     # the same call gives the same pairs (first N of each paradigm, in file order)
-    assert load_pairs(shared_data() / "blimp", limit=3) == pairs
+    assert load_pairs(shared_data("blimp"), limit=3) == pairs
 
 
 def test_single_file_without_paradigm_field_or_id_columns(tmp_path):

@@ -91,7 +91,7 @@ def test_unknown_preset_is_an_error():
 def test_checkpoint_folder_loads_with_auto_classes(tmp_path):
     """What a checkpoint holds loads with AutoModelForMaskedLM / AutoTokenizer, and its
     config and tokenizer_config carry what transformers 4.x needs."""
-    from train_fixtures import tokenizer
+    from support.train_fixtures import tokenizer
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
     from curriculumc.runtime.train import checkpoint as ckpt

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from train_fixtures import corpus, tokenizer
+from support.references import full_projection_loss_sum
+from support.train_fixtures import corpus, tokenizer
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Unit
@@ -19,7 +20,7 @@ from curriculumc.runtime.train.models import (
     lm_head,
     model_config,
 )
-from curriculumc.runtime.train.objectives.mlm import full_projection_loss_sum, projected_loss_sum
+from curriculumc.runtime.train.objectives.mlm import projected_loss_sum
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +117,7 @@ def test_mlm_masking_is_a_pure_function_of_seed_and_step(big_batch, specials, ti
 
 def test_masked_only_projection_equals_full_projection(big_batch, specials, tiny_model):
     model, config = tiny_model
-    rows = big_batch.rows(0, 64)
+    rows = obj.collate(corpus(), np.arange(64), seq=64, specials=specials)
     mlm = obj.factory("mlm")(Unit("mlm", "mlm"), context(specials, config))
     labels = mlm.targets(rows, obj.step_generator(0, 0, "m")).labels
     with torch.no_grad():

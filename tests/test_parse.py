@@ -120,6 +120,43 @@ def test_numbers_as_written(text, magnitude, integer, share):
     assert number.share == share
 
 
+def test_one_number_syntax_in_the_grammar_the_yaml_reader_and_the_schema():
+    import json
+    from importlib import resources
+
+    from curriculumc.lang.parser import parser
+
+    assert parser().get_terminal("NUMBER").pattern.value == ast.NUMBER_PATTERN
+    schema = resources.files("curriculumc.lang").joinpath("spec.schema.json").read_text("utf-8")
+    patterns = set()
+
+    def collect(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                patterns.add(node["pattern"])
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(json.loads(schema))
+    assert patterns == {f"^{ast.NUMBER_PATTERN}$"}
+
+
+def test_computed_values_print_as_number_text():
+    from curriculumc.lang.printer import call_text, number_text, percent_text, scalar_text
+
+    assert [percent_text(f) for f in (0.1, 0.07, 0.125, 1.0)] == ["10%", "7%", "12.5%", "100%"]
+    assert [number_text(v) for v in (400000, 4e5, 0.001, 1e-05)] == [
+        "400000", "400000", "0.001", "1e-05",
+    ]  # fmt: skip
+    assert [scalar_text(v) for v in (True, 0.4, "noun")] == ["true", "0.4", "noun"]
+    assert (call_text("mlm", []), call_text("pos", ["noun", "mask=0.4"])) == (
+        "mlm", "pos(noun, mask=0.4)",
+    )  # fmt: skip
+
+
 def test_percent_of_training_rounds_to_a_step():
     assert ast.Number("50%").share_of(20000) == 10000
     assert ast.Number("10%").share_of(255) == 26  # 25.5 -> 26 (half to even)

@@ -9,7 +9,7 @@ import pickle
 from collections import defaultdict
 
 import pytest
-from data_inputs import aochildes_file
+from support.data_inputs import aochildes_file
 
 from curriculumc.errors import CurriculumError
 from curriculumc.pos_tags import TAG_INDEX, UNIVERSAL_TAGS

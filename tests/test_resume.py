@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from train_fixtures import DATA, single_thread  # noqa: F401 (fixture)
+from support.data_inputs import aochildes_file
+from support.train_fixtures import single_thread  # noqa: F401 (fixture)
 
 from curriculumc.cli import main
 
@@ -34,9 +35,7 @@ checkpoint every 4 keep 2
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
-    source = DATA / "aochildes" / "train.jsonl"
-    if not source.is_file():
-        pytest.skip(f"real data not found at {source}")
+    source = aochildes_file("train")
     folder = tmp_path_factory.mktemp("resume")
     with open(source, encoding="utf-8") as handle:
         lines = [next(handle) for _ in range(2000)]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scorer_corpora import aochildes_corpus, corpus_from_texts
+from support.scorer_corpora import aochildes_corpus, corpus_from_texts
 
 import curriculumc.runtime.ordering.scorers as scorers
 from curriculumc.errors import CurriculumError

@@ -8,9 +8,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from eval_models import (  # noqa: E402  (after the importorskip on purpose)
+from support.eval_models import (  # noqa: E402  (after the importorskip on purpose)
     blimp_sentences,
     make_causal_model,
+    make_gpt2_style_tokenizer,
     make_masked_model,
     make_tokenizer,
     save_model,
@@ -58,15 +59,24 @@ def sentences():
 
 @pytest.fixture(scope="module")
 def masked_dir(tmp_path_factory):
-    tokenizer = make_tokenizer(wrap=True)
+    tokenizer = make_tokenizer()
     folder = tmp_path_factory.mktemp("masked") / "model"
     return save_model(make_masked_model(tokenizer), tokenizer, folder)
 
 
 @pytest.fixture(scope="module")
 def causal_dir(tmp_path_factory):
-    tokenizer = make_tokenizer(wrap=False)
+    tokenizer = make_tokenizer()
     folder = tmp_path_factory.mktemp("causal") / "model"
+    return save_model(make_causal_model(tokenizer), tokenizer, folder)
+
+
+@pytest.fixture(scope="module")
+def gpt2_style_dir(tmp_path_factory):
+    """A causal model from elsewhere: its tokenizer adds no specials, no prefix space, and
+    starts sentences with ``<|endoftext|>``."""
+    tokenizer = make_gpt2_style_tokenizer()
+    folder = tmp_path_factory.mktemp("gpt2-style") / "model"
     return save_model(make_causal_model(tokenizer), tokenizer, folder)
 
 
@@ -84,13 +94,21 @@ def test_masked_scores_equal_the_one_position_reference(masked_dir, sentences, b
 
 
 @pytest.mark.parametrize("batch_tokens", [32, 8192])
-def test_causal_scores_equal_the_one_forward_reference(causal_dir, sentences, batch_tokens):
-    model, tokenizer, family = load_model_dir(causal_dir)
+@pytest.mark.parametrize("folder", ["causal_dir", "gpt2_style_dir"])
+def test_causal_scores_equal_the_one_forward_reference(request, folder, sentences, batch_tokens):
+    """With the product's tokenizer (which wraps text in ``<s> ... </s>``) and with a
+    GPT-2-style one (which adds nothing): one start token, every sentence token scored."""
+    model, tokenizer, family = load_model_dir(request.getfixturevalue(folder))
     assert family == "causal"
-    got = score_sentences(model, tokenizer, sentences, family="causal", batch_tokens=batch_tokens)
+    got = score_sentences_with_counts(
+        model, tokenizer, sentences, family="causal", batch_tokens=batch_tokens
+    )
     expected = [naive_causal(model, tokenizer, s) for s in sentences]
-    for g, e in zip(got, expected):
+    for g, e in zip(got.log_likelihoods, expected):
         assert abs(g - e) < TOLERANCE
+    # the sentence's own tokens, not a wrapper's </s>
+    words = [len(tokenizer(s, add_special_tokens=False)["input_ids"]) for s in sentences]
+    assert list(got.token_counts) == words
 
 
 def test_counts_order_and_duplicates(masked_dir, sentences):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from scorer_corpora import aochildes_corpus, corpus_from_texts
+from support.rendering import plain_text
+from support.scorer_corpora import aochildes_corpus, corpus_from_texts
 
 from curriculumc.plan import Pace, Plan, ScorerTerm, SortSpec, TrainSpec
 from curriculumc.runtime.experiments.simulate import (
@@ -142,8 +142,6 @@ def test_exposure_accepts_any_order_and_the_sampler_is_shared():
 
 
 def test_table_and_picture(tmp_path):
-    from rich.console import Console
-
     corpus, _ = _length_corpus()
     plan = Plan(
         train=TrainSpec(steps=100, batch=2),
@@ -151,9 +149,7 @@ def test_table_and_picture(tmp_path):
         pace=Pace(fn="root", start=0.2, over=50),
     )
     result = simulate_plan(plan, corpus)
-    out = io.StringIO()
-    Console(file=out, width=120, color_system=None).print(render_table(result))
-    text = out.getvalue()
+    text = plain_text(render_table(result), width=120)
     assert "sort by sentence_length" in text
     assert "% of 10M" in text and "every example seen by step" in text
     assert "0 easiest" in text and "short" in text

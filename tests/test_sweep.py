@@ -76,7 +76,7 @@ class FakeTrainer:
         if run.label in self.fail:
             return 1
         if run.label not in self.leave_incomplete:
-            (folder / "summary.json").write_text(json.dumps({"complete": True}))
+            (folder / "summary.json").write_text(json.dumps({"finished": True}))
         return 0
 
 
@@ -196,7 +196,7 @@ def test_print_lines(tmp_path):
     first = sweep.runs[0]
     folder = sweep.folder_of(first)
     folder.mkdir(parents=True)
-    (folder / "summary.json").write_text('{"complete": true}')
+    (folder / "summary.json").write_text('{"finished": true}')
     lines = sweeps.print_lines(sweep)
     assert lines[0] == f"# complete: {folder}"
     spec, runs_dir = str(tmp_path / "exp.yaml"), str(sweep.folder)

@@ -1,6 +1,6 @@
 """The generated default corpus: determinism, sizes, gold annotations, minimal pairs.
 
-Well-formedness is judged by :mod:`curriculumc.runtime.data.synth.check`, a recognizer that
+Well-formedness is judged by :mod:`support.synth_check`, a recognizer that
 shares only the lexicon with the generator.
 """
 
@@ -13,6 +13,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support import synth_check
+from support.synth_check import analyze, violations
 
 from curriculumc.cli import main
 from curriculumc.errors import CurriculumError
@@ -26,7 +28,6 @@ from curriculumc.runtime.data.synth import (
     materialize,
 )
 from curriculumc.runtime.data.synth import lexicon as lx
-from curriculumc.runtime.data.synth.check import analyze, violations
 
 # what the checker must find wrong with each paradigm's bad sentences
 EXPECTED_VIOLATION = {
@@ -215,7 +216,7 @@ def test_checker_judges_hand_written_sentences(sentence, expected):
 
 
 def test_checker_does_not_use_the_generator():
-    source = (Path(lx.__file__).parent / "check.py").read_text()
+    source = Path(synth_check.__file__).read_text()
     for module in ("synth.grammar", "synth.pairs", "import grammar", "import pairs"):
         assert module not in source
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from data_inputs import aochildes_slice
+from support.data_inputs import aochildes_slice
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import TokenizerSpec

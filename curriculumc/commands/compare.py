@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-from curriculumc.cli import EXIT_OK, EXIT_USAGE
+from curriculumc.cli import EXIT_OK
+from curriculumc.commands.arguments import usage_error
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -45,12 +45,9 @@ def run(args: argparse.Namespace) -> int:
     from curriculumc.runtime.experiments import compare
 
     if args.resamples < 1:
-        print("curriculumc compare: error: --resamples must be >= 1", file=sys.stderr)
-        return EXIT_USAGE
+        return usage_error("compare", "--resamples must be >= 1")
     if args.output is not None and args.output.suffix.lower() not in (".png", ".pdf", ".svg"):
-        print("curriculumc compare: error: the plot file must end in .png, .pdf or .svg",
-              file=sys.stderr)  # fmt: skip
-        return EXIT_USAGE
+        return usage_error("compare", "the plot file must end in .png, .pdf or .svg")
     result = compare.compare_paths(args.paths, resamples=args.resamples, seed=args.seed)
     console = cli_console(width=args.width, fallback=160)
     console.print(compare.comparison_table(result))

@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from curriculumc.commands.arguments import add_device_option, usage_error
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``eval`` subcommand."""
@@ -46,9 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="rows x padded length per forward pass (default 8192)",
     )
-    parser.add_argument(
-        "--device", choices=("cpu", "cuda"), help="default: cuda when available, else cpu"
-    )
+    add_device_option(parser)
     columns = parser.add_argument_group("column names of the pair files")
     columns.add_argument("--good-column", default="sentence_good")
     columns.add_argument("--bad-column", default="sentence_bad")
@@ -60,20 +60,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and report; returns 0, or raises CurriculumError (exit 1)."""
-    import sys
 
     from curriculumc.errors import CurriculumError
 
     if not args.blimp and not args.dev:
-        print("curriculumc eval: error: give --blimp and/or --dev", file=sys.stderr)
-        return 2
+        return usage_error("eval", "give --blimp and/or --dev")
     for name in ("limit", "dev_limit", "batch_tokens"):
         value = getattr(args, name)
         if value is not None and value < 1:
-            print(
-                f"curriculumc eval: error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr
-            )
-            return 2
+            return usage_error("eval", f"--{name.replace('_', '-')} must be >= 1")
 
     from curriculumc.runtime.evaluate.evaluation import load_texts, resolve_model_dir
     from curriculumc.runtime.evaluate.minimal_pairs import PairFormat, load_pairs
@@ -93,21 +88,20 @@ def run(args: argparse.Namespace) -> int:
     dev_limit = args.dev_limit if args.dev_limit is not None else args.limit
     texts = load_texts(args.dev, limit=dev_limit) if args.dev else None
 
-    import torch
     from transformers.utils import logging as transformers_logging
 
     from curriculumc.cli import console as cli_console
     from curriculumc.runtime.evaluate.evaluation import (
+        PERPLEXITY_METRIC,
         evaluate_pairs,
         load_model_dir,
         perplexity,
         result_tables,
     )
+    from curriculumc.runtime.train.distributed import pick_device
 
     transformers_logging.disable_progress_bar()  # a weight-loading bar per model is noise here
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise CurriculumError.single("E634", "--device cuda given but no CUDA device is available")
+    device = pick_device(args.device)
     model, tokenizer, family = load_model_dir(model_dir)
     model.to(device)
 
@@ -125,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
             model, tokenizer, texts, family=family, batch_tokens=args.batch_tokens, device=device
         )
         kind = "pseudo-perplexity" if family == "masked" else "perplexity"
-        output["perplexity"] = {"file": args.dev, "texts": len(texts), "kind": kind, "value": ppl}
+        output[PERPLEXITY_METRIC] = ppl
+        output["perplexity"] = {"file": args.dev, "texts": len(texts), "kind": kind}
 
     if result is not None:
         console.print(result_tables(result, perplexity_value=ppl))
@@ -150,11 +145,10 @@ def _json_path(args: argparse.Namespace, given: Path, model_dir: Path, pairs) ->
         return Path(args.json)
     if model_dir == given:
         return None  # a plain model folder: nowhere obvious to write
+    from curriculumc.runtime.train.run_folder import RunFolder
+
     name = pairs.name if pairs is not None else "dev"
-    name = f"{name}_{model_dir.name}"
-    if args.limit is not None:
-        name += f"_limit{args.limit}"
-    return given / "eval" / f"{name}.json"
+    return RunFolder(given).eval_result(name, model_dir.name, args.limit)
 
 
 def _json_text(output: dict) -> str:

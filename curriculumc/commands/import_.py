@@ -63,10 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _validates(text: str, output: Path | None) -> bool:
     """Compile the produced spec; print its diagnostics when it does not compile."""
-    try:
-        from curriculumc import loads
-    except ImportError:  # the compiler is not there: nothing to check against
-        return True
+    from curriculumc import loads
     from curriculumc.errors import CurriculumError
     from curriculumc.lang.render import render_diagnostics
 

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from curriculumc.cli import EXIT_OK, EXIT_USAGE
-from curriculumc.commands.explain import add_spec_arguments, load_spec, usage_error
+from curriculumc.commands.arguments import add_spec_arguments, load_spec, usage_error
 from curriculumc.errors import CurriculumError
 from curriculumc.views.timeline import FIGURE_SUFFIXES  # cheap: matplotlib loads only to draw
 

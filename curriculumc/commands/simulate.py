@@ -16,7 +16,12 @@ import time
 from pathlib import Path
 
 from curriculumc.cli import EXIT_OK, EXIT_USAGE
-from curriculumc.commands.explain import add_spec_arguments, load_spec, usage_error
+from curriculumc.commands.arguments import (
+    add_cache_option,
+    add_spec_arguments,
+    load_spec,
+    usage_error,
+)
 from curriculumc.errors import CurriculumError
 
 
@@ -33,12 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "-o", "--output", type=Path, default=None, help="write the exposure picture (.png)"
     )
     parser.add_argument("--json", type=Path, default=None, help="write the numbers as JSON")
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        help="data and score cache (default: $CURRICULUMC_CACHE or .cache/curriculumc)",
-    )
+    add_cache_option(parser)
     parser.add_argument(
         "--width", type=int, default=None, help="table width in columns (default: terminal's)"
     )
@@ -58,13 +58,14 @@ def run(args: argparse.Namespace) -> int:
     if plan is None:
         return EXIT_USAGE
     from curriculumc.cli import console as cli_console
-    from curriculumc.runtime.data.prepare import prepare_data
+    from curriculumc.runtime.data.prepare import default_cache_dir, prepare_data
     from curriculumc.runtime.experiments.simulate import render_table, save_figure, simulate_plan
 
     started = time.perf_counter()
     # the same data, caches and tokenizer as a run; its transformers tokenizer is never loaded
-    corpus = prepare_data(plan, cache_dir=_cache_dir(args.cache_dir)).corpus
-    result = simulate_plan(plan, corpus, cache_dir=_cache_dir(args.cache_dir))
+    cache_dir = args.cache_dir if args.cache_dir is not None else default_cache_dir()
+    corpus = prepare_data(plan, cache_dir=cache_dir).corpus
+    result = simulate_plan(plan, corpus, cache_dir=cache_dir)
     elapsed = time.perf_counter() - started
     console = cli_console(width=args.width, highlight=False, soft_wrap=False)
     console.print(render_table(result))
@@ -82,9 +83,3 @@ def run(args: argparse.Namespace) -> int:
             "E390", f"cannot write the simulation output: {exc}", hint="check the path"
         ) from None
     return EXIT_OK
-
-
-def _cache_dir(given: Path | None) -> Path:
-    from curriculumc.runtime.data.readers import default_cache_dir
-
-    return given if given is not None else default_cache_dir()

@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from curriculumc.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE
+from curriculumc.cli import EXIT_ERROR, EXIT_OK
+from curriculumc.commands.arguments import usage_error
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -60,11 +61,9 @@ def run(args: argparse.Namespace) -> int:
     from curriculumc.runtime.experiments import sweep as sweeps
 
     if args.nproc < 1:
-        print("curriculumc sweep: error: --nproc must be >= 1", file=sys.stderr)
-        return EXIT_USAGE
+        return usage_error("sweep", "--nproc must be >= 1")
     if args.launcher and not args.print:
-        print("curriculumc sweep: error: --launcher goes with --print", file=sys.stderr)
-        return EXIT_USAGE
+        return usage_error("sweep", "--launcher goes with --print")
     launcher = args.launcher or ("torchrun" if args.nproc > 1 else "python")
     load_plan = None
     run_args: tuple[str, ...] = ()

@@ -10,9 +10,10 @@ DIR and prints one line per file. Bad sizes or an output path that is a file: ex
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
+
+from curriculumc.commands.arguments import usage_error
 
 DEFAULT_WORDS = 1_000_000
 
@@ -61,12 +62,10 @@ def run(args: argparse.Namespace) -> int:
         check_sizes(**sizes)
     except CurriculumError as exc:
         d = exc.diagnostics[0]
-        print(f"curriculumc synth: error[{d.code}]: {d.message}", file=sys.stderr)
-        return 2
+        return usage_error("synth", f"[{d.code}] {d.message}")
     out: Path = args.output
     if out.exists() and not out.is_dir():
-        print(f"curriculumc synth: error: {out} exists and is not a folder", file=sys.stderr)
-        return 2
+        return usage_error("synth", f"{out} exists and is not a folder")
     start = time.perf_counter()
     summaries, pairs = write_synth(out, seed=args.seed, **sizes)
     elapsed = time.perf_counter() - start

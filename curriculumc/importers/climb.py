@@ -13,10 +13,13 @@ The seed system configured curricula as Hydra config groups::
                                       task_head_params, optimizer_params, scheduler_params,
                                       optional_kwargs: {pos_tags, mask_probability_pos, ...}
 
-:func:`read_climb_config` composes such a folder the way Hydra would (each chosen group
-file lands under its group's key, the primary file's own keys last, a group chosen as
-``null`` is absent; nested ``defaults`` resolve inside the group's folder).
-:func:`convert_climb` turns the composed config into spec text that means the same:
+:func:`read_climb_config` composes such a folder the way Hydra would, with the compiler's
+own resolution (:func:`curriculumc.lang.compose.compose_nodes` by :data:`SEED_RULES`: each
+chosen group file lands under its group's key, the file's own keys where ``_self_`` is
+listed -- last by default --, a group chosen as ``null`` is absent; nested ``defaults``
+resolve inside the group's folder). :func:`convert_climb` turns the composed config into
+spec text that means the same, built as syntax-tree nodes and written by
+:mod:`curriculumc.lang.printer`:
 
 - pacing: the pool stays at ``starting_difficulty`` (S) until ``start_percent`` of
   ``max_training_steps`` and reaches ``max_difficulty`` (E) at ``end_percent``, which is
@@ -37,16 +40,18 @@ listed the same way (``# assumed:``). Error codes E860-E889.
 
 from __future__ import annotations
 
-import decimal
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from curriculumc.errors import CurriculumError, Diagnostic, Span
+from curriculumc.lang import ast
+from curriculumc.lang.compose import DefaultsRules, compose_nodes
+from curriculumc.lang.printer import format_statement, number_text, percent_text
+from curriculumc.lang.yaml_nodes import construct, node_span, plain_data, yaml_errors
+from curriculumc.pacing import PACING_FUNCTIONS
 from curriculumc.pos_tags import SPEC_NAMES, UNIVERSAL_TAGS
 from curriculumc.presets import MODEL_PRESETS
 
@@ -60,7 +65,6 @@ GROUPS = (
 )
 #: our ``mlm`` masks this share by default, as the seed's units do
 MLM_DEFAULT_MASK = 0.15
-PACING_FUNCTIONS = ("linear", "quad", "root", "step", "exp", "log")
 #: the seed's pacing defaults (its ``get_pacing_fn`` signature)
 PACING_DEFAULTS = {"start_percent": 0.0, "starting_difficulty": 0.2, "max_difficulty": 1.0}
 
@@ -125,122 +129,30 @@ class _Config:
         return None
 
 
-def _load_yaml(path: Path) -> tuple[Any, dict[tuple, Span]]:
-    """Plain data of a YAML file and the span of every mapping key, by key path."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CurriculumError.single("E860", f"cannot read '{path}': {exc}") from exc
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        span = Span.point(str(path), mark.line + 1, mark.column + 1, text) if mark else None
-        raise CurriculumError(
-            (Diagnostic("E860", f"not valid YAML: {getattr(exc, 'problem', exc)}", span),)
-        ) from exc
-    finally:
-        loader.dispose()
+#: the seed's configs are Hydra's: each chosen file lands under its group's key
+SEED_RULES = DefaultsRules("_group_", "E860", "E861", "E862", "E861", "E861")
+
+
+def _value(node):
+    source = node.source
+    if source is None:  # a key made up for a group's package: a plain string
+        return node.value
+    # a tag the safe loader refuses (``!!python/object``) is an error in the node's file
+    with yaml_errors(source.text, source.path, SEED_RULES.read):
+        return construct(node)
+
+
+def _plain(root) -> tuple[dict, dict[tuple, Span]]:
+    """Plain data of a composed node tree (keys as YAML reads them: ``0:`` is the number 0)
+    and the span of every mapping key written in a file, by key path."""
     where: dict[tuple, Span] = {}
 
-    def build(current, path: tuple):
-        if isinstance(current, yaml.MappingNode):
-            out = {}
-            for key_node, value_node in current.value:
-                key = loader.construct_object(key_node, deep=True)
-                start, end = key_node.start_mark, key_node.end_mark
-                where[(*path, key)] = Span(
-                    str(path_name), start.line + 1, start.column + 1, end.line + 1,
-                    end.column + 1, text,
-                )  # fmt: skip
-                out[key] = build(value_node, (*path, key))
-            return out
-        if isinstance(current, yaml.SequenceNode):
-            return [build(item, (*path, i)) for i, item in enumerate(current.value)]
-        return loader.construct_object(current, deep=True)
+    def remember(path: tuple, key_node, node) -> None:
+        if key_node is not None and key_node.source is not None:
+            where[path] = node_span(key_node)
 
-    path_name = path
-    return (build(node, ()) if node is not None else {}), where
-
-
-def _merge(base: dict, over: Mapping, base_where: dict, over_where: Mapping, prefix: tuple):
-    """Deep-merge ``over`` into ``base`` in place (mappings merge, anything else replaces)."""
-    for key, value in over.items():
-        path = (*prefix, key)
-        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
-            _merge(base[key], value, base_where, over_where, path)
-        else:
-            base[key] = value
-        for where_key, span in over_where.items():
-            if where_key[: len(path)] == path:
-                base_where[where_key] = span
-
-
-def _defaults(entries: Any, file: Path, where: Mapping) -> list[tuple[str, Any, Span | None]]:
-    """``(group, choice, span)`` of a ``defaults`` list; ``_self_`` entries are skipped."""
-    if entries is None:
-        return []
-    if not isinstance(entries, list):
-        raise CurriculumError.single(
-            "E861", f"'defaults' in {file} must be a list", where.get(("defaults",))
-        )
-    out = []
-    for index, entry in enumerate(entries):
-        span = where.get(("defaults", index)) or where.get(("defaults",))
-        if entry == "_self_":
-            continue
-        if isinstance(entry, str):
-            group, _, choice = entry.partition("/")
-            out.append((group, choice or None, span))
-        elif isinstance(entry, Mapping) and len(entry) == 1:
-            ((group, choice),) = entry.items()
-            group = str(group).removeprefix("override ").strip()
-            span = where.get(("defaults", index, next(iter(entry)))) or span
-            out.append((group, choice, span))
-        else:
-            raise CurriculumError.single(
-                "E861", f"cannot read defaults entry {entry!r} in {file}", span
-            )
-    return out
-
-
-def _compose_file(path: Path, folder: Path) -> tuple[dict, dict[tuple, Span]]:
-    """A config file with its ``defaults`` resolved inside ``folder`` (Hydra style)."""
-    data, where = _load_yaml(path)
-    if not isinstance(data, dict):
-        raise CurriculumError.single("E861", f"{path} does not hold a mapping")
-    merged: dict = {}
-    merged_where: dict[tuple, Span] = {}
-    for group, choice, span in _defaults(data.pop("defaults", None), path, where):
-        if choice is None:
-            continue  # `group: null` switches the group off
-        choices = choice if isinstance(choice, list) else [choice]
-        for name in choices:
-            file = folder / group / f"{name}.yaml"
-            if not file.is_file():
-                options = sorted(p.stem for p in (folder / group).glob("*.yaml"))
-                raise CurriculumError.single(
-                    "E862",
-                    f"config group '{group}' has no option '{name}' ({file} not found)",
-                    span,
-                    f"options: {', '.join(options)}" if options else None,
-                )
-            content, content_where = _compose_file(file, folder / group)
-            key = (group, name) if isinstance(choice, list) else (group,)
-            target = merged
-            for part in key[:-1]:
-                target = target.setdefault(part, {})
-            _merge(
-                target, {key[-1]: content}, merged_where, _prefixed(content_where, key), key[:-1]
-            )
-    where = {k: v for k, v in where.items() if k[:1] != ("defaults",)}
-    _merge(merged, data, merged_where, where, ())
-    return merged, merged_where
-
-
-def _prefixed(where: Mapping[tuple, Span], prefix: tuple) -> dict[tuple, Span]:
-    return {(*prefix, *k): v for k, v in where.items()}
+    data = plain_data(root, key=_value, scalar=_value, visit=remember) if root is not None else {}
+    return data, where
 
 
 def read_climb_config(path: str | Path) -> _Config:
@@ -260,24 +172,30 @@ def read_climb_config(path: str | Path) -> _Config:
         file = path
     else:
         raise CurriculumError.single("E860", f"'{path}' not found")
-    data, where = _compose_file(file, file.parent)
+    root, _, _ = compose_nodes(file, SEED_RULES, config_dir=file.parent)
+    data, where = _plain(root)
     return _Config(data, where, file.parent)
 
 
 # ------------------------------------------------------------------------------ converting
 
 
-def _percent(fraction: float) -> str:
-    """A fraction as exact percent text: 0.1 → ``10%``, 0.125 → ``12.5%``."""
-    value = decimal.Decimal(repr(float(fraction))).scaleb(2).normalize()
-    text = format(value, "f")
-    return f"{text}%"
+def _number(value) -> str:
+    # the seed's settings are numbers, or number text YAML 1.1 reads as a string (1e-3)
+    return number_text(int(value) if float(value).is_integer() else float(value))
 
 
-def _number(value: float) -> str:
-    if float(value).is_integer():
-        return str(int(value))
-    return repr(float(value))
+def _call(name: str, **keywords) -> ast.Call:
+    """``name(k=v)`` with the keywords that are not None, each value as the seed wrote it."""
+    args = tuple(
+        ast.Arg(ast.Name(k), ast.Number(str(v))) for k, v in keywords.items() if v is not None
+    )
+    return ast.Call(ast.Name(name), args)
+
+
+def _names(names) -> tuple[ast.Term, ...]:
+    """``a + b``: objectives or units of one phase, each with weight 1."""
+    return tuple(ast.Term(None, ast.Call(ast.Name(str(n)))) for n in names)
 
 
 class _Converter:
@@ -358,7 +276,8 @@ class _Converter:
             )  # fmt: skip
             return
         self.steps = steps
-        parts = [f"{steps} steps"]
+        # written as researchers write it, number first (the printer writes `steps N`)
+        parts = [f"{number_text(steps)} steps"]
         for key, name in (("batch_size", "batch"), ("lr", "lr"), ("num_warmup_steps", "warmup")):
             if key in trainer:
                 parts.append(f"{name} {_number(trainer[key])}")
@@ -372,7 +291,7 @@ class _Converter:
         handled = {"max_training_steps", "batch_size", "lr", "num_warmup_steps"}
         for key in sorted(set(trainer) - handled):
             if key == "eval_blimp" and trainer[key]:
-                self.lines.append("eval blimp")
+                self.lines.append(format_statement(ast.EvalStmt(ast.Name("blimp"))))
                 continue
             if key == "eval_blimp":
                 continue
@@ -387,7 +306,7 @@ class _Converter:
         if preset is None:
             preset = "roberta-small"
             self.assumed.append(f"model '{name}' has no preset here; used roberta-small")
-        line = f"model {preset}"
+        line = format_statement(ast.ModelStmt(ast.Name(preset)))
         differs = []
         for key, value in sorted((model.get("model_kwargs") or {}).items()):
             ours = MODEL_PRESETS[preset].get(MODEL_KWARGS.get(key, ""), None)
@@ -403,10 +322,10 @@ class _Converter:
 
     def dataset(self) -> None:
         dataset = self.get("dataset") or {}
-        join = self.get("data_preprocessing", "join_sentences")
-        packed = " packed" if join else ""
+        packed = bool(self.get("data_preprocessing", "join_sentences"))
         if self.data_override:
-            self.lines.insert(1, f'data "{self.data_override}"{packed}')
+            source = ast.String(self.data_override)
+            self.lines.insert(1, format_statement(ast.DataStmt("path", source, packed=packed)))
             if dataset:
                 self.not_carried.append(
                     f"dataset {dataset.get('name')!r} (replaced by {self.data_override!r})"
@@ -414,8 +333,8 @@ class _Converter:
             return
         if not dataset:
             return
-        name = str(dataset.get("name", ""))
-        self.lines.insert(1, f'data hub "{name}"{packed}')
+        hub = ast.String(str(dataset.get("name", "")))
+        self.lines.insert(1, format_statement(ast.DataStmt("hub", hub, packed=packed)))
         if dataset.get("subconfig"):
             self.not_carried.append(
                 f"dataset.subconfig {dataset['subconfig']!r} (a hub configuration name; "
@@ -432,19 +351,21 @@ class _Converter:
         if not tokenizer and vocab is None:
             return
         size = int(vocab) if isinstance(vocab, int) else 8192
-        self.lines.append(f"tokenizer bpe {size}")
+        size_text = ast.Number(number_text(size))
+        self.lines.append(format_statement(ast.TokenizerStmt(ast.Name("bpe"), size_text)))
         if tokenizer and tokenizer.get("name"):
             self.not_carried.append(
                 f"tokenizer {tokenizer['name']!r} (a pretrained tokenizer; a byte-level BPE "
                 f"of {size} is trained on the data instead)"
             )
 
-    def pacing(self, section: str, what: str) -> str | None:
-        """``FN from S to E after T over N`` text of a section's pacing, or None for none."""
+    def pacing(self, section: str, what: str, target: str) -> ast.PaceStmt | None:
+        """``pace``/``vocab`` (``target`` data/vocab) ``FN from S to E after T over N`` of a
+        section's pacing, or None for none."""
         name = self.get(section, "pacing_fn_name")
         if name in (None, "none", "None"):
             return None
-        if name not in PACING_FUNCTIONS:
+        if not isinstance(name, str) or name not in PACING_FUNCTIONS:
             self.error(
                 "E865",
                 f"unknown pacing function {name!r}",
@@ -477,12 +398,13 @@ class _Converter:
             return None
         after = self.to_steps(start_p, f"{what} pacing start")
         over = self.to_steps(end_p, f"{what} pacing end") - after
-        text = f"{name} from {_percent(low)}"
-        if high != 1.0:
-            text += f" to {_percent(high)}"
-        if after:
-            text += f" after {after}"
-        return text + f" over {over}"
+        schedule = ast.Schedule(
+            start=ast.Number(percent_text(low)),
+            over=ast.Number(number_text(over)),
+            end=ast.Number(percent_text(high)) if high != 1.0 else None,
+            after=ast.Number(number_text(after)) if after else None,
+        )
+        return ast.PaceStmt(target, ast.Name(name), schedule)
 
     def data_curriculum(self) -> None:
         section = self.get("data_curriculum")
@@ -493,7 +415,7 @@ class _Converter:
         sort = None
         if scorer == "ngram_perplexity":
             n = kwargs.pop("n_gram", None)
-            sort = f"ngram_ppl(n={n})" if n is not None else "ngram_ppl"
+            sort = _call("ngram_ppl", n=n)
             if "update" in kwargs:
                 self.not_carried.append(
                     f"difficulty_scorer_kwargs.update: {kwargs.pop('update')!r} (n-gram scores "
@@ -501,7 +423,7 @@ class _Converter:
                 )
         elif scorer == "self_perplexity":
             update = kwargs.pop("update", None)
-            sort = f"model_ppl(every={update})" if update else "model_ppl"
+            sort = _call("model_ppl", every=update or None)
             n = kwargs.pop("n_gram", None)
             if n:
                 self.not_carried.append(
@@ -524,7 +446,7 @@ class _Converter:
                     "data_split(spoken_first=false) orders the BabyLM sources by file name: "
                     + ", ".join(order) + " (give --sources for another corpus)"
                 )  # fmt: skip
-            sort = f"source({', '.join(order)})"
+            sort = ast.Call(ast.Name("source"), tuple(ast.Arg(None, ast.Name(s)) for s in order))
         elif scorer:
             self.error(
                 "E866",
@@ -535,27 +457,25 @@ class _Converter:
             return
         for key, value in sorted(kwargs.items()):
             self.not_carried.append(f"difficulty_scorer_kwargs.{key}: {value!r}")
-        pace = self.pacing("data_curriculum", "data")
+        pace = self.pacing("data_curriculum", "data", "data")
         if sort:
-            self.lines.append(f"sort by {sort}")
-        self.lines.append(f"pace {pace}" if pace else "pace none")
+            self.lines.append(format_statement(ast.SortStmt((ast.Term(None, sort),))))
+        self.lines.append(format_statement(pace or ast.PaceStmt("data", ast.Name("none"))))
 
     def vocabulary_curriculum(self) -> None:
         section = self.get("vocabulary_curriculum")
         if not section:
             return
         name = section.get("vocabulary_curriculum_name")
-        pace = self.pacing("vocabulary_curriculum", "vocabulary")
-        if name == "token_ids":
+        pace = self.pacing("vocabulary_curriculum", "vocabulary", "vocab")
+        if name in ("token_ids", "pos_tags_and_token_ids"):
             if pace:
-                self.lines.append(f"vocab {pace}")
-        elif name == "pos_tags_and_token_ids":
-            if pace:
-                self.lines.append(f"vocab {pace}")
-            self.not_carried.append(
-                "vocabulary curriculum by POS tags (the POS part of pos_tags_and_token_ids; "
-                "the token-id part is carried over as `vocab`)"
-            )
+                self.lines.append(format_statement(pace))
+            if name == "pos_tags_and_token_ids":
+                self.not_carried.append(
+                    "vocabulary curriculum by POS tags (the POS part of pos_tags_and_token_ids; "
+                    "the token-id part is carried over as `vocab`)"
+                )
         elif name == "pos_tags":
             self.not_carried.append(
                 "vocabulary curriculum by POS tags (pos_tags): curriculumc's vocab curriculum "
@@ -571,7 +491,7 @@ class _Converter:
 
     # --- objectives ------------------------------------------------------------------
 
-    def unit_call(self, name: str, unit: Mapping) -> str | None:
+    def unit_call(self, name: str, unit: Mapping) -> ast.Call | None:
         """The objective call of a unit, or None when the unit is plain ``mlm``."""
         optional = dict(unit.get("optional_kwargs") or {})
         for key in ("task_head_params", "optimizer_params", "scheduler_params"):
@@ -582,20 +502,24 @@ class _Converter:
             - {"task_head_params", "optimizer_params", "scheduler_params", "optional_kwargs"}
         ):
             self.not_carried.append(f"unit {name}: {key}: {unit[key]!r}")
-        args: list[str] = []
+        args: list[ast.Arg] = []
+
+        def share(key: str, fraction) -> None:
+            args.append(ast.Arg(ast.Name(key), ast.Number(percent_text(fraction))))
+
         if "pos_tags" in optional or name.startswith("pos"):
             objective = "pos"
             for tag in optional.pop("pos_tags", None) or ():
-                args.append(self.tag(str(tag), name))
+                args.append(ast.Arg(None, ast.Name(self.tag(str(tag), name))))
             if "mask_probability_pos" in optional:
-                args.append(f"mask={_percent(optional.pop('mask_probability_pos'))}")
+                share("mask", optional.pop("mask_probability_pos"))
             if "mask_probability_other" in optional:
-                args.append(f"mask_other={_percent(optional.pop('mask_probability_other'))}")
+                share("mask_other", optional.pop("mask_probability_other"))
         elif name.startswith("mlm") or "mask_probability" in optional:
             objective = "mlm"
             mask = optional.pop("mask_probability", MLM_DEFAULT_MASK)
             if mask != MLM_DEFAULT_MASK:
-                args.append(f"mask={_percent(mask)}")
+                share("mask", mask)
         elif name in ("clm", "causal_lm"):
             objective = "clm"
         else:
@@ -610,7 +534,7 @@ class _Converter:
             self.not_carried.append(f"unit {name}: optional_kwargs.{key}: {value!r}")
         if not args and name == objective:
             return None  # the plain objective: no unit statement needed
-        return f"{objective}({', '.join(args)})" if args else objective
+        return ast.Call(ast.Name(objective), tuple(args))
 
     def tag(self, tag: str, unit: str) -> str:
         upper = tag.upper()
@@ -633,7 +557,7 @@ class _Converter:
             call = self.unit_call(str(name), unit or {})
             names[str(name)] = str(name)
             if call is not None:
-                self.lines.append(f"unit {name} = {call}")
+                self.lines.append(format_statement(ast.UnitStmt(ast.Name(str(name)), call)))
         steps = section.get("steps")
         if not steps:
             return
@@ -642,8 +566,8 @@ class _Converter:
             phases = self.integer_phases(steps, names)
         else:
             phases = self.range_phases(steps, names)
-        if phases:
-            self.lines.append(", ".join(phases))
+        if phases:  # the one-line form: the phases read as one timeline
+            self.lines.append(", ".join(format_statement(p) for p in phases))
         for key in sorted(set(section) - {"units", "steps"}):
             self.not_carried.append(f"objective_curriculum.{key}: {section[key]!r}")
 
@@ -661,16 +585,16 @@ class _Converter:
         )  # fmt: skip
         return name
 
-    def integer_phases(self, steps: Mapping, names: Mapping[str, str]) -> list[str]:
+    def integer_phases(self, steps: Mapping, names: Mapping[str, str]) -> list[ast.AtStmt]:
         phases = []
         for start in sorted(steps):
             value = steps[start]
             active = value if isinstance(value, list) else [value]
-            terms = " + ".join(self.resolve(u, names) for u in active)
-            phases.append(f"at {start} {terms}")
+            terms = _names(self.resolve(u, names) for u in active)
+            phases.append(ast.AtStmt(ast.Number(str(start)), terms))
         return phases
 
-    def range_phases(self, steps: Mapping, names: Mapping[str, str]) -> list[str]:
+    def range_phases(self, steps: Mapping, names: Mapping[str, str]) -> list[ast.AtStmt]:
         ranges: list[tuple[str, float, float]] = []
         for unit, value in steps.items():
             where = ("objective_curriculum", "steps", unit)
@@ -689,7 +613,7 @@ class _Converter:
             return []
         # a unit is active on [start, end): the boundaries are every start and end
         cuts = sorted({0.0, *(r[1] for r in ranges), *(r[2] for r in ranges)})
-        phases: list[str] = []
+        phases: list[ast.AtStmt] = []
         previous: tuple[str, ...] | None = None
         for cut in cuts:
             if cut >= 1.0:
@@ -698,7 +622,8 @@ class _Converter:
             if not active:
                 end = next((c for c in cuts if c > cut), 1.0)
                 self.not_carried.append(
-                    f"no objective is active from {_percent(cut)} to {_percent(min(end, 1.0))} "
+                    f"no objective is active from {percent_text(cut)} to "
+                    f"{percent_text(min(end, 1.0))} "
                     "of training; " + ("the first phase starts at 0 instead" if previous is None
                                        else "the previous phase continues")
                 )  # fmt: skip
@@ -709,7 +634,7 @@ class _Converter:
                 continue
             if previous is None and cut > 0:
                 cut = 0.0
-            phases.append(f"at {self.when(cut)} {' + '.join(active)}")
+            phases.append(ast.AtStmt(ast.Number(self.when(cut)), _names(active)))
             previous = active
         return phases
 
@@ -719,7 +644,7 @@ class _Converter:
             return "0"
         exact = fraction * self.steps
         if abs(exact - round(exact)) < 1e-9:
-            return _percent(fraction)
+            return percent_text(fraction)
         # the seed's rule is "active from step >= fraction * steps": the first such step
         self.assumed.append(
             f"an objective range boundary at {fraction:g} of {self.steps} steps starts at step "

@@ -6,8 +6,8 @@ meaning -- defaults, presets, percentages of training -- is given by
 (:mod:`curriculumc.lang.parser`) and the YAML reader (:mod:`curriculumc.lang.yaml_form`) build
 these nodes, so everything after parsing is shared.
 
-:func:`dump` prints a tree for snapshot tests; :func:`format_spec` prints DSL text that
-parses back to the same meaning (used for the resolved spec in a run folder).
+:func:`dump` prints a tree for snapshot tests; :mod:`curriculumc.lang.printer` prints it back
+as DSL text.
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ from curriculumc.errors import Span
 # 1100); traps off so that absurd inputs (1e999999999k) give Infinity, never an exception.
 _DECIMAL = decimal.Context(prec=60, Emax=10**9, Emin=-(10**9), traps=[])
 _SUFFIX = {"k": 1000, "K": 1000, "M": 1000000}
+#: How a number is written: the grammar's NUMBER terminal (``grammar/curriculum.lark``) as a
+#: Python regex, for the readers that meet numbers outside the grammar -- YAML values
+#: (:mod:`~curriculumc.lang.yaml_form`) and the spec schema's ``pattern``
+#: (:mod:`~curriculumc.lang.schemas`). tests/test_parse.py checks that all three agree.
+NUMBER_PATTERN = r"-?(\d[\d_]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?[kKM]?%?"
 
 
 # --- values ----------------------------------------------------------------------------
@@ -337,99 +342,4 @@ def dump(node, indent: int = 0) -> str:
     return "\n".join(lines)
 
 
-# --- printing back to DSL text ---------------------------------------------------------
-
-
-def format_value(value: Value) -> str:
-    if isinstance(value, Number):
-        return value.text
-    if isinstance(value, Name):
-        return value.value
-    escaped = value.value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
-def format_call(call: Call) -> str:
-    if not call.args:
-        return call.name.value
-    parts = [
-        f"{a.key.value}={format_value(a.value)}" if a.key else format_value(a.value)
-        for a in call.args
-    ]
-    return f"{call.name.value}({', '.join(parts)})"
-
-
-def format_terms(terms: tuple[Term, ...]) -> str:
-    return " + ".join(
-        f"{t.weight.text} {format_call(t.call)}" if t.weight else format_call(t.call) for t in terms
-    )
-
-
-def _format_schedule(s: Schedule) -> str:
-    out = f"from {s.start.text}"
-    if s.end:
-        out += f" to {s.end.text}"
-    if s.after:
-        out += f" after {s.after.text}"
-    out += f" over {s.over.text}"
-    if s.release:
-        out += f" release at {s.release.text}"
-    return out
-
-
-def format_statement(stmt: Statement) -> str:
-    """One statement as DSL text."""
-    if isinstance(stmt, ModelStmt):
-        return f"model {format_value(stmt.target)}"
-    if isinstance(stmt, DataStmt):
-        source = format_value(stmt.source)
-        if stmt.kind == "hub":
-            source = f"hub {format_value(String(stmt.source.value))}"
-        args = format_call(Call(Name(""), stmt.args)) if stmt.args else ""
-        return f"data {source}{args}" + (" packed" if stmt.packed else "")
-    if isinstance(stmt, TokenizerStmt):
-        size = f" {stmt.size.text}" if stmt.size else ""
-        return f"tokenizer {format_value(stmt.kind)}{size}"
-    if isinstance(stmt, TrainStmt):
-        return "train " + ", ".join(f"{s.key.value} {format_value(s.value)}" for s in stmt.settings)
-    if isinstance(stmt, SortStmt):
-        order = f" {stmt.order.value}" if stmt.order else ""
-        return f"sort by {format_terms(stmt.terms)}{order}"
-    if isinstance(stmt, PaceStmt):
-        word = "pace" if stmt.target == "data" else "vocab"
-        schedule = f" {_format_schedule(stmt.schedule)}" if stmt.schedule else ""
-        return f"{word} {stmt.fn.value}{schedule}"
-    if isinstance(stmt, AtStmt):
-        return f"at {stmt.time.text} {format_terms(stmt.terms)}"
-    if isinstance(stmt, UnitStmt):
-        return f"unit {stmt.name.value} = {format_call(stmt.call)}"
-    if isinstance(stmt, EvalStmt):
-        out = f"eval {format_value(stmt.target)}"
-        if stmt.every:
-            out += f" every {stmt.every.text}"
-        if stmt.limit:
-            out += f" limit {stmt.limit.text}"
-        if stmt.at_phases:
-            out += " at phases"
-        return out
-    if isinstance(stmt, LogStmt):
-        parts = []
-        if stmt.every:
-            parts.append(f"every {stmt.every.text}")
-        if stmt.wandb_project:
-            parts.append(f"wandb project {format_value(stmt.wandb_project)}")
-        return "log " + ", ".join(parts)
-    if isinstance(stmt, CheckpointStmt):
-        keep = f" keep {stmt.keep.text}" if stmt.keep else ""
-        return f"checkpoint every {stmt.every.text}{keep}"
-    if isinstance(stmt, PushStmt):
-        return f"push to hub {format_value(String(stmt.repo.value))}"
-    raise TypeError(f"not a statement: {stmt!r}")
-
-
-def format_spec(spec: Spec) -> str:
-    """The spec as DSL text, one statement a line; parses back to the same meaning.
-
-    Relative paths stay relative: parse the text with the same ``base_dir``.
-    """
-    return "".join(format_statement(s) + "\n" for s in spec.statements)
+# --- printing ------------------------------------------------------------------------

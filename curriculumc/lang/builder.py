@@ -19,11 +19,12 @@ import math
 from pathlib import Path
 
 from curriculumc import plan, pos_tags, presets, registry
+from curriculumc.errors import did_you_mean
 from curriculumc.lang import ast
+from curriculumc.lang.printer import call_text, scalar_text
 from curriculumc.lang.values import (
     Report,
     check_exists,
-    did_you_mean,
     read_choice,
     read_float,
     read_int,
@@ -82,16 +83,6 @@ TRAIN_SETTINGS = {
 LR_SCHEDULES = ("linear", "cosine", "constant")
 POS_FORMATS = ("universal", "mor", "tagger")
 MIN_BPE_VOCAB = 300  # 256 byte symbols + special tokens + some merges
-
-# config.json model_type -> family, for ``model "path/config.json"``
-CAUSAL_TYPES = frozenset(
-    {"gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "opt", "bloom", "qwen2",
-     "phi", "phi3", "gemma", "gemma2", "olmo", "falcon", "mamba", "pythia"}
-)  # fmt: skip
-MASKED_TYPES = frozenset(
-    {"roberta", "bert", "distilbert", "deberta", "deberta-v2", "electra", "albert",
-     "xlm-roberta", "camembert", "ltg-bert", "modernbert", "megatron-bert"}
-)  # fmt: skip
 
 
 def first(spec: ast.Spec, kind: type):
@@ -160,11 +151,10 @@ def _config_family(path: str, node, report: Report) -> str | None:
         return None
     if not isinstance(data, dict):
         data = {}
+    family = presets.family_of_config(data)
+    if family is not None:
+        return family
     model_type = str(data.get("model_type", ""))
-    if data.get("is_decoder") is True or model_type in CAUSAL_TYPES:
-        return "causal"
-    if model_type in MASKED_TYPES:
-        return "masked"
     report_error(
         report, E_CONFIG,
         f"cannot tell whether the model in '{config}' is masked or causal "
@@ -285,7 +275,8 @@ def _call_arguments(call: ast.Call, signature: registry.Signature, what: str, re
         if key in kwargs:
             report_error(report, E_DUPLICATE_ARG, f"argument '{key}' given twice", arg)
             continue
-        value = read_typed(arg.value, allowed[key], f"'{key}'", report)
+        bounds = signature.range_of(key)
+        value = read_typed(arg.value, allowed[key], f"'{key}'", report, bounds=bounds)
         if value is not None:
             kwargs[key] = value
     return names, tuple(sorted(kwargs.items()))
@@ -407,21 +398,11 @@ def _unit_from_call(name: str | None, call: ast.Call, report: Report) -> plan.Un
     return plan.Unit(name, objective, args, kwargs)
 
 
-def _scalar_text(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value).removesuffix(".0") if value.is_integer() else repr(value)
-    return str(value)
-
-
 def canonical_unit_name(objective: str, args: tuple, kwargs: tuple) -> str:
     """``pos(noun, verb, mask=0.4)``: the name of an inline unit, the same however written."""
-    if not args and not kwargs:
-        return objective
     shown = [("punct" if a == "." else a.lower()) if objective == "pos" else str(a) for a in args]
-    shown += [f"{k}={_scalar_text(v)}" for k, v in kwargs]
-    return f"{objective}({', '.join(shown)})"
+    shown += [f"{k}={scalar_text(v)}" for k, v in kwargs]
+    return call_text(objective, shown)
 
 
 def declared_units(spec: ast.Spec, report: Report) -> dict[str, tuple[ast.UnitStmt, plan.Unit]]:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import dataclasses
 
 from curriculumc import plan, registry
-from curriculumc.errors import CurriculumError, Diagnostic
+from curriculumc.errors import CurriculumError, Diagnostic, did_you_mean
 from curriculumc.lang import ast
 from curriculumc.lang.builder import E_SCORER, build_plan
 from curriculumc.lang.rules import RULES
-from curriculumc.lang.values import did_you_mean
 
 
 def _position(diagnostic: Diagnostic):

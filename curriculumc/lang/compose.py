@@ -10,11 +10,16 @@ A YAML spec may pull in others::
     train: {steps: 2000}
 
 Each entry names a file ``<config dir>/<group>/<option>.yaml`` (the config dir is the
-spec's folder unless given). Every config file is a piece of a spec at the top level
-(like Hydra's ``# @package _global_``) and may have ``defaults`` of its own (resolved in
-its group's folder; a leading ``/`` means the config dir). Files are deep-merged in
-order -- mappings merge key by key, anything else is replaced by the later file -- and
-the spec's own keys come last unless ``_self_`` is listed earlier.
+spec's folder unless given); ``group: [a, b]`` names several, ``group: null`` none, and
+``override group: option`` is read as the choice. Every config file is a piece of a spec
+at the top level (like Hydra's ``# @package _global_``) and may have ``defaults`` of its
+own (resolved in its group's folder; a leading ``/`` means the config dir). Files are
+deep-merged in order -- mappings merge key by key, anything else is replaced by the later
+file -- and the spec's own keys come last unless ``_self_`` is listed earlier.
+
+The same resolution, with each file under its group's key (:class:`DefaultsRules`), reads
+the seed system's Hydra configs (:mod:`curriculumc.importers.climb`): :func:`compose_nodes`.
+Files are read by :mod:`curriculumc.lang.yaml_nodes`.
 
 Overrides: ``group=option`` (``curriculum=linear_ngram``) replaces that group's choice;
 every other ``key=value`` is left for the compiler's overrides
@@ -43,6 +48,7 @@ from pathlib import Path
 import yaml
 
 from curriculumc.errors import CurriculumError, Diagnostic, Span
+from curriculumc.lang.yaml_nodes import Source, compose_yaml, key_text, node_span, read_yaml_file
 
 E_READ = "E800"
 E_DEFAULTS = "E801"
@@ -56,17 +62,10 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
-class _Source:
-    path: str
-    text: str
-    lines: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Origin:
     """Where one line of the composed text came from: ``column = composed column + shift``."""
 
-    source: _Source
+    source: Source
     line: int  # 1-based line in ``source``
     shift: int
 
@@ -103,68 +102,44 @@ class Composed:
         return Span(start.source.path, start.line, column, end_line, end_column, start.source.text)
 
 
-# ------------------------------------------------------------------------------ reading
-
-
-def _read(path: Path, cited: Span | None = None) -> tuple[_Source, yaml.Node | None]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CurriculumError.single(E_READ, f"cannot read '{path}': {exc}", cited) from None
-    source = _Source(str(path), text, tuple(text.split("\n")))
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        span = Span.point(str(path), mark.line + 1, mark.column + 1, text) if mark else None
-        message = exc.problem or exc.context or "not valid YAML"
-        raise CurriculumError.single(E_READ, f"not valid YAML: {message}", span) from None
-    except yaml.YAMLError as exc:
-        raise CurriculumError.single(E_READ, f"not valid YAML: {exc}", cited) from None
-    finally:
-        loader.dispose()
-    if node is not None:
-        _tag(node, source)
-    return source, node
-
-
-def _tag(node: yaml.Node, source: _Source) -> None:
-    """Remember each node's file (yaml nodes are plain objects)."""
-    node.source = source
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            _tag(key, source)
-            _tag(value, source)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _tag(item, source)
-
-
-def _node_span(node: yaml.Node) -> Span:
-    source: _Source = node.source
-    start, end = node.start_mark, node.end_mark
-    end_line, end_column = end.line + 1, end.column + 1
-    if (end_line, end_column) <= (start.line + 1, start.column + 1):
-        end_line, end_column = start.line + 1, start.column + 2
-    return Span(source.path, start.line + 1, start.column + 1, end_line, end_column, source.text)
-
-
-def _key(node: yaml.Node) -> str:
-    return str(node.value) if isinstance(node, yaml.ScalarNode) else repr(node.start_mark)
-
-
 def has_defaults(text: str | bytes) -> bool:
     """Whether YAML text is a mapping with a top-level ``defaults`` key (cheap test)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+        node = compose_yaml(text, "<config>", E_READ)
+    except CurriculumError:
         return False
     return isinstance(node, yaml.MappingNode) and any(
         isinstance(k, yaml.ScalarNode) and k.value == "defaults" for k, _ in node.value
     )
+
+
+# ------------------------------------------------------------------------------ rules
+
+
+@dataclass(frozen=True)
+class DefaultsRules:
+    """How a ``defaults`` list is resolved: where a chosen file's keys land, and the codes.
+
+    ``package``: ``"_global_"`` -- a chosen file is a piece of the whole config at the top
+    level (a spec's config files, as Hydra's ``# @package _global_``); ``"_group_"`` -- it
+    lands under its group's key, Hydra's default, and each file of a list choice
+    (``units: [mlm, pos]``) under ``group.option`` (the seed system's configs). The codes
+    are those of: a file that cannot be read, a malformed ``defaults``, a missing option, a
+    file that includes itself, a file that is no mapping.
+    """
+
+    package: str
+    read: str
+    defaults: str
+    missing: str
+    cycle: str
+    shape: str
+
+
+#: the rules of a spec's own config files
+SPEC_RULES = DefaultsRules("_global_", E_READ, E_DEFAULTS, E_MISSING, E_CYCLE, E_SHAPE)
 
 
 # ------------------------------------------------------------------------------ defaults
@@ -173,17 +148,21 @@ def has_defaults(text: str | bytes) -> bool:
 @dataclass(frozen=True)
 class _Entry:
     group: str | None  # None: the file itself (_self_)
-    option: str | None
+    options: tuple[str, ...] | None  # None: ``group: null``
+    listed: bool  # chosen as a list (``group: [a, b]``)
     span: Span | None
 
 
-def _entries(node: yaml.Node | None) -> list[_Entry]:
+_SELF_ENTRY = _Entry(None, None, False, None)
+
+
+def _entries(node: yaml.Node | None, rules: DefaultsRules) -> list[_Entry]:
     """The ``defaults`` list of a file, with ``_self_`` where its own keys merge."""
     if node is None:
-        return [_Entry(None, None, None)]
+        return [_SELF_ENTRY]
     if not isinstance(node, yaml.SequenceNode):
         raise CurriculumError.single(
-            E_DEFAULTS, "'defaults' must be a list", _node_span(node),
+            rules.defaults, "'defaults' must be a list", node_span(node),
             hint="defaults: [model/roberta-tiny, curriculum/root_pos]",
         )  # fmt: skip
     out: list[_Entry] = []
@@ -191,45 +170,57 @@ def _entries(node: yaml.Node | None) -> list[_Entry]:
         if isinstance(item, yaml.ScalarNode):
             text = str(item.value).strip()
             if text == SELF:
-                out.append(_Entry(None, None, _node_span(item)))
+                out.append(_Entry(None, None, False, node_span(item)))
                 continue
             group, sep, option = text.rpartition("/")
             if not sep or not group.strip("/") or not option:
                 raise CurriculumError.single(
-                    E_DEFAULTS, f"a defaults entry is group/option, not '{text}'",
-                    _node_span(item), hint="e.g. curriculum/root_pos",
+                    rules.defaults, f"a defaults entry is group/option, not '{text}'",
+                    node_span(item), hint="e.g. curriculum/root_pos",
                 )  # fmt: skip
-            out.append(_Entry(group, option, _node_span(item)))
+            out.append(_Entry(group, (option,), False, node_span(item)))
         elif isinstance(item, yaml.MappingNode) and len(item.value) == 1:
             key, value = item.value[0]
-            if not isinstance(value, yaml.ScalarNode):
-                raise CurriculumError.single(
-                    E_DEFAULTS, "a defaults choice names one option", _node_span(value)
-                )
-            option = None if value.tag.endswith(":null") else str(value.value)
-            out.append(_Entry(_key(key), option, _node_span(value)))
+            # Hydra's `override group: option` in a primary config: read as the choice
+            group = key_text(key).removeprefix("override ").strip()
+            out.append(_Entry(group, *_options(value, rules), node_span(value)))
         else:
             raise CurriculumError.single(
-                E_DEFAULTS, "a defaults entry is group/option or {group: option}",
-                _node_span(item),
+                rules.defaults, "a defaults entry is group/option or {group: option}",
+                node_span(item),
             )  # fmt: skip
     if not any(e.group is None for e in out):
-        out.append(_Entry(None, None, None))  # Hydra >= 1.1: the file's own keys come last
+        out.append(_SELF_ENTRY)  # Hydra >= 1.1: the file's own keys come last
     return out
 
 
-def _split_defaults(node: yaml.Node | None, path: Path) -> tuple[yaml.Node | None, list[_Entry]]:
+def _options(value: yaml.Node, rules: DefaultsRules) -> tuple[tuple[str, ...] | None, bool]:
+    """``(options, listed)`` of a ``{group: choice}`` entry: one, a list of them, or null."""
+    if isinstance(value, yaml.ScalarNode):
+        return (None if value.tag.endswith(":null") else (str(value.value),)), False
+    if isinstance(value, yaml.SequenceNode) and all(
+        isinstance(v, yaml.ScalarNode) for v in value.value
+    ):
+        return tuple(str(v.value) for v in value.value), True
+    raise CurriculumError.single(
+        rules.defaults, "a defaults choice names one option or a list of them", node_span(value)
+    )
+
+
+def _split_defaults(
+    node: yaml.Node | None, path: Path, rules: DefaultsRules
+) -> tuple[yaml.Node | None, list[_Entry]]:
     """The file's mapping without ``defaults``, and its entries."""
     if node is None:
-        return None, [_Entry(None, None, None)]
+        return None, [_SELF_ENTRY]
     if not isinstance(node, yaml.MappingNode):
         raise CurriculumError.single(
-            E_SHAPE, f"a config file holds a mapping of spec keys; '{path}' does not",
-            _node_span(node),
+            rules.shape, f"a config file holds a mapping of keys; '{path}' does not",
+            node_span(node),
         )  # fmt: skip
-    rest = [(k, v) for k, v in node.value if _key(k) != "defaults"]
-    found = [v for k, v in node.value if _key(k) == "defaults"]
-    entries = _entries(found[0]) if found else [_Entry(None, None, None)]
+    rest = [(k, v) for k, v in node.value if key_text(k) != "defaults"]
+    found = [v for k, v in node.value if key_text(k) == "defaults"]
+    entries = _entries(found[0], rules) if found else [_SELF_ENTRY]
     own = yaml.MappingNode(node.tag, rest, node.start_mark, node.end_mark, node.flow_style)
     own.source = node.source
     return own, entries
@@ -247,9 +238,9 @@ def _merge(base: yaml.Node | None, over: yaml.Node | None) -> yaml.Node | None:
     if not (isinstance(base, yaml.MappingNode) and isinstance(over, yaml.MappingNode)):
         return over
     pairs = list(base.value)
-    index = {_key(k): i for i, (k, _) in enumerate(pairs)}
+    index = {key_text(k): i for i, (k, _) in enumerate(pairs)}
     for key, value in over.value:
-        name = _key(key)
+        name = key_text(key)
         if name in index:
             i = index[name]
             pairs[i] = (key, _merge(pairs[i][1], value))
@@ -261,45 +252,69 @@ def _merge(base: yaml.Node | None, over: yaml.Node | None) -> yaml.Node | None:
     return merged
 
 
+def _placed(node: yaml.Node | None, keys: Sequence[str]) -> yaml.Node:
+    """``node`` under the key path ``keys`` (a group's package). The made-up keys have no
+    source: only the seed's configs are placed so, and they are read, never emitted."""
+    if node is None:
+        node = yaml.MappingNode("tag:yaml.org,2002:map", [])  # an empty file: an empty group
+        node.source = None
+    for name in reversed(keys):
+        key = yaml.ScalarNode("tag:yaml.org,2002:str", name)
+        key.source = None
+        node = yaml.MappingNode("tag:yaml.org,2002:map", [(key, node)])
+        node.source = None
+    return node
+
+
+@dataclass
+class _Resolution:
+    """The state of one composition: the rules, the folders, and what was chosen."""
+
+    rules: DefaultsRules
+    config_dir: Path
+    choices: dict[str, str]
+    record: list[tuple[str, str]]
+    files: list[str]
+
+
 def _compose_file(
-    path: Path,
-    node: yaml.Node | None,
-    config_dir: Path,
-    group_dir: Path,
-    choices: dict[str, str],
-    record: list[tuple[str, str]],
-    files: list[str],
-    stack: tuple[str, ...],
+    path: Path, node: yaml.Node | None, group_dir: Path, run: _Resolution, stack: tuple[str, ...]
 ) -> yaml.Node | None:
-    own, entries = _split_defaults(node, path)
+    own, entries = _split_defaults(node, path, run.rules)
     result: yaml.Node | None = None
     for entry in entries:
         if entry.group is None:
             result = _merge(result, own)
             continue
         group = entry.group
-        option = choices.get(group.strip("/"), entry.option)
-        if option is None:
+        name = group.strip("/")
+        chosen = run.choices.get(name)
+        options = (chosen,) if chosen is not None else entry.options
+        if options is None:
             continue  # `group: null` leaves the group out
-        folder = config_dir / group.lstrip("/") if group.startswith("/") else group_dir / group
-        file = _option_file(folder, option)
-        if file is None:
-            options = sorted(p.stem for p in folder.glob("*.y*ml")) if folder.is_dir() else []
-            raise CurriculumError.single(
-                E_MISSING, f"config group '{group.strip('/')}' has no option '{option}'",
-                entry.span, hint=f"options: {', '.join(options)}" if options else
-                f"no folder {folder}",
-            )  # fmt: skip
-        key = str(file.resolve())
-        if key in stack:
-            raise CurriculumError.single(E_CYCLE, f"'{file}' includes itself", entry.span)
-        record.append((group.strip("/"), option))
-        files.append(str(file))
-        _, child = _read(file, entry.span)
-        content = _compose_file(
-            file, child, config_dir, file.parent, choices, record, files, (*stack, key)
-        )
-        result = _merge(result, content)
+        folder = run.config_dir / group.lstrip("/") if group.startswith("/") else group_dir / group
+        for option in options:
+            file = _option_file(folder, option)
+            if file is None:
+                found = _option_names(folder)
+                raise CurriculumError.single(
+                    run.rules.missing, f"config group '{name}' has no option '{option}'",
+                    entry.span, hint=f"options: {', '.join(found)}" if found else
+                    f"no folder {folder}",
+                )  # fmt: skip
+            key = str(file.resolve())
+            if key in stack:
+                raise CurriculumError.single(
+                    run.rules.cycle, f"'{file}' includes itself", entry.span
+                )
+            run.record.append((name, option))
+            run.files.append(str(file))
+            _, child = read_yaml_file(file, run.rules.read, entry.span)
+            content = _compose_file(file, child, file.parent, run, (*stack, key))
+            if run.rules.package == "_group_":
+                listed = (option,) if entry.listed and chosen is None else ()
+                content = _placed(content, (*name.split("/"), *listed))
+            result = _merge(result, content)
     return result
 
 
@@ -309,6 +324,38 @@ def _option_file(folder: Path, option: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def _option_names(folder: Path) -> list[str]:
+    """The options of a group folder, for a hint (none when there is no such folder)."""
+    return sorted(p.stem for p in folder.glob("*.y*ml")) if folder.is_dir() else []
+
+
+def compose_nodes(
+    path: str | os.PathLike,
+    rules: DefaultsRules = SPEC_RULES,
+    *,
+    config_dir: str | os.PathLike | None = None,
+    choices: dict[str, str] | None = None,
+    node: yaml.Node | None = None,
+) -> tuple[yaml.Node | None, tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """Resolve the ``defaults`` of the config file at ``path``, Hydra style, by ``rules``.
+
+    ``config_dir``: where groups live (default: the file's folder; a group's own
+    ``defaults`` resolve in its folder, a leading ``/`` in ``config_dir``); ``choices``:
+    ``group -> option`` replacing what the files choose; ``node``: the file's node tree
+    when already read. Returns ``(merged node tree, (group, option) in merge order, every
+    file merged)``; every node keeps the file it came from (``node.source``), except the
+    mappings made by merging. Raises :class:`CurriculumError` with ``rules``' codes at the
+    position of the bad entry.
+    """
+    path = Path(path)
+    folder = Path(config_dir) if config_dir is not None else path.parent
+    if node is None:
+        _, node = read_yaml_file(path, rules.read)
+    run = _Resolution(rules, folder, dict(choices or {}), [], [str(path)])
+    root = _compose_file(path, node, folder, run, (str(path.resolve()),))
+    return root, tuple(run.record), tuple(run.files)
 
 
 # ------------------------------------------------------------------------------ emitting
@@ -334,7 +381,7 @@ def _shifted(line: str, delta: int) -> str:
 
 def _emit(mapping: yaml.MappingNode, indent: int, out: list[str], origins: list) -> None:
     for key, value in mapping.value:
-        source: _Source = key.source
+        source: Source = key.source
         line, column = key.start_mark.line, key.start_mark.column
         delta = indent - column
         if isinstance(value, yaml.MappingNode) and value.source is None:
@@ -389,8 +436,7 @@ def split_overrides(
         elif key in KEYS:
             rest.append(item)
         else:
-            folder = config_dir / key
-            options = sorted(p.stem for p in folder.glob("*.y*ml")) if folder.is_dir() else []
+            options = _option_names(config_dir / key)
             start = item.index("=") + 2
             span = Span(OVERRIDES_SOURCE, number, start, number, start + max(len(value), 1),
                         source)  # fmt: skip
@@ -404,7 +450,7 @@ def split_overrides(
 
 
 def _groups(node: yaml.Node | None, path: Path) -> list[str]:
-    _, entries = _split_defaults(node, path)
+    _, entries = _split_defaults(node, path, SPEC_RULES)
     return [e.group.strip("/") for e in entries if e.group]
 
 
@@ -422,13 +468,11 @@ def compose(
     """
     path = Path(path)
     folder = Path(config_dir) if config_dir is not None else path.parent
-    _, node = _read(path)
+    _, node = read_yaml_file(path, E_READ)
     choices, rest = split_overrides(overrides, _groups(node, path), folder)
-    record: list[tuple[str, str]] = []
-    files = [str(path)]
-    root = _compose_file(path, node, folder, folder, choices, record, files, (str(path.resolve()),))
+    root, record, files = compose_nodes(path, config_dir=folder, choices=choices, node=node)
     text, origins = _to_text(root)
-    return Composed(text, str(path), tuple(origins), tuple(record), tuple(files)), rest
+    return Composed(text, str(path), tuple(origins), record, files), rest
 
 
 def parse_composed(

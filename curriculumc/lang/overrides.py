@@ -23,9 +23,9 @@ import os
 from collections.abc import Sequence
 
 from curriculumc import registry
-from curriculumc.errors import CurriculumError, Diagnostic, Span
+from curriculumc.errors import CurriculumError, Diagnostic, Span, did_you_mean
 from curriculumc.lang import ast
-from curriculumc.lang.builder import TRAIN_SETTINGS, did_you_mean
+from curriculumc.lang.builder import TRAIN_SETTINGS
 from curriculumc.lang.parser import parse_fragment
 
 E_OVERRIDE_FORM = "E150"

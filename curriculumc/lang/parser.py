@@ -13,7 +13,6 @@ newlines and at ``;`` outside parentheses and strings).
 
 from __future__ import annotations
 
-import difflib
 import os
 from functools import cache
 from importlib import resources
@@ -21,7 +20,7 @@ from importlib import resources
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput
 
-from curriculumc.errors import CurriculumError, Diagnostic, Span
+from curriculumc.errors import CurriculumError, Diagnostic, Span, did_you_mean
 from curriculumc.lang import ast
 
 E_SYNTAX = "E001"
@@ -507,9 +506,7 @@ def _syntax_diagnostic(
         found = _describe(token)
     hint = _expected(exc)
     if label and label.startswith("expected a statement") and token is not None:
-        guess = difflib.get_close_matches(str(token), STATEMENT_KEYWORDS, n=1)
-        if guess:
-            hint = f"did you mean '{guess[0]}'?"
+        hint = did_you_mean(str(token), STATEMENT_KEYWORDS, most=1) or hint
     if label and "{term}" in label:  # the scorer/objective pieces are shared by sort and at
         words = text.split()
         term = {"sort": "a scorer", "at": "an objective"}.get(words[0] if words else "", "a term")

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from functools import cache
 from importlib import resources
 
-from curriculumc.errors import CurriculumError, Diagnostic, Span
+from curriculumc.errors import CurriculumError, Diagnostic, Span, did_you_mean
+from curriculumc.lang import ast
 
 E_SCHEMA = "E170"
 E_PLAN = "E190"
@@ -40,20 +41,19 @@ def schema_text(which: str) -> str:
 
 def _suggest(error) -> str | None:
     """For "Additional properties are not allowed": did you mean one of the known keys?"""
-    import difflib
-
     if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
         return None
     known = list(error.schema.get("properties", {}))
     extra = [k for k in error.instance if k not in known]
     for key in extra:
-        close = difflib.get_close_matches(str(key), known, n=1)
-        if close:
-            return f"did you mean '{close[0]}'?"
+        hint = did_you_mean(str(key), known, most=1)
+        if hint:
+            return hint
     return "allowed keys: " + ", ".join(known) if known else None
 
 
-NUMBER_PATTERN = r"^-?(\d[\d_]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?[kKM]?%?$"
+# how spec.schema.json writes the number syntax (anchored, as JSON Schema patterns are not)
+NUMBER_PATTERN = f"^{ast.NUMBER_PATTERN}$"
 
 
 def _specific(error):

@@ -9,12 +9,11 @@ value problem. Used by the plan builder (:mod:`curriculumc.lang.builder`) and th
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from collections.abc import Callable
 
-from curriculumc.errors import Diagnostic
+from curriculumc.errors import Diagnostic, did_you_mean
 from curriculumc.lang import ast
 
 Report = Callable[[Diagnostic], None]
@@ -36,14 +35,6 @@ def report_error(report: Report, code: str, message: str, node, hint=None, sever
     report(Diagnostic(code, message, span, hint, severity))
 
 
-def did_you_mean(word: str, choices) -> str | None:
-    """``did you mean 'x'?`` for the closest of ``choices``, else None."""
-    close = difflib.get_close_matches(word, sorted(choices), n=2, cutoff=0.6)
-    if not close:
-        return None
-    return "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
-
-
 def report_unknown(report: Report, code: str, what: str, name: ast.Name, choices) -> None:
     """``unknown WHAT 'x'`` with "did you mean" (else the known names) as the hint."""
     hint = did_you_mean(name.value, choices)
@@ -63,14 +54,23 @@ def _kind(value) -> str:
     return "a quoted string"
 
 
-def read_int(value, what: str, report: Report, *, minimum: int = 1) -> int | None:
-    """A whole number >= ``minimum`` (``10k`` = 10000); reports and returns None otherwise."""
+def read_int(
+    value, what: str, report: Report, *, minimum: int = 1, maximum: int | None = None
+) -> int | None:
+    """A whole number in [``minimum``, ``maximum``] (``10k`` = 10000; no ``maximum``: at most
+    :data:`LARGEST`); reports and returns None otherwise."""
     if not isinstance(value, ast.Number) or value.percent:
         report_error(report, E_TYPE, f"{what} must be a whole number, not {_kind(value)}", value)
         return None
     number = value.integer()
     if number is None:
         report_error(report, E_TYPE, f"{what} must be a whole number, not {value.text}", value)
+        return None
+    if maximum is not None and not minimum <= number <= maximum:
+        report_error(
+            report, E_RANGE, f"{what} must be between {minimum} and {maximum}, not {value.text}",
+            value,
+        )  # fmt: skip
         return None
     if number < minimum or number > LARGEST:
         bound = "at least" if number < minimum else "at most"
@@ -166,10 +166,13 @@ def read_bool(value, what: str, report: Report) -> bool | None:
     return None
 
 
-def read_typed(value, type_name: str, what: str, report: Report):
-    """A value of a registry type: ``int``, ``float``, ``fraction``, ``str`` or ``bool``."""
+def read_typed(
+    value, type_name: str, what: str, report: Report, *, bounds: tuple[int, int | None] = (0, None)
+):
+    """A value of a registry type: ``int`` (within ``bounds``, both ends included; see
+    :attr:`curriculumc.registry.Signature.ranges`), ``float``, ``fraction``, ``str`` or ``bool``."""
     if type_name == "int":
-        return read_int(value, what, report, minimum=0)
+        return read_int(value, what, report, minimum=bounds[0], maximum=bounds[1])
     if type_name == "float":
         return read_float(value, what, report)
     if type_name == "fraction":

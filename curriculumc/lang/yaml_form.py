@@ -17,8 +17,8 @@ text or the structured form with the seed system's names::
 ``pacing_fn_kwargs``: ``start_percent`` = S, ``num_steps`` = N, ``end_percent`` = R
 (release), and for the extended form ``to_percent`` = E, ``after_steps`` = T.
 
-The YAML is loaded safely (``yaml.SafeLoader`` composing nodes, so every value keeps
-its line and column); its shape is checked against ``spec.schema.json``; every
+The YAML is loaded safely by :mod:`curriculumc.lang.yaml_nodes` (nodes, so every value
+keeps its line and column); its shape is checked against ``spec.schema.json``; every
 diagnostic points into the YAML file, including those inside a DSL string.
 """
 
@@ -32,10 +32,11 @@ from curriculumc.errors import CurriculumError, Diagnostic, Span
 from curriculumc.lang import ast
 from curriculumc.lang.parser import decode, parse, parse_fragment
 from curriculumc.lang.schemas import spec_schema, validate
+from curriculumc.lang.yaml_nodes import compose_yaml, construct, plain_data, yaml_errors
 
 E_YAML = "E171"
 E_YAML_VALUE = "E172"
-_NUMBER = re.compile(r"-?(\d[\d_]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?[kKM]?%?")
+_NUMBER = re.compile(ast.NUMBER_PATTERN)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
@@ -47,72 +48,49 @@ class _Document:
         self.text = text
         self.filename = filename
         self.nodes: dict[tuple, tuple[yaml.Node | None, yaml.Node]] = {}
-        loader = None
-        try:
-            loader = yaml.SafeLoader(text)
-            root = loader.get_single_node()
-            self.data = self._data(root, (), None, loader) if root is not None else None
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            span = self._mark_span(mark) if mark else None
-            message = exc.problem or exc.context or "not valid YAML"
-            raise CurriculumError.single(E_YAML, f"not valid YAML: {message}", span) from None
-        except yaml.reader.ReaderError as exc:  # a character YAML does not allow
-            before = text[: exc.position]
-            line = before.count("\n") + 1
-            column = len(before) - (before.rfind("\n") + 1) + 1
-            span = Span(filename, line, column, line, column + 1, text)
-            raise CurriculumError.single(
-                E_YAML, f"not valid YAML: character U+{exc.character:04X} is not allowed", span
-            ) from None
-        except yaml.YAMLError as exc:
-            raise CurriculumError.single(E_YAML, f"not valid YAML: {exc}") from None
-        finally:
-            if loader is not None:
-                loader.dispose()
+        root = compose_yaml(text, filename, E_YAML)
+        self.data = None
+        if root is not None:
+            # keys as written, so that ``0:`` and ``"0":`` are the same key, schema-checkable
+            with yaml_errors(text, filename, E_YAML):
+                self.data = plain_data(root, scalar=_scalar, visit=self._remember)
 
-    def _data(self, node, path, key_node, loader):
+    def _remember(self, path: tuple, key_node: yaml.Node | None, node: yaml.Node) -> None:
         self.nodes[path] = (key_node, node)
         if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_TAGS:
             # a SafeLoader would refuse it on construction; say so with its position
             raise yaml.constructor.ConstructorError(
                 None, None, f"the tag {node.tag!r} is not allowed", node.start_mark
             )
-        if isinstance(node, yaml.MappingNode):
-            out = {}
-            for key, value in node.value:
-                # keys as written (so ``0:`` and ``"0":`` are the same key and schema-checkable)
-                name = str(key.value) if isinstance(key, yaml.ScalarNode) else str(key.start_mark)
-                out[name] = self._data(value, path + (name,), key, loader)
-            return out
-        if isinstance(node, yaml.SequenceNode):
-            return [self._data(v, path + (i,), None, loader) for i, v in enumerate(node.value)]
-        value = loader.construct_object(node, deep=True)
-        if value is not None and not isinstance(value, (str, int, float, bool)):
-            return str(node.value)  # dates and the like: keep the text
-        return value
-
-    def _mark_span(self, mark, end=None) -> Span:
-        line, column = mark.line + 1, mark.column + 1
-        if end is None or end.line != mark.line:
-            end_line, end_column = line, column + 1
-        else:
-            end_line, end_column = end.line + 1, max(end.column + 1, column + 1)
-        return Span(self.filename, line, column, end_line, end_column, self.text)
 
     def span(self, path: tuple, at_key: bool = False) -> Span | None:
+        """The span of the value at ``path`` (of its key when ``at_key``), on one line: a
+        block (the mapping under ``train:``) is pointed at by its first character."""
         key, node = self.nodes.get(path, (None, None))
         if at_key and key is not None:
             node = key
         if node is None:
             return None
-        return self._mark_span(node.start_mark, node.end_mark)
+        start, end = node.start_mark, node.end_mark
+        line, column = start.line + 1, start.column + 1
+        if end.line != start.line:
+            end_line, end_column = line, column + 1
+        else:
+            end_line, end_column = end.line + 1, max(end.column + 1, column + 1)
+        return Span(self.filename, line, column, end_line, end_column, self.text)
 
     def node(self, path: tuple):
         return self.nodes.get(path, (None, None))[1]
 
 
 # --- scalar values -> AST values -------------------------------------------------------
+
+
+def _scalar(node: yaml.ScalarNode):
+    value = construct(node)
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        return str(node.value)  # dates and the like: keep the text
+    return value
 
 
 def _value(doc: _Document, path: tuple, value) -> ast.Value:

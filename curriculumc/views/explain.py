@@ -15,6 +15,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+from curriculumc.lang.printer import call_text
 from curriculumc.plan import EvalSpec, Pace, Plan, ScorerTerm
 
 LABEL_WIDTH = 14  # "  objectives" plus two spaces: values line up in one column
@@ -112,10 +113,11 @@ def _term(term: ScorerTerm) -> str:
 
 def _call(name: str, args: tuple, kwargs: tuple) -> str:
     parts = [_scalar(a) for a in args] + [f"{k}={_scalar(v)}" for k, v in kwargs]
-    return f"{name}({', '.join(parts)})" if parts else name
+    return call_text(name, parts)
 
 
 def _scalar(value) -> str:
+    # a display, not DSL text: six significant digits read better than a float's repr
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -196,24 +198,8 @@ def _objectives_text(weights: dict[str, float]) -> str:
     return " + ".join(f"{name} ×{weight:g}" for name, weight in weights.items())
 
 
-def _eval_steps(plan: Plan, spec: EvalSpec, lo: int, hi: int) -> list[int]:
-    """Step counts in ``(lo, hi]`` after which ``spec`` runs: multiples of ``every`` and, with
-    ``at phases``, every boundary step.
-
-    "At 8,000" means once 8,000 steps are done, so the evaluations listed for the
-    segment ``[lo, hi)`` are those of the model its steps trained, the last one at ``hi``.
-    """
-    steps: set[int] = set()
-    if spec.every:
-        first = (lo // spec.every + 1) * spec.every
-        steps.update(range(first, hi + 1, spec.every))
-    if spec.at_phases:
-        steps.update(s for s, _ in plan.boundaries() if lo < s <= hi)
-    return sorted(steps)
-
-
 def _eval_text(plan: Plan, spec: EvalSpec, segment: Segment) -> str:
-    steps = _eval_steps(plan, spec, segment.start, segment.end)
+    steps = plan.evaluation_steps(spec, segment.start, segment.end)
     if not steps:
         return ""
     return f"{spec.name} at {_step_list(steps)}"
@@ -247,14 +233,21 @@ def _totals(plan: Plan) -> list[tuple[str, str]]:
         ),
     ]
     for spec in plan.evals:
-        runs = _eval_steps(plan, spec, 0, train.steps)
+        runs = plan.evaluation_steps(spec)
         how = []
         if spec.every:
             how.append(f"every {_steps(spec.every)} steps")
         if spec.at_phases:
             how.append("at phase boundaries")
+        how.append("at the end")
         where = f" ({spec.path})" if spec.path else ""
-        rows.append(("", f"{spec.name}{where} {' and '.join(how)}: {len(runs)} evaluations"))
+        count = f"{len(runs)} evaluation{'s' * (len(runs) != 1)}"
+        rows.append(
+            (
+                "",
+                f"{spec.name}{where} {', '.join(how[:-1])}{' and ' if len(how) > 1 else ''}{how[-1]}: {count}",
+            )
+        )
     return rows
 
 

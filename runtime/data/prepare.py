@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from curriculumc.plan import Plan
-from curriculumc.runtime.data.readers import RawCorpus, default_cache_dir, load_raw
+from curriculumc.plan import DataSpec, Plan
+from curriculumc.runtime.data.readers import RawCorpus, default_cache_dir, load_raw, synth_paths
 from curriculumc.runtime.data.storage import StorageSettings, tokenized_corpus
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
 from curriculumc.runtime.data.tokenizer import TokenizerArtifacts, prepare_tokenizer
 
-__all__ = ["PreparedData", "default_cache_dir", "load_raw", "prepare_data"]
+__all__ = ["PreparedData", "default_cache_dir", "dev_split", "load_raw", "prepare_data"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,3 +105,20 @@ def prepare_data(
         raw=raw,
         artifacts=tokenizer,
     )
+
+
+def dev_split(data: DataSpec, *, cache_dir: Path | None = None) -> tuple[Path, str] | None:
+    """The held-out file of ``data`` and its text field: the synth corpus's dev split, or
+    a ``dev``/``validation``/``valid`` file next to a file named ``*train*``; None when
+    there is none (``eval ppl`` then fails with a clear message)."""
+    text_field = str(dict(data.options).get("text_field", "text"))
+    if data.kind == "registered" and data.source == "synth":
+        return synth_paths(data, cache_dir=cache_dir).dev, "text"
+    if data.kind == "path":
+        source = Path(data.source)
+        if source.is_file() and "train" in source.name:
+            for word in ("dev", "validation", "valid"):
+                candidate = source.with_name(source.name.replace("train", word))
+                if candidate.is_file():
+                    return candidate, text_field
+    return None

@@ -258,7 +258,7 @@ def load_raw(spec: DataSpec, *, cache_dir: Path | None = None) -> RawCorpus:
     ``cache_dir`` is where ``synth`` is generated (default: :func:`default_cache_dir`).
     Reads no examples. Raises :class:`CurriculumError`: E300 path not found, E301 no
     input files, E308 bad options, E312/E313 hub dataset unavailable, E314 dataset folder
-    unreadable, E315 unknown registered corpus, E316 generator unavailable.
+    unreadable, E315 unknown registered corpus.
     """
     options = read_options(spec)
     if spec.kind == "registered":
@@ -313,15 +313,10 @@ def synth_paths(spec: DataSpec, *, cache_dir: Path | None = None):
 
     The one place that turns the spec's options into generator settings, so that the
     trainer's corpus, ``eval ppl`` (dev split) and ``eval synth`` (pairs) all read the same
-    folder. Raises :class:`CurriculumError` E308 for bad options, E316 if the generator is
-    missing.
+    folder. Raises :class:`CurriculumError` E308 for bad options.
     """
-    try:
-        from curriculumc.runtime.data.synth import materialize
-    except ImportError as exc:
-        raise CurriculumError.single(
-            "E316", f"the synth corpus generator is not available: {exc}"
-        ) from None
+    from curriculumc.runtime.data.synth import materialize
+
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     return materialize(root, **_synth_settings(read_options(spec)))
 

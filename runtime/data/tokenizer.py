@@ -31,7 +31,7 @@ from pathlib import Path
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import TokenizerSpec
 
-#: RoBERTa's special tokens, in id order
+#: RoBERTa's special tokens, in id order -- the one list (models and tests import it)
 SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 #: bump when training settings change (invalidates cached tokenizers)
 TOKENIZER_VERSION = 1

@@ -20,13 +20,13 @@ JSON written by :meth:`PairResult.to_json` (``format`` ``curriculumc.eval/1``)::
 
 Scores are kept exact (rounding could turn a narrow win into a tie when the result is
 read back, so ties and accuracy would disagree); the per-pair lists let ``compare`` run a paired
-bootstrap across runs. Rendering (:func:`render_result`) is a pure function returning
-text; colour is added only by the command line.
+bootstrap across runs. Rendering (:func:`result_tables`) builds rich tables and prints
+nothing; colour is added only by the command line.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
 import math
 import re
 import time
@@ -35,11 +35,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from curriculumc.errors import CurriculumError, Diagnostic, Span
+from curriculumc.errors import CurriculumError
+from curriculumc.plan import DataSpec
+from curriculumc.runtime.data.readers import load_raw
 from curriculumc.runtime.evaluate.likelihoods import model_family, score_sentences_with_counts
 from curriculumc.runtime.evaluate.minimal_pairs import PairSet
 
 RESULT_FORMAT = "curriculumc.eval/1"
+#: the one name of held-out (pseudo-)perplexity, in metrics.jsonl, summaries and eval JSON
+PERPLEXITY_METRIC = "ppl/dev"
 
 
 @dataclass(frozen=True)
@@ -255,42 +259,24 @@ def perplexity(
 
 
 def load_texts(path: str | Path, *, limit: int | None = None, column: str = "text") -> list[str]:
-    """Texts of a dev file: JSON Lines with a ``column`` field (``.jsonl``) or plain lines.
+    """Texts of a dev file, read as a training file is read (:func:`load_raw`, the same
+    rules): a JSON Lines file (``.jsonl``, ``.json``, ``.ndjson``, also ``.gz``) gives its
+    ``column`` field, any other file its lines; blank lines and texts are dropped, spaces
+    stripped. ``limit`` keeps the first N texts (no line after them is parsed).
 
-    Blank lines are skipped (they hold no text); ``limit`` keeps the first N texts.
-    Raises :class:`CurriculumError` for a missing file (E620), a bad JSON line or one
-    without the column (E622, with file and line), and a file with no text (E621).
+    Raises :class:`CurriculumError` for a missing file (E620), a file with no text (E621),
+    and a line the reader refuses (E303-E307 with file and line: not JSON, no ``column``
+    field, ...).
     """
     file = Path(path)
     if not file.is_file():
         raise CurriculumError.single("E620", f"dev file '{file}' not found")
-    texts: list[str] = []
-    as_json = file.suffix == ".jsonl"
-    with open(file, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if limit is not None and len(texts) >= limit:
-                break
-            if not line.strip():
-                continue
-            if not as_json:
-                texts.append(line.strip())
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise _dev_error(file, number, f"not valid JSON: {exc.msg}") from exc
-            text = row.get(column) if isinstance(row, dict) else None
-            if not isinstance(text, str):
-                raise _dev_error(file, number, f"no string column '{column}'")
-            if text.strip():
-                texts.append(text.strip())
+    raw = load_raw(DataSpec(source=str(file), kind="path", options=(("text_field", column),)))
+    # a batch of exactly ``limit`` texts: reading stops where the texts asked for end
+    texts = list(itertools.islice(raw.texts(batch_size=limit or 4096), limit))
     if not texts:
         raise CurriculumError.single("E621", f"dev file '{file}' holds no text")
     return texts
-
-
-def _dev_error(file: Path, line: int, message: str) -> CurriculumError:
-    return CurriculumError((Diagnostic("E622", message, Span.point(str(file), line)),))
 
 
 # ---------------------------------------------------------------------------- model folders
@@ -418,19 +404,53 @@ def result_tables(result: PairResult, *, perplexity_value: float | None = None) 
     return Group(paradigms, fields, summary)
 
 
-def render_result(
-    result: PairResult, *, perplexity_value: float | None = None, width: int = 100
-) -> str:
-    """The result's tables as plain text at a fixed width (no colour)."""
-    import io
-
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
-    console.print(result_tables(result, perplexity_value=perplexity_value))
-    return buffer.getvalue()
-
-
 def _percent(fraction: float) -> str:
     return f"{100 * fraction:.1f}%"
+
+
+# --- evaluations during training ---------------------------------------------------------
+
+
+def run_eval(
+    spec, model, tokenizer, *, family, data=None, cache_dir=None, dev_texts=None, device=None
+):
+    """Evaluation ``spec`` (a plan's :class:`~curriculumc.plan.EvalSpec`) of ``model``:
+    ``(figures, details)``.
+
+    ``figures`` is flat, ``{"blimp/macro": ..., ...}``; ``details`` is the minimal-pair
+    result's JSON (per-pair outcomes, for ``compare``'s paired bootstrap) or None for
+    ``ppl``. ``blimp``: ``$CURRICULUMC_BLIMP`` or the hub copy; ``synth``: the generated
+    pairs of the run's synth corpus (``data``), or of the default one; ``ppl``: held-out
+    perplexity on ``dev_texts``; otherwise ``spec.path`` is a pair file or folder.
+    Raises CurriculumError when the pairs or texts are missing.
+    """
+    import os
+    from dataclasses import replace
+
+    from curriculumc.runtime.evaluate.minimal_pairs import load_pairs
+
+    if spec.name == "ppl":
+        if not dev_texts:
+            raise CurriculumError.single(
+                "E460", "eval ppl needs a dev split and this data has none"
+            )
+        texts = list(dev_texts)[: spec.limit] if spec.limit else list(dev_texts)
+        ppl = perplexity(model, tokenizer, texts, family=family, device=device)
+        return {PERPLEXITY_METRIC: ppl}, None
+    if spec.path:
+        source = spec.path
+    elif spec.name == "blimp":
+        source = os.environ.get("CURRICULUMC_BLIMP") or "nyu-mll/blimp"
+    elif spec.name == "synth":
+        from curriculumc.plan import DataSpec
+        from curriculumc.runtime.data.readers import synth_paths
+
+        synth = data if data is not None and data.source == "synth" else DataSpec()
+        source = synth_paths(synth, cache_dir=cache_dir).pairs
+    else:
+        raise CurriculumError.single("E461", f"unknown evaluation {spec.name!r}")
+    prefix = spec.name if not spec.path else Path(spec.path).stem
+    # named as in the spec and the metrics (not by the pair folder's name)
+    pairs = replace(load_pairs(source, limit=spec.limit), name=prefix)
+    result = evaluate_pairs(model, tokenizer, pairs, family=family, device=device)
+    return result.to_metrics(prefix=prefix), result.to_json()

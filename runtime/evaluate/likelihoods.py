@@ -32,11 +32,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from curriculumc.errors import CurriculumError
+from curriculumc.presets import family_of_config
 
 FAMILIES = ("masked", "causal")
-# model types whose architectures list may be missing; used only as the last resort
-_CAUSAL_TYPES = {"gpt2", "gpt_neo", "gpt_neox", "gptj", "llama", "mistral", "opt", "qwen2", "mamba"}
-_MASKED_TYPES = {"bert", "roberta", "distilbert", "deberta", "deberta-v2", "electra", "albert"}
 # RoBERTa-style embeddings start counting positions after the padding index
 _OFFSET_POSITION_TYPES = {"roberta", "xlm-roberta", "camembert", "roberta-prelayernorm"}
 # rows of the vocabulary projection computed at once (bounds memory: rows x vocab floats)
@@ -54,27 +52,24 @@ class SentenceScores:
 def model_family(model_or_config: Any) -> str:
     """``"masked"`` or ``"causal"`` for a model or its config.
 
-    Decided by ``is_decoder``, then the ``architectures`` names (``...ForMaskedLM`` vs
-    ``...ForCausalLM`` / ``...LMHeadModel``), then the model's class name, then
-    ``model_type``. Raises :class:`CurriculumError` (E614) when none of these tells.
+    Decided by :func:`curriculumc.presets.family_of_config` (the compiler's rule), with the
+    model's class name counted among the ``architectures`` names. Raises
+    :class:`CurriculumError` (E614) when it cannot tell.
     """
     model_or_config = _unwrap(model_or_config)
     config = getattr(model_or_config, "config", model_or_config)
-    if getattr(config, "is_decoder", False):
-        return "causal"
     names = list(getattr(config, "architectures", None) or [])
     if config is not model_or_config:
         names.append(type(model_or_config).__name__)
-    for name in names:
-        if name.endswith("ForMaskedLM"):
-            return "masked"
-        if name.endswith(("ForCausalLM", "LMHeadModel")):
-            return "causal"
     model_type = getattr(config, "model_type", None)
-    if model_type in _CAUSAL_TYPES:
-        return "causal"
-    if model_type in _MASKED_TYPES:
-        return "masked"
+    fields = {
+        "is_decoder": getattr(config, "is_decoder", False),
+        "architectures": names,
+        "model_type": model_type,
+    }
+    family = family_of_config(fields)
+    if family is not None:
+        return family
     raise CurriculumError.single(
         "E614",
         f"cannot tell whether model (type {model_type!r}, architectures {names}) "

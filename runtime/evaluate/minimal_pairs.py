@@ -142,22 +142,6 @@ def load_pairs(
     )
 
 
-def pairs_from_rows(
-    name: str,
-    source: str,
-    rows: Iterable[tuple[str, int, Mapping[str, object]]],
-    fmt: PairFormat = PairFormat(),
-    limit: int | None = None,
-) -> PairSet:
-    """Build a :class:`PairSet` from ``(file, line, row)`` triples (rows are decoded JSON).
-
-    The file name (without suffix) is the paradigm when a row has no paradigm column;
-    the 0-based index of the row within its file is the pair id when it has no pair-id
-    column. Raises :class:`CurriculumError` as :func:`load_pairs` does.
-    """
-    return _build(name, source, rows, fmt, limit)
-
-
 def load_hub_pairs(
     dataset_id: str, *, fmt: PairFormat | None = None, limit: int | None = None
 ) -> PairSet:

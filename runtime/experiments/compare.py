@@ -35,15 +35,13 @@ from typing import Any
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Plan
+from curriculumc.runtime.evaluate.evaluation import PERPLEXITY_METRIC, RESULT_FORMAT
+from curriculumc.runtime.experiments.sweep import MANIFEST_NAME
+from curriculumc.runtime.train import run_folder as rf
 
-EVAL_FORMAT = "curriculumc.eval/1"
-MANIFEST_NAME = "sweep.json"
 DASH = "–"
 #: the minimal-pair evaluation compared when a run logged several (else the first by name)
 _PREFERRED_PAIRS = "blimp"
-# metric names the trainer or ``eval --dev`` may use for held-out perplexity
-# (the trainer's ``eval ppl`` logs ``ppl/dev``; ``eval --dev`` writes ``perplexity.value``)
-_PPL_KEY = re.compile(r"^(ppl|perplexity)(/|$)|(^|/)(pseudo_)?(ppl|perplexity)(/value)?$")
 
 
 # ------------------------------------------------------------------------------ one run
@@ -101,11 +99,12 @@ def read_run(folder: str | Path) -> RunRecord:
     folder = Path(folder)
     if not folder.is_dir():
         raise CurriculumError.single("E840", f"run folder '{folder}' not found")
+    run = rf.RunFolder(folder)
     notes: list[str] = []
     plan = _read_plan(folder, notes)
     curve, last_metrics, pairs_name = _read_metrics(folder, notes)
     macro_keys, field_prefix = (f"{pairs_name}/macro",), f"{pairs_name}/field/"
-    summary = _read_json(folder / "summary.json", notes, "no summary.json (run unfinished?)")
+    summary = _read_json(run.summary, notes, "no summary.json (run unfinished?)")
     final_eval = _final_eval(folder, notes, pairs_name)
 
     final_macro: float | None = None
@@ -146,16 +145,11 @@ def read_run(folder: str | Path) -> RunRecord:
         paradigm_of=paradigm_of,
         outcomes=outcomes,
         perplexity=perplexity,
-        words_seen=_first(summary or {}, ("words_seen", "words")),
-        wall_s=_first(summary or {}, ("wall_s", "wall_time_s", "wall_time")),
-        complete=bool(summary and _is_complete(summary)),
+        words_seen=_first(summary or {}, ("words_seen",)),
+        wall_s=_first(summary or {}, ("wall_s",)),
+        complete=rf.is_finished(run),
         notes=tuple(notes),
     )
-
-
-def _is_complete(summary: Mapping[str, Any]) -> bool:
-    # the trainer writes "finished"; "complete" is accepted too
-    return summary.get("finished") is True or summary.get("complete") is True
 
 
 def _read_json(path: Path, notes: list[str], missing_note: str | None) -> dict | None:
@@ -175,7 +169,7 @@ def _read_json(path: Path, notes: list[str], missing_note: str | None) -> dict |
 
 
 def _read_plan(folder: Path, notes: list[str]) -> Plan | None:
-    path = folder / "plan.json"
+    path = rf.RunFolder(folder).plan
     if not path.is_file():
         notes.append("no plan.json")
         return None
@@ -192,7 +186,7 @@ def _read_metrics(
     """``(curve, last figures, pairs name)``: the macro accuracy over steps of the run's
     minimal-pair evaluation (``blimp`` when it logged several, else the first by name),
     and the latest value of every logged evaluation figure."""
-    path = folder / "metrics.jsonl"
+    path = rf.RunFolder(folder).metrics
     if not path.is_file():
         notes.append("no metrics.jsonl")
         return (), {}, _PREFERRED_PAIRS
@@ -228,19 +222,12 @@ def _final_eval(folder: Path, notes: list[str], pairs_name: str) -> dict | None:
     model (``*final*``) over a checkpoint (highest ``step-N``), all pairs over a
     ``--limit`` run, the newest."""
     candidates = []
-    for path in sorted((folder / "eval").glob("*.json")):
+    for path in sorted(rf.RunFolder(folder).evals.glob("*.json")):
         data = _read_json(path, notes, None)
-        if data is None or data.get("format") != EVAL_FORMAT or not data.get("paradigms"):
+        if data is None or data.get("format") != RESULT_FORMAT or not data.get("paradigms"):
             continue
         same_pairs = (data.get("pairs") or {}).get("name") == pairs_name
-        steps = [int(s) for s in re.findall(r"step-(\d+)", path.stem)]
-        rank = (
-            same_pairs,
-            "final" in path.stem,
-            max(steps) if steps else -1,
-            "limit" not in path.stem,
-            path.stat().st_mtime,
-        )
+        rank = (same_pairs, *rf.eval_result_rank(path), path.stat().st_mtime)
         candidates.append((rank, data))
     if not candidates:
         return None
@@ -265,14 +252,12 @@ def _summary_metrics(summary: Mapping[str, Any] | None) -> dict:
 
 
 def _perplexity(final_eval: dict | None, metrics: Mapping[str, Any], summary) -> float | None:
-    if final_eval and isinstance(final_eval.get("perplexity"), dict):
-        value = _number(final_eval["perplexity"].get("value"))
+    """Held-out perplexity: the final eval JSON's, else the last logged (one key,
+    :data:`~curriculumc.runtime.evaluate.evaluation.PERPLEXITY_METRIC`, everywhere)."""
+    for source in (final_eval or {}, metrics, _summary_metrics(summary)):
+        value = _number(source.get(PERPLEXITY_METRIC))
         if value is not None:
             return value
-    for source in (metrics, _summary_metrics(summary), summary or {}):
-        for key, value in source.items():
-            if _PPL_KEY.search(key) and _number(value) is not None:
-                return float(value)
     return None
 
 
@@ -328,10 +313,10 @@ def collect_runs(paths: Sequence[str | Path]) -> tuple[list[RunRecord], dict | N
                     runs.append(read_run(folder))
                 else:
                     runs.append(RunRecord(folder=folder, name=folder.name, notes=("not run yet",)))
-        elif _looks_like_run(path):
+        elif rf.is_run_folder(path):
             runs.append(read_run(path))
         else:
-            inner = sorted(p for p in path.iterdir() if p.is_dir() and _looks_like_run(p))
+            inner = sorted(p for p in path.iterdir() if p.is_dir() and rf.is_run_folder(p))
             runs.extend(read_run(p) for p in inner)
     if not runs:
         raise CurriculumError.single(
@@ -340,10 +325,6 @@ def collect_runs(paths: Sequence[str | Path]) -> tuple[list[RunRecord], dict | N
             hint="a run folder holds plan.json or metrics.jsonl",
         )
     return runs, manifest
-
-
-def _looks_like_run(path: Path) -> bool:
-    return any((path / name).exists() for name in ("plan.json", "metrics.jsonl", "summary.json"))
 
 
 def group_runs(
@@ -421,11 +402,9 @@ def _controls_someone(group: Group, groups: Sequence[Group]) -> bool:
     return any(g.control_key == group.key for g in groups)
 
 
-def _default_make_control() -> Callable[[Plan], Plan] | None:
-    try:
-        from curriculumc import make_control
-    except ImportError:
-        return None
+def _default_make_control() -> Callable[[Plan], Plan]:
+    from curriculumc import make_control
+
     return make_control
 
 

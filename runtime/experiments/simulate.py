@@ -15,12 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from curriculumc.plan import Plan, SortSpec
+from curriculumc.plan import Plan
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
+from curriculumc.runtime.ordering.order import initial_order
 from curriculumc.runtime.ordering.sampler import CurriculumSampler
-from curriculumc.runtime.ordering.scorers import describe, difficulty_order, score_sort
-from curriculumc.runtime.ordering.scorers.model_ppl import NAME as MODEL_PPL
-from curriculumc.runtime.ordering.scorers.model_ppl import is_self_paced
 
 #: BabyLM word budgets: strict-small and strict tracks
 BUDGETS = {"10M": 10_000_000, "100M": 100_000_000}
@@ -173,47 +171,12 @@ def exposure(
     )
 
 
-def plan_order(
-    plan: Plan, corpus: TokenizedCorpus, *, cache_dir: Path | str | None = None
-) -> tuple[np.ndarray, str, tuple[str, ...]]:
-    """The order a run of ``plan`` starts from, a description of it, and notes.
-
-    Without a sort the order is the corpus order. A self-paced sort (``model_ppl``) cannot
-    be simulated without a model: the model term is dropped and the other terms (if any)
-    give the order, else the corpus order -- said in the notes.
-    """
-    sort = plan.sort
-    if sort is None or not sort.terms:
-        return np.arange(len(corpus), dtype=np.int64), "corpus order (no sort)", ()
-    notes: list[str] = []
-    described = " + ".join(
-        describe(t) if t.weight == 1.0 else f"{t.weight:g} {describe(t)}" for t in sort.terms
-    ) + (" descending" if sort.descending else "")
-    if is_self_paced(sort):
-        static = tuple(t for t in sort.terms if t.name != MODEL_PPL)
-        fallback = " + ".join(describe(t) for t in static) if static else "corpus order"
-        notes.append(
-            "model_ppl is self-paced: its order depends on the model being trained and "
-            f"cannot be simulated without one; simulated with {fallback} instead "
-            "(pool sizes and word counts are exact; decile and source exposure are not)"
-        )
-        if not static:
-            return np.arange(len(corpus), dtype=np.int64), described, tuple(notes)
-        sort = SortSpec(static, sort.descending)
-    scores = score_sort(sort, corpus, cache_dir=cache_dir, seed=plan.train.seed)
-    notes.extend(f"{n.code}: {n.message}" for n in scores.notes)
-    missing = int(np.count_nonzero(np.isnan(scores.values)))
-    if missing and not any(n.code == "E381" for n in scores.notes):
-        notes.append(f"{missing} examples have no score; they are placed last")
-    return difficulty_order(scores.values, sort.descending), described, tuple(notes)
-
-
 def simulate_plan(
     plan: Plan, corpus: TokenizedCorpus, *, cache_dir: Path | str | None = None, bins: int = 50
 ) -> Exposure:
     """Score ``corpus`` by the plan's sort and simulate its whole schedule."""
-    order, described, notes = plan_order(plan, corpus, cache_dir=cache_dir)
-    return exposure(plan, corpus, order, bins=bins, sort=described, notes=notes)
+    start = initial_order(plan, corpus, cache_dir=cache_dir, without_model=True)
+    return exposure(plan, corpus, start.order, bins=bins, sort=start.described, notes=start.notes)
 
 
 # --- showing the result ----------------------------------------------------------------
@@ -277,7 +240,7 @@ def render_table(result: Exposure):
         share = 100.0 * result.source_by_tenth[s] / source_per_tenth
         sources.add_row(name, *(f"{v:.0f}" for v in share))
     parts = [summary, deciles, sources]
-    parts.extend(f"note: {note}" for note in result.notes)
+    parts.extend(result.notes)  # each says what it is: "note: ..." or "warning[CODE]: ..."
     return Group(*parts)
 
 

@@ -47,6 +47,7 @@ from typing import Any
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Plan
+from curriculumc.runtime.train import run_folder as rf
 
 MANIFEST_NAME = "sweep.json"
 MANIFEST_FORMAT = "curriculumc.sweep/1"
@@ -202,7 +203,7 @@ class SweepRun:
 
     @property
     def folder_name(self) -> str:
-        return f"{self.label}-{self.plan_hash[:8]}"
+        return rf.folder_name(self.label, self.plan_hash)
 
 
 @dataclass(frozen=True)
@@ -223,12 +224,8 @@ class Sweep:
 
 
 def _default_loader() -> tuple[PlanLoader, Callable[..., Plan]]:
-    try:
-        from curriculumc import load, make_control
-    except ImportError as exc:  # the compiler is a separate part; say so plainly
-        raise CurriculumError.single(
-            "E823", f"the compiler is not available to compute plan hashes ({exc})"
-        ) from exc
+    from curriculumc import load, make_control
+
     # curriculumc.load: a YAML spec with `defaults` is composed (group=option overrides),
     # any other spec loads as curriculumc.load does
     return (lambda path, overrides: load(path, tuple(overrides))), make_control
@@ -250,7 +247,7 @@ def plan_sweep(
     ``control``: ``"random"`` to add matched controls (see the module docstring).
     ``load_plan``/``make_control`` default to the compiler's :func:`curriculumc.load` and
     :func:`curriculumc.make_control`. Raises :class:`CurriculumError` when an override is
-    malformed (E820-E822), the compiler is missing (E823) or a point does not compile
+    malformed (E820-E822) or a point does not compile
     (the compiler's own diagnostic, with a note naming the point).
     """
     spec = Path(spec)
@@ -347,24 +344,11 @@ def _load(load_plan: PlanLoader, spec: Path, point: Sequence[str]) -> Plan:
 def run_state(folder: Path) -> str:
     """``"complete"``, ``"incomplete"`` (the folder exists: resume it) or ``"missing"``.
 
-    A run is complete when its ``summary.json`` says so -- the trainer writes
-    ``"finished": true`` once the last step is done and the final model saved;
-    ``"complete": true`` is accepted too -- or when ``final/`` holds a checkpoint (the
-    trainer saves it only after the last step, atomically; a kill between that and the
-    summary must not make the sweep train the run again).
+    Complete is :func:`~curriculumc.runtime.train.run_folder.is_finished`'s rule.
     """
     if not folder.is_dir():
         return "missing"
-    if (folder / "final" / "trainer_state.json").is_file():
-        return "complete"
-    summary = folder / "summary.json"
-    try:
-        data = json.loads(summary.read_text(encoding="utf-8")) if summary.is_file() else {}
-    except (OSError, ValueError):
-        data = {}
-    if isinstance(data, dict) and (data.get("finished") is True or data.get("complete") is True):
-        return "complete"
-    return "incomplete"
+    return "complete" if rf.is_finished(rf.RunFolder(folder)) else "incomplete"
 
 
 # ------------------------------------------------------------------------------ manifest

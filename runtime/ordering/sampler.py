@@ -78,15 +78,15 @@ def global_batch(seed: int, step: int, pool_size: int, batch_size: int) -> np.nd
         drawn_count += batch_size - first.size + 8  # regenerate a longer prefix of the stream
 
 
-def rank_slice(batch: np.ndarray, rank: int, world_size: int) -> np.ndarray:
-    """The contiguous share of the global ``batch`` that ``rank`` (of ``world_size``) trains on.
+def rank_rows(size: int, rank: int, world_size: int) -> slice:
+    """The rows of a global batch of ``size`` that ``rank`` (of ``world_size``) trains on:
+    its contiguous share. The one rule of the rank split (the trainer slices with it).
 
     Raises :class:`CurriculumError` (E360) when the batch size is not divisible by the
     world size, and ``ValueError`` for a rank outside ``[0, world_size)``.
     """
     if world_size < 1 or not 0 <= rank < world_size:
         raise ValueError(f"rank {rank} is not in a world of {world_size}")
-    size = len(batch)
     if size % world_size:
         raise CurriculumError.single(
             "E360",
@@ -94,7 +94,12 @@ def rank_slice(batch: np.ndarray, rank: int, world_size: int) -> np.ndarray:
             hint=f"choose a batch that is a multiple of {world_size}",
         )
     share = size // world_size
-    return batch[rank * share : (rank + 1) * share]
+    return slice(rank * share, (rank + 1) * share)
+
+
+def rank_slice(batch: np.ndarray, rank: int, world_size: int) -> np.ndarray:
+    """The share of the global ``batch`` that ``rank`` trains on (:func:`rank_rows`)."""
+    return batch[rank_rows(len(batch), rank, world_size)]
 
 
 def pool_size(fraction: float, n_examples: int, batch_size: int) -> int:
@@ -147,10 +152,6 @@ class CurriculumSampler:
     def indices(self, step: int) -> np.ndarray:
         """Example indices (into the corpus) of the global batch of ``step``, int64."""
         return self.order[self.positions(step)]
-
-    def rank_indices(self, step: int, rank: int, world_size: int) -> np.ndarray:
-        """This rank's share of :meth:`indices` for ``step``."""
-        return rank_slice(self.indices(step), rank, world_size)
 
 
 # --- vocabulary curriculum -------------------------------------------------------------

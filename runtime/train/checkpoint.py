@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from curriculumc.errors import CurriculumError
+from curriculumc.runtime.train.run_folder import STATE_FILE, STEP_PREFIX, RunFolder
 
-STATE_FILE = "trainer_state.json"
-_STEP_DIR = re.compile(r"^step-(\d+)$")
+_STEP_DIR = re.compile(rf"^{STEP_PREFIX}(\d+)$")
 _TMP_PREFIX = ".tmp-"
 
 
@@ -157,12 +157,12 @@ def step_folders(checkpoints: Path) -> list[tuple[int, Path]]:
 
 def latest(run_dir: Path) -> Path | None:
     """The newest complete checkpoint of a run (``final/`` counts as the newest)."""
-    run_dir = Path(run_dir)
-    final = run_dir / "final"
-    candidates = [(s, p) for s, p in step_folders(run_dir / "checkpoints")]
+    folder = RunFolder(Path(run_dir))
+    final = folder.final
+    candidates = [(s, p) for s, p in step_folders(folder.checkpoints)]
     if (final / STATE_FILE).is_file():
         candidates.append((read_state(final)["step"], final))
-    return max(candidates, key=lambda c: (c[0], c[1].name == "final"))[1] if candidates else None
+    return max(candidates, key=lambda c: (c[0], c[1] == final))[1] if candidates else None
 
 
 def prune(checkpoints: Path, keep: int) -> list[Path]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from curriculumc.errors import CurriculumError
+
 
 @dataclass(frozen=True)
 class World:
@@ -30,10 +32,16 @@ class World:
 
 
 def pick_device(requested: str | None, local_rank: int = 0) -> str:
-    """``requested`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) or the best available."""
+    """``requested`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) or the best available: the one
+    device rule of ``run`` and ``eval``. Raises CurriculumError (E634) when CUDA is asked
+    for and there is none."""
     import torch
 
     if requested:
+        if requested.startswith("cuda") and not torch.cuda.is_available():
+            raise CurriculumError.single(
+                "E634", f"--device {requested} given but no CUDA device is available"
+            )
         if requested == "cuda":
             return f"cuda:{local_rank}"
         return requested

@@ -17,11 +17,13 @@ from pathlib import Path
 
 from curriculumc.errors import CurriculumError
 from curriculumc.presets import MODEL_PRESETS
+from curriculumc.runtime.data.tokenizer import SPECIAL_TOKENS
 
 
 @dataclass(frozen=True)
 class SpecialIds:
-    """Ids of the tokenizer's special tokens (``<s> <pad> </s> <unk> <mask>``)."""
+    """Ids of the tokenizer's special tokens (those of
+    :data:`~curriculumc.runtime.data.tokenizer.SPECIAL_TOKENS` in a curriculumc tokenizer)."""
 
     bos: int
     pad: int
@@ -50,7 +52,7 @@ class SpecialIds:
             raise CurriculumError.single(
                 "E401",
                 f"the tokenizer has no {', '.join(missing)} token",
-                hint="a curriculumc tokenizer has <s> <pad> </s> <unk> <mask> at ids 0..4",
+                hint=f"a curriculumc tokenizer has {' '.join(SPECIAL_TOKENS)} at ids 0..4",
             )
         return cls(mask=tokenizer.mask_token_id, **ids)
 

@@ -9,10 +9,14 @@
         metrics.jsonl        one JSON object a line: training steps, evaluations, events
         summary.json         final metrics, wall time, words seen, data counts, switches
         timeline.png         the curriculum's picture (``curriculumc.views.timeline``)
-        checkpoints/step-N/  the last ``output.keep`` checkpoints
+        checkpoints/step-N/  with ``checkpoint every``: the last ``output.keep`` checkpoints
         final/               the trained model (``from_pretrained`` loads it)
+        eval/<name>_<checkpoint>[_limit<N>].json
+                             full evaluation results (per pair): the trainer writes
+                             ``<name>_final.json``, ``curriculumc eval RUN`` the others
 
-Only rank 0 writes here. Every function is small and does one thing; the trainer calls them.
+This module is the one definition of that layout: the recipe and trainer write it, and
+``eval``, ``sweep`` and ``compare`` read it through these names. Only rank 0 writes here.
 """
 
 from __future__ import annotations
@@ -26,45 +30,118 @@ from pathlib import Path
 
 from curriculumc.errors import CurriculumError
 
+#: the names of the run folder's parts: the one definition, read by every stage
+PLAN_FILE = "plan.json"
+METRICS_FILE = "metrics.jsonl"
+SUMMARY_FILE = "summary.json"
+TIMELINE_FILE = "timeline.png"
+OVERRIDES_FILE = "overrides.json"
+SPEC_DIR = "spec"
+CHECKPOINTS_DIR = "checkpoints"
+FINAL_DIR = "final"
+STEP_PREFIX = "step-"  # checkpoints/step-N
+STATE_FILE = "trainer_state.json"  # in every checkpoint folder; written last
+EVAL_DIR = "eval"
+
 
 @dataclass(frozen=True)
 class RunFolder:
-    """Paths of one run's folder."""
+    """Paths of one run's folder (see the module docstring for the layout)."""
 
     root: Path
 
     @property
     def plan(self) -> Path:
-        return self.root / "plan.json"
+        return self.root / PLAN_FILE
 
     @property
     def metrics(self) -> Path:
-        return self.root / "metrics.jsonl"
+        return self.root / METRICS_FILE
 
     @property
     def summary(self) -> Path:
-        return self.root / "summary.json"
+        return self.root / SUMMARY_FILE
 
     @property
     def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
+        return self.root / CHECKPOINTS_DIR
 
     @property
     def final(self) -> Path:
-        return self.root / "final"
+        return self.root / FINAL_DIR
+
+    def step_checkpoint(self, step: int) -> Path:
+        """``checkpoints/step-<step>``."""
+        return self.checkpoints / f"{STEP_PREFIX}{step}"
 
     @property
     def timeline(self) -> Path:
-        return self.root / "timeline.png"
+        return self.root / TIMELINE_FILE
 
-    def write_eval(self, name: str, details: dict) -> Path:
-        """Write an evaluation's full result to ``eval/<name>.json`` (atomically)."""
-        path = self.root / "eval" / f"{name}.json"
+    @property
+    def evals(self) -> Path:
+        return self.root / EVAL_DIR
+
+    def eval_result(self, name: str, checkpoint: str = FINAL_DIR, limit: int | None = None) -> Path:
+        """Where evaluation ``name`` of ``checkpoint`` (``final`` or ``step-N``) is written:
+        ``eval/<name>_<checkpoint>[_limit<N>].json`` (``limit``: pairs per paradigm)."""
+        suffix = f"_limit{limit}" if limit is not None else ""
+        return self.evals / f"{name}_{checkpoint}{suffix}.json"
+
+    def final_eval_results(self) -> list[Path]:
+        """The final model's evaluation results (all pairs), sorted by name."""
+        return sorted(self.evals.glob(f"*_{FINAL_DIR}.json"))
+
+    def write_eval(self, path: Path, details: dict) -> Path:
+        """Write an evaluation's full result to ``path`` (see :meth:`eval_result`), atomically."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(details, indent=1) + "\n", encoding="utf-8")
         os.replace(tmp, path)
         return path
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether ``path`` looks like a run folder (it holds a plan, metrics or a summary)."""
+    return any((Path(path) / name).exists() for name in (PLAN_FILE, METRICS_FILE, SUMMARY_FILE))
+
+
+def eval_result_rank(path: Path) -> tuple[bool, int, bool]:
+    """How an ``eval/`` file's name ranks as "the final result": (of the final model, its
+    checkpoint's step, all pairs rather than a ``--limit``) -- see :meth:`RunFolder.eval_result`."""
+    parts = Path(path).stem.split("_")
+    limited = parts[-1].startswith("limit") and parts[-1][5:].isdigit()
+    checkpoint = parts[-2] if limited and len(parts) > 1 else parts[-1]
+    step = checkpoint[len(STEP_PREFIX) :]
+    return (
+        checkpoint == FINAL_DIR,
+        int(step) if checkpoint.startswith(STEP_PREFIX) and step.isdigit() else -1,
+        not limited,
+    )
+
+
+def read_summary(folder: RunFolder) -> dict | None:
+    """``summary.json`` as a dict; None when it is missing or unreadable."""
+    try:
+        data = json.loads(folder.summary.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def is_finished(folder: RunFolder) -> bool:
+    """Whether the run trained to its last step: ``final/`` holds a complete checkpoint
+    (saved only after the last step, atomically) or ``summary.json`` says ``finished`` --
+    so that a kill between the two never makes a sweep train the run again."""
+    if (folder.final / STATE_FILE).is_file():
+        return True
+    summary = read_summary(folder)
+    return bool(summary and summary.get("finished") is True)
+
+
+def has_results(folder: RunFolder) -> bool:
+    """Whether a run already wrote results here (metrics, checkpoints or a final model)."""
+    return folder.metrics.is_file() or folder.checkpoints.is_dir() or folder.final.is_dir()
 
 
 def folder_name(name: str, plan_hash: str) -> str:
@@ -80,7 +157,7 @@ def find_previous(runs_dir: Path, name: str) -> list[Path]:
     found = [
         p
         for p in runs_dir.glob(f"{name}-*")
-        if p.is_dir() and (p / "plan.json").is_file() and len(p.name) == len(name) + 9
+        if p.is_dir() and (p / PLAN_FILE).is_file() and len(p.name) == len(name) + 9
     ]
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
@@ -120,9 +197,9 @@ def create(
     folder.root.mkdir(parents=True, exist_ok=True)
     folder.plan.write_text(plan_json + "\n", encoding="utf-8")
     if spec_path is not None and Path(spec_path).is_file():
-        (folder.root / "spec").mkdir(exist_ok=True)
-        shutil.copyfile(spec_path, folder.root / "spec" / Path(spec_path).name)
-    (folder.root / "overrides.json").write_text(
+        (folder.root / SPEC_DIR).mkdir(exist_ok=True)
+        shutil.copyfile(spec_path, folder.root / SPEC_DIR / Path(spec_path).name)
+    (folder.root / OVERRIDES_FILE).write_text(
         json.dumps(overrides, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
 
@@ -132,7 +209,7 @@ def clear(folder: RunFolder) -> None:
     for path in (folder.metrics, folder.summary, folder.timeline):
         path.unlink(missing_ok=True)
     # eval/ too: results of the old model must not be read as the new one's (compare)
-    for path in (folder.checkpoints, folder.final, folder.root / "eval"):
+    for path in (folder.checkpoints, folder.final, folder.evals):
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -188,20 +265,6 @@ def read_metrics(path: Path) -> list[dict]:
 def write_summary(folder: RunFolder, summary: dict) -> None:
     """Write ``summary.json``."""
     folder.summary.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
-
-
-def draw_timeline(plan, folder: RunFolder) -> str | None:
-    """Draw ``timeline.png`` with :func:`curriculumc.views.timeline.plot_timeline`; returns a
-    message when that is not possible (the run goes on)."""
-    try:
-        from curriculumc.views.timeline import plot_timeline
-    except ImportError:
-        return "timeline.png not drawn: curriculumc.views.timeline is not available"
-    try:
-        plot_timeline(plan, folder.timeline)
-    except Exception as exc:  # a picture must never stop a training run
-        return f"timeline.png not drawn: {type(exc).__name__}: {exc}"
-    return None
 
 
 def push_to_hub(final: Path, repo_id: str) -> str:

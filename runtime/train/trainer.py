@@ -1,8 +1,12 @@
 """The training loop: executes a Plan.
 
 A plain PyTorch loop over a ``transformers`` model built from config, in the shape of
-nanoGPT's ``train.py`` and torchtune's recipes: :meth:`Trainer.setup`, :meth:`Trainer.train`,
-:meth:`Trainer.save_checkpoint`, :meth:`Trainer.cleanup`. Every schedule it follows is a
+nanoGPT's ``train.py``: :meth:`Trainer.setup` (model, optimizer, sampler, parallelism,
+logging), :meth:`Trainer.train`, :meth:`Trainer.save_checkpoint`, :meth:`Trainer.cleanup`;
+:mod:`~curriculumc.runtime.train.recipe` prepares what it needs (folder, data, order).
+Self-paced scoring is :mod:`~curriculumc.runtime.ordering.scorers.model_ppl`'s and the
+evaluations are :mod:`~curriculumc.runtime.evaluate.evaluation`'s; the trainer calls them
+when the plan says. Every schedule it follows is a
 pure function of the optimizer step -- the plan's ``data_fraction``, ``vocab_fraction`` and
 ``objectives``, :func:`lr_at` here, the sampler's batch draw, the masking draw -- so a
 resumed run, or one on N processes, computes exactly what a single uninterrupted one does.
@@ -29,15 +33,14 @@ import math
 import random
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from curriculumc.errors import CurriculumError
-from curriculumc.plan import Plan, TrainSpec, Unit
-from curriculumc.presets import FAMILY_OBJECTIVE
+from curriculumc.plan import Plan, TrainSpec
 from curriculumc.runtime.train import checkpoint as ckpt
 from curriculumc.runtime.train import distributed as dist_utils
 from curriculumc.runtime.train import run_folder as rf
@@ -79,15 +82,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def units_of(plan: Plan) -> tuple[tuple[Unit, ...], dict[str, float]]:
-    """The plan's units and the weights to use when it has no phases: its first unit, or
-    the family's natural objective (``mlm``/``clm``) when it names none."""
-    if plan.units:
-        return plan.units, {plan.units[0].name: 1.0}
-    name = FAMILY_OBJECTIVE[plan.model.family]
-    return (Unit(name=name, objective=name),), {name: 1.0}
 
 
 @dataclass(frozen=True)
@@ -183,9 +177,26 @@ class Trainer:
 
     def setup(self) -> None:
         """Build model, heads, optimizer and sampler; resume when asked."""
+        self.folder = rf.RunFolder(Path(self.options.run_dir))
+        self._setup_model()
+        self._setup_optimizer()
+        self.step = 0
+        self.words_seen = 0
+        self.tokens_seen = 0
+        self.switches: list[dict] = []
+        self.eval_results: dict[str, dict] = {}
+        self.wall_before = 0.0
+        self.rescorer = self._self_paced_scorer()
+        if self.options.resume_from is not None:
+            self._resume(Path(self.options.resume_from))
+        self._setup_sampler()
+        self._setup_parallel()
+        self._setup_logging()
+
+    def _setup_model(self) -> None:
+        """The model from config (seeded), every unit's objective and head, on the device."""
         import torch
 
-        from curriculumc.runtime.ordering.sampler import CurriculumSampler
         from curriculumc.runtime.train.models import (
             SpecialIds,
             build_model,
@@ -195,7 +206,6 @@ class Trainer:
         )
 
         plan, train = self.plan, self.plan.train
-        self.folder = rf.RunFolder(Path(self.options.run_dir))
         self.device = torch.device(self.world.device)
         self.corpus = self.data.corpus
         self.tokenizer = self.data.tokenizer
@@ -220,7 +230,6 @@ class Trainer:
             specials=self.specials,
         )
         self.model = build_model(config, plan.model.family)
-        self.units, self.default_weights = units_of(plan)
         context = ObjectiveContext(
             family=plan.model.family,
             vocab_size=self.vocab_size,
@@ -228,28 +237,36 @@ class Trainer:
             specials=self.specials,
             config=config,
         )
-        self.objectives = build_objectives(self.units, context)
+        self.objectives = build_objectives(plan.trained_units(), context)
         self.module = _curriculum_model(self.model, self.objectives).to(self.device)
         self.heads = dict(self.module.heads.items())
         self.parameters = count_parameters(self.module)
+
+    def _setup_optimizer(self) -> None:
+        """AdamW over the model and heads (the learning rate is set every step: lr_at)."""
+        import torch
+
         self.optimizer = torch.optim.AdamW(
-            decay_groups(self.module, train.weight_decay), lr=train.lr, betas=(0.9, 0.98), eps=1e-6
+            decay_groups(self.module, self.plan.train.weight_decay),
+            lr=self.plan.train.lr,
+            betas=(0.9, 0.98),
+            eps=1e-6,
         )
 
-        self.step = 0
-        self.words_seen = 0
-        self.tokens_seen = 0
-        self.switches: list[dict] = []
-        self.eval_results: dict[str, dict] = {}
-        self.wall_before = 0.0
-        self.rescorer = self._self_paced_scorer()
-        if self.options.resume_from is not None:
-            self._resume(Path(self.options.resume_from))
+    def _setup_sampler(self) -> None:
+        """The sampler over the initial order (a self-paced run gets one at its first
+        re-score, or the checkpoint's order when resumed)."""
+        from curriculumc.runtime.ordering.sampler import CurriculumSampler
+
+        self.sampler = None
         if self.rescorer is None:
-            self.sampler = CurriculumSampler(plan, self.order)
+            self.sampler = CurriculumSampler(self.plan, self.order)
         elif self.rescorer.model_scores is not None:  # resumed: the checkpoint's order
-            self.sampler = CurriculumSampler(plan, self.rescorer.order())
-        self.boundaries = {s for s, _ in plan.boundaries()}
+            self.sampler = CurriculumSampler(self.plan, self.rescorer.order())
+
+    def _setup_parallel(self) -> None:
+        """DDP over the processes (torchrun), then torch.compile when asked."""
+        import torch
 
         self.train_module = self.module
         if self.world.distributed:
@@ -263,6 +280,9 @@ class Trainer:
         if self.options.compile:  # after DDP, as torch recommends
             self.train_module = torch.compile(self.train_module, dynamic=True)
 
+    def _setup_logging(self) -> None:
+        """metrics.jsonl, the progress display and (optionally) wandb, on rank 0."""
+        plan, train = self.plan, self.plan.train
         main = self.world.is_main
         self.metrics = rf.MetricsLog(self.folder.metrics if main else None)
         self.reporter = Reporter(
@@ -301,16 +321,27 @@ class Trainer:
         return always != set(self.objectives)
 
     def _self_paced_scorer(self):
-        from curriculumc.runtime.ordering.scorers.model_ppl import ModelPplScorer, is_self_paced
+        from curriculumc.runtime.ordering.scorers.model_ppl import (
+            ModelPplScorer,
+            is_self_paced,
+            model_loss_scorer,
+        )
 
         if not is_self_paced(self.plan.sort):
             if self.order is None:
                 raise ValueError("an order is needed unless the sort is self-paced")
             return None
+        score_fn = model_loss_scorer(
+            self.model,
+            family=self.plan.model.family,
+            seq=self.plan.train.seq,
+            specials=self.specials,
+            device=self.device,
+        )
         return ModelPplScorer(
             self.plan.sort,
             self.corpus,
-            self.score_examples,
+            score_fn,
             cache_dir=self.options.cache_dir,
             seed=self.plan.train.seed,
         )
@@ -336,8 +367,8 @@ class Trainer:
     # --- schedules -----------------------------------------------------------------------
 
     def objective_weights(self, step: int) -> dict[str, float]:
-        """``{unit: weight}`` at ``step`` (the plan's, or the family default)."""
-        weights = self.plan.objectives(step) if self.plan.phases else dict(self.default_weights)
+        """``{unit: weight}`` at ``step`` (the plan's rule; E441 when a plan trains nothing)."""
+        weights = self.plan.objectives(step)
         if not weights:
             raise CurriculumError.single(
                 "E441", f"no objective is active at step {step}", hint="add `at 0 mlm` (or clm)"
@@ -388,7 +419,7 @@ class Trainer:
             self._maybe_evaluate(self.step)
             every = self.plan.output.checkpoint_every
             if every and self.step % every == 0 and self.step < train.steps:
-                self.save_checkpoint(self.folder.checkpoints / f"step-{self.step}")
+                self.save_checkpoint(self.folder.step_checkpoint(self.step))
         wall = self.wall_before + time.perf_counter() - started
         if self.step >= train.steps:
             self.save_checkpoint(self.folder.final, wall_s=wall)
@@ -399,7 +430,7 @@ class Trainer:
         when a loss is not finite (before the optimizer touches the weights)."""
         import torch
 
-        from curriculumc.runtime.ordering.sampler import limit_vocab
+        from curriculumc.runtime.ordering.sampler import limit_vocab, rank_rows
 
         train = self.plan.train
         indices = self.sampler.indices(step)
@@ -432,8 +463,7 @@ class Trainer:
         lr = lr_at(step, train)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        share = len(indices) // self.world.size
-        first = self.world.rank * share
+        first = rank_rows(len(indices), self.world.rank, self.world.size).start
         sums = torch.zeros(len(weights), dtype=torch.float64, device=self.device)
         autocast = (
             torch.autocast("cuda", dtype=torch.bfloat16)
@@ -515,62 +545,18 @@ class Trainer:
             f"step {step}: re-scored the data with the current model", important=False
         )
 
-    def score_examples(self, corpus, indices: np.ndarray) -> np.ndarray:
-        """The current model's mean token loss on examples ``indices`` (the ``model_ppl``
-        score function): eval mode (no dropout), no gradients, one batch. Masked models
-        are scored on a fixed 15% of their tokens (chosen by example index, so the same
-        every time); causal models on every next token."""
-        import torch
-
-        batch = collate(corpus, indices, seq=self.plan.train.seq, specials=self.specials)
-        inputs = batch.ids
-        if self.plan.model.family == "masked":
-            chosen = torch.zeros_like(batch.special)
-            for row, index in enumerate(indices):
-                g = torch.Generator().manual_seed(int(index))
-                chosen[row] = torch.rand(batch.ids.shape[1], generator=g) < 0.15
-            chosen &= ~batch.special
-            # at least one scored token per example: the first word
-            chosen[:, 1] |= ~chosen.any(dim=1) & ~batch.special[:, 1]
-            labels = torch.where(chosen, batch.ids, torch.full_like(batch.ids, IGNORE))
-            inputs = inputs.masked_fill(chosen, self.specials.mask)
-        else:
-            labels = torch.full_like(batch.ids, IGNORE)
-            labels[:, :-1] = torch.where(
-                batch.attention_mask[:, 1:].bool(), batch.ids[:, 1:], labels[:, :-1]
-            )
-        from curriculumc.runtime.train.models import backbone, lm_head
-
-        was_training = self.module.training
-        self.module.eval()
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            hidden = backbone(self.model)(
-                input_ids=inputs.to(self.device),
-                attention_mask=batch.attention_mask.to(self.device),
-            ).last_hidden_state
-            labels = labels.to(self.device)
-            where = labels != IGNORE
-            logits = lm_head(self.model)(hidden[where]).float()
-            token_loss = torch.nn.functional.cross_entropy(logits, labels[where], reduction="none")
-            per_row = torch.zeros(len(indices), device=self.device).index_add_(
-                0, where.nonzero()[:, 0], token_loss
-            )
-            counts = where.sum(dim=1).clamp(min=1)
-        self.module.train(was_training)
-        return (per_row / counts).cpu().numpy().astype(np.float64)
-
     # --- evaluation -------------------------------------------------------------------
 
     def _maybe_evaluate(self, step: int) -> None:
-        for spec in self.plan.evals:
-            due = spec.every and step % spec.every == 0
-            due = due or (spec.at_phases and step in self.boundaries)
-            due = due or step == self.plan.train.steps
-            if due:
-                self._evaluate(spec, step)
+        for spec in self.plan.evaluations_due(step):
+            self._evaluate(spec, step)
 
     def _evaluate(self, spec, step: int) -> None:
+        """Run evaluation ``spec`` on rank 0 (no dropout, no gradients, the training RNG
+        untouched) and log it; a failing evaluation is reported and training goes on."""
         import torch
+
+        from curriculumc.runtime.evaluate.evaluation import run_eval
 
         if self.world.is_main:
             tick = time.perf_counter()
@@ -600,7 +586,7 @@ class Trainer:
                 self.eval_results[spec.name] = record
                 if details is not None and step == self.plan.train.steps:
                     # per-pair outcomes of the final model, for compare's paired bootstrap
-                    self.folder.write_eval(f"{spec.name}_final", details)
+                    self.folder.write_eval(self.folder.eval_result(spec.name), details)
         dist_utils.barrier(self.world)
 
     # --- logging ------------------------------------------------------------------------
@@ -733,50 +719,3 @@ class _Window:
 
     def tokens_per_s(self) -> float:
         return self.tokens / self.seconds if self.seconds > 0 else 0.0
-
-
-# --- evaluations ---------------------------------------------------------------------------
-
-
-def run_eval(
-    spec, model, tokenizer, *, family, data=None, cache_dir=None, dev_texts=None, device=None
-):
-    """Evaluation ``spec`` of ``model``: ``(figures, details)``.
-
-    ``figures`` is flat, ``{"blimp/macro": ..., ...}``; ``details`` is the minimal-pair
-    result's JSON (per-pair outcomes, for ``compare``'s paired bootstrap) or None for
-    ``ppl``. ``blimp``: ``$CURRICULUMC_BLIMP`` or the hub copy; ``synth``: the generated
-    pairs of the run's synth corpus (``data``), or of the default one; ``ppl``: held-out
-    perplexity on ``dev_texts``; otherwise ``spec.path`` is a pair file or folder.
-    Raises CurriculumError when the pairs or texts are missing.
-    """
-    import os
-
-    from curriculumc.runtime.evaluate.evaluation import evaluate_pairs, perplexity
-    from curriculumc.runtime.evaluate.minimal_pairs import load_pairs
-
-    if spec.name == "ppl":
-        if not dev_texts:
-            raise CurriculumError.single(
-                "E460", "eval ppl needs a dev split and this data has none"
-            )
-        texts = list(dev_texts)[: spec.limit] if spec.limit else list(dev_texts)
-        ppl = perplexity(model, tokenizer, texts, family=family, device=device)
-        return {"ppl/dev": ppl}, None
-    if spec.path:
-        source = spec.path
-    elif spec.name == "blimp":
-        source = os.environ.get("CURRICULUMC_BLIMP") or "nyu-mll/blimp"
-    elif spec.name == "synth":
-        from curriculumc.plan import DataSpec
-        from curriculumc.runtime.data.readers import synth_paths
-
-        synth = data if data is not None and data.source == "synth" else DataSpec()
-        source = synth_paths(synth, cache_dir=cache_dir).pairs
-    else:
-        raise CurriculumError.single("E461", f"unknown evaluation {spec.name!r}")
-    prefix = spec.name if not spec.path else Path(spec.path).stem
-    # named as in the spec and the metrics (not by the pair folder's name)
-    pairs = replace(load_pairs(source, limit=spec.limit), name=prefix)
-    result = evaluate_pairs(model, tokenizer, pairs, family=family, device=device)
-    return result.to_metrics(prefix=prefix), result.to_json()

@@ -32,6 +32,7 @@ import numpy as np
 
 from curriculumc.errors import CurriculumError, Diagnostic
 from curriculumc.plan import ScorerTerm, SortSpec
+from curriculumc.registry import BUILTIN_SCORERS as BUILTIN_SIGNATURES
 from curriculumc.registry import SCORER_GROUP
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
 from curriculumc.runtime.ordering.scorers import simple
@@ -49,8 +50,11 @@ SEEDED = frozenset({"random"})
 def ngram_ppl(corpus: TokenizedCorpus, n: int = 3) -> np.ndarray:
     """Perplexity of each example under an order-``n`` interpolated modified Kneser-Ney
     model trained on the corpus itself (see :mod:`curriculumc.runtime.ordering.scorers.ngram`)."""
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 8:
-        raise CurriculumError.single("E355", f"ngram_ppl(n=...) must be an integer 1..8, not {n!r}")
+    low, high = BUILTIN_SIGNATURES["ngram_ppl"].range_of("n")  # the compiler's range
+    if isinstance(n, bool) or not isinstance(n, int) or not low <= n <= high:
+        raise CurriculumError.single(
+            "E355", f"ngram_ppl(n=...) must be an integer {low}..{high}, not {n!r}"
+        )
     return ngram_perplexities(corpus.ids, corpus.offsets, corpus.vocab_size, n)
 
 

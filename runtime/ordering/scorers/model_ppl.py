@@ -32,6 +32,7 @@ import numpy as np
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import SortSpec
+from curriculumc.registry import BUILTIN_SCORERS
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
 from curriculumc.runtime.ordering.scorers import combine, difficulty_order, score_term
 
@@ -79,8 +80,11 @@ class ModelPplScorer:
         options = dict(self.term.kwargs)
         self.every = int(options.get("every", DEFAULT_EVERY))
         self.chunk = int(options.get("batch", DEFAULT_CHUNK))
-        if self.every < 1 or self.chunk < 1:
-            raise CurriculumError.single("E355", "model_ppl(every=..., batch=...) must be >= 1")
+        signature = BUILTIN_SCORERS[NAME]  # the compiler's ranges
+        for key, value in (("every", self.every), ("batch", self.chunk)):
+            low, high = signature.range_of(key)
+            if value < low or (high is not None and value > high):
+                raise CurriculumError.single("E355", f"model_ppl({key}=...) must be >= {low}")
         # static terms: scored once, by the ordinary (cached) scorers
         self.static = [
             (score_term(t, self.corpus, cache_dir=self.cache_dir, seed=self.seed)[0].values, t)
@@ -135,3 +139,57 @@ class ModelPplScorer:
         scores = state["model_scores"]
         self.model_scores = None if scores is None else np.asarray(scores, dtype=np.float64)
         self.scored_at = state["scored_at"]
+
+
+def model_loss_scorer(model, *, family: str, seq: int, specials, device) -> ScoreFn:
+    """The score function of a ``transformers`` model being trained: each example's mean
+    token loss under the current weights -- eval mode (no dropout), no gradients, the
+    training RNG untouched, one batch per call. Masked models are scored on a fixed 15% of
+    their tokens (chosen by example index, so the same every time; at least the first
+    word); causal models on every next token."""
+    import torch
+
+    from curriculumc.runtime.train.models import backbone, lm_head
+    from curriculumc.runtime.train.objectives import IGNORE, collate
+
+    def score(corpus: TokenizedCorpus, indices: np.ndarray) -> np.ndarray:
+        batch = collate(corpus, indices, seq=seq, specials=specials)
+        inputs = batch.ids
+        if family == "masked":
+            chosen = torch.zeros_like(batch.special)
+            for row, index in enumerate(indices):
+                g = torch.Generator().manual_seed(int(index))
+                chosen[row] = torch.rand(batch.ids.shape[1], generator=g) < 0.15
+            chosen &= ~batch.special
+            # at least one scored token per example: the first word
+            chosen[:, 1] |= ~chosen.any(dim=1) & ~batch.special[:, 1]
+            labels = torch.where(chosen, batch.ids, torch.full_like(batch.ids, IGNORE))
+            inputs = inputs.masked_fill(chosen, specials.mask)
+        else:
+            labels = torch.full_like(batch.ids, IGNORE)
+            labels[:, :-1] = torch.where(
+                batch.attention_mask[:, 1:].bool(), batch.ids[:, 1:], labels[:, :-1]
+            )
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                hidden = backbone(model)(
+                    input_ids=inputs.to(device),
+                    attention_mask=batch.attention_mask.to(device),
+                ).last_hidden_state
+                labels = labels.to(device)
+                where = labels != IGNORE
+                logits = lm_head(model)(hidden[where]).float()
+                token_loss = torch.nn.functional.cross_entropy(
+                    logits, labels[where], reduction="none"
+                )
+                per_row = torch.zeros(len(indices), device=device).index_add_(
+                    0, where.nonzero()[:, 0], token_loss
+                )
+                counts = where.sum(dim=1).clamp(min=1)
+        finally:
+            model.train(was_training)
+        return (per_row / counts).cpu().numpy().astype(np.float64)
+
+    return score

@@ -7,12 +7,11 @@ has something to report (examples it could not place, missing values).
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
 import numpy as np
 
-from curriculumc.errors import CurriculumError, Diagnostic
+from curriculumc.errors import CurriculumError, Diagnostic, did_you_mean
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
 
 #: names tried, in turn, for the ``age`` scorer
@@ -28,9 +27,9 @@ class ScorerOutput:
 
 
 def _did_you_mean(name: str, known: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
     listing = ", ".join(known) if known else "none"
-    return (f"did you mean '{close[0]}'? " if close else "") + f"known: {listing}"
+    close = did_you_mean(name, known, most=1)
+    return (f"{close} " if close else "") + f"known: {listing}"
 
 
 def sentence_length(corpus: TokenizedCorpus) -> np.ndarray:

@@ -61,16 +61,6 @@ class TokenBatch:
     pos: torch.Tensor | None
     words: np.ndarray
 
-    def rows(self, start: int, stop: int) -> TokenBatch:
-        """Rows ``start:stop`` (a rank's or a micro-batch's share)."""
-        return TokenBatch(
-            self.ids[start:stop],
-            self.attention_mask[start:stop],
-            self.special[start:stop],
-            None if self.pos is None else self.pos[start:stop],
-            self.words[start:stop],
-        )
-
 
 @dataclass(frozen=True)
 class Targets:

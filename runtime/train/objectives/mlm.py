@@ -58,16 +58,6 @@ def projected_loss_sum(head, hidden, labels):
     return F.cross_entropy(logits.float(), labels[where], reduction="sum")
 
 
-def full_projection_loss_sum(head, hidden, labels):
-    """The same loss computed the usual way, projecting every position (for tests/bench)."""
-    import torch.nn.functional as F
-
-    logits = head(hidden)
-    return F.cross_entropy(
-        logits.float().flatten(0, 1), labels.flatten(), ignore_index=IGNORE, reduction="sum"
-    )
-
-
 def build(unit, context: ObjectiveContext) -> MaskedLM:
     """``mlm`` / ``mlm(mask=20%)``; raises CurriculumError E411-E413 for bad settings."""
     check_kwargs(unit, ("mask",))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
+from support.paths import DATA
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 AOCHILDES = DATA / "aochildes" / "train.jsonl"
 
 

@@ -1,9 +1,9 @@
-"""Small real inputs for the trainer's tests: AO-CHILDES lines, a locally trained BPE.
+"""Small real inputs for the trainer's tests: AO-CHILDES lines and the product's tokenizer.
 
 Imported by tests/test_models.py, test_objectives.py, test_trainer.py, test_resume.py and
 test_ddp.py. Nothing is downloaded: the tokenizer is trained here on the shared data, the
-corpus is built in memory. POS tags are a fixed function of the token id (the trainer
-only needs *some* tags aligned with tokens to test the pos objective's mechanics).
+corpus is built in memory. POS tags are a fixed function of the token id (the trainer only needs
+*some* tags aligned with tokens to test the pos objective's mechanics).
 """
 
 from __future__ import annotations
@@ -16,51 +16,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
-
-
-def child_lines(n: int = 2000, split: str = "train") -> list[str]:
-    """The first ``n`` AO-CHILDES utterances, or skip when the shared data is absent."""
-    path = DATA / "aochildes" / f"{split}.jsonl"
-    if not path.is_file():
-        pytest.skip(f"real data not found at {path}")
-    lines = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            text = json.loads(line)["text"].strip()
-            if text:
-                lines.append(text)
-            if len(lines) == n:
-                break
-    return lines
+from support.data_inputs import aochildes_texts
+from support.tokenizer import product_tokenizer
 
 
 @cache
 def tokenizer(vocab_size: int = 1000):
-    """A byte-level BPE with ``<s> <pad> </s> <unk> <mask>`` at ids 0..4."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from tokenizers.trainers import BpeTrainer
-    from transformers import PreTrainedTokenizerFast
-
-    core = Tokenizer(models.BPE(unk_token="<unk>"))
-    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
-    core.decoder = decoders.ByteLevel()
-    trainer = BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=SPECIALS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    core.train_from_iterator(child_lines(), trainer=trainer)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=core,
-        bos_token="<s>",
-        eos_token="</s>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-        mask_token="<mask>",
-    )
+    """The product's tokenizer (:mod:`support.tokenizer`) trained on the first 2000
+    AO-CHILDES utterances (those of :func:`corpus`)."""
+    return product_tokenizer(aochildes_texts(2000), vocab_size, seq=64)
 
 
 def fake_tag(ids: np.ndarray) -> np.ndarray:
@@ -76,7 +40,7 @@ def corpus(n: int = 2000, with_pos: bool = True):
     from curriculumc.runtime.data.tokenized import TokenizedCorpus
 
     tok = tokenizer()
-    lines = child_lines(n)
+    lines = aochildes_texts(n)
     encoded = [tok(line, add_special_tokens=False)["input_ids"] for line in lines]
     ids = np.concatenate([np.asarray(e, dtype=np.uint16) for e in encoded])
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)

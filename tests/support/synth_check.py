@@ -1,9 +1,10 @@
-"""An independent well-formedness checker for the generated language.
+"""An independent well-formedness checker for the generated language: a test oracle.
 
-It shares only the *lexicon* (words and their features) with the generator: the
-grammar here is a separate recursive-descent recognizer, written from the description
-of the language rather than from :mod:`.grammar`'s code, so the tests can use it to
-judge both the corpus and the minimal pairs.
+It shares only the *lexicon* (words and their features) with the generator
+(:mod:`curriculumc.runtime.data.synth`): the grammar here is a separate recursive-descent
+recognizer, written from the description of the language rather than from the
+generator's code, so the tests can use it to judge both the corpus and the minimal
+pairs. Nothing in the product uses it, so it lives with the tests.
 
 Instead of failing on the first broken constraint, the recognizer records a
 *violation* and carries on, so it can say why a sentence is bad. Every full analysis
