@@ -18,8 +18,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 #: the package's folders: curriculumc/ is itself, grammar/ and runtime/ ship inside it
 ROOTS = {"curriculumc": REPO / "curriculumc", "curriculumc.grammar": REPO / "grammar",
          "curriculumc.runtime": REPO / "runtime"}  # fmt: skip

@@ -35,7 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--limit", type=int, metavar="N", help="first N pairs of each paradigm (and N dev texts)"
     )
     parser.add_argument(
-        "--dev", metavar="FILE", help="dev text: .jsonl with 'text', or plain lines"
+        "--dev",
+        metavar="FILE",
+        help="dev text: JSON Lines (.jsonl/.json/.ndjson, also .gz) with 'text', or plain lines",
     )
     parser.add_argument(
         "--dev-limit", type=int, metavar="N", help="first N dev texts (default: --limit)"

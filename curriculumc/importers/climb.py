@@ -35,7 +35,7 @@ spec text that means the same, built as syntax-tree nodes and written by
 
 Whatever cannot be carried over is listed in :attr:`ClimbImport.not_carried` and written
 into the spec as ``# not carried over:`` comments; assumptions the mapping makes are
-listed the same way (``# assumed:``). Error codes E860-E889.
+listed the same way (``# assumed:``). Error codes E861-E889 (and E003/E004/E171 for files that cannot be read).
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ class _Config:
 
 
 #: the seed's configs are Hydra's: each chosen file lands under its group's key
-SEED_RULES = DefaultsRules("_group_", "E860", "E861", "E862", "E861", "E861")
+SEED_RULES = DefaultsRules("_group_", "E861", "E862", "E861", "E861")
 
 
 def _value(node):
@@ -138,7 +138,7 @@ def _value(node):
     if source is None:  # a key made up for a group's package: a plain string
         return node.value
     # a tag the safe loader refuses (``!!python/object``) is an error in the node's file
-    with yaml_errors(source.text, source.path, SEED_RULES.read):
+    with yaml_errors(source.text, source.path):
         return construct(node)
 
 
@@ -157,7 +157,7 @@ def _plain(root) -> tuple[dict, dict[tuple, Span]]:
 
 def read_climb_config(path: str | Path) -> _Config:
     """Compose a seed-system config: a folder holding ``config.yaml``, or a config file
-    (its folder is the config folder). Raises :class:`CurriculumError` (E860-E862)."""
+    (its folder is the config folder). Raises :class:`CurriculumError` (E004, E861-E862)."""
     path = Path(path)
     if path.is_dir():
         file = path / "config.yaml"
@@ -165,13 +165,13 @@ def read_climb_config(path: str | Path) -> _Config:
             candidates = sorted(path.glob("*.yaml"))
             if len(candidates) != 1:
                 raise CurriculumError.single(
-                    "E860", f"no config.yaml in '{path}'", hint="name the config file itself"
+                    "E004", f"no config.yaml in '{path}'", hint="name the config file itself"
                 )
             file = candidates[0]
     elif path.is_file():
         file = path
     else:
-        raise CurriculumError.single("E860", f"'{path}' not found")
+        raise CurriculumError.single("E004", f"cannot read '{path}': No such file or directory")
     root, _, _ = compose_nodes(file, SEED_RULES, config_dir=file.parent)
     data, where = _plain(root)
     return _Config(data, where, file.parent)

@@ -35,7 +35,8 @@ any diagnostic) back to the file and position where the value was written -- so 
 point into ``configs/curriculum/root_pos.yaml:3``, not into the merged text.
 
 Relative paths inside any config file are relative to the *spec's* folder (the base of
-the composed spec). Error codes E800-E809.
+the composed spec). Error codes E801-E805 (and E003/E004/E171 for files that cannot be
+read).
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ import yaml
 from curriculumc.errors import CurriculumError, Diagnostic, Span
 from curriculumc.lang.yaml_nodes import Source, compose_yaml, key_text, node_span, read_yaml_file
 
-E_READ = "E800"
 E_DEFAULTS = "E801"
 E_MISSING = "E802"
 E_OPTION = "E803"
@@ -107,7 +107,7 @@ def has_defaults(text: str | bytes) -> bool:
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     try:
-        node = compose_yaml(text, "<config>", E_READ)
+        node = compose_yaml(text, "<config>")
     except CurriculumError:
         return False
     return isinstance(node, yaml.MappingNode) and any(
@@ -126,12 +126,11 @@ class DefaultsRules:
     level (a spec's config files, as Hydra's ``# @package _global_``); ``"_group_"`` -- it
     lands under its group's key, Hydra's default, and each file of a list choice
     (``units: [mlm, pos]``) under ``group.option`` (the seed system's configs). The codes
-    are those of: a file that cannot be read, a malformed ``defaults``, a missing option, a
-    file that includes itself, a file that is no mapping.
+    are those of: a malformed ``defaults``, a missing option, a file that includes itself,
+    a file that is no mapping (reading a file is the same everywhere: E003/E004/E171).
     """
 
     package: str
-    read: str
     defaults: str
     missing: str
     cycle: str
@@ -139,7 +138,7 @@ class DefaultsRules:
 
 
 #: the rules of a spec's own config files
-SPEC_RULES = DefaultsRules("_global_", E_READ, E_DEFAULTS, E_MISSING, E_CYCLE, E_SHAPE)
+SPEC_RULES = DefaultsRules("_global_", E_DEFAULTS, E_MISSING, E_CYCLE, E_SHAPE)
 
 
 # ------------------------------------------------------------------------------ defaults
@@ -309,7 +308,7 @@ def _compose_file(
                 )
             run.record.append((name, option))
             run.files.append(str(file))
-            _, child = read_yaml_file(file, run.rules.read, entry.span)
+            _, child = read_yaml_file(file, entry.span)
             content = _compose_file(file, child, file.parent, run, (*stack, key))
             if run.rules.package == "_group_":
                 listed = (option,) if entry.listed and chosen is None else ()
@@ -352,7 +351,7 @@ def compose_nodes(
     path = Path(path)
     folder = Path(config_dir) if config_dir is not None else path.parent
     if node is None:
-        _, node = read_yaml_file(path, rules.read)
+        _, node = read_yaml_file(path)
     run = _Resolution(rules, folder, dict(choices or {}), [], [str(path)])
     root = _compose_file(path, node, folder, run, (str(path.resolve()),))
     return root, tuple(run.record), tuple(run.files)
@@ -464,11 +463,11 @@ def compose(
     the overrides left for the compiler (group choices are consumed here).
 
     ``config_dir``: where groups live (default: the spec's folder). Raises
-    :class:`CurriculumError` (E800-E805) with the position of the bad entry.
+    :class:`CurriculumError` (E801-E805, E003/E004/E171) with the position of the bad entry.
     """
     path = Path(path)
     folder = Path(config_dir) if config_dir is not None else path.parent
-    _, node = read_yaml_file(path, E_READ)
+    _, node = read_yaml_file(path)
     choices, rest = split_overrides(overrides, _groups(node, path), folder)
     root, record, files = compose_nodes(path, config_dir=folder, choices=choices, node=node)
     text, origins = _to_text(root)

@@ -34,7 +34,6 @@ from curriculumc.lang.parser import decode, parse, parse_fragment
 from curriculumc.lang.schemas import spec_schema, validate
 from curriculumc.lang.yaml_nodes import compose_yaml, construct, plain_data, yaml_errors
 
-E_YAML = "E171"
 E_YAML_VALUE = "E172"
 _NUMBER = re.compile(ast.NUMBER_PATTERN)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
@@ -48,11 +47,11 @@ class _Document:
         self.text = text
         self.filename = filename
         self.nodes: dict[tuple, tuple[yaml.Node | None, yaml.Node]] = {}
-        root = compose_yaml(text, filename, E_YAML)
+        root = compose_yaml(text, filename)
         self.data = None
         if root is not None:
             # keys as written, so that ``0:`` and ``"0":`` are the same key, schema-checkable
-            with yaml_errors(text, filename, E_YAML):
+            with yaml_errors(text, filename):
                 self.data = plain_data(root, scalar=_scalar, visit=self._remember)
 
     def _remember(self, path: tuple, key_node: yaml.Node | None, node: yaml.Node) -> None:

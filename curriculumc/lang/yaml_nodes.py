@@ -5,7 +5,8 @@ A YAML spec (:mod:`curriculumc.lang.yaml_form`), the config files a spec is comp
 (:mod:`curriculumc.importers.climb`) are read here alike: safely (``yaml.SafeLoader``:
 plain data, never arbitrary objects), as a tree of nodes that keep their line and column,
 and with YAML's own errors turned into a :class:`~curriculumc.errors.CurriculumError` at
-the position of the problem. Each caller passes its error code.
+the position of the problem -- with the same codes for every kind of file: E003 not
+UTF-8, E004 cannot be read, E171 not valid YAML.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ import yaml
 
 from curriculumc.errors import CurriculumError, Span
 
+E_NOT_UTF8 = "E003"
+E_READ = "E004"
+E_YAML = "E171"
+
 
 @dataclass(frozen=True)
 class Source:
@@ -31,9 +36,9 @@ class Source:
 
 
 @contextmanager
-def yaml_errors(text: str, filename: str, code: str, cited: Span | None = None) -> Iterator[None]:
+def yaml_errors(text: str, filename: str, cited: Span | None = None) -> Iterator[None]:
     """Turn a YAML error raised in the block (reading, composing or constructing ``text``)
-    into a :class:`CurriculumError` with ``code`` at the problem's position.
+    into a :class:`CurriculumError` (E171) at the problem's position.
 
     ``cited``: where to point when YAML gives no position (the entry that named the file).
     """
@@ -43,26 +48,25 @@ def yaml_errors(text: str, filename: str, code: str, cited: Span | None = None) 
         mark = exc.problem_mark or exc.context_mark
         span = Span.point(filename, mark.line + 1, mark.column + 1, text) if mark else None
         message = exc.problem or exc.context or "not valid YAML"
-        raise CurriculumError.single(code, f"not valid YAML: {message}", span) from None
+        raise CurriculumError.single(E_YAML, f"not valid YAML: {message}", span) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         before = text[: exc.position]
         line = before.count("\n") + 1
         column = len(before) - (before.rfind("\n") + 1) + 1
-        raise CurriculumError.single(
-            code, f"not valid YAML: character U+{exc.character:04X} is not allowed",
+        raise CurriculumError.single(E_YAML, f"not valid YAML: character U+{exc.character:04X} is not allowed",
             Span.point(filename, line, column, text),
         ) from None  # fmt: skip
     except yaml.YAMLError as exc:
-        raise CurriculumError.single(code, f"not valid YAML: {exc}", cited) from None
+        raise CurriculumError.single(E_YAML, f"not valid YAML: {exc}", cited) from None
 
 
-def compose_yaml(text: str, filename: str, code: str, cited: Span | None = None):
+def compose_yaml(text: str, filename: str, cited: Span | None = None):
     """The node tree of the one YAML document in ``text`` (None when it is empty).
 
-    Raises :class:`CurriculumError` (``code``) for text that is not YAML, or holds several
+    Raises :class:`CurriculumError` (E171) for text that is not YAML, or holds several
     documents, at the position of the problem.
     """
-    with yaml_errors(text, filename, code, cited):
+    with yaml_errors(text, filename, cited):
         loader = yaml.SafeLoader(text)
         try:
             return loader.get_single_node()
@@ -70,18 +74,24 @@ def compose_yaml(text: str, filename: str, code: str, cited: Span | None = None)
             loader.dispose()
 
 
-def read_yaml_file(path: Path, code: str, cited: Span | None = None):
+def read_yaml_file(path: Path, cited: Span | None = None):
     """``(Source, node tree)`` of a YAML file; every node gets a ``source`` attribute.
 
-    Raises :class:`CurriculumError` (``code``) when the file cannot be read (pointing at
-    ``cited``) or is not YAML.
+    Raises :class:`CurriculumError` when the file cannot be read (E004, pointing at
+    ``cited``), is not UTF-8 (E003) or is not YAML (E171).
     """
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CurriculumError.single(code, f"cannot read '{path}': {exc}", cited) from None
+    except UnicodeDecodeError as exc:
+        raise CurriculumError.single(
+            E_NOT_UTF8, f"'{path}' is not UTF-8 text ({exc.reason} at byte {exc.start})", cited
+        ) from None
+    except OSError as exc:
+        raise CurriculumError.single(
+            E_READ, f"cannot read '{path}': {exc.strerror or exc}", cited
+        ) from None
     source = Source(str(path), text, tuple(text.split("\n")))
-    node = compose_yaml(text, str(path), code, cited)
+    node = compose_yaml(text, str(path), cited)
     if node is not None:
         _tag(node, source)
     return source, node

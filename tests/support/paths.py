@@ -17,7 +17,7 @@ DATA = REPO.parent / "shared" / "data"
 
 def shared_data(*parts: str) -> Path:
     """``DATA/parts...``, or skip the calling test saying what is missing."""
-    import pytest  # here, so that scripts (tests/plan_schema_gen.py) can use the paths
+    import pytest  # here, so that scripts (tests/support/plan_schema_gen.py) can use the paths
 
     path = DATA.joinpath(*parts)
     if not path.exists():

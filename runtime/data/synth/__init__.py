@@ -8,7 +8,7 @@ minimal pairs from the same grammar. See ``docs/synth.md``.
 - :func:`generate_sentences` -- the corpus rows, lazily, deterministic for a seed;
 - :func:`generate_pairs` -- minimal pairs per paradigm, BLiMP format;
 - :func:`materialize` -- both written to a cache folder, reused on the next call;
-- :mod:`.check` -- an independent checker of the language's well-formedness.
+- the independent checker of its well-formedness is a test oracle: ``tests/support/synth_check.py``.
 """
 
 from curriculumc.runtime.data.synth.files import GENERATOR_VERSION, SynthPaths, materialize

@@ -2,7 +2,7 @@
 
 A few hundred words of the kind parents say to toddlers. Every entry carries what the
 grammar (:mod:`.grammar`), the minimal-pair builder (:mod:`.pairs`) and the independent
-checker (:mod:`.check`) need to know about it:
+checker (``tests/support/synth_check.py``) need to know about it:
 
 - nouns: singular and plural form (irregular plurals listed), a semantic *kind* (person,
   animal, food ...) used for selection, a gender for reflexives (``m``, ``f``, ``n`` for

@@ -235,7 +235,7 @@ def score_sort(
     scorers raise (E350-E358).
     """
     if not sort.terms:
-        raise CurriculumError.single("E355", "the sort has no scorer")
+        raise CurriculumError.single("E363", "the sort has no scorer")
     if len(corpus) == 0:
         raise CurriculumError.single("E362", "the corpus has no examples to score")
     outputs = [score_term(t, corpus, cache_dir=cache_dir, seed=seed) for t in sort.terms]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
+
+from support.paths import REPO
 
 import curriculumc
 from curriculumc.errors import CurriculumError
 from curriculumc.lang.render import render_diagnostics
 
-REPO = Path(__file__).resolve().parents[1]
 SEEDS = sorted([*REPO.glob("specs/*.cur"), *REPO.glob("specs/*.yaml")])
 TOKENS = ["at", "pace", "sort", "by", "from", "over", "release", "(", ")", ",", ";", "+", "=",
           "%", "10%", "0", "-1", "1e999", "k", '"', "\n", "unit", "none", "mlm", "pos", "{", ":",

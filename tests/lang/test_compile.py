@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 import curriculumc
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Pace, Phase, Plan, ScorerTerm, TrainSpec, Unit
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_an_empty_spec_is_the_documented_defaults():
@@ -131,10 +129,10 @@ def test_plan_json_round_trip(name):
 
 
 def test_shipped_plan_schema_matches_the_plan_dataclasses():
-    from plan_schema_gen import schema_text
+    from support.plan_schema_gen import schema_text
 
     shipped = (REPO / "curriculumc" / "lang" / "plan.schema.json").read_text(encoding="utf-8")
-    assert shipped == schema_text(), "regenerate with: python tests/plan_schema_gen.py"
+    assert shipped == schema_text(), "regenerate with: python tests/support/plan_schema_gen.py"
 
 
 def test_load_plan_accepts_a_compiled_plan_and_rejects_a_broken_one(tmp_path):

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 import curriculumc
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Pace, ScorerTerm
 
-REPO = Path(__file__).resolve().parents[1]
 BASE = (
     "train 1000 steps\nsort by ngram_ppl\npace root from 10% over 50% release at 80%\n"
     "at 0 mlm, at 50% pos\neval blimp every 100\ncheckpoint every 200 keep 3\nlog every 10"

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.paths import REPO
 
 import curriculumc
 from curriculumc.errors import CurriculumError
 from curriculumc.lang import compose
 from curriculumc.lang.render import render_diagnostics
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -115,7 +114,7 @@ def test_a_config_file_yaml_refuses_points_into_that_file(configs):
     write(configs, {"model/odd.yaml": "model: roberta-tiny\ntokenizer: \x07\n",
                     "odd.yaml": "defaults:\n  - model: odd\n"})  # fmt: skip
     (d,) = error_of(configs / "odd.yaml").diagnostics
-    assert d.code == "E800" and "U+0007" in d.message
+    assert d.code == "E171" and "U+0007" in d.message
     assert (d.span.file.endswith("odd.yaml"), d.span.line, d.span.column) == (True, 2, 12)
 
 

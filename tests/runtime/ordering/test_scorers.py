@@ -272,3 +272,10 @@ def test_difficulty_order_is_a_stable_permutation(values, descending):
     for a, b in zip(order[:-1], order[1:]):  # equal scores keep index order
         if scores[a] == scores[b]:
             assert a < b
+
+
+def test_a_sort_without_a_scorer_is_its_own_error():
+    corpus, _ = corpus_from_texts(TEXTS)
+    with pytest.raises(CurriculumError) as err:
+        score(SortSpec(()), corpus)
+    assert _codes(err) == ["E363"]

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 import yaml
+from support.paths import TESTS
 
 import curriculumc
 from curriculumc.cli import main
 from curriculumc.errors import CurriculumError
 from curriculumc.importers.climb import import_climb
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "climb"
+FIXTURES = TESTS / "fixtures" / "climb"
 
 
 # --- the seed's semantics, written out independently of curriculumc.pacing --------------
@@ -195,7 +195,7 @@ def test_yaml_and_defaults_problems_are_positioned_errors(tmp_path):
     with pytest.raises(CurriculumError) as info:
         import_climb(conf)
     (d,) = info.value.diagnostics
-    assert d.code == "E860" and d.span.file == str(model) and d.span.line == 1
+    assert d.code == "E171" and d.span.file == str(model) and d.span.line == 1
     model.write_text("defaults:\n  - /model: roberta_pre_layer_norm\n")  # includes itself
     with pytest.raises(CurriculumError) as info:
         import_climb(conf)

@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.paths import REPO, TESTS
 
 import curriculumc
 from curriculumc.lang.render import render_diagnostics
 
-REPO = Path(__file__).resolve().parents[1]
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = TESTS / "golden"
 SPECS = sorted([*REPO.glob("specs/*.cur"), *REPO.glob("specs/*.yaml")])
 BAD = sorted(p for p in (GOLDEN / "bad").iterdir() if p.suffix in (".cur", ".yaml"))
 

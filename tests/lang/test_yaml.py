@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from support.paths import REPO
 
 import curriculumc
 from curriculumc.errors import CurriculumError
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _yaml(text: str, base_dir: str | None = None):

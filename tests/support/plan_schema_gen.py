@@ -8,8 +8,6 @@ import json
 import types
 import typing
 
-from support.paths import REPO
-
 from curriculumc import plan
 
 SCALAR = {"type": ["string", "number", "boolean", "null"]}
@@ -79,6 +77,9 @@ def schema_text() -> str:
 
 
 if __name__ == "__main__":
-    target = REPO / "curriculumc" / "lang" / "plan.schema.json"
+    from pathlib import Path
+
+    # run as a script (python tests/support/plan_schema_gen.py): the repository is 3 up
+    target = Path(__file__).resolve().parents[2] / "curriculumc" / "lang" / "plan.schema.json"
     target.write_text(schema_text(), encoding="utf-8")
     print(f"wrote {target}")
