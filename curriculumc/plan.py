@@ -177,6 +177,18 @@ class OutputSpec:
     push_to_hub: str | None = None
 
 
+def natural_units(family: str) -> tuple[Unit, ...]:
+    """The unit a model family trains when a spec says nothing (``mlm``/``clm``)."""
+    name = FAMILY_OBJECTIVE[family]
+    return (Unit(name, name),)
+
+
+def natural_phase(family: str) -> Phase:
+    """The phase of a spec without ``at``: the family's natural objective from step 0 --
+    the one rule, written into compiled plans and applied to plans without phases."""
+    return Phase(0, ((FAMILY_OBJECTIVE[family], 1.0),))
+
+
 @dataclass(frozen=True)
 class Plan:
     """A compiled curriculum. Build it with :func:`curriculumc.compile` or :meth:`from_json`."""
@@ -222,7 +234,7 @@ class Plan:
         the compiler writes that phase into every plan it makes.
         """
         if not self.phases:
-            return {FAMILY_OBJECTIVE[self.model.family]: 1.0}
+            return dict(natural_phase(self.model.family).objectives)
         phase = self.phase_at(step)
         return dict(phase.objectives) if phase else {}
 
@@ -231,8 +243,8 @@ class Plan:
         phases (see :meth:`objectives`)."""
         if self.phases:
             return self.units
-        name = FAMILY_OBJECTIVE[self.model.family]
-        return (*(u for u in self.units if u.name != name), Unit(name, name))
+        (unit,) = natural_units(self.model.family)
+        return (*(u for u in self.units if u.name != unit.name), unit)
 
     def unit(self, name: str) -> Unit:
         """The unit called ``name``; raises KeyError if the plan has none."""

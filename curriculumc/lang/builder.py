@@ -483,10 +483,10 @@ def build_phases(
         if start is not None:
             phases.append((start, stmt, tuple(sorted(weights.items()))))
     _check_phase_times(phases, steps, report)
-    if not phases:
-        natural = presets.FAMILY_OBJECTIVE[family]
-        units[natural] = plan.Unit(natural, natural)
-        return tuple(units.values()), (plan.Phase(0, ((natural, 1.0),)),)
+    if not phases:  # the plan's rule, written out so that the plan says what it trains
+        for unit in plan.natural_units(family):
+            units[unit.name] = unit
+        return tuple(units.values()), (plan.natural_phase(family),)
     ordered = tuple(sorted(units.values(), key=lambda u: u.name))
     return ordered, tuple(plan.Phase(start, weights) for start, _, weights in phases)
 

@@ -36,14 +36,16 @@ SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 #: bump when training settings change (invalidates cached tokenizers)
 TOKENIZER_VERSION = 1
 _BYTE_ALPHABET = 256
+_BOS, _PAD, _EOS, _UNK, _MASK = SPECIAL_TOKENS
+#: which special token plays which role (RoBERTa's: <s> is also cls, </s> also sep)
 _ROLES = {
-    "bos_token": "<s>",
-    "cls_token": "<s>",
-    "pad_token": "<pad>",
-    "eos_token": "</s>",
-    "sep_token": "</s>",
-    "unk_token": "<unk>",
-    "mask_token": "<mask>",
+    "bos_token": _BOS,
+    "cls_token": _BOS,
+    "pad_token": _PAD,
+    "eos_token": _EOS,
+    "sep_token": _EOS,
+    "unk_token": _UNK,
+    "mask_token": _MASK,
 }
 
 
