@@ -158,6 +158,21 @@ def test_instant_commands_reach_no_heavy_library(command):
     assert heavy == []
 
 
+def test_the_reach_rule_finds_a_heavy_import_two_modules_away(tmp_path, monkeypatch):
+    # the test above must be able to fail: a module-level `import torch` behind a module
+    # that a command imports is found
+    fake = tmp_path / "runtime"
+    (fake / "data").mkdir(parents=True)
+    (fake / "data" / "light.py").write_text("from curriculumc.runtime.data import heavy\n")
+    (fake / "data" / "heavy.py").write_text("import torch\n\ndef f():\n    import datasets\n")
+    monkeypatch.setitem(ROOTS, "curriculumc.runtime", fake)
+    imports_of.cache_clear()
+    reached = reach(["curriculumc.runtime.data.light"])
+    imports_of.cache_clear()
+    assert reached["torch"] == "curriculumc.runtime.data.heavy"
+    assert "datasets" not in reached  # imported inside a function: not at import time
+
+
 def test_every_package_folder_ships():
     text = (REPO / "pyproject.toml").read_text(encoding="utf-8")
     listed = set(

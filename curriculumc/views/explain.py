@@ -242,12 +242,8 @@ def _totals(plan: Plan) -> list[tuple[str, str]]:
         how.append("at the end")
         where = f" ({spec.path})" if spec.path else ""
         count = f"{len(runs)} evaluation{'s' * (len(runs) != 1)}"
-        rows.append(
-            (
-                "",
-                f"{spec.name}{where} {', '.join(how[:-1])}{' and ' if len(how) > 1 else ''}{how[-1]}: {count}",
-            )
-        )
+        when = " and ".join(how)  # at most three parts: every N, at phases, at the end
+        rows.append(("", f"{spec.name}{where} {when}: {count}"))
     return rows
 
 
