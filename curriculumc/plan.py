@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from curriculumc.pacing import paced_fraction
 from curriculumc.presets import FAMILY_OBJECTIVE
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 
 Scalar = typing.Union[str, int, float, bool, None]  # noqa: UP007 (used at run time)
 #: a field holding ``((key, value), ...)``; serialised as a JSON object
@@ -66,10 +66,21 @@ class TokenizerSpec:
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """Optimisation settings; every time is in optimizer steps."""
+    """Optimisation settings; every time is in optimizer steps.
+
+    ``batch`` is the global batch of an optimizer step, counted in ``batch_unit``:
+    ``"examples"`` (a fixed number of examples) or ``"tokens"`` (a token budget: each step
+    draws examples until the next would exceed ``batch`` tokens, like fairseq's
+    ``--max-tokens``; tokens as the model reads them, ``<s>``/``</s>`` included).
+    ``sampling``: ``"epochs"`` -- without replacement within an epoch over the released
+    pool -- or ``"replacement"`` -- every step drawn afresh from the pool (distinct
+    examples within a step), the rule of curriculumc before plan version 2.
+    """
 
     steps: int = 20000
     batch: int = 32
+    batch_unit: str = "examples"  # "examples" | "tokens"
+    sampling: str = "epochs"  # "epochs" | "replacement"
     seq: int = 128
     lr: float = 1e-3
     warmup: int = 2000
@@ -105,6 +116,12 @@ class Pace:
     ``fn == "none"`` means everything from step 0. ``start``/``end`` are fractions,
     ``after``/``over`` steps, ``release`` a share of ``over`` after which everything is
     released (None: no release; the pool stays at ``end`` after the ramp).
+
+    ``ties`` (data pacing only) says which examples a fraction releases when scores tie
+    at its edge: ``"random"`` -- exactly ``ceil(fraction * N)`` of the sorted examples,
+    equal scores in a seeded random order (never file position) -- or ``"include"`` --
+    the seed system's percentile rule: every example whose score is at or below the
+    ``fraction`` percentile of the scores, ties included.
     """
 
     fn: str = "none"
@@ -113,6 +130,7 @@ class Pace:
     over: int = 0
     after: int = 0
     release: float | None = None
+    ties: str = "random"  # "random" | "include"
 
     def fraction(self, step: int) -> float:
         """The released fraction at ``step`` (pure)."""
@@ -327,7 +345,9 @@ class Plan:
         if not isinstance(data, dict):
             raise ValueError("a plan must be a JSON object")
         version = data.get("version", PLAN_VERSION)
-        if version != PLAN_VERSION:
+        if version == 1:
+            data = _upgrade_v1(data)
+        elif version != PLAN_VERSION:
             raise ValueError(f"plan version {version!r} is not supported (expected {PLAN_VERSION})")
         return _from_data(cls, data, "plan")
 
@@ -339,6 +359,18 @@ class Plan:
         except json.JSONDecodeError as exc:
             raise ValueError(f"plan is not valid JSON: {exc}") from None
         return cls.from_dict(data)
+
+
+def _upgrade_v1(data: dict) -> dict:
+    """A version-1 plan (curriculumc before exact epochs) as version 2: it drew every step
+    with replacement across steps, which version 2 writes ``sampling: replacement``. (Its
+    ties were broken by file position, which no version-2 plan does: the upgraded plan
+    breaks them at random, so a v1 run's order is not reproduced exactly.)"""
+    data = {**data, "version": PLAN_VERSION}
+    train = data.get("train", {})
+    if isinstance(train, dict) and "sampling" not in train:
+        data["train"] = {**train, "sampling": "replacement"}
+    return data
 
 
 # --- generic dataclass <-> JSON data ---------------------------------------------------

@@ -49,18 +49,22 @@ BUILTIN_SCORERS: dict[str, Signature] = {
     "sentence_length": Signature(doc="number of tokens"),
     "unigram_ppl": Signature(doc="perplexity under a unigram model of the training data"),
     "ngram_ppl": Signature(
-        keywords=(("n", "int"),),
-        doc="perplexity under an interpolated Kneser-Ney n-gram model (n=3 by default)",
-        ranges=(("n", 1, 8),),  # the orders runtime/ordering/scorers takes
+        keywords=(("n", "int"), ("folds", "int")),
+        doc="perplexity under an interpolated Kneser-Ney n-gram model (n=3 by default); "
+        "folds=K scores each example with a model trained on the other K-1 folds",
+        # the orders runtime/ordering/scorers takes; folds=1 is in-sample (the seed's rule)
+        ranges=(("n", 1, 8), ("folds", 1, 100)),
     ),
     "source": Signature(positional="names", doc="the given order of the corpus's sources"),
     "column": Signature(positional="name", doc="a numeric column of the corpus"),
     "age": Signature(doc="age of the child the utterance was addressed to"),
     "random": Signature(keywords=(("seed", "int"),), doc="random order (the control)"),
     "model_ppl": Signature(
-        keywords=(("every", "int"), ("batch", "int")),
-        doc="self-paced: perplexity under the current model, re-scored every K steps",
-        ranges=(("every", 1, None), ("batch", 1, None)),  # steps between re-scorings; rows at once
+        keywords=(("every", "int"), ("first", "int"), ("batch", "int")),
+        doc="self-paced: perplexity under the current model, scored first at step 'first' "
+        "(all data, uniformly, until then) and again every 'every' steps",
+        # steps between re-scorings; the first scoring step; examples scored at once
+        ranges=(("every", 1, None), ("first", 0, None), ("batch", 1, None)),
     ),
 }
 
