@@ -90,6 +90,10 @@ class TrainSpec:
     clip: float = 1.0
     weight_decay: float = 0.01
 
+    def batch_text(self) -> str:
+        """The global batch in words: ``32 examples`` or ``4,096 tokens``."""
+        return f"{self.batch:,} {'tokens' if self.batch_unit == 'tokens' else 'examples'}"
+
 
 @dataclass(frozen=True)
 class ScorerTerm:

@@ -54,5 +54,12 @@ class TokenizedCorpus:
         return self.ids[self.offsets[i] : self.offsets[i + 1]]
 
     def lengths(self) -> np.ndarray:
-        """Tokens per example (int64)."""
+        """Tokens per example (int64), as stored (no special tokens, not truncated)."""
         return np.diff(self.offsets)
+
+    def text_tokens(self, seq: int) -> np.ndarray:
+        """Tokens of text per example as a model with ``seq`` positions reads it (int64):
+        the example cut to ``seq - 2`` tokens (``<s>`` and ``</s>`` take the other two,
+        and are not text). The one definition of *tokens seen*: the trainer counts these,
+        ``simulate`` reports these, and a token budget (``batch N tokens``) spends these."""
+        return np.minimum(self.lengths(), max(seq - 2, 0))

@@ -37,12 +37,21 @@ class Exposure:
       ``source_by_bin`` per time bin).
     - ``all_seen_step``: the first step by whose end every example had been drawn, or None.
     - ``floor_steps``: steps whose paced pool was smaller than a batch and was raised to one.
+    - ``draws``: examples drawn in all (steps x batch, or as many as the token budgets took).
+    - ``epoch_coverage``: for each completed epoch, the share of the corpus it drew
+      (``sampling: epochs``; with pacing an epoch covers its pool); ``epoch_repeats``:
+      draws that repeated an example within its epoch (0 by construction).
+    - ``max_draws``: the most-drawn example's draws, ``max_draws_expected`` what uniform
+      draws from each step's pool would give that example (:func:`expected_draws`).
     - ``notes``: what the reader must know (fallbacks, scorer warnings).
     """
 
     steps: int
     batch: int
+    batch_unit: str
+    sampling: str
     n_examples: int
+    draws: int
     corpus_words: int
     words_seen: int
     tokens_seen: int
@@ -52,6 +61,10 @@ class Exposure:
     pool_last: int
     pool_full_step: int | None
     floor_steps: int
+    epoch_coverage: tuple[float, ...]
+    epoch_repeats: int
+    max_draws: int
+    max_draws_expected: float
     decile_by_tenth: np.ndarray
     decile_by_bin: np.ndarray
     source_names: tuple[str, ...]
@@ -81,12 +94,19 @@ class Exposure:
         return {
             "steps": self.steps,
             "batch": self.batch,
+            "batch_unit": self.batch_unit,
+            "sampling": self.sampling,
             "examples": self.n_examples,
+            "draws": self.draws,
             "corpus_words": self.corpus_words,
             "words_seen": self.words_seen,
             "tokens_seen": self.tokens_seen,
             "budget_share": self.budget_share(),
-            "epochs": self.steps * self.batch / self.n_examples,
+            "epochs": self.draws / self.n_examples,
+            "epoch_coverage": list(self.epoch_coverage),
+            "epoch_repeats": self.epoch_repeats,
+            "max_draws": self.max_draws,
+            "max_draws_expected": self.max_draws_expected,
             "unique_examples_seen": self.unique_seen,
             "all_seen_step": self.all_seen_step,
             "pool_first": self.pool_first,
@@ -101,15 +121,35 @@ class Exposure:
         }
 
 
-def draw_positions(sampler: CurriculumSampler, steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in the order drawn at steps ``0..steps-1`` (shape (steps, batch)) and the
-    pool size of each step, computed by the sampler the trainer uses."""
-    positions = np.empty((steps, sampler.batch_size), dtype=np.int64)
+def draw_positions(sampler: CurriculumSampler, steps: int):
+    """What the sampler the trainer uses draws at steps ``0..steps-1``: the positions in
+    the order (flat, in draw order), the step of each draw, the epoch of each draw and the
+    pool size of each step."""
+    positions, epochs, sizes = [], [], np.empty(steps, dtype=np.int64)
     pools = np.empty(steps, dtype=np.int64)
     for step in range(steps):
         pools[step] = sampler.pool_size(step)
-        positions[step] = sampler.positions(step)
-    return positions, pools
+        drawn = sampler.positions(step)
+        positions.append(drawn)
+        epochs.append(sampler.draw_epochs(step))
+        sizes[step] = len(drawn)
+    empty = np.empty(0, dtype=np.int64)
+    flat = np.concatenate(positions) if positions else empty
+    epoch_of = np.concatenate(epochs) if epochs else empty
+    step_of = np.repeat(np.arange(steps, dtype=np.int64), sizes)
+    return flat, step_of, epoch_of, pools
+
+
+def expected_draws(step_of: np.ndarray, pools: np.ndarray, n: int) -> np.ndarray:
+    """Expected draws of each position of the order if every step drew uniformly from its
+    pool: sum over steps of (draws of the step) / (pool of the step), over the steps
+    whose pool holds it."""
+    sizes = np.bincount(step_of, minlength=len(pools)).astype(np.float64)
+    rate = sizes / np.maximum(pools, 1)
+    change = np.zeros(n + 1)
+    np.add.at(change, 0, rate.sum())
+    np.add.at(change, pools, -rate)
+    return np.cumsum(change)[:n]
 
 
 def exposure(
@@ -117,20 +157,20 @@ def exposure(
     corpus: TokenizedCorpus,
     order: np.ndarray,
     *,
+    keys: np.ndarray | None = None,
     bins: int = 50,
     sort: str = "corpus order",
     notes: tuple[str, ...] = (),
 ) -> Exposure:
-    """Run the sampler over ``plan.train.steps`` steps of ``order`` and count what it draws.
+    """Run the sampler over ``plan.train.steps`` steps of ``order`` (with its sort ``keys``
+    for ``ties include``) and count what it draws.
 
     Raises :class:`CurriculumError` E361 when the corpus is smaller than one batch.
     """
-    sampler = CurriculumSampler(plan, order)
-    steps, batch, n = plan.train.steps, sampler.batch_size, len(order)
-    positions, pools = draw_positions(sampler, steps)
-    examples = sampler.order[positions]
-    step_of = np.repeat(np.arange(steps, dtype=np.int64), batch)
-    flat_positions, flat_examples = positions.ravel(), examples.ravel()
+    sampler = CurriculumSampler.for_corpus(plan, corpus, order, keys=keys)
+    steps, n = plan.train.steps, len(order)
+    flat_positions, step_of, epoch_of, pools = draw_positions(sampler, steps)
+    flat_examples = sampler.order[flat_positions]
 
     decile = flat_positions * DECILES // n
     tenth = step_of * TENTHS // max(steps, 1)
@@ -144,23 +184,42 @@ def exposure(
     source_by_bin = np.bincount(source * bins + time_bin, minlength=n_sources * bins)
 
     seen, first = np.unique(flat_examples, return_index=True)
-    all_seen = int(first.max() // batch) if len(seen) == n else None
+    all_seen = int(step_of[first.max()]) if len(seen) == n else None
     full = np.flatnonzero(pools == n)
     floor_steps = sum(sampler.floor_applied(s) for s in range(steps)) if steps else 0
-    lengths = corpus.lengths()
+    words = np.asarray(corpus.words, dtype=np.int64)
+    tokens = corpus.text_tokens(plan.train.seq)
+    # epochs: the share of the corpus each completed epoch drew, and whether any repeated
+    coverage, repeats = [], 0
+    last_epoch = int(epoch_of[-1]) if len(epoch_of) else 0
+    for epoch in range(last_epoch):  # the last one may be unfinished
+        drawn = flat_examples[epoch_of == epoch]
+        unique = len(np.unique(drawn))
+        coverage.append(unique / n)
+        repeats += len(drawn) - unique
+    counts = np.bincount(flat_positions, minlength=n)
+    expected = expected_draws(step_of, pools, n)
+    most = int(counts.argmax()) if n else 0
     return Exposure(
         steps=steps,
-        batch=batch,
+        batch=plan.train.batch,
+        batch_unit=plan.train.batch_unit,
+        sampling=plan.train.sampling,
         n_examples=n,
-        corpus_words=int(np.asarray(corpus.words, dtype=np.int64).sum()),
-        words_seen=int(np.asarray(corpus.words, dtype=np.int64)[flat_examples].sum()),
-        tokens_seen=int(lengths[flat_examples].sum()),
+        draws=int(len(flat_examples)),
+        corpus_words=int(words.sum()),
+        words_seen=int(words[flat_examples].sum()),
+        tokens_seen=int(tokens[flat_examples].sum()),
         unique_seen=int(len(seen)),
         all_seen_step=all_seen,
         pool_first=int(pools[0]) if steps else 0,
         pool_last=int(pools[-1]) if steps else 0,
         pool_full_step=int(full[0]) if full.size else None,
         floor_steps=int(floor_steps),
+        epoch_coverage=tuple(coverage),
+        epoch_repeats=int(repeats),
+        max_draws=int(counts[most]) if n else 0,
+        max_draws_expected=float(expected[most]) if n else 0.0,
         decile_by_tenth=decile_by_tenth.reshape(DECILES, TENTHS),
         decile_by_bin=decile_by_bin.reshape(DECILES, bins),
         source_names=tuple(corpus.source_names),
@@ -176,7 +235,15 @@ def simulate_plan(
 ) -> Exposure:
     """Score ``corpus`` by the plan's sort and simulate its whole schedule."""
     start = initial_order(plan, corpus, cache_dir=cache_dir, without_model=True)
-    return exposure(plan, corpus, start.order, bins=bins, sort=start.described, notes=start.notes)
+    return exposure(
+        plan,
+        corpus,
+        start.order,
+        keys=start.keys,
+        bins=bins,
+        sort=start.described,
+        notes=start.notes,
+    )
 
 
 # --- showing the result ----------------------------------------------------------------
@@ -191,7 +258,8 @@ def render_table(result: Exposure):
     summary.add_column("what")
     summary.add_column("value", justify="right")
     shares = result.budget_share()
-    summary.add_row("steps x global batch", f"{result.steps:,} x {result.batch}")
+    unit = "tokens" if result.batch_unit == "tokens" else "examples"
+    summary.add_row("steps x global batch", f"{result.steps:,} x {result.batch:,} {unit}")
     summary.add_row(
         "words seen",
         f"{result.words_seen:,}  ("
@@ -199,9 +267,24 @@ def render_table(result: Exposure):
         + ")",
     )
     summary.add_row("tokens seen", f"{result.tokens_seen:,}")
-    epochs = result.steps * result.batch / result.n_examples
+    epochs = result.draws / result.n_examples
     summary.add_row("corpus", f"{result.n_examples:,} examples, {result.corpus_words:,} words")
     summary.add_row("epochs (draws / examples)", f"{epochs:.2f}")
+    if result.sampling == "replacement":
+        summary.add_row("sampling", "with replacement across steps (no epochs)")
+    elif result.epoch_coverage:
+        low, high = min(result.epoch_coverage), max(result.epoch_coverage)
+        shown = f"{low:.1%}" if low == high else f"{low:.1%} to {high:.1%}"
+        summary.add_row(
+            "corpus drawn per completed epoch",
+            f"{shown} ({len(result.epoch_coverage)} epochs, {result.epoch_repeats} repeats)",
+        )
+    else:
+        summary.add_row("sampling", "without replacement; no epoch completed")
+    summary.add_row(
+        "most-drawn example",
+        f"{result.max_draws:,} draws (uniform draws from the pool: {result.max_draws_expected:.1f})",
+    )
     summary.add_row(
         "unique examples seen",
         f"{result.unique_seen:,} ({result.unique_seen / result.n_examples:.1%})",

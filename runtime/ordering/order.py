@@ -4,7 +4,8 @@ One function for ``run`` and ``simulate`` (and anything else that needs it), so 
 simulate shows is the order the trainer draws from.
 
 - no sort: the corpus order;
-- a static sort: the examples by their combined score (:func:`~curriculumc.runtime.ordering.
+- a static sort: the examples by their combined score, equal scores in a seeded random
+  order (:func:`~curriculumc.runtime.ordering.
   scorers.score_sort`, then :func:`~curriculumc.runtime.ordering.scorers.difficulty_order`);
 - a self-paced sort (``model_ppl``): the order depends on the model being trained, so there
   is none before training (the trainer scores at its first re-score step); without a
@@ -20,7 +21,7 @@ import numpy as np
 
 from curriculumc.plan import Plan, SortSpec
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
-from curriculumc.runtime.ordering.scorers import describe, difficulty_order, score_sort
+from curriculumc.runtime.ordering.scorers import describe, difficulty_order, score_sort, sort_keys
 from curriculumc.runtime.ordering.scorers.model_ppl import NAME as MODEL_PPL
 from curriculumc.runtime.ordering.scorers.model_ppl import is_self_paced
 
@@ -32,11 +33,14 @@ E_UNSCORED = "E381"
 class InitialOrder:
     """``order``: example indices easiest first, or None for a self-paced sort that the
     trainer scores itself; ``described``: the sort in words; ``notes``: the scorers'
-    warnings (``warning[CODE]: message``), for the console and the run summary."""
+    warnings (``warning[CODE]: message``), for the console and the run summary; ``keys``:
+    the sort key of each entry of ``order`` (ascending, NaN last; None without a sort) --
+    what the pool's percentile rule (``ties include``) reads."""
 
     order: np.ndarray | None
     described: str
     notes: tuple[str, ...] = ()
+    keys: np.ndarray | None = None
 
 
 def describe_sort(sort: SortSpec | None) -> str:
@@ -88,4 +92,6 @@ def initial_order(
         notes.append(
             f"warning[{E_UNSCORED}]: {missing} examples have no score; they are placed last"
         )
-    return InitialOrder(difficulty_order(scores.values, sort.descending), described, tuple(notes))
+    order = difficulty_order(scores.values, sort.descending, seed=plan.train.seed)
+    keys = sort_keys(scores.values, sort.descending)[order]
+    return InitialOrder(order, described, tuple(notes), keys)

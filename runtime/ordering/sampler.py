@@ -1,32 +1,47 @@
 """The curriculum sampler: which examples make up the global batch of an optimizer step.
 
-One implementation, used by the trainer and by ``curriculumc simulate``.
+One implementation, used by the trainer and by ``curriculumc simulate``. The definitions
+are those of docs/language.md, "What your curriculum means".
 
 - The *order* is a permutation of the example indices, easiest first (see
-  :func:`curriculumc.runtime.ordering.scorers.difficulty_order`).
-- At step ``t`` the *pool* is the first ``ceil(plan.data_fraction(t) * N)`` entries of the
-  order, raised to at least ``min(N, global batch)`` so that a batch never has to repeat an
-  example (:func:`pool_size`; simulate counts the steps where that floor applied).
-- The global batch of step ``t`` is drawn uniformly without replacement from the pool by
-  :func:`global_batch`, a pure function of ``(seed, step, pool_size, batch_size)``: no sampler
-  state, so every rank and data-loader worker computes the same batch, and a resumed run
-  draws exactly what an uninterrupted run would have drawn.
-- Each rank takes its contiguous slice of the global batch (:func:`rank_slice`).
+  :func:`curriculumc.runtime.ordering.scorers.difficulty_order`: equal scores in a seeded
+  random order, never file position).
+- At step ``t`` the *pool* is the released part of the order (:meth:`CurriculumSampler.
+  pool_size`): with ``ties random`` its first ``ceil(p(t) * N)`` entries (``p`` =
+  ``plan.data_fraction``); with ``ties include`` every example whose sort key is at or
+  below ``numpy.percentile(keys, 100 * p(t))`` (the seed system's rule). Either is raised
+  to at least one step's worth of examples.
+- *Epochs* (``sampling: epochs``, the default): the run's draws form one stream. An epoch
+  starts with every example of the pool not yet drawn; each draw takes one of the
+  not-yet-drawn released examples uniformly at random; examples released during the epoch
+  join its not-yet-drawn set at once; when none is left the next epoch starts with the
+  whole pool. A step never holds an example twice: when a step straddles two epochs, the
+  examples it already took from the old one join the new epoch's set after the step. So
+  with ``pace none`` ``ceil(N / B)`` steps draw every example exactly once.
+- ``sampling: replacement`` (curriculumc v1): each step draws its batch afresh from the
+  pool (:func:`global_batch`), distinct within the step.
+- The batch of a step is ``B`` examples, or with a token budget (``batch N tokens``) the
+  drawn examples taken in draw order while their tokens (:meth:`~curriculumc.runtime.data.
+  tokenized.TokenizedCorpus.text_tokens`) stay within ``N``.
+- Every rank trains its contiguous share of the global batch (:func:`rank_rows`, or
+  :func:`token_shares` for token budgets).
 
-Method of :func:`global_batch` (the cost per step depends on the batch, never on the pool
-or corpus): a counter-based Philox generator keyed by ``(seed, step)`` yields a stream of
-uint64 words ``x_0, x_1, ...``; position ``x_i mod P`` is proposed in turn and the batch is
-the first ``B`` distinct proposals (sequential rejection of duplicates, which is exactly
-uniform sampling without replacement). The modulo bias is at most ``P / 2**64``. When the
-batch is more than half of the pool, rejection would waste draws, so the batch is instead
-the first ``B`` entries of the permutation that sorts ``P`` raw words (cost O(P) <= O(2B)).
-Only Philox's raw bit stream is used -- it is fixed by numpy's stability guarantee for bit
-generators, unlike ``Generator`` methods -- so batches are the same across numpy versions.
+Everything is a pure function of ``(seed, step, plan, data)``: no state goes into a
+checkpoint, every rank and worker computes the same batch, a resumed run draws exactly
+what an uninterrupted one drew. The epoch stream is computed by replaying the run's draws
+from its first step (the sampler keeps where it is, so stepping forward costs O(batch);
+jumping to step ``t`` -- a resume -- replays ``t`` steps once, a few seconds for 100k).
+
+Randomness: a counter-based Philox generator keyed by ``(seed, step)`` yields uint64 words
+(:func:`distinct_draws`); only Philox's raw bit stream is used -- fixed by numpy's
+stability guarantee for bit generators, unlike ``Generator`` methods -- so draws are the
+same across numpy versions.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,43 +54,78 @@ if TYPE_CHECKING:
 _UINT64 = (1 << 64) - 1
 # numerical slack for fraction * N: 0.1 * 1000 is 100.00000000000001, which must give 100
 _CEIL_SLACK = 1e-9
+#: Philox streams of one (seed, step) key: 0 is the with-replacement draw (curriculumc v1's),
+#: 1 + part the epoch draws (a step straddling epochs draws in two parts)
+_REPLACEMENT_STREAM = 0
+_EPOCH_STREAM = 1
 
 
-def _philox_words(seed: int, step: int, count: int) -> np.ndarray:
-    """The first ``count`` raw uint64 words of the Philox stream keyed by (seed, step)."""
-    key = np.array([seed & _UINT64, step & _UINT64], dtype=np.uint64)
-    return np.random.Philox(key=key).random_raw(count)
+_LOCAL = threading.local()  # one Philox per thread, re-keyed per draw
+
+
+def _philox_words(seed: int, step: int, count: int, stream: int = 0) -> np.ndarray:
+    """The first ``count`` raw uint64 words of the Philox stream keyed by (seed, step),
+    starting at counter ``(0, 0, 0, stream)``. Equal to ``Philox(key=..., counter=...)``'s
+    words; re-keying one generator costs a quarter of building one."""
+    generator = getattr(_LOCAL, "philox", None)
+    if generator is None:
+        generator = _LOCAL.philox = np.random.Philox(0)
+    generator.state = {
+        "bit_generator": "Philox",
+        "state": {
+            "counter": np.array([0, 0, 0, stream & _UINT64], dtype=np.uint64),
+            "key": np.array([seed & _UINT64, step & _UINT64], dtype=np.uint64),
+        },
+        "buffer": np.zeros(4, dtype=np.uint64),
+        "buffer_pos": 4,
+        "has_uint32": 0,
+        "uinteger": 0,
+    }
+    return generator.random_raw(count)
+
+
+def distinct_draws(seed: int, step: int, pool_size: int, count: int, stream: int = 0) -> np.ndarray:
+    """``count`` distinct positions in ``[0, pool_size)``, uniformly at random, in draw
+    order; a pure function of its arguments. Every prefix of the result is itself a
+    uniform draw of that many (what a token budget uses: it keeps a prefix).
+
+    Method (cost O(count), never O(pool)): the Philox stream keyed by ``(seed, step)``
+    (``stream`` selects an independent substream) yields words ``x_0, x_1, ...``; position
+    ``x_i mod P`` is proposed in turn and the result is the first ``count`` distinct
+    proposals (sequential rejection of duplicates: exactly uniform sampling without
+    replacement; modulo bias at most ``P / 2**64``). When ``count`` is more than half the
+    pool, the result is instead the first ``count`` entries of the permutation that sorts
+    ``P`` raw words (cost O(P) <= O(2 count)).
+
+    Raises ``ValueError`` when ``count < 1``, ``pool_size < 1`` or ``count > pool_size``.
+    """
+    if count < 1 or pool_size < 1:
+        raise ValueError(f"batch ({count}) and pool ({pool_size}) must be positive")
+    if count > pool_size:
+        raise ValueError(f"cannot draw {count} distinct examples from a pool of {pool_size}")
+    pool = np.uint64(pool_size)
+    if 2 * count > pool_size:
+        words = _philox_words(seed, step, pool_size, stream)
+        return np.argsort(words, kind="stable")[:count].astype(np.int64)
+    drawn = (_philox_words(seed, step, count, stream) % pool).astype(np.int64)
+    ascending = np.sort(drawn)
+    if not (ascending[1:] == ascending[:-1]).any():  # the usual case when count << P
+        return drawn
+    drawn_count = count
+    while True:
+        drawn = (_philox_words(seed, step, drawn_count, stream) % pool).astype(np.int64)
+        # keep the first occurrence of every value, in stream order
+        _, first = np.unique(drawn, return_index=True)
+        if first.size >= count:
+            return drawn[np.sort(first)[:count]]
+        drawn_count += count - first.size + 8  # regenerate a longer prefix of the stream
 
 
 def global_batch(seed: int, step: int, pool_size: int, batch_size: int) -> np.ndarray:
-    """Positions (into the order) of the global batch of ``step``.
-
-    Takes the run's seed, the optimizer step, the pool size ``P`` (entries ``0..P-1`` of the
-    order are released) and the global batch size ``B``. Returns int64 positions in
-    ``[0, P)``, ``B`` of them, all distinct, in draw order. A pure function: the same
-    arguments give the same batch in any process. Raises ``ValueError`` when ``B < 1``,
-    ``P < 1`` or ``B > P``.
-    """
-    if batch_size < 1 or pool_size < 1:
-        raise ValueError(f"batch ({batch_size}) and pool ({pool_size}) must be positive")
-    if batch_size > pool_size:
-        raise ValueError(f"cannot draw {batch_size} distinct examples from a pool of {pool_size}")
-    pool = np.uint64(pool_size)
-    if 2 * batch_size > pool_size:
-        words = _philox_words(seed, step, pool_size)
-        return np.argsort(words, kind="stable")[:batch_size].astype(np.int64)
-    drawn = (_philox_words(seed, step, batch_size) % pool).astype(np.int64)
-    ascending = np.sort(drawn)
-    if not (ascending[1:] == ascending[:-1]).any():  # the usual case when B << P
-        return drawn
-    drawn_count = batch_size
-    while True:
-        drawn = (_philox_words(seed, step, drawn_count) % pool).astype(np.int64)
-        # keep the first occurrence of every value, in stream order
-        _, first = np.unique(drawn, return_index=True)
-        if first.size >= batch_size:
-            return drawn[np.sort(first)[:batch_size]]
-        drawn_count += batch_size - first.size + 8  # regenerate a longer prefix of the stream
+    """Positions of the with-replacement global batch of ``step`` (``sampling:
+    replacement``, curriculumc v1's draw): ``batch_size`` distinct positions in
+    ``[0, pool_size)`` (:func:`distinct_draws`, stream 0)."""
+    return distinct_draws(seed, step, pool_size, batch_size, _REPLACEMENT_STREAM)
 
 
 def rank_rows(size: int, rank: int, world_size: int) -> slice:
@@ -102,6 +152,29 @@ def rank_slice(batch: np.ndarray, rank: int, world_size: int) -> np.ndarray:
     return batch[rank_rows(len(batch), rank, world_size)]
 
 
+def token_shares(tokens: np.ndarray, parts: int) -> np.ndarray:
+    """Cut rows with ``tokens`` each into ``parts`` contiguous shares of nearly equal
+    tokens: the ``parts + 1`` row boundaries (first 0, last ``len(tokens)``), every share
+    at least one row. The rank (and micro-batch) split of a token-budget batch.
+
+    Each boundary is the row edge nearest to an equal share of the running total.
+    Raises ``ValueError`` when there are fewer rows than parts.
+    """
+    n = len(tokens)
+    if parts < 1 or n < parts:
+        raise ValueError(f"cannot split {n} rows into {parts} non-empty shares")
+    edges = np.concatenate([[0], np.cumsum(np.asarray(tokens, dtype=np.int64))])
+    targets = edges[-1] * np.arange(1, parts) / parts
+    right = np.searchsorted(edges, targets, side="left").clip(1, n)
+    left = right - 1
+    nearest = np.where(targets - edges[left] <= edges[right] - targets, left, right)
+    bounds = np.empty(parts + 1, dtype=np.int64)
+    bounds[0], bounds[-1] = 0, n
+    for k in range(1, parts):  # keep every share non-empty, in order
+        bounds[k] = min(max(int(nearest[k - 1]), bounds[k - 1] + 1), n - (parts - k))
+    return bounds
+
+
 def pool_size(fraction: float, n_examples: int, batch_size: int) -> int:
     """Examples released when ``fraction`` of ``n_examples`` is: ``ceil(fraction * N)``,
     at least ``min(N, batch_size)`` (so a batch need not repeat) and at most ``N``."""
@@ -109,49 +182,275 @@ def pool_size(fraction: float, n_examples: int, batch_size: int) -> int:
     return int(min(n_examples, max(released, min(n_examples, batch_size))))
 
 
+def percentile_count(sorted_keys: np.ndarray, fraction: float) -> int:
+    """How many of ``sorted_keys`` (ascending, finite) are at or below
+    ``numpy.percentile(sorted_keys, 100 * fraction)`` -- the seed system's pool (linear
+    interpolation, ties included), in O(log N) on the sorted keys."""
+    n = len(sorted_keys)
+    if n == 0:
+        return 0
+    q = min(1.0, max(0.0, fraction * 100 / 100))
+    virtual = n * q + (1 - q) - 1  # numpy's 'linear' method (alpha = beta = 1)
+    below = min(max(int(math.floor(virtual)), 0), n - 1)
+    above = min(below + 1, n - 1)
+    t = virtual - below
+    a, b = float(sorted_keys[below]), float(sorted_keys[above])
+    threshold = b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t  # numpy's _lerp
+    return int(np.searchsorted(sorted_keys, threshold, side="right"))
+
+
+class _Stream:
+    """Where the epoch stream stands after ``step - 1``: the epoch, the not-yet-drawn
+    released positions ``avail[:remaining]`` and the pool they were released from."""
+
+    def __init__(self, step: int, n: int):
+        self.step = step
+        self.epoch = -1  # the first step starts epoch 0
+        self.avail = np.empty(n, dtype=np.int64)
+        self.remaining = 0
+        self.released = 0
+        self.waiting: np.ndarray | None = None  # a straddling step's old-epoch draws
+        self.last: np.ndarray | None = None  # positions of step - 1
+        self.last_epochs: np.ndarray | None = None  # the epoch of each of those draws
+
+    def release(self, pool: int) -> None:
+        """Add the positions released since the last step to the not-yet-drawn set."""
+        if pool > self.released:
+            new = np.arange(self.released, pool, dtype=np.int64)
+            self.avail[self.remaining : self.remaining + len(new)] = new
+            self.remaining += len(new)
+            self.released = pool
+        elif pool < self.released:  # a shrinking pool (no compiled plan has one)
+            self.new_epoch(pool, np.empty(0, dtype=np.int64))
+
+    def new_epoch(self, pool: int, taken: np.ndarray) -> None:
+        """Start the next epoch over the pool; ``taken`` (this step's draws so far) wait
+        until the step is over (:meth:`rejoin`)."""
+        self.epoch += 1
+        fresh = np.setdiff1d(np.arange(pool, dtype=np.int64), taken, assume_unique=True)
+        self.avail[: len(fresh)] = fresh
+        self.remaining = len(fresh)
+        self.released = pool
+        self.waiting = np.asarray(taken, dtype=np.int64)
+
+    def take(self, chosen: np.ndarray) -> np.ndarray:
+        """Remove ``avail[chosen]`` (distinct indices below ``remaining``) and return them:
+        the tail's survivors fill the holes, O(len(chosen))."""
+        drawn = self.avail[chosen].copy()
+        tail_start = self.remaining - len(chosen)
+        in_tail = chosen >= tail_start
+        holes = chosen[~in_tail]
+        stays = np.ones(len(chosen), dtype=bool)
+        stays[chosen[in_tail] - tail_start] = False
+        survivors = np.flatnonzero(stays) + tail_start
+        self.avail[holes] = self.avail[survivors]
+        self.remaining = tail_start
+        return drawn
+
+    def rejoin(self) -> None:
+        """The examples a straddling step took from the old epoch join the new one."""
+        if self.waiting is not None and len(self.waiting):
+            end = self.remaining + len(self.waiting)
+            self.avail[self.remaining : end] = self.waiting
+            self.remaining = end
+        self.waiting = None
+
+
 class CurriculumSampler:
     """Draws the global batch of each step from the released part of an order.
 
-    ``plan`` supplies the pacing (``data_fraction``), the seed and the global batch
-    (``plan.train.batch`` unless ``batch_size`` is given); ``order`` is a permutation of the
-    example indices, easiest first. The sampler holds no state besides these: building a
-    new one (e.g. after ``model_ppl`` re-scores) costs nothing.
+    ``plan`` supplies the pacing (``data_fraction``, ``pace.ties``), the seed, the batch
+    and its unit, and the sampling rule. ``order`` is a permutation of the example
+    indices, easiest first. ``tokens`` (per example, indexed by example id: what
+    :meth:`~curriculumc.runtime.data.tokenized.TokenizedCorpus.text_tokens` gives) is
+    needed for a token budget, ``keys`` (the sort key of each entry of ``order``,
+    ascending, NaN for unscored) for ``ties include``. ``start_step``: the step the draw
+    stream starts at (a self-paced re-score starts a new stream, and a new epoch, there).
+    ``paced=False`` releases everything whatever the pacing (``model_ppl`` before its
+    first score).
 
-    Raises :class:`CurriculumError` E361 when the corpus has fewer examples than one batch.
+    Raises :class:`CurriculumError` E361 when the corpus is smaller than one batch.
     """
 
-    def __init__(self, plan: Plan, order: np.ndarray, *, batch_size: int | None = None):
+    def __init__(
+        self,
+        plan: Plan,
+        order: np.ndarray,
+        *,
+        tokens: np.ndarray | None = None,
+        keys: np.ndarray | None = None,
+        start_step: int = 0,
+        paced: bool = True,
+    ):
         self.plan = plan
         self.order = np.asarray(order, dtype=np.int64)
-        self.batch_size = int(batch_size if batch_size is not None else plan.train.batch)
         self.seed = int(plan.train.seed)
+        self.by_tokens = plan.train.batch_unit == "tokens"
+        self.epochs = plan.train.sampling != "replacement"
+        self.start_step = int(start_step)
+        self.paced = paced
         n = len(self.order)
-        if n < self.batch_size:
+        if self.by_tokens:
+            if tokens is None:
+                raise ValueError("a token budget needs the examples' token counts")
+            self.tokens = np.asarray(tokens, dtype=np.int64)[self.order]  # by position
+            self.budget = int(plan.train.batch)
+            self._min_tokens = max(1, int(self.tokens.min())) if n else 1
+            longest = int(self.tokens.max()) if n else 0
+            if longest > self.budget:
+                raise CurriculumError.single(
+                    "E364",
+                    f"a token budget of {self.budget:,} cannot hold an example of "
+                    f"{longest:,} tokens",
+                    hint=f"use a budget of at least seq - 2 ({longest:,}) tokens",
+                )
+            fits = np.searchsorted(np.cumsum(self.tokens), self.budget, side="right")
+            too_small = n == 0 or int(self.tokens.sum()) <= self.budget
+            # at least enough of the easiest examples that one step cannot run out
+            self.minimum_pool = min(n, int(fits) + 1)
+            total = int(self.tokens.sum())
+            what = f"{total:,} tokens, no more than one step's budget of {self.budget:,}"
+        else:
+            self.tokens = None
+            self.budget = None
+            self.minimum_pool = min(n, int(plan.train.batch))
+            too_small = n < plan.train.batch
+            what = f"{n} examples, fewer than one global batch of {plan.train.batch}"
+        if too_small:
             raise CurriculumError.single(
                 "E361",
-                f"the corpus has {n} examples, fewer than one global batch of {self.batch_size}",
+                f"the corpus has {what}",
                 hint="use a smaller batch or more data (examples are never repeated in a batch)",
             )
+        self.sorted_keys = None
+        if plan.pace.ties == "include" and plan.pace.fn != "none":
+            if keys is None:
+                raise ValueError("'ties include' needs the sort keys of the order")
+            keys = np.asarray(keys, dtype=np.float64)
+            self.sorted_keys = keys[~np.isnan(keys)]
+        self._stream: _Stream | None = None
+
+    @property
+    def batch_size(self) -> int | None:
+        """Examples per step (None with a token budget: as many as fit)."""
+        return None if self.by_tokens else int(self.plan.train.batch)
 
     def __len__(self) -> int:
         return len(self.order)
 
+    def released(self, step: int) -> int:
+        """Examples the pacing releases at ``step``, before the one-step floor."""
+        n = len(self.order)
+        if not self.paced:
+            return n
+        fraction = self.plan.data_fraction(step)
+        if fraction >= 1.0:
+            return n
+        if self.sorted_keys is not None:
+            return percentile_count(self.sorted_keys, fraction)
+        return min(n, math.ceil(fraction * n - _CEIL_SLACK))
+
     def pool_size(self, step: int) -> int:
         """How many of the easiest examples may be drawn at ``step``."""
-        return pool_size(self.plan.data_fraction(step), len(self.order), self.batch_size)
+        return max(self.released(step), self.minimum_pool)
 
     def floor_applied(self, step: int) -> bool:
-        """True when the paced pool was smaller than a batch and was raised to one."""
-        fraction = self.plan.data_fraction(step)
-        return math.ceil(fraction * len(self.order) - _CEIL_SLACK) < self.batch_size
+        """True when the paced pool was smaller than one step needs and was raised."""
+        return self.released(step) < self.minimum_pool
 
     def positions(self, step: int) -> np.ndarray:
-        """Positions in the order (0 = easiest) of the global batch of ``step``."""
-        return global_batch(self.seed, step, self.pool_size(step), self.batch_size)
+        """Positions in the order (0 = easiest) of the global batch of ``step``, in draw
+        order, all distinct."""
+        if step < self.start_step:
+            raise ValueError(f"step {step} is before this sampler's first step {self.start_step}")
+        if not self.epochs:
+            return self._fresh(step)
+        stream = self._stream
+        if stream is None or step < stream.step - 1:
+            stream = self._stream = _Stream(self.start_step, len(self.order))
+        while stream.step <= step:
+            self._advance(stream)
+        return stream.last
 
     def indices(self, step: int) -> np.ndarray:
         """Example indices (into the corpus) of the global batch of ``step``, int64."""
         return self.order[self.positions(step)]
+
+    def draw_epochs(self, step: int) -> np.ndarray:
+        """The epoch (0 = the stream's first) of each draw of ``step``, aligned with
+        :meth:`positions` (a step may straddle two). With replacement there are no
+        epochs: all zeros."""
+        drawn = self.positions(step)
+        if not self.epochs:
+            return np.zeros(len(drawn), dtype=np.int64)
+        return self._stream.last_epochs
+
+    @classmethod
+    def for_corpus(cls, plan: Plan, corpus, order: np.ndarray, **options) -> CurriculumSampler:
+        """The sampler of ``plan`` over ``corpus`` (a TokenizedCorpus) in ``order``, with
+        the examples' tokens of text (:meth:`text_tokens` at the plan's
+        ``seq``) for a token budget; ``options`` as for the constructor."""
+        tokens = corpus.text_tokens(plan.train.seq) if plan.train.batch_unit == "tokens" else None
+        return cls(plan, order, tokens=tokens, **options)
+
+    # --- drawing -----------------------------------------------------------------------
+
+    def _fill(self, available: int, spent: int) -> int:
+        """How many of a candidate draw to ask for: the batch's remaining examples, or an
+        upper bound on how many more fit the token budget."""
+        if not self.by_tokens:
+            return min(available, int(self.plan.train.batch) - spent)
+        return min(available, (self.budget - spent) // self._min_tokens + 1)
+
+    def _keep(self, candidates: np.ndarray, spent: int) -> tuple[int, int]:
+        """(how many of ``candidates`` -- positions in draw order -- the step keeps, the
+        budget spent after them)."""
+        if not self.by_tokens:
+            return len(candidates), spent + len(candidates)
+        running = spent + np.cumsum(self.tokens[candidates])
+        keep = int(np.searchsorted(running, self.budget, side="right"))
+        return keep, int(running[keep - 1]) if keep else spent
+
+    def _fresh(self, step: int) -> np.ndarray:
+        """``sampling: replacement``: the step's batch drawn afresh from the pool."""
+        pool = self.pool_size(step)
+        count = self._fill(pool, 0)
+        candidates = global_batch(self.seed, step, pool, count)
+        keep, _ = self._keep(candidates, 0)
+        return candidates[:keep]
+
+    def _advance(self, stream: _Stream) -> None:
+        """Draw the batch of ``stream.step`` from the epoch stream (into ``stream.last``)
+        and move on."""
+        step = stream.step
+        pool = self.pool_size(step)
+        if stream.remaining == 0:  # the last step finished an epoch (or this is the first)
+            stream.new_epoch(pool, np.empty(0, dtype=np.int64))
+        stream.release(pool)
+        parts: list[np.ndarray] = []
+        epochs: list[np.ndarray] = []
+        spent, part = 0, 0
+        while True:
+            if stream.remaining == 0:
+                taken = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+                stream.new_epoch(stream.released, taken)
+            count = self._fill(stream.remaining, spent)
+            if count < 1:
+                break
+            chosen = distinct_draws(
+                self.seed, step, stream.remaining, count, _EPOCH_STREAM + part
+            )
+            keep, spent = self._keep(stream.avail[chosen], spent)
+            if keep:
+                parts.append(stream.take(chosen[:keep]))
+                epochs.append(np.full(keep, stream.epoch, dtype=np.int64))
+            part += 1
+            full = spent >= self.plan.train.batch if not self.by_tokens else keep < count
+            if full or keep == 0:
+                break
+        stream.rejoin()
+        stream.step = step + 1
+        stream.last, stream.last_epochs = np.concatenate(parts), np.concatenate(epochs)
 
 
 # --- vocabulary curriculum -------------------------------------------------------------

@@ -126,7 +126,7 @@ class Recipe:
             dev_texts=self._dev_texts(cache_dir),
             stop_after=request.stop_after,
         )
-        self.trainer = Trainer(plan, data, start.order, options, world)
+        self.trainer = Trainer(plan, data, start.order, options, world, keys=start.keys)
         self.trainer.setup()
         return True
 

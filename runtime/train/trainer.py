@@ -165,13 +165,15 @@ def decay_groups(module, weight_decay: float) -> list[dict]:
 @dataclass
 class Trainer:
     """Runs ``plan`` on prepared ``data`` (``.corpus``, ``.tokenizer``, ``.summary``) in
-    ``order`` (example indices, easiest first; None for a self-paced sort)."""
+    ``order`` (example indices, easiest first; None for a self-paced sort) with its sort
+    ``keys`` (what ``ties include`` reads; None without a sort)."""
 
     plan: Plan
     data: Any
     order: np.ndarray | None
     options: RunOptions
     world: dist_utils.World = field(default_factory=dist_utils.World)
+    keys: np.ndarray | None = None
 
     # --- setup -------------------------------------------------------------------------
 
@@ -211,15 +213,28 @@ class Trainer:
         self.tokenizer = self.data.tokenizer
         self.specials = SpecialIds.from_tokenizer(self.tokenizer)
         self.vocab_size = len(self.tokenizer)
-        per_rank, remainder = divmod(train.batch, self.world.size * train.grad_accum)
-        if remainder or per_rank < 1:
-            raise CurriculumError.single(
-                "E440",
-                f"batch {train.batch} does not split into {self.world.size} process(es) x "
-                f"{train.grad_accum} accumulation step(s)",
-                hint="make the batch a multiple of processes x grad_accum",
-            )
-        self.micro_batch = per_rank
+        self.shares = self.world.size * train.grad_accum  # micro-batches of a global batch
+        if train.batch_unit == "tokens":
+            # each share needs a row: a budget of shares x (seq - 2) text tokens has that many
+            if train.batch < self.shares * (train.seq - 2):
+                raise CurriculumError.single(
+                    "E440",
+                    f"a budget of {train.batch:,} tokens does not split into "
+                    f"{self.world.size} process(es) x {train.grad_accum} accumulation "
+                    f"step(s) of up to {train.seq - 2} tokens an example",
+                    hint=f"use a budget of at least {self.shares * (train.seq - 2):,} tokens",
+                )
+            self.micro_batch = None
+        else:
+            per_rank, remainder = divmod(train.batch, self.shares)
+            if remainder or per_rank < 1:
+                raise CurriculumError.single(
+                    "E440",
+                    f"batch {train.batch} does not split into {self.world.size} process(es) "
+                    f"x {train.grad_accum} accumulation step(s)",
+                    hint="make the batch a multiple of processes x grad_accum",
+                )
+            self.micro_batch = per_rank
 
         seed_everything(train.seed)
         config = model_config(
@@ -254,15 +269,33 @@ class Trainer:
         )
 
     def _setup_sampler(self) -> None:
-        """The sampler over the initial order (a self-paced run gets one at its first
-        re-score, or the checkpoint's order when resumed)."""
+        """The sampler over the initial order. A self-paced run draws from all data,
+        uniformly, until its first score (the seed's rule), or -- resumed after one --
+        from the checkpoint's order, its draw stream restarted at that score's step."""
         from curriculumc.runtime.ordering.sampler import CurriculumSampler
 
-        self.sampler = None
         if self.rescorer is None:
-            self.sampler = CurriculumSampler(self.plan, self.order)
-        elif self.rescorer.model_scores is not None:  # resumed: the checkpoint's order
-            self.sampler = CurriculumSampler(self.plan, self.rescorer.order())
+            self.sampler = CurriculumSampler.for_corpus(
+                self.plan, self.corpus, self.order, keys=self.keys
+            )
+        elif self.rescorer.model_scores is None:
+            everything = np.arange(len(self.corpus), dtype=np.int64)
+            self.sampler = CurriculumSampler.for_corpus(
+                self.plan, self.corpus, everything, paced=False
+            )
+        else:
+            self._self_paced_sampler(self.rescorer.scored_at)
+
+    def _self_paced_sampler(self, step: int) -> None:
+        """The sampler over the rescorer's latest order, its stream starting at ``step``."""
+        from curriculumc.runtime.ordering.sampler import CurriculumSampler
+        from curriculumc.runtime.ordering.scorers import sort_keys
+
+        order = self.rescorer.order()
+        keys = sort_keys(self.rescorer.scores(), self.plan.sort.descending)[order]
+        self.sampler = CurriculumSampler.for_corpus(
+            self.plan, self.corpus, order, keys=keys, start_step=step
+        )
 
     def _setup_parallel(self) -> None:
         """DDP over the processes (torchrun), then torch.compile when asked."""
@@ -305,7 +338,7 @@ class Trainer:
             wandb_image(run, self.folder.timeline)
         self.reporter.message(
             f"training {plan.model.preset} ({self.parameters / 1e6:.2f}M parameters) on "
-            f"{len(self.corpus):,} examples, {train.steps:,} steps of {train.batch} on "
+            f"{len(self.corpus):,} examples, {train.steps:,} steps of {train.batch_text()} on "
             f"{self.world.size} x {self.device}"
             + (f", resumed at step {self.step}" if self.step else ""),
             important=False,
@@ -430,7 +463,7 @@ class Trainer:
         when a loss is not finite (before the optimizer touches the weights)."""
         import torch
 
-        from curriculumc.runtime.ordering.sampler import limit_vocab, rank_rows
+        from curriculumc.runtime.ordering.sampler import limit_vocab
 
         train = self.plan.train
         indices = self.sampler.indices(step)
@@ -463,15 +496,14 @@ class Trainer:
         lr = lr_at(step, train)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        first = rank_rows(len(indices), self.world.rank, self.world.size).start
+        shares = self._micro_rows(batch)
         sums = torch.zeros(len(weights), dtype=torch.float64, device=self.device)
         autocast = (
             torch.autocast("cuda", dtype=torch.bfloat16)
             if self.device.type == "cuda"
             else nullcontext()
         )
-        for micro in range(train.grad_accum):
-            rows = slice(first + micro * self.micro_batch, first + (micro + 1) * self.micro_batch)
+        for micro, rows in enumerate(shares):
             last = micro == train.grad_accum - 1
             sync = (
                 nullcontext() if last or not self.world.distributed else self.train_module.no_sync()
@@ -506,9 +538,25 @@ class Trainer:
         return StepResult(
             losses=losses,
             total=total_loss,
-            tokens=int(batch.attention_mask.sum()),
+            tokens=int(batch.attention_mask.sum()) - 2 * len(indices),  # text: no <s> </s>
             words=int(batch.words.sum()),
         )
+
+    def _micro_rows(self, batch) -> list[slice]:
+        """This rank's micro-batches of the global ``batch``: its contiguous share (equal
+        rows; for a token budget, nearly equal tokens: :func:`token_shares`), cut into
+        ``grad_accum`` pieces the same way."""
+        from curriculumc.runtime.ordering.sampler import rank_rows, token_shares
+
+        accum = self.plan.train.grad_accum
+        if self.micro_batch is None:
+            tokens = batch.attention_mask.sum(dim=1).numpy()
+            bounds = token_shares(tokens, self.shares)
+            first = self.world.rank * accum
+            return [slice(int(bounds[k]), int(bounds[k + 1])) for k in range(first, first + accum)]
+        start = rank_rows(len(batch.ids), self.world.rank, self.world.size).start
+        size = self.micro_batch
+        return [slice(start + m * size, start + (m + 1) * size) for m in range(accum)]
 
     def _diverged(self, step: int, losses: dict[str, float]) -> None:
         good = ckpt.latest(self.folder.root)
@@ -525,10 +573,8 @@ class Trainer:
     # --- self-paced re-scoring ---------------------------------------------------------
 
     def _rescore(self, step: int) -> None:
-        from curriculumc.runtime.ordering.sampler import CurriculumSampler
-
         tick = time.perf_counter()
-        order = self.rescorer.rescore(step)
+        self.rescorer.rescore(step)
         if self.world.distributed:  # every rank must draw from rank 0's order
             import torch
             import torch.distributed as dist
@@ -536,8 +582,7 @@ class Trainer:
             scores = torch.from_numpy(self.rescorer.model_scores).to(self.device)
             dist.broadcast(scores, src=0)
             self.rescorer.model_scores = scores.cpu().numpy()
-            order = self.rescorer.order()
-        self.sampler = CurriculumSampler(self.plan, order)
+        self._self_paced_sampler(step)
         self.metrics.write(
             {"step": step, "event": "rescored", "seconds": round(time.perf_counter() - tick, 3)}
         )

@@ -30,10 +30,28 @@ def _length_corpus():
     return corpus, np.array(lengths)
 
 
-def test_exact_counts_on_a_hand_sized_case():
+def test_exact_counts_on_a_hand_sized_case_with_epochs():
     corpus, lengths = _length_corpus()
     plan = Plan(
         train=TrainSpec(steps=100, batch=2, seed=3),
+        sort=SortSpec((ScorerTerm("sentence_length"),)),
+        pace=Pace(fn="step", start=0.2, over=50),
+    )
+    result = simulate_plan(plan, corpus)
+    # steps 0..49: the two shortest (1 + 2 words) each step, an epoch per step; steps
+    # 50..99: ten epochs of five steps, each drawing every example (55 words) once
+    assert result.words_seen == 50 * 3 + 10 * 55
+    assert result.epoch_coverage == (0.2,) * 50 + (1.0,) * 9  # the last epoch is unfinished
+    assert result.epoch_repeats == 0
+    assert result.all_seen_step == 54  # the first full epoch ends at step 54
+    assert result.max_draws == 60  # each of the two shortest: 50 + 10
+    assert result.max_draws_expected == pytest.approx(50 * 2 / 2 + 50 * 2 / 10)
+
+
+def test_exact_counts_on_a_hand_sized_case_with_replacement():
+    corpus, lengths = _length_corpus()
+    plan = Plan(
+        train=TrainSpec(steps=100, batch=2, seed=3, sampling="replacement"),
         sort=SortSpec((ScorerTerm("sentence_length"),)),
         pace=Pace(fn="step", start=0.2, over=50),
     )
