@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -52,3 +53,24 @@ def test_evaluation_steps_are_every_multiple_every_boundary_and_the_end(
     cut = steps // 2
     split = plan.evaluation_steps(spec, 0, cut) + plan.evaluation_steps(spec, cut, steps)
     assert split == sorted(expected)
+
+
+def test_version_1_plans_read_as_sampling_with_replacement():
+    old = Plan.from_dict({"version": 1})
+    assert old.version == 2 and old.train.sampling == "replacement"
+    assert old.train.batch_unit == "examples" and old.pace.ties == "random"
+    kept = Plan.from_dict({"version": 1, "train": {"steps": 10, "sampling": "epochs"}})
+    assert kept.train == TrainSpec(steps=10, sampling="epochs")
+    assert Plan.from_dict({}).train.sampling == "epochs"  # version 2 by default
+    with pytest.raises(ValueError, match="version 3"):
+        Plan.from_dict({"version": 3})
+
+
+def test_new_fields_round_trip_through_json():
+    plan = Plan(
+        train=TrainSpec(batch=4096, batch_unit="tokens", sampling="replacement"),
+        pace=Pace("root", start=0.1, over=100, ties="include"),
+    )
+    again = Plan.from_json(plan.to_json())
+    assert again == plan and again.hash == plan.hash
+    assert again.hash != Plan(train=TrainSpec(batch=4096), pace=Pace("root", 0.1, over=100)).hash

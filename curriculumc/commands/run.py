@@ -17,6 +17,7 @@ from pathlib import Path
 from curriculumc.cli import EXIT_OK, EXIT_USAGE
 from curriculumc.commands.arguments import (
     add_cache_option,
+    add_control_option,
     add_device_option,
     add_spec_arguments,
     load_spec,
@@ -33,13 +34,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "and the final model in runs/<name>-<plan hash>/. A plan.json may be given instead "
         "of a spec.",
     )
+    add_control_option(
+        parser,
+        "train the matched control instead: the same plan with a random order (run name "
+        "gets -control); warns when its words or tokens differ from the curriculum's by "
+        "more than 2%%",
+    )
     parser.add_argument(
-        "--control",
-        metavar="SCORER",
-        choices=("random",),
-        default=None,
-        help="train the matched control instead: the same plan with a random order "
-        "(run name gets -control)",
+        "--no-exposure-check",
+        dest="exposure_check",
+        action="store_false",
+        help="with --control: skip comparing its exposure with the curriculum's "
+        "(sweep compares them once per pair)",
     )
     parser.add_argument(
         "--resume",
@@ -88,9 +94,28 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     name = args.name or spec_path.stem
     if args.control:
-        plan = curriculumc.make_control(plan, args.control)
+        curriculum, plan = plan, curriculumc.make_control(plan, args.control)
         name += "-control"
+        if args.exposure_check:
+            _check_exposure(curriculum, plan, args)
     return train_plan(plan, args, name=name, spec_path=spec_path)
+
+
+def _check_exposure(curriculum, control, args: argparse.Namespace) -> None:
+    """Before training a control: warn (stderr, rank 0) when its exposure differs from
+    its curriculum's. Prepares the data the run prepares next (cached); never fails."""
+    import os
+    import sys
+
+    if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 speaks for all
+        return
+    from curriculumc.runtime.data.prepare import default_cache_dir
+    from curriculumc.runtime.experiments.simulate import check_control_exposure
+
+    cache_dir = args.cache_dir if args.cache_dir is not None else default_cache_dir()
+    warning = check_control_exposure(curriculum, control, cache_dir=cache_dir)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
 
 
 def train_plan(plan, args: argparse.Namespace, *, name: str, spec_path: Path | None) -> int:

@@ -1,10 +1,13 @@
-"""``curriculumc simulate FILE [key=value ...] [-o exposure.png] [--json out.json]``: what a
-curriculum will show the model, without a model.
+"""``curriculumc simulate FILE [key=value ...] [--control random] [-o exposure.png] [--json
+out.json]``: what a curriculum will show the model, without a model.
 
 Prepares the data, scores it by the plan's sort and runs the trainer's own sampler over
 every step, then reports words seen (against the BabyLM budgets), unique examples seen,
 draws per difficulty decile and tenth of training, each source's share over time and the
-step by which every example has been seen. No torch, transformers or datasets import.
+step by which every example has been seen. With ``--control random`` it simulates the
+matched control too and sets both side by side (words, tokens, draws, unique examples,
+coverage per epoch, the difference), with the warning ``run --control`` would print. No
+torch, transformers or datasets import.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from curriculumc.cli import EXIT_OK, EXIT_USAGE
 from curriculumc.commands.arguments import (
     add_cache_option,
+    add_control_option,
     add_spec_arguments,
     load_spec,
     usage_error,
@@ -38,6 +42,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "-o", "--output", type=Path, default=None, help="write the exposure picture (.png)"
     )
     parser.add_argument("--json", type=Path, default=None, help="write the numbers as JSON")
+    add_control_option(
+        parser,
+        "simulate the matched control too (the same plan with a random order) and compare "
+        "words, tokens, draws and coverage side by side",
+    )
     add_cache_option(parser)
     parser.add_argument(
         "--width", type=int, default=None, help="table width in columns (default: terminal's)"
@@ -57,26 +66,38 @@ def run(args: argparse.Namespace) -> int:
     plan = load_spec(args, "simulate")
     if plan is None:
         return EXIT_USAGE
+    import curriculumc
     from curriculumc.cli import console as cli_console
     from curriculumc.runtime.data.prepare import default_cache_dir, prepare_data
-    from curriculumc.runtime.experiments.simulate import render_table, save_figure, simulate_plan
+    from curriculumc.runtime.experiments import simulate
 
     started = time.perf_counter()
     # the same data, caches and tokenizer as a run; its transformers tokenizer is never loaded
     cache_dir = args.cache_dir if args.cache_dir is not None else default_cache_dir()
     corpus = prepare_data(plan, cache_dir=cache_dir).corpus
-    result = simulate_plan(plan, corpus, cache_dir=cache_dir)
+    result = simulate.simulate_plan(plan, corpus, cache_dir=cache_dir)
+    gap = None
+    if args.control:
+        control = curriculumc.make_control(plan, args.control)
+        gap = simulate.simulate_pair(plan, control, corpus, cache_dir=cache_dir, curriculum=result)
     elapsed = time.perf_counter() - started
     console = cli_console(width=args.width, highlight=False, soft_wrap=False)
-    console.print(render_table(result))
-    console.print(f"simulated {result.steps:,} steps in {elapsed:.1f} s", style="dim")
+    console.print(simulate.render_table(result))
+    if gap is not None:
+        console.print(simulate.render_gap_table(gap))
+    what = " of the curriculum and its control" if gap is not None else ""
+    console.print(f"simulated {result.steps:,} steps{what} in {elapsed:.1f} s", style="dim")
     try:
         if args.output is not None:
-            written = save_figure(result, args.output)
+            written = simulate.save_figure(result, args.output)
             print(f"wrote {written}", file=sys.stderr)
         if args.json is not None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+            data = result.to_dict()
+            if gap is not None:  # the curriculum's figures stay at the top level
+                data["control"] = gap.control.to_dict()
+                data["control_gap"] = gap.to_dict()
+            args.json.write_text(json.dumps(data, indent=2) + "\n")
             print(f"wrote {args.json}", file=sys.stderr)
     except OSError as exc:
         raise CurriculumError.single(

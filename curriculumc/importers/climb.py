@@ -25,9 +25,14 @@ spec text that means the same, built as syntax-tree nodes and written by
   ``max_training_steps`` and reaches ``max_difficulty`` (E) at ``end_percent``, which is
   exactly ``pace FN from S to E after T over N`` with T = start_percent·steps and
   N = (end_percent − start_percent)·steps;
-- scorers: ``ngram_perplexity(n_gram=k)`` → ``ngram_ppl(n=k)``,
-  ``self_perplexity(update=u)`` → ``model_ppl(every=u)``, ``data_split`` →
-  ``source(...)`` in the order listed in :data:`BABYLM_SPOKEN` / :data:`BABYLM_WRITTEN`;
+- the data pool: the seed keeps every example whose score is at or below
+  ``np.percentile(scores, 100·p)`` (``remove_scores_above_max_difficulty``: ties
+  included), which is ``ties include`` on the data ``pace``;
+- scorers: ``ngram_perplexity(n_gram=k)`` → ``ngram_ppl(n=k)`` (in-sample, as the seed
+  scores), ``self_perplexity(update=u)`` → ``model_ppl(every=u, first=u)`` (the seed
+  scores first at step u: before it, ``n_gram: 0`` gives every example the same score,
+  all data uniformly), ``data_split`` → ``source(...)`` in the order listed in
+  :data:`BABYLM_SPOKEN` / :data:`BABYLM_WRITTEN`;
 - objective ``steps: {unit: [start, end]}`` (overlapping ranges train several units at
   once) become ``at`` phases at every range boundary with the units active there; the
   older ``steps: {0: mlm, 10000: pos}`` maps one to one;
@@ -404,7 +409,9 @@ class _Converter:
             end=ast.Number(percent_text(high)) if high != 1.0 else None,
             after=ast.Number(number_text(after)) if after else None,
         )
-        return ast.PaceStmt(target, ast.Name(name), schedule)
+        # the seed's data pool is a percentile threshold: ties at the edge are all included
+        ties = ast.Ties(ast.Name("include")) if target == "data" else None
+        return ast.PaceStmt(target, ast.Name(name), schedule, ties)
 
     def data_curriculum(self) -> None:
         section = self.get("data_curriculum")
@@ -422,13 +429,16 @@ class _Converter:
                     "are computed once)"
                 )
         elif scorer == "self_perplexity":
+            # the seed scores with the model at every multiple of `update` after step 0;
+            # before that, n_gram: 0 gives all examples the same score (all data, uniformly)
             update = kwargs.pop("update", None)
-            sort = _call("model_ppl", every=update or None)
+            sort = _call("model_ppl", every=update or None, first=update or None)
             n = kwargs.pop("n_gram", None)
             if n:
+                first = f"step {update}" if update else "its first scoring"
                 self.not_carried.append(
                     f"self_perplexity's initial {n}-gram scoring before the first model "
-                    "re-score (model_ppl scores with the model from the start)"
+                    f"scoring (model_ppl draws all data uniformly until {first})"
                 )
         elif scorer == "data_split":
             spoken_first = kwargs.pop("spoken_first", True)

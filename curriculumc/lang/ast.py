@@ -164,10 +164,16 @@ class TokenizerStmt:
 
 @dataclass(frozen=True)
 class Setting:
-    """One ``key value`` pair of a ``train`` statement (``20000 steps`` -> steps 20000)."""
+    """One ``key value [word]`` of a ``train`` statement (``20000 steps`` -> steps 20000).
+
+    ``unit`` is the word after the value, when one is written: the unit of ``batch 4096
+    tokens``, the rest of ``sample without replacement`` (value ``without``, unit
+    ``replacement``). The builder says which settings take one.
+    """
 
     key: Name
     value: Value
+    unit: Name | None = None
     span: Span | None = None
 
 
@@ -199,12 +205,22 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Ties:
+    """``ties include`` / ``ties random``: which examples a pool's edge releases when
+    scores tie there (data pacing only; ``span`` covers the whole clause)."""
+
+    rule: Name
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
 class PaceStmt:
-    """``pace FN SCHEDULE`` or ``pace none``; ``target`` is ``data`` or ``vocab``."""
+    """``pace FN SCHEDULE [ties RULE]`` or ``pace none``; ``target`` is ``data`` or ``vocab``."""
 
     target: str
     fn: Name
     schedule: Schedule | None = None
+    ties: Ties | None = None
     span: Span | None = None
 
 

@@ -23,6 +23,7 @@ from curriculumc.errors import did_you_mean
 from curriculumc.lang import ast
 from curriculumc.lang.printer import call_text, scalar_text
 from curriculumc.lang.values import (
+    E_CHOICE,
     Report,
     check_exists,
     read_choice,
@@ -39,7 +40,9 @@ from curriculumc.lang.values import (
 from curriculumc.pacing import PACING_FUNCTIONS
 
 # value errors
+E_EXTRA_WORD = "E032"
 E_WEIGHT = "E034"
+E_BUDGET = "E039"
 E_ARGS = "E035"
 E_DUPLICATE_ARG = "E036"
 # unknown names
@@ -64,6 +67,7 @@ E_AT_LATE = "E061"
 E_AT_FIRST = "E062"
 E_FAMILY = "E063"
 E_DUPLICATE_EVAL = "E066"
+E_TIES_PLACE = "E067"
 
 #: ``train`` setting -> TrainSpec field (and the aliases a researcher may write)
 TRAIN_SETTINGS = {
@@ -79,7 +83,14 @@ TRAIN_SETTINGS = {
     "clip": "clip",
     "decay": "weight_decay",
     "weight_decay": "weight_decay",
+    "sample": "sampling",
 }
+#: ``batch N [unit]`` -> TrainSpec.batch_unit (no unit: examples)
+BATCH_UNITS = ("examples", "tokens")
+#: ``sample WORDING`` -> TrainSpec.sampling
+SAMPLING = {"without replacement": "epochs", "with replacement": "replacement"}
+#: ``ties RULE`` of the data pace -> Pace.ties
+TIE_RULES = ("random", "include")
 LR_SCHEDULES = ("linear", "cosine", "constant")
 POS_FORMATS = ("universal", "mor", "tagger")
 MIN_BPE_VOCAB = 300  # 256 byte symbols + special tokens + some merges
@@ -110,6 +121,12 @@ def build_train(spec: ast.Spec, report: Report) -> plan.TrainSpec:
                     setting, hint=f"first given on line {line}",
                 )  # fmt: skip
                 continue
+            if setting.unit is not None and field not in ("batch", "sampling"):
+                report_error(
+                    report, E_EXTRA_WORD,
+                    f"unexpected '{setting.unit.value}' after the value of '{name}'",
+                    setting.unit, hint="only 'batch' takes a unit ('batch 4096 tokens')",
+                )  # fmt: skip
             given[field] = setting
 
     def value(field, read, *args, **kwargs):
@@ -128,11 +145,63 @@ def build_train(spec: ast.Spec, report: Report) -> plan.TrainSpec:
     fields["clip"] = value("clip", read_float)
     fields["weight_decay"] = value("weight_decay", read_float)
     fields["schedule"] = value("schedule", read_choice, LR_SCHEDULES)
+    if "batch" in given:
+        fields["batch_unit"] = _batch_unit(given["batch"], report)
+    if "sampling" in given:
+        fields["sampling"] = _sampling(given["sampling"], report)
     steps = fields["steps"] or plan.TrainSpec.steps
     fields["warmup"] = value("warmup", read_time, steps)
     if fields["warmup"] is None:  # not given (or wrong): 10% of the steps
         fields["warmup"] = ast.Number("10%").share_of(steps)
+    seq = fields["seq"] or plan.TrainSpec.seq
+    if fields.get("batch_unit") == "tokens" and fields["batch"] is not None:
+        if fields["batch"] < seq:
+            report_error(
+                report, E_BUDGET,
+                f"a budget of {fields['batch']} tokens cannot hold one example of up to seq "
+                f"{seq} tokens",
+                given["batch"].value,
+                hint=f"give at least 'batch {seq} tokens' (e.g. 'batch {32 * seq} tokens'), "
+                "lower 'seq', or count examples: 'batch 32'",
+            )  # fmt: skip
+            fields["batch"] = None
     return plan.TrainSpec(**{k: v for k, v in fields.items() if v is not None})
+
+
+def _batch_unit(setting: ast.Setting, report: Report) -> str | None:
+    """``batch 32`` / ``batch 32 examples`` -> examples; ``batch 4096 tokens`` -> tokens."""
+    if setting.unit is None:
+        return "examples"
+    return read_choice(setting.unit, "batch unit", report, BATCH_UNITS)
+
+
+def _sampling(setting: ast.Setting, report: Report) -> str | None:
+    """``sample with replacement`` / ``sample without replacement``; another wording is an
+    error at the word that is wrong (the value, or the word after it)."""
+    first, second = setting.value, setting.unit
+    shown = " ".join(_written(node) for node in (first, second) if node is not None)
+    if shown in SAMPLING:
+        return SAMPLING[shown]
+    choices = " or ".join(f"'sample {w}'" for w in SAMPLING)
+    starts_right = isinstance(first, ast.Name) and first.value in ("with", "without")
+    if starts_right and second is None:
+        message, where = f"missing 'replacement' after 'sample {first.value}'", first
+        hint = f"write 'sample {first.value} replacement'"
+    else:
+        message = f"unknown sampling '{shown}'"
+        where = second if starts_right else first
+        phrases = [f"sample {w}" for w in SAMPLING]
+        hint = did_you_mean(f"sample {shown}", phrases, most=1) or f"write {choices}"
+        if shown in SAMPLING.values():  # the plan's name for it (sampling: epochs)
+            wording = next(w for w, name in SAMPLING.items() if name == shown)
+            hint = f"sampling '{shown}' is written 'sample {wording}'"
+    report_error(report, E_CHOICE, message, where, hint)
+    return None
+
+
+def _written(node) -> str:
+    """A value as the user wrote it (a number's text, a name, a string's content)."""
+    return node.text if isinstance(node, ast.Number) else str(node.value)
 
 
 def _config_family(path: str, node, report: Report) -> str | None:
@@ -326,6 +395,7 @@ def build_pace(stmt: ast.PaceStmt | None, steps: int, report: Report) -> plan.Pa
         return plan.Pace()
     fn = stmt.fn.value
     word = "pace" if stmt.target == "data" else "vocab"
+    ties = _tie_rule(stmt, report)
     if fn == "none":
         if stmt.schedule is not None:
             report_error(report, E_SCHEDULE, f"'{word} none' takes no schedule", stmt.schedule)
@@ -365,7 +435,28 @@ def build_pace(stmt: ast.PaceStmt | None, steps: int, report: Report) -> plan.Pa
         return plan.Pace()
     if not known:
         return plan.Pace()
-    return plan.Pace(fn, start, end, over, after, release)
+    return plan.Pace(fn, start, end, over, after, release, ties or plan.Pace.ties)
+
+
+def _tie_rule(stmt: ast.PaceStmt, report: Report) -> str | None:
+    """The ``ties`` rule of a data pace (None: not written, or wrong). A tie rule says which
+    examples a pool's edge releases; the vocabulary and ``pace none`` have no such edge."""
+    if stmt.ties is None:
+        return None
+    if stmt.target == "vocab":
+        report_error(
+            report, E_TIES_PLACE, "'ties' belongs to the data pace: the vocabulary is released "
+            "by token id, which never ties", stmt.ties,
+            hint="remove it here; write it on 'pace' (pace root from 10% over 10000 ties include)",
+        )  # fmt: skip
+        return None
+    if stmt.fn.value == "none":
+        report_error(
+            report, E_TIES_PLACE, "'pace none' releases all data: it has no pool edge for "
+            "'ties' to decide", stmt.ties, hint="remove 'ties', or pace the data",
+        )  # fmt: skip
+        return None
+    return read_choice(stmt.ties.rule, "tie rule", report, TIE_RULES)
 
 
 def _tags(names, report: Report) -> tuple[str, ...]:

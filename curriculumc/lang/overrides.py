@@ -9,11 +9,13 @@ offending text. Paths are relative to the current directory.
 Keys: ``model``, ``data`` (a corpus name or a path), ``data.path``, ``data.hub``,
 ``data.packed``, ``data.<option>`` (see ``registry.DATA_OPTIONS``), ``tokenizer.vocab_size``,
 ``tokenizer.path``, ``train.<setting>`` (steps, batch, seq, lr, warmup, seed, schedule,
-accumulate, clip, decay), ``seed`` and ``steps`` (short for ``train.seed``/``train.steps``),
-``sort``, ``sort.order``, ``pace`` / ``vocab`` (a pacing function or ``none``),
-``pace.<part>`` / ``vocab.<part>`` (start, end, after, over, release), ``eval.every``,
-``eval.limit``, ``log.every``, ``log.wandb_project``, ``checkpoint.every``,
-``checkpoint.keep``, ``push``.
+accumulate, clip, decay, sample), ``seed`` and ``steps`` (short for ``train.seed`` /
+``train.steps``), ``sort``, ``sort.order``, ``pace`` / ``vocab`` (a pacing function or
+``none``), ``pace.<part>`` / ``vocab.<part>`` (start, end, after, over, release),
+``pace.ties``, ``eval.every``, ``eval.limit``, ``log.every``, ``log.wandb_project``,
+``checkpoint.every``, ``checkpoint.keep``, ``push``. A ``train.*`` value may carry the
+setting's word (``train.batch=4096 tokens``, ``train.sample=with replacement``);
+``train.batch=N`` alone keeps the unit the spec wrote.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ KEYS = (
     "tokenizer.vocab_size", "tokenizer.path",
     *(f"train.{s}" for s in TRAIN_SETTINGS), "seed", "steps",
     "sort", "sort.order",
-    "pace", *(f"pace.{p}" for p in _SCHEDULE_PARTS),
+    "pace", *(f"pace.{p}" for p in _SCHEDULE_PARTS), "pace.ties",
     "vocab", *(f"vocab.{p}" for p in _SCHEDULE_PARTS),
     "eval.every", "eval.limit", "log.every", "log.wandb_project",
     "checkpoint.every", "checkpoint.keep", "push",
@@ -78,6 +80,8 @@ def parse_overrides(items: Sequence[str]) -> list[Override]:
         span = Span(SOURCE_NAME, line, start, line, end, source)
         if key not in KEYS:
             hint = did_you_mean(key, KEYS) or "keys: " + ", ".join(k for k in KEYS if "." not in k)
+            if key == "vocab.ties":  # token ids never tie
+                hint = "a tie rule belongs to the data pace: pace.ties=include"
             problems.append(Diagnostic(E_OVERRIDE_KEY, f"unknown override '{key}'", key_span, hint))
             continue
         found.append(Override(key, text.strip(), key_span, span))
@@ -167,13 +171,18 @@ def _apply(statements: list, o: Override) -> None:
         _replace_or_add(statements, ast.TokenizerStmt, lambda s: new)
     elif head == "train":
         field = TRAIN_SETTINGS[part]
+        value, unit = _fragment(o, "setting_value")  # 4096 tokens, with replacement
+        if unit is None and field == "batch":  # train.batch=8192 keeps the spec's unit
+            written = [s for t in statements if isinstance(t, ast.TrainStmt) for s in t.settings
+                       if TRAIN_SETTINGS.get(s.key.value) == "batch"]  # fmt: skip
+            unit = written[0].unit if written else None
         for i, stmt in enumerate(statements):
             if isinstance(stmt, ast.TrainStmt):
                 kept = tuple(s for s in stmt.settings if TRAIN_SETTINGS.get(s.key.value) != field)
                 statements[i] = dataclasses.replace(stmt, settings=kept)
         statements[:] = [s for s in statements if not (isinstance(s, ast.TrainStmt) and
                                                        not s.settings)]  # fmt: skip
-        setting = ast.Setting(ast.Name(part, o.key_span), _value(o), o.span)
+        setting = ast.Setting(ast.Name(part, o.key_span), value, unit, o.span)
         statements.append(ast.TrainStmt((setting,), o.span))
     elif key == "sort":
         terms = _fragment(o, "terms")
@@ -193,10 +202,16 @@ def _apply(statements: list, o: Override) -> None:
             fn = _value(o)
 
             def change(stmt):
-                schedule = stmt.schedule if stmt and o.text != "none" else None
-                return ast.PaceStmt(target, fn, schedule, o.span)
+                kept = stmt if stmt and o.text != "none" else None  # 'none' has neither
+                schedule = kept.schedule if kept else None
+                return ast.PaceStmt(target, fn, schedule, kept.ties if kept else None, o.span)
 
             _replace_or_add(statements, ast.PaceStmt, change, is_target)
+        elif part == "ties":
+            _needs(statements, ast.PaceStmt, o, head, is_target)
+            ties = ast.Ties(_value(o), o.span)
+            _replace_or_add(statements, ast.PaceStmt,
+                            lambda s: dataclasses.replace(s, ties=ties), is_target)  # fmt: skip
         else:
             _needs(statements, ast.PaceStmt, o, head, is_target)
             value = _value(o)

@@ -33,7 +33,8 @@ STATEMENT_KEYWORDS = (
 )  # fmt: skip
 
 #: start symbols: a whole spec, one statement, and fragments used by YAML and overrides
-START = ("spec", "statement", "terms", "call", "value")
+#: (``setting_value``: a training setting's value with its optional word, ``4096 tokens``)
+START = ("spec", "statement", "terms", "call", "value", "setting_value")
 
 
 @cache
@@ -199,22 +200,31 @@ class _ToAst(Transformer):
         return ast.TrainStmt(tuple(children), self._span(meta))
 
     def setting(self, meta, children):
-        key, value = children
-        return ast.Setting(self._leaf(key), value, self._span(meta))
+        key, (value, unit) = children
+        return ast.Setting(self._leaf(key), value, unit, self._span(meta))
+
+    def setting_value(self, meta, children):
+        value, unit = children
+        return (value, self._leaf_or_none(unit))
 
     def setting_number_first(self, meta, children):
         number, key = children
-        return ast.Setting(self._leaf(key), self._leaf(number), self._span(meta))
+        return ast.Setting(self._leaf(key), self._leaf(number), span=self._span(meta))
 
     def sort(self, meta, children):
         terms, order = children
         return ast.SortStmt(terms, self._leaf_or_none(order), self._span(meta))
 
     def pace(self, meta, children):
-        return ast.PaceStmt("data", self._leaf(children[0]), children[1], self._span(meta))
+        fn, schedule, ties = children
+        return ast.PaceStmt("data", self._leaf(fn), schedule, ties, self._span(meta))
 
     def vocab(self, meta, children):
-        return ast.PaceStmt("vocab", self._leaf(children[0]), children[1], self._span(meta))
+        fn, schedule, ties = children
+        return ast.PaceStmt("vocab", self._leaf(fn), schedule, ties, self._span(meta))
+
+    def ties(self, meta, children):
+        return ast.Ties(self._leaf(children[0]), self._span(meta))
 
     def schedule(self, meta, children):
         start, end, after, over, release = (self._leaf_or_none(c) for c in children)
@@ -319,6 +329,15 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
     "missing 'at' after 'release' (write 'release at R%')": (
         "pace root from 1% over 10 release 8%",
     ),
+    "'ties' comes after the schedule (write '... over N release at R% ties RULE')": (
+        "pace root from 10% over 10 ties include release at 80%",
+    ),
+    "missing the tie rule after 'ties' (write 'ties random' or 'ties include')": (
+        "pace root from 10% over 10 ties",
+        "pace root from 10% over 10 release at 80% ties",
+        "pace root ties",
+        "pace root from 10% over 10 ties 3",
+    ),
     "missing a number": (
         "pace root from over 10",
         "pace root from 10% over",
@@ -362,12 +381,15 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "data synth packed x",
         "tokenizer bpe 8192 x",
         "train 10 steps x",
+        "train batch 32 tokens x",
+        "train sample with replacement x",
         "sort by x 3",
         "sort by x(n=3) 3",
         "sort by x descending y",
         "pace none 10",
         "pace root from 10% over 10 x",
         "pace root from 10% over 10 release at 8% x",
+        "pace root from 10% over 10 ties include x",
         "at 0 mlm pos",
         "at 0 pos(noun) x",
         "unit a = b c",

@@ -27,6 +27,7 @@ from curriculumc.lang.ast import (
     PaceStmt,
     PushStmt,
     Schedule,
+    Setting,
     SortStmt,
     Spec,
     Statement,
@@ -113,6 +114,12 @@ def _format_schedule(s: Schedule) -> str:
     return out
 
 
+def _format_setting(s: Setting) -> str:
+    """``batch 4096 tokens``, ``sample with replacement``, ``lr 1e-3``: key, value, word."""
+    unit = f" {s.unit.value}" if s.unit else ""
+    return f"{s.key.value} {format_value(s.value)}{unit}"
+
+
 def format_statement(stmt: Statement) -> str:
     """One statement as DSL text. Raises ``TypeError`` for anything else."""
     if isinstance(stmt, ModelStmt):
@@ -127,14 +134,15 @@ def format_statement(stmt: Statement) -> str:
         size = f" {stmt.size.text}" if stmt.size else ""
         return f"tokenizer {format_value(stmt.kind)}{size}"
     if isinstance(stmt, TrainStmt):
-        return "train " + ", ".join(f"{s.key.value} {format_value(s.value)}" for s in stmt.settings)
+        return "train " + ", ".join(_format_setting(s) for s in stmt.settings)
     if isinstance(stmt, SortStmt):
         order = f" {stmt.order.value}" if stmt.order else ""
         return f"sort by {format_terms(stmt.terms)}{order}"
     if isinstance(stmt, PaceStmt):
         word = "pace" if stmt.target == "data" else "vocab"
         schedule = f" {_format_schedule(stmt.schedule)}" if stmt.schedule else ""
-        return f"{word} {stmt.fn.value}{schedule}"
+        ties = f" ties {stmt.ties.rule.value}" if stmt.ties else ""
+        return f"{word} {stmt.fn.value}{schedule}{ties}"
     if isinstance(stmt, AtStmt):
         return f"at {stmt.time.text} {format_terms(stmt.terms)}"
     if isinstance(stmt, UnitStmt):

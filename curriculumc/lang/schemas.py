@@ -54,6 +54,8 @@ def _suggest(error) -> str | None:
 
 # how spec.schema.json writes the number syntax (anchored, as JSON Schema patterns are not)
 NUMBER_PATTERN = f"^{ast.NUMBER_PATTERN}$"
+# ... and a batch: a number with an optional unit word (32, 32 examples, 4096 tokens)
+BATCH_PATTERN = f"^({ast.NUMBER_PATTERN})( +[A-Za-z_][A-Za-z0-9_\\-]*)?$"
 
 
 def _specific(error):
@@ -98,6 +100,10 @@ def validate(
                 message = f"unknown key '{extra[0]}'" + (f" in '{where}'" if where else "")
         if error.validator == "pattern" and error.validator_value == NUMBER_PATTERN:
             message = f"{error.instance!r} is not a number (10k, 1e-3 or 10% are fine)"
+        if error.validator == "pattern" and error.validator_value == BATCH_PATTERN:
+            message = (
+                f"{error.instance!r} is not a number (a batch is 32, 32 examples or 4096 tokens)"
+            )
         if span is None:
             span = locate(path, False)
         if path and not message.startswith("unknown key"):

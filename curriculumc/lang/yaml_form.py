@@ -9,13 +9,16 @@ text or the structured form with the seed system's names::
       scoring_fn_kwargs: {n: 3}
       order: ascending
       pacing_fn: root
-      pacing_fn_kwargs: {start_percent: 0.1, num_steps: 10000, end_percent: 0.8}
+      pacing_fn_kwargs: {start_percent: 0.1, num_steps: 10000, end_percent: 0.8,
+                         ties: include}  # optional: random (the default) or include
       steps: {0: mlm, 10000: pos, 15000: mlm + 0.5 pos}
       units: {pos_nv: {objective: pos, tags: [noun, verb], mask: 0.4}}
       vocab: {pacing_fn: linear, pacing_fn_kwargs: {start_percent: 0.1, num_steps: 10000}}
 
 ``pacing_fn_kwargs``: ``start_percent`` = S, ``num_steps`` = N, ``end_percent`` = R
-(release), and for the extended form ``to_percent`` = E, ``after_steps`` = T.
+(release), and for the extended form ``to_percent`` = E, ``after_steps`` = T; ``ties`` is
+the data pace's tie rule (``ties include``). Training settings with a word after the value
+are one string, as in the DSL: ``train: {batch: 4096 tokens, sample: with replacement}``.
 
 The YAML is loaded safely by :mod:`curriculumc.lang.yaml_nodes` (nodes, so every value
 keeps its line and column); its shape is checked against ``spec.schema.json``; every
@@ -207,9 +210,16 @@ def _experiment(doc: _Document, data: dict, problems: list) -> list:
     if "train" in data:
         settings = []
         for key, value in data["train"].items():
-            key_span = doc.span(("train", key), True)
-            settings.append(ast.Setting(ast.Name(key, key_span),
-                                        _value(doc, ("train", key), value), key_span))  # fmt: skip
+            path = ("train", key)
+            key_span = doc.span(path, True)
+            if isinstance(value, str) and len(value.split()) > 1:  # batch: 4096 tokens
+                parsed = _fragment(doc, path, value, "setting_value", problems)
+                if parsed is None:
+                    continue
+                number, unit = parsed
+            else:
+                number, unit = _value(doc, path, value), None
+            settings.append(ast.Setting(ast.Name(key, key_span), number, unit, key_span))
         if settings:
             out.append(ast.TrainStmt(tuple(settings), doc.span(("train",), True)))
     return out
@@ -261,8 +271,12 @@ def _pace(doc, path: tuple, entry: dict, target: str, problems) -> ast.PaceStmt:
     span = doc.span(path + ("pacing_fn",), True)
     kwargs = entry.get("pacing_fn_kwargs")
     if kwargs is None:
-        return ast.PaceStmt(target, fn, None, span)
+        return ast.PaceStmt(target, fn, None, span=span)
     where = path + ("pacing_fn_kwargs",)
+    ties = None
+    if "ties" in kwargs:  # pacing_fn_kwargs: {..., ties: include}
+        rule = _value(doc, where + ("ties",), kwargs["ties"])
+        ties = ast.Ties(rule, doc.span(where + ("ties",), True))
 
     def number(key):
         if key not in kwargs:
@@ -271,7 +285,7 @@ def _pace(doc, path: tuple, entry: dict, target: str, problems) -> ast.PaceStmt:
 
     start, over = number("start_percent"), number("num_steps")
     if start is None or over is None:
-        return ast.PaceStmt(target, fn, None, span)
+        return ast.PaceStmt(target, fn, None, ties, span)
     schedule = ast.Schedule(
         start,
         over,
@@ -280,7 +294,7 @@ def _pace(doc, path: tuple, entry: dict, target: str, problems) -> ast.PaceStmt:
         number("end_percent"),
         doc.span(where),
     )
-    return ast.PaceStmt(target, fn, schedule, span)
+    return ast.PaceStmt(target, fn, schedule, ties, span)
 
 
 def _unit(doc, name: str, entry, problems) -> ast.UnitStmt | None:

@@ -1,7 +1,9 @@
 """A compiled curriculum in words: what ``curriculumc explain`` prints.
 
 :func:`explain` turns a :class:`~curriculumc.plan.Plan` into a short plain-text timeline: what
-the data is sorted by, how it is paced, then one block per stretch of training in which
+the data is sorted by (and how each scorer scores), how it is paced, how ties at the pool's
+edge are decided, how batches are made and drawn (the definitions of docs/language.md,
+"What your curriculum means"), then one block per stretch of training in which
 nothing changes (split at every step of :meth:`Plan.boundaries` and at every phase start),
 and the totals. Every number shown comes from the Plan's own schedule methods
 (:meth:`Plan.data_fraction`, :meth:`Plan.vocab_fraction`, :meth:`Plan.objectives`) -- there
@@ -20,6 +22,9 @@ from curriculumc.plan import EvalSpec, Pace, Plan, ScorerTerm
 
 LABEL_WIDTH = 14  # "  objectives" plus two spaces: values line up in one column
 MAX_LISTED_EVALS = 5  # longer lists are shortened to "a, b, ..., z (n times)"
+#: model_ppl's re-scoring interval when the spec gives none (the runtime scorer's default;
+#: tests/views/test_explain.py checks the two agree)
+MODEL_PPL_EVERY = 1000
 
 
 @dataclass(frozen=True)
@@ -34,8 +39,20 @@ class Segment:
     reasons: tuple[str, ...] = ()
 
 
+def first_scoring(plan: Plan) -> int | None:
+    """The step of a self-paced sort's first scoring (``model_ppl(first=S)``, by default
+    its ``every``): before it, all data is drawn uniformly. None when the sort has none."""
+    for term in plan.sort.terms if plan.sort else ():
+        if term.name == "model_ppl":
+            kwargs = dict(term.kwargs)
+            every = kwargs.get("every", MODEL_PPL_EVERY)
+            return kwargs.get("first", every)
+    return None
+
+
 def segments(plan: Plan) -> tuple[Segment, ...]:
-    """Split ``[0, plan.train.steps)`` at every boundary and phase start.
+    """Split ``[0, plan.train.steps)`` at every boundary and phase start (and at a
+    self-paced sort's first scoring).
 
     Returns the segments in order; an empty tuple when the plan has no steps.
     """
@@ -43,6 +60,9 @@ def segments(plan: Plan) -> tuple[Segment, ...]:
     if total <= 0:
         return ()
     reasons: dict[int, list[str]] = {}
+    first = first_scoring(plan)
+    if first is not None and 0 < first < total:
+        reasons[first] = ["first model_ppl scoring"]
     for step, what in plan.boundaries():
         reasons.setdefault(step, []).append(what)
     cuts = {0, total}
@@ -80,8 +100,15 @@ def explain(plan: Plan, *, width: int = 80) -> str:
 
 def _header(plan: Plan) -> list[tuple[str, str]]:
     rows = [("sorted by", _sort_text(plan))]
+    scoring = [text for text in map(_scoring_text, plan.sort.terms if plan.sort else ()) if text]
+    if scoring:
+        rows.append(("scoring", "; ".join(scoring)))
     rows.append(("data pace", _pace_text(plan.pace, "data")))
+    if plan.pace.fn != "none" and plan.sort is not None and plan.sort.terms:
+        rows.append(("ties", _ties_text(plan)))
     rows.append(("vocabulary", _pace_text(plan.vocab, "vocabulary")))
+    rows.append(("batch", _batch_text(plan)))
+    rows.append(("sampling", _sampling_text(plan)))
     defined = [u for u in plan.units if u.objective != u.name or u.args or u.kwargs]
     if defined:
         rows.append(
@@ -109,6 +136,77 @@ def _sort_text(plan: Plan) -> str:
 
 def _term(term: ScorerTerm) -> str:
     return _call(term.name, term.args, term.kwargs)
+
+
+def _scoring_text(term: ScorerTerm) -> str | None:
+    """How a scorer scores, where that is a choice the reader should see (else None)."""
+    kwargs = dict(term.kwargs)
+    if term.name == "ngram_ppl":
+        folds = kwargs.get("folds", 1)
+        if folds == 1:
+            return (
+                f"{_term(term)} scored in-sample: the n-gram model is trained on the sentences "
+                "it scores (the seed system's rule)"
+            )
+        return (
+            f"{_term(term)} cross-fitted over {folds} folds: each example scored by a model "
+            f"trained on the other {folds - 1} folds"
+        )
+    if term.name == "model_ppl":
+        every = kwargs.get("every", MODEL_PPL_EVERY)
+        first = kwargs.get("first", every)
+        if first == 0:
+            start = "scored first at step 0 (by the untrained model)"
+        else:
+            start = f"all data, uniformly, until the first scoring at step {_steps(first)}"
+        return (
+            f"{_term(term)}: {start}, then re-scored every {_steps(every)} steps with the "
+            "model being trained; every token of an example is scored"
+        )
+    return None
+
+
+def _ties_text(plan: Plan) -> str:
+    if plan.pace.ties == "include":
+        return (
+            "ties included: every example at or below the pool's percentile score (the seed "
+            "system's rule); the pool may hold more than the fraction"
+        )
+    return (
+        f"ties at the edge of the pool: broken by a seeded random order (seed "
+        f"{plan.train.seed}), never by file position"
+    )
+
+
+def _batch_text(plan: Plan) -> str:
+    train = plan.train
+    if train.batch_unit == "tokens":
+        text = (
+            f"batches of {_steps(train.batch)} tokens (<s> and </s> included), each step as "
+            "many examples as fit"
+        )
+    else:
+        text = f"batches of {_steps(train.batch)} examples"
+    if train.grad_accum > 1:
+        text += f"; gradients accumulated over {train.grad_accum} parts of each step"
+    return text
+
+
+def _sampling_text(plan: Plan) -> str:
+    if plan.train.sampling == "replacement":
+        return (
+            "every step drawn afresh from the pool (examples may repeat across steps, as in "
+            "curriculumc v1)"
+        )
+    text = (
+        "batches drawn without replacement within an epoch: every released example once "
+        "before any repeats"
+    )
+    if plan.pace.fn != "none":
+        text += "; examples released mid-epoch join the epoch's remaining draws at random places"
+    if plan.sort is not None and any(t.name == "model_ppl" for t in plan.sort.terms):
+        text += "; an epoch restarts at each re-scoring"
+    return text
 
 
 def _call(name: str, args: tuple, kwargs: tuple) -> str:
@@ -139,19 +237,23 @@ def _pace_text(pace: Pace, what: str) -> str:
 
 def _segment_title(plan: Plan, segment: Segment) -> str:
     span = segment.end - segment.start
-    drawn = span * _examples_per_step(plan)
-    title = (
-        f"steps {_steps(segment.start)}–{_steps(segment.end)}"
-        f" ({_steps(span)} steps, {_steps(drawn)} examples)"
-    )
-    return title
+    if plan.train.batch_unit == "tokens":
+        drawn = f"up to {_steps(span * plan.train.batch)} tokens"
+    else:
+        drawn = f"{_steps(span * plan.train.batch)} examples"
+    return f"steps {_steps(segment.start)}–{_steps(segment.end)} ({_steps(span)} steps, {drawn})"
 
 
 def _segment_body(plan: Plan, segment: Segment) -> list[tuple[str, str]]:
     first, last = segment.start, segment.end - 1
     rows = [("  changes", "; ".join(segment.reasons))] if segment.reasons else []
+    scoring = first_scoring(plan)
+    if scoring is not None and first < scoring:
+        data = "all data, uniformly (nothing scored yet)"
+    else:
+        data = _share_text(plan, plan.data_fraction(first), plan.data_fraction(last), "data")
     rows += [
-        ("  data", _share_text(plan, plan.data_fraction(first), plan.data_fraction(last), "data")),
+        ("  data", data),
         ("  objectives", _objectives_text(plan.objectives(first))),
         (
             "  vocabulary",
@@ -214,24 +316,37 @@ def _step_list(steps: list[int]) -> str:
 
 def _totals(plan: Plan) -> list[tuple[str, str]]:
     train = plan.train
-    per_step = _examples_per_step(plan)
-    # examples of the "line" unit are truncated to seq and padded: seq is an upper bound
-    upto = "" if plan.data.unit == "packed" else "up to "
-    batch = f"batch {train.batch}"
-    if train.grad_accum > 1:
-        batch += f" × {train.grad_accum} accumulated"
-    rows = [
-        (
-            "total",
-            f"{_steps(train.steps)} steps, {batch} × seq {train.seq}"
-            f" = {upto}{_steps(per_step * train.seq)} tokens per step",
-        ),
-        (
-            "",
-            f"{_steps(train.steps * per_step)} examples drawn,"
-            f" {upto}{_steps(train.steps * per_step * train.seq)} tokens",
-        ),
-    ]
+    if train.batch_unit == "tokens":
+        # each example is at most seq tokens, so at least batch // seq of them fit a step
+        fit = train.batch // train.seq
+        rows = [
+            (
+                "total",
+                f"{_steps(train.steps)} steps × {_steps(train.batch)} tokens"
+                f" = up to {_steps(train.steps * train.batch)} tokens",
+            ),
+            (
+                "",
+                f"at least {_steps(train.steps * fit)} examples drawn ({_steps(fit)} or more "
+                f"a step: each example is at most seq {train.seq} tokens)",
+            ),
+        ]
+    else:
+        # the batch is the optimizer step's (accumulation splits it, never adds to it);
+        # examples of the "line" unit are truncated to seq and padded: seq is an upper bound
+        upto = "" if plan.data.unit == "packed" else "up to "
+        rows = [
+            (
+                "total",
+                f"{_steps(train.steps)} steps, batch {train.batch} × seq {train.seq}"
+                f" = {upto}{_steps(train.batch * train.seq)} tokens per step",
+            ),
+            (
+                "",
+                f"{_steps(train.steps * train.batch)} examples drawn,"
+                f" {upto}{_steps(train.steps * train.batch * train.seq)} tokens",
+            ),
+        ]
     for spec in plan.evals:
         runs = plan.evaluation_steps(spec)
         how = []
@@ -245,10 +360,6 @@ def _totals(plan: Plan) -> list[tuple[str, str]]:
         when = " and ".join(how)  # at most three parts: every N, at phases, at the end
         rows.append(("", f"{spec.name}{where} {when}: {count}"))
     return rows
-
-
-def _examples_per_step(plan: Plan) -> int:
-    return plan.train.batch * max(1, plan.train.grad_accum)
 
 
 # --- formatting ------------------------------------------------------------------------

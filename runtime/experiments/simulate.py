@@ -5,7 +5,15 @@ step of the schedule and aggregates what was drawn: words seen (against the Baby
 budgets), unique examples seen, how often each difficulty decile was drawn in each tenth
 of training, each source's share over time, and the step at which every example had been
 seen. :func:`simulate_plan` adds the scoring; :func:`render_table` and :func:`save_figure`
-show the result. No torch is imported.
+show the result.
+
+A curriculum and its matched control (``--control random``): :func:`simulate_pair`
+simulates both, :func:`exposure_gap` sets their figures side by side
+(:func:`render_gap_table`), and :func:`control_exposure_warning` is the one warning that
+``simulate``, ``run --control`` and ``sweep --control`` print when the control's words or
+tokens differ from the curriculum's by more than :data:`EXPOSURE_TOLERANCE`
+(:func:`check_control_exposure` prepares the data first and never raises). No torch is
+imported.
 """
 
 from __future__ import annotations
@@ -15,15 +23,20 @@ from pathlib import Path
 
 import numpy as np
 
+from curriculumc.errors import CurriculumError
 from curriculumc.plan import Plan
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
 from curriculumc.runtime.ordering.order import initial_order
 from curriculumc.runtime.ordering.sampler import CurriculumSampler
+from curriculumc.runtime.ordering.scorers.model_ppl import is_self_paced
 
 #: BabyLM word budgets: strict-small and strict tracks
 BUDGETS = {"10M": 10_000_000, "100M": 100_000_000}
 TENTHS = 10
 DECILES = 10
+#: a control whose words or tokens differ from its curriculum's by more than this share
+#: is not matched in exposure (:func:`control_exposure_warning`)
+EXPOSURE_TOLERANCE = 0.02
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,12 @@ class Exposure:
     - ``max_draws``: the most-drawn example's draws, ``max_draws_expected`` what uniform
       draws from each step's pool would give that example (:func:`expected_draws`).
     - ``notes``: what the reader must know (fallbacks, scorer warnings).
+    - ``seq``: the plan's positions per example; ``longest_tokens``: the longest example's
+      tokens (:meth:`TokenizedCorpus.text_tokens` at ``seq``). A token budget holds at
+      least both (the compiler asks for ``seq``, E039).
+    - ``exact``: False when the plan's order depends on the model being trained (a
+      self-paced sort, ``model_ppl``): the figures that depend on which examples are drawn
+      (words, tokens, unique examples, coverage) are then those of a stand-in order.
     """
 
     steps: int
@@ -72,6 +91,14 @@ class Exposure:
     source_by_bin: np.ndarray
     sort: str
     notes: tuple[str, ...] = ()
+    seq: int = 0
+    longest_tokens: int = 0
+    exact: bool = True
+
+    @property
+    def tokens_per_step(self) -> float:
+        """Mean tokens seen per step."""
+        return self.tokens_seen / self.steps if self.steps else 0.0
 
     def source_unlock_order(self) -> np.ndarray:
         """Source indices by the time bin of their first draw (never drawn: last), then by
@@ -118,6 +145,10 @@ class Exposure:
             "source_by_tenth": self.source_by_tenth.tolist(),
             "sort": self.sort,
             "notes": list(self.notes),
+            "tokens_per_step": self.tokens_per_step,
+            "seq": self.seq,
+            "longest_tokens": self.longest_tokens,
+            "exact": self.exact,
         }
 
 
@@ -161,9 +192,11 @@ def exposure(
     bins: int = 50,
     sort: str = "corpus order",
     notes: tuple[str, ...] = (),
+    exact: bool = True,
 ) -> Exposure:
     """Run the sampler over ``plan.train.steps`` steps of ``order`` (with its sort ``keys``
-    for ``ties include``) and count what it draws.
+    for ``ties include``) and count what it draws. ``exact=False``: ``order`` stands in for
+    a self-paced one (see :class:`Exposure`).
 
     Raises :class:`CurriculumError` E361 when the corpus is smaller than one batch.
     """
@@ -227,13 +260,17 @@ def exposure(
         source_by_bin=source_by_bin.reshape(n_sources, bins),
         sort=sort,
         notes=notes,
+        seq=plan.train.seq,
+        longest_tokens=int(tokens.max()) if n else 0,
+        exact=exact,
     )
 
 
 def simulate_plan(
     plan: Plan, corpus: TokenizedCorpus, *, cache_dir: Path | str | None = None, bins: int = 50
 ) -> Exposure:
-    """Score ``corpus`` by the plan's sort and simulate its whole schedule."""
+    """Score ``corpus`` by the plan's sort and simulate its whole schedule (a self-paced
+    sort with the stand-in order of :func:`initial_order`, marked ``exact=False``)."""
     start = initial_order(plan, corpus, cache_dir=cache_dir, without_model=True)
     return exposure(
         plan,
@@ -243,7 +280,251 @@ def simulate_plan(
         bins=bins,
         sort=start.described,
         notes=start.notes,
+        exact=not is_self_paced(plan.sort),
     )
+
+
+# --- a curriculum and its matched control ----------------------------------------------
+
+#: the figures :class:`ExposureGap` compares: (JSON key, label); each is an Exposure value
+GAP_FIGURES = (
+    ("words_seen", "words seen"),
+    ("tokens_seen", "tokens seen"),
+    ("tokens_per_step", "tokens per step (mean)"),
+    ("draws", "draws (examples)"),
+    ("unique_examples_seen", "unique examples seen"),
+    ("completed_epochs", "completed epochs"),
+)
+_ATTRIBUTE = {"unique_examples_seen": "unique_seen"}
+
+
+def _figure(result: Exposure, name: str) -> float:
+    if name == "completed_epochs":
+        return len(result.epoch_coverage)
+    return getattr(result, _ATTRIBUTE.get(name, name))
+
+
+@dataclass(frozen=True)
+class ExposureGap:
+    """A curriculum's exposure beside its matched control's, figure by figure
+    (:data:`GAP_FIGURES`); differences are control − curriculum.
+
+    When the curriculum's sort is self-paced (``exact`` False) what it draws depends on
+    the model being trained: its figures that depend on which examples are drawn are
+    unknown (None), and so are their differences -- no stand-in number is passed off as
+    the curriculum's.
+    """
+
+    curriculum: Exposure
+    control: Exposure
+
+    @property
+    def exact(self) -> bool:
+        return self.curriculum.exact and self.control.exact
+
+    def known(self, name: str) -> bool:
+        """Whether figure ``name`` is known for both (a fixed batch's draws always are)."""
+        if self.exact:
+            return True
+        fixed = self.curriculum.batch_unit == "examples" and self.control.batch_unit == "examples"
+        return name == "draws" and fixed
+
+    def value(self, side: str, name: str) -> float | None:
+        """Figure ``name`` of ``side`` (``"curriculum"`` or ``"control"``), None if unknown."""
+        result = getattr(self, side)
+        if not result.exact and not self.known(name):
+            return None
+        return _figure(result, name)
+
+    def difference(self, name: str) -> float | None:
+        """Control − curriculum, or None when unknown."""
+        if not self.known(name):
+            return None
+        return _figure(self.control, name) - _figure(self.curriculum, name)
+
+    def relative(self, name: str) -> float | None:
+        """(control − curriculum) / curriculum, or None when unknown or the curriculum's is 0."""
+        difference, base = self.difference(name), _figure(self.curriculum, name)
+        return None if difference is None or not base else difference / base
+
+    def matched(self, tolerance: float = EXPOSURE_TOLERANCE) -> bool | None:
+        """Whether words and tokens both agree within ``tolerance`` (None: unknown)."""
+        gaps = [self.relative(name) for name in ("words_seen", "tokens_seen")]
+        if not self.exact:
+            return None
+        return all(gap is None or abs(gap) <= tolerance for gap in gaps)
+
+    def suggested_budget(self) -> int:
+        """A token budget per step for both: the curriculum's mean tokens per step (the
+        control's when the curriculum's is unknown), to two significant digits, and at
+        least ``seq`` and the longest example (what a budget must hold)."""
+        base = self.curriculum if self.known("tokens_seen") else self.control
+        return max(_round_budget(base.tokens_per_step), base.seq, base.longest_tokens, 1)
+
+    def to_dict(self, tolerance: float = EXPOSURE_TOLERANCE) -> dict:
+        """JSON-able: every figure of both sides, the differences, the verdict."""
+        figures = {
+            name: {
+                "curriculum": self.value("curriculum", name),
+                "control": self.value("control", name),
+                "difference": self.difference(name),
+                "relative": self.relative(name),
+            }
+            for name, _ in GAP_FIGURES
+        }
+        fixed = self.curriculum.batch_unit == "examples"
+        return {
+            "tolerance": tolerance,
+            "exact": self.exact,
+            "matched": self.matched(tolerance),
+            "figures": figures,
+            "suggested_batch_tokens": self.suggested_budget() if fixed else None,
+            "warning": control_exposure_warning(self, tolerance=tolerance),
+        }
+
+
+def exposure_gap(curriculum: Exposure, control: Exposure) -> ExposureGap:
+    """``curriculum``'s exposure beside its matched ``control``'s."""
+    return ExposureGap(curriculum, control)
+
+
+def _round_budget(tokens: float) -> int:
+    """``tokens`` to two significant digits (116 -> 120, 4133 -> 4100); below 100 whole."""
+    if tokens < 100:
+        return max(1, round(tokens))
+    scale = 10 ** (len(str(int(tokens))) - 2)
+    return int(round(tokens / scale) * scale)
+
+
+def _batch_text(result: Exposure) -> str:
+    return f"{result.batch:,} {'tokens' if result.batch_unit == 'tokens' else 'examples'}"
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.1%}"
+
+
+def control_exposure_warning(
+    gap: ExposureGap, *, pair: str | None = None, tolerance: float = EXPOSURE_TOLERANCE
+) -> str | None:
+    """The warning when the control is not matched in exposure, else None.
+
+    It fires when the control's words or tokens differ from the curriculum's by more than
+    ``tolerance``, says by how much (both figures of both) and how to match them (`batch
+    N tokens`, N the curriculum's mean tokens per step, rounded); for a self-paced
+    curriculum with a fixed batch it says that the gap cannot be simulated (a token budget
+    matches tokens whatever the order, so there it is None). ``pair`` names the curriculum
+    (``sweep``: ``the control of root_pos-1``).
+    """
+    cur, ctl = gap.curriculum, gap.control
+    what = f"the control of {pair}" if pair else "the control"
+    span = f"over {cur.steps:,} steps of {_batch_text(cur)}"
+    fixed = cur.batch_unit == "examples"
+    budget = gap.suggested_budget()
+    whose = "the curriculum's" if gap.known("tokens_seen") else "the control's"
+    mean = (cur if gap.known("tokens_seen") else ctl).tokens_per_step
+    why = (
+        f"{whose} mean of {mean:,.1f} tokens per step, rounded"
+        if budget == _round_budget(mean)
+        else f"{whose} mean is {mean:,.1f} tokens per step, and a budget holds at least "
+        f"seq, {cur.seq:,}"
+    )
+    advice = (
+        f"write `batch {budget} tokens` (a budget of tokens per step: {why}) so that both "
+        "see the same tokens per step"
+    )
+    if not gap.exact:
+        if not fixed:
+            return None
+        return (
+            f"warning: {what} cannot be checked for matched exposure: the curriculum's sort "
+            f"({cur.sort}) is self-paced, so what it draws depends on the model being trained "
+            f"and cannot be simulated; {span} the control sees {ctl.words_seen:,} words and "
+            f"{ctl.tokens_seen:,} tokens. To match them whatever the order, {advice}."
+        )
+    if gap.matched(tolerance):
+        return None
+    figures = (
+        f"{span} the curriculum (sort by {cur.sort}) sees {cur.words_seen:,} words and "
+        f"{cur.tokens_seen:,} tokens, its control (sort by {ctl.sort}) {ctl.words_seen:,} "
+        f"words ({_share(gap.relative('words_seen'))}) and {ctl.tokens_seen:,} tokens "
+        f"({_share(gap.relative('tokens_seen'))})"
+    )
+    head = f"warning: {what} is not matched in exposure (more than {tolerance:.0%} apart): "
+    if fixed:
+        return (
+            f"{head}{figures}; what the curriculum seems to do may come from how much text it "
+            f"saw. To match them, {advice}."
+        )
+    tokens_gap = gap.relative("tokens_seen")
+    if tokens_gap is not None and abs(tokens_gap) > tolerance:
+        return (
+            f"{head}{figures}; a token budget matches tokens within one example per step, "
+            f"and {cur.batch:,} tokens is small next to the longest example "
+            f"({cur.longest_tokens:,} tokens): a larger budget matches them more closely."
+        )
+    per_token = [r.words_seen / max(r.tokens_seen, 1) for r in (cur, ctl)]
+    return (
+        f"{head}{figures}; the token budget matches tokens, but the curriculum's examples "
+        f"hold {per_token[0]:.2f} words per token and the control's {per_token[1]:.2f}: "
+        "compare the two by tokens seen."
+    )
+
+
+def simulate_pair(
+    plan: Plan,
+    control_plan: Plan,
+    corpus: TokenizedCorpus,
+    *,
+    cache_dir: Path | str | None = None,
+    bins: int = 50,
+    curriculum: Exposure | None = None,
+) -> ExposureGap:
+    """Simulate ``plan`` (unless its ``curriculum`` exposure is given) and its matched
+    ``control_plan`` (:func:`curriculumc.make_control`) over ``corpus``."""
+    if curriculum is None:
+        curriculum = simulate_plan(plan, corpus, cache_dir=cache_dir, bins=bins)
+    control = simulate_plan(control_plan, corpus, cache_dir=cache_dir, bins=bins)
+    return exposure_gap(curriculum, control)
+
+
+def _data_key(plan: Plan) -> tuple:
+    """What the prepared corpus of a plan depends on."""
+    return (plan.data, plan.tokenizer, plan.train.seq)
+
+
+def check_control_exposure(
+    plan: Plan,
+    control_plan: Plan,
+    *,
+    cache_dir: Path | str | None = None,
+    pair: str | None = None,
+    corpora: dict | None = None,
+) -> str | None:
+    """Prepare the data of ``plan`` (cached, as a run does), simulate it and its control,
+    and return :func:`control_exposure_warning` (None when matched).
+
+    Never raises, so that it cannot stop a run: a spec or data problem gives None (the run
+    reports it itself), anything else a ``note:`` saying the check did not run.
+    ``corpora``: a dict that keeps prepared corpora between calls (a sweep's pairs).
+    """
+    try:
+        from curriculumc.runtime.data.prepare import prepare_data
+
+        if control_plan.train.seq != plan.train.seq or control_plan.data != plan.data:
+            raise ValueError("the control's data differs from the curriculum's")
+        key = _data_key(plan)
+        corpus = corpora.get(key) if corpora is not None else None
+        if corpus is None:
+            corpus = prepare_data(plan, cache_dir=cache_dir).corpus
+            if corpora is not None:
+                corpora[key] = corpus
+        gap = simulate_pair(plan, control_plan, corpus, cache_dir=cache_dir, bins=TENTHS)
+        return control_exposure_warning(gap, pair=pair)
+    except CurriculumError:
+        return None
+    except Exception as exc:  # noqa: BLE001 -- a check must never stop a run
+        return f"note: the control's exposure was not checked ({type(exc).__name__}: {exc})"
 
 
 # --- showing the result ----------------------------------------------------------------
@@ -260,30 +541,35 @@ def render_table(result: Exposure):
     shares = result.budget_share()
     unit = "tokens" if result.batch_unit == "tokens" else "examples"
     summary.add_row("steps x global batch", f"{result.steps:,} x {result.batch:,} {unit}")
+    summary.add_row("corpus", f"{result.n_examples:,} examples, {result.corpus_words:,} words")
     summary.add_row(
         "words seen",
         f"{result.words_seen:,}  ("
         + ", ".join(f"{share:.1%} of {name}" for name, share in shares.items())
         + ")",
     )
-    summary.add_row("tokens seen", f"{result.tokens_seen:,}")
+    summary.add_row(
+        "tokens seen", f"{result.tokens_seen:,}  ({result.tokens_per_step:,.1f} per step)"
+    )
     epochs = result.draws / result.n_examples
-    summary.add_row("corpus", f"{result.n_examples:,} examples, {result.corpus_words:,} words")
-    summary.add_row("epochs (draws / examples)", f"{epochs:.2f}")
+    summary.add_row("epochs (draws / examples)", f"{epochs:.2f}  ({result.draws:,} draws)")
     if result.sampling == "replacement":
         summary.add_row("sampling", "with replacement across steps (no epochs)")
     elif result.epoch_coverage:
         low, high = min(result.epoch_coverage), max(result.epoch_coverage)
         shown = f"{low:.1%}" if low == high else f"{low:.1%} to {high:.1%}"
+        count = len(result.epoch_coverage)
         summary.add_row(
             "corpus drawn per completed epoch",
-            f"{shown} ({len(result.epoch_coverage)} epochs, {result.epoch_repeats} repeats)",
+            f"{shown} ({count} epoch{'s' * (count != 1)}, {result.epoch_repeats} repeats)",
         )
     else:
-        summary.add_row("sampling", "without replacement; no epoch completed")
+        summary.add_row("corpus drawn per completed epoch", "no epoch completed")
+    draws = "draw" if result.max_draws == 1 else "draws"
     summary.add_row(
         "most-drawn example",
-        f"{result.max_draws:,} draws (uniform draws from the pool: {result.max_draws_expected:.1f})",
+        f"{result.max_draws:,} {draws} ({result.max_draws_expected:.1f} if uniform over "
+        "each step's pool)",
     )
     summary.add_row(
         "unique examples seen",
@@ -325,6 +611,69 @@ def render_table(result: Exposure):
     parts = [summary, deciles, sources]
     parts.extend(result.notes)  # each says what it is: "note: ..." or "warning[CODE]: ..."
     return Group(*parts)
+
+
+def render_gap_table(gap: ExposureGap, *, tolerance: float = EXPOSURE_TOLERANCE):
+    """A rich renderable: the curriculum's and its control's figures side by side, the
+    difference (control − curriculum, absolute and %), then the warning or the verdict."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    cur, ctl = gap.curriculum, gap.control
+    table = Table(
+        title=f"exposure: the curriculum vs its matched control, {cur.steps:,} steps of "
+        f"{_batch_text(cur)}"
+    )
+    table.add_column("")
+    table.add_column(f"curriculum\nsort by {cur.sort}", justify="right")
+    table.add_column(f"control\nsort by {ctl.sort}", justify="right")
+    table.add_column("control −\ncurriculum", justify="right")
+    table.add_column("%", justify="right")
+    for name, label in GAP_FIGURES:
+        fmt = "{:,.1f}" if name == "tokens_per_step" else "{:,.0f}"
+        signed = "{:+,.1f}" if name == "tokens_per_step" else "{:+,.0f}"
+        cells = [gap.value("curriculum", name), gap.value("control", name)]
+        difference = gap.difference(name)
+        table.add_row(
+            label,
+            *("–" if v is None else fmt.format(v) for v in cells),
+            "–" if difference is None else "0" if not difference else signed.format(difference),
+            _share(gap.relative(name)),
+        )
+    coverage = [_coverage_text(r) for r in (cur, ctl)]
+    if not gap.exact:
+        coverage[0] = "–"
+    table.add_row("corpus drawn per completed epoch", *coverage, "", "")
+    lines: list[str] = []
+    warning = control_exposure_warning(gap, tolerance=tolerance)
+    if not gap.exact:
+        lines.append(
+            f"note: – : the curriculum's sort ({cur.sort}) is self-paced; what it draws "
+            "depends on the model being trained and cannot be simulated"
+        )
+    if warning:
+        lines.append(warning)
+    elif gap.exact:
+        lines.append(
+            f"matched: the control's words and tokens are within {tolerance:.0%} of the "
+            "curriculum's"
+        )
+    if cur.batch_unit == "tokens":
+        lines.append(
+            f"token budget: every step holds at most {cur.batch:,} tokens and stops short of "
+            f"it by less than one example (the longest has {cur.longest_tokens:,} tokens)"
+        )
+    return Group(table, *(Text(line) for line in lines))
+
+
+def _coverage_text(result: Exposure) -> str:
+    if result.sampling == "replacement":
+        return "no epochs"
+    if not result.epoch_coverage:
+        return "none completed"
+    low, high = min(result.epoch_coverage), max(result.epoch_coverage)
+    return f"{low:.1%}" if low == high else f"{low:.1%} to {high:.1%}"
 
 
 def save_figure(result: Exposure, path: Path | str) -> Path:

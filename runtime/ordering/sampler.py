@@ -437,9 +437,7 @@ class CurriculumSampler:
             count = self._fill(stream.remaining, spent)
             if count < 1:
                 break
-            chosen = distinct_draws(
-                self.seed, step, stream.remaining, count, _EPOCH_STREAM + part
-            )
+            chosen = distinct_draws(self.seed, step, stream.remaining, count, _EPOCH_STREAM + part)
             keep, spent = self._keep(stream.avail[chosen], spent)
             if keep:
                 parts.append(stream.take(chosen[:keep]))

@@ -12,6 +12,7 @@ import curriculumc
 from curriculumc.cli import main
 from curriculumc.errors import CurriculumError
 from curriculumc.importers.climb import import_climb
+from curriculumc.plan import Pace
 
 FIXTURES = TESTS / "fixtures" / "climb"
 
@@ -84,6 +85,22 @@ def test_pacing_equals_the_seed_formula(folder, group, option, schedule, total):
         assert fraction(step) == pytest.approx(expected, abs=1e-9), step
 
 
+@pytest.mark.parametrize("folder", ["ngram_root", "self_ppl_linear", "data_split", "overlap"])
+def test_the_seeds_percentile_pool_is_ties_include(folder):
+    """The seed keeps every example at or below np.percentile(scores, 100 p): ties included
+    (base_difficulty_scorer.remove_scores_above_max_difficulty), for every scorer."""
+    result, plan = compiled(folder)
+    assert plan.pace.fn != "none" and plan.pace.ties == "include"
+    (line,) = [x for x in result.text.splitlines() if x.startswith("pace ")]
+    assert line.endswith(" ties include")
+    assert "ties" not in "".join(x for x in result.text.splitlines() if x.startswith("vocab"))
+
+
+def test_no_pacing_carries_no_tie_rule():
+    result, plan = compiled("old_steps")  # data_curriculum: null
+    assert plan.pace == Pace() and "ties" not in result.text
+
+
 def active_units(steps: dict, step: int, total: int) -> dict[str, float]:
     return {u: 1.0 for u, (a, b) in steps.items() if a * total <= step < b * total}
 
@@ -128,10 +145,12 @@ def test_scorers_and_settings_map():
     assert (plan.train.warmup, plan.train.seq, plan.train.seed) == (10000, 128, 42)
     assert plan.model.preset == "roberta-small" and plan.data.kind == "hub"
     assert plan.data.unit == "packed" and plan.evals[0].name == "blimp"
-    assert "pace root from 20% after 40000 over 160000" in result.text
-    _, plan = compiled("self_ppl_linear")
+    assert "pace root from 20% after 40000 over 160000 ties include" in result.text
+    result, plan = compiled("self_ppl_linear")
     assert plan.sort.terms[0].name == "model_ppl"
-    assert plan.sort.terms[0].kwargs == (("every", 5000),)
+    # the seed scores with the model first at step `update`, all data uniformly before
+    assert plan.sort.terms[0].kwargs == (("every", 5000), ("first", 5000))
+    assert "sort by model_ppl(every=5000, first=5000)" in result.text
     _, plan = compiled("data_split")
     assert plan.sort.terms[0].name == "source"
     assert plan.sort.terms[0].args[:2] == ("aochildes", "bnc_spoken")
@@ -152,8 +171,11 @@ def test_what_is_not_carried_over_is_listed_in_the_spec():
     pos_vocab = import_climb(FIXTURES / "data_split")
     assert any("POS tags" in n for n in pos_vocab.not_carried)
     assert any("spoken first" in a for a in pos_vocab.assumptions)
-    assert "self_perplexity's initial 2-gram" in "\n".join(
-        import_climb(FIXTURES / "self_ppl_linear").not_carried
+    assert "self_perplexity's initial 2-gram scoring before the first model scoring " in (
+        "\n".join(import_climb(FIXTURES / "self_ppl_linear").not_carried)
+    )
+    assert "(model_ppl draws all data uniformly until step 5000)" in (
+        "\n".join(import_climb(FIXTURES / "self_ppl_linear").not_carried)
     )
 
 

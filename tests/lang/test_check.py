@@ -219,3 +219,95 @@ def test_check_never_raises_on_absurd_numbers():
 def test_an_unknown_pacing_function_does_not_hide_its_schedule_errors():
     codes = _codes("sort by random\npace rot from 10% over 10000 release at 180%")
     assert codes == ["E012", "E031"]
+
+
+# --- batch units, sampling wording, tie rules (issue 11) ---------------------------------
+
+
+def _at(text: str, diagnostic) -> str:
+    line = text.split("\n")[diagnostic.span.line - 1]
+    return line[diagnostic.span.column - 1 : diagnostic.span.end_column - 1]
+
+
+@pytest.mark.parametrize(
+    "text, code, word, message, hint",
+    [
+        ("train batch 32 tokns", "E022", "tokns", "unknown batch unit 'tokns'",
+         "did you mean 'tokens'?"),
+        ("train lr 1e-3 tokens", "E032", "tokens", "unexpected 'tokens' after the value of 'lr'",
+         "only 'batch' takes a unit ('batch 4096 tokens')"),
+        ("train batch 100 tokens", "E039", "100",
+         "a budget of 100 tokens cannot hold one example of up to seq 128 tokens",
+         "give at least 'batch 128 tokens' (e.g. 'batch 4096 tokens'), lower 'seq', or count "
+         "examples: 'batch 32'"),
+        ("train seq 64, batch 63 tokens", "E039", "63",
+         "a budget of 63 tokens cannot hold one example of up to seq 64 tokens",
+         "give at least 'batch 64 tokens' (e.g. 'batch 2048 tokens'), lower 'seq', or count "
+         "examples: 'batch 32'"),
+        ("train sample whith replacement", "E022", "whith", "unknown sampling 'whith replacement'",
+         "did you mean 'sample with replacement'?"),
+        ("train sample without replacment", "E022", "replacment",
+         "unknown sampling 'without replacment'", "did you mean 'sample without replacement'?"),
+        ("train sample with", "E022", "with", "missing 'replacement' after 'sample with'",
+         "write 'sample with replacement'"),
+        ("train sample epochs", "E022", "epochs", "unknown sampling 'epochs'",
+         "sampling 'epochs' is written 'sample without replacement'"),
+        ("train sample randomly", "E022", "randomly", "unknown sampling 'randomly'",
+         "write 'sample without replacement' or 'sample with replacement'"),
+        ("train sampel with replacement", "E018", "sampel", "unknown training setting 'sampel'",
+         "did you mean 'sample'?"),
+        ("sort by random\npace root from 10% over 10 ties incude", "E022", "incude",
+         "unknown tie rule 'incude'", "did you mean 'include'?"),
+        ("vocab linear from 10% over 10 ties include", "E067", "ties include",
+         "'ties' belongs to the data pace: the vocabulary is released by token id, which never "
+         "ties", "remove it here; write it on 'pace' (pace root from 10% over 10000 ties "
+         "include)"),
+        ("pace none ties random", "E067", "ties random",
+         "'pace none' releases all data: it has no pool edge for 'ties' to decide",
+         "remove 'ties', or pace the data"),
+    ],
+)  # fmt: skip
+def test_batch_sampling_and_tie_errors_point_at_the_word(text, code, word, message, hint):
+    diagnostic = _only(text, code)
+    assert diagnostic.is_error
+    assert (diagnostic.message, diagnostic.hint) == (message, hint)
+    assert _at(text, diagnostic) == word
+
+
+def test_a_budget_of_seq_tokens_or_more_passes_and_the_check_follows_seq():
+    assert _codes("train batch 128 tokens") == []
+    assert _codes("train seq 64, batch 64 tokens") == []
+    assert _codes("train batch 100 examples") == []  # examples: no budget to check
+    # seq given in another train statement, after the batch: still checked against it
+    assert _codes("train batch 200 tokens\ntrain seq 256") == ["E039"]
+
+
+@pytest.mark.parametrize(
+    "text, kwargs",
+    [
+        ("sort by ngram_ppl(folds=2)", (("folds", 2),)),
+        ("sort by ngram_ppl(n=2, folds=100)", (("folds", 100), ("n", 2))),
+        ("sort by model_ppl(first=25k)", (("first", 25000),)),
+        ("sort by model_ppl(every=25k, first=0)", (("every", 25000), ("first", 0))),
+        ("sort by model_ppl(every=1.5k, first=2k, batch=8)",
+         (("batch", 8), ("every", 1500), ("first", 2000))),
+    ],
+)  # fmt: skip
+def test_scorer_folds_and_first_within_the_registry_ranges(text, kwargs):
+    plan = curriculumc.loads(text + "\npace root from 10% over 10")
+    assert plan.sort.terms[0].kwargs == kwargs
+
+
+@pytest.mark.parametrize(
+    "text, word, message",
+    [
+        ("sort by ngram_ppl(folds=0)", "0", "'folds' must be between 1 and 100, not 0"),
+        ("sort by ngram_ppl(folds=101)", "101", "'folds' must be between 1 and 100, not 101"),
+        ("sort by model_ppl(first=-1)", "-1", "'first' must be at least 0, not -1"),
+    ],
+)
+def test_scorer_folds_and_first_out_of_range_are_errors_at_the_value(text, word, message):
+    diagnostic = _only(text + "\npace root from 10% over 10", "E033")
+    assert diagnostic.message == message
+    assert _at(text, diagnostic) == word
+    assert _only("sort by model_ppl(first=1.5)\npace root from 1% over 1", "E030").span.column == 25

@@ -180,3 +180,55 @@ def test_stage_functions_survive_importing_the_stage_modules():
 
     assert callable(curriculumc.parse) and callable(curriculumc.check)
     assert curriculumc.compile(curriculumc.parse("at 0 mlm")).phases[0].start == 0
+
+
+def test_batch_units_sampling_and_ties_in_the_plan():
+    plan = curriculumc.loads(
+        "train 2000 steps, batch 4096 tokens, sample with replacement\n"
+        "sort by ngram_ppl\npace root from 10% over 10000 release at 80% ties include"
+    )
+    assert (plan.train.batch, plan.train.batch_unit, plan.train.sampling) == (
+        4096, "tokens", "replacement",
+    )  # fmt: skip
+    assert plan.pace == Pace("root", 0.1, 1.0, 10000, 0, 0.8, "include")
+    # the defaults: examples, epochs, random ties -- also when written out
+    default = curriculumc.loads("sort by ngram_ppl\npace root from 10% over 10000")
+    assert (default.train.batch_unit, default.train.sampling, default.pace.ties) == (
+        "examples", "epochs", "random",
+    )  # fmt: skip
+    written = curriculumc.loads(
+        "train batch 32 examples, sample without replacement\n"
+        "sort by ngram_ppl\npace root from 10% over 10000 ties random"
+    )
+    assert written == default and written.hash == default.hash
+    assert curriculumc.loads("train batch 32").train == curriculumc.loads("").train
+
+
+def test_a_v1_plan_reads_as_sampling_with_replacement():
+    plan = curriculumc.load(REPO / "specs" / "source_order.cur")
+    data = json.loads(plan.to_json())
+    data["version"] = 1
+    for key in ("batch_unit", "sampling"):
+        del data["train"][key]
+    del data["pace"]["ties"], data["vocab"]["ties"]
+    old = Plan.from_dict(data)
+    assert old.version == 2 and old.train.sampling == "replacement"
+    assert old.train.batch_unit == "examples" and old.pace.ties == "random"
+    assert old.hash != plan.hash  # the same spec, but not the same sampling
+
+
+def test_load_plan_reads_a_version_1_plan_json(tmp_path):
+    plan = curriculumc.load(REPO / "specs" / "source_order.cur")
+    data = json.loads(plan.to_json())
+    data["version"] = 1
+    for key in ("batch_unit", "sampling"):
+        del data["train"][key]
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(data))
+    old = curriculumc.load_plan(path)
+    assert old.train.sampling == "replacement" and old.version == 2
+    data["version"] = 3
+    path.write_text(json.dumps(data))
+    with pytest.raises(CurriculumError) as info:
+        curriculumc.load_plan(path)
+    assert info.value.diagnostics[0].code == "E190"

@@ -13,7 +13,8 @@ from curriculumc.lang.render import render_diagnostics
 SEEDS = sorted([*REPO.glob("specs/*.cur"), *REPO.glob("specs/*.yaml")])
 TOKENS = ["at", "pace", "sort", "by", "from", "over", "release", "(", ")", ",", ";", "+", "=",
           "%", "10%", "0", "-1", "1e999", "k", '"', "\n", "unit", "none", "mlm", "pos", "{", ":",
-          "- ", "  ", "#", "|", "\t", "1.5k", "steps", "to", "after", "eval", "every"]  # fmt: skip
+          "- ", "  ", "#", "|", "\t", "1.5k", "steps", "to", "after", "eval", "every", "ties",
+          "include", "tokens", "sample", "with", "replacement", "batch"]  # fmt: skip
 MUTATIONS = 3000
 
 

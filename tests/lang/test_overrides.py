@@ -99,3 +99,52 @@ def test_the_overridden_spec_prints_as_dsl_that_compiles_the_same():
     text = curriculumc.format_spec(spec)
     assert "train steps 200" in text and "pace linear from 10% over 50%" in text
     assert curriculumc.loads(text) == curriculumc.compile(spec)
+
+
+def test_batch_units_sampling_and_ties_as_overrides():
+    plan = _plan("train.batch=4096 tokens", "train.sample=with replacement", "pace.ties=include")
+    assert (plan.train.batch, plan.train.batch_unit, plan.train.sampling) == (
+        4096, "tokens", "replacement",
+    )  # fmt: skip
+    assert plan.pace.ties == "include" and plan.pace.fn == "root"
+    # a batch without a unit keeps the spec's unit; a unit given changes it
+    tokens = BASE + "\ntrain batch 4096 tokens"
+    assert _plan("train.batch=8192", text=tokens).train.batch_unit == "tokens"
+    assert _plan("train.batch=8192", text=tokens).train.batch == 8192
+    assert _plan("train.batch=32 examples", text=tokens).train.batch_unit == "examples"
+    assert _plan("train.batch=8").train.batch_unit == "examples"
+    # a new pacing function keeps the tie rule; 'none' has none
+    ties = BASE.replace("release at 80%", "release at 80% ties include")
+    assert _plan("pace=linear", text=ties).pace.ties == "include"
+    assert _plan("pace=none", text=ties).pace == Pace()
+
+
+def test_wrong_batch_sampling_and_tie_overrides_point_into_overrides():
+    with pytest.raises(CurriculumError) as info:
+        _plan("train.batch=100 tokens", "train.sample=with replacment", "pace.ties=incude")
+    found = [(d.code, d.span.file, d.span.line, d.span.column) for d in info.value.diagnostics]
+    assert found == [
+        ("E039", "<overrides>", 1, 13),
+        ("E022", "<overrides>", 2, 19),
+        ("E022", "<overrides>", 3, 11),
+    ]
+    with pytest.raises(CurriculumError) as info:
+        _plan("vocab.ties=include")
+    (unknown,) = info.value.diagnostics
+    assert unknown.code == "E151"
+    assert unknown.hint == "a tie rule belongs to the data pace: pace.ties=include"
+    with pytest.raises(CurriculumError) as info:
+        _plan("pace.ties=include", text="train 100 steps")
+    assert info.value.diagnostics[0].code == "E153"
+    with pytest.raises(CurriculumError) as info:
+        _plan("train.batch=32 tokens extra")
+    assert info.value.diagnostics[0].code == "E152"
+
+
+def test_the_overridden_new_wording_prints_and_compiles_the_same():
+    spec = curriculumc.apply_overrides(
+        curriculumc.parse(BASE), ["train.batch=4096 tokens", "pace.ties=include"]
+    )
+    text = curriculumc.format_spec(spec)
+    assert "train batch 4096 tokens" in text and "release at 80% ties include" in text
+    assert curriculumc.loads(text) == curriculumc.compile(spec)

@@ -125,6 +125,7 @@ def test_one_number_syntax_in_the_grammar_the_yaml_reader_and_the_schema():
     from importlib import resources
 
     from curriculumc.lang.parser import parser
+    from curriculumc.lang.schemas import BATCH_PATTERN
 
     assert parser().get_terminal("NUMBER").pattern.value == ast.NUMBER_PATTERN
     schema = resources.files("curriculumc.lang").joinpath("spec.schema.json").read_text("utf-8")
@@ -141,7 +142,9 @@ def test_one_number_syntax_in_the_grammar_the_yaml_reader_and_the_schema():
                 collect(value)
 
     collect(json.loads(schema))
-    assert patterns == {f"^{ast.NUMBER_PATTERN}$"}
+    # numbers, and a batch: a number with an optional unit word (4096 tokens)
+    assert patterns == {f"^{ast.NUMBER_PATTERN}$", BATCH_PATTERN}
+    assert BATCH_PATTERN == f"^({ast.NUMBER_PATTERN})( +[A-Za-z_][A-Za-z0-9_\\-]*)?$"
 
 
 def test_computed_values_print_as_number_text():
@@ -183,6 +186,46 @@ def test_extended_pace_form_and_eval_options():
         "10",
         True,
     )
+
+
+def test_units_ties_and_sampling_wording_parse_with_their_spans():
+    text = "train 2k steps, batch 4096 tokens, sample with replacement\n" \
+        "pace root from 10% over 10000 release at 80% ties include"  # fmt: skip
+    train, pace = parse(text).statements
+    steps, batch, sample = train.settings
+    assert (steps.key.value, steps.value.text, steps.unit) == ("steps", "2k", None)
+    assert (batch.value.text, batch.unit.value) == ("4096", "tokens")
+    assert (batch.unit.span.column, batch.unit.span.end_column) == (28, 34)
+    assert (sample.value.value, sample.unit.value) == ("with", "replacement")
+    assert pace.ties.rule.value == "include"
+    assert (pace.ties.span.line, pace.ties.span.column, pace.ties.span.end_column) == (2, 46, 58)
+    assert parse("pace root from 10% over 10").statements[0].ties is None
+    assert parse("vocab linear from 1% over 5 ties random").statements[0].ties.rule.value == (
+        "random"
+    )
+    value, unit = parse_fragment("32 examples", "setting_value")
+    assert (value.text, unit.value) == ("32", "examples")
+    value, unit = parse_fragment("1e-3", "setting_value")
+    assert (value.text, unit) == ("1e-3", None)
+    # 'ties' is a keyword only after a pace: elsewhere it is a name
+    assert parse("unit ties = pos(noun)").statements[0].name.value == "ties"
+
+
+@pytest.mark.parametrize(
+    "text, start, column",
+    [
+        ("pace root from 10% over 10 ties", "missing the tie rule after 'ties'", 32),
+        ("pace root from 10% over 10 ties 3", "missing the tie rule after 'ties'", 33),
+        ("pace root from 10% over 10 ties include release at 80%", "'ties' comes after the "
+         "schedule", 41),
+        ("pace root from 10% over 10 ties include x", "unexpected text after the end", 41),
+        ("train batch 32 tokens x", "unexpected text after the end", 23),
+    ],
+)  # fmt: skip
+def test_syntax_errors_of_ties_and_setting_words(text, start, column):
+    (error,) = _errors(text)
+    assert error.code == "E001" and error.message.startswith(start), error.message
+    assert error.span.column == column
 
 
 def test_keywords_are_names_where_a_name_is_expected():
@@ -258,8 +301,10 @@ def test_fragments_parse_with_their_own_start_symbol():
 def test_format_spec_round_trips_to_the_same_plan():
     text = (
         "model roberta-tiny\ndata synth(words=10k, seed=2) packed\ntokenizer bpe 1000\n"
-        "train 2k steps, lr 3e-4, warmup 5%\nsort by 0.7 ngram_ppl(n=3) + 0.3 random descending\n"
-        "pace quad from 10% to 90% after 100 over 50% release at 80%\nvocab linear from 20% over 1k\n"
+        "train 2k steps, lr 3e-4, warmup 5%, batch 4096 tokens, sample with replacement\n"
+        "sort by 0.7 ngram_ppl(n=3, folds=5) + 0.3 model_ppl(every=1k, first=25k) descending\n"
+        "pace quad from 10% to 90% after 100 over 50% release at 80% ties include\n"
+        "vocab linear from 20% over 1k\n"
         "unit pn = pos(noun, verb, mask=40%)\nat 0 mlm, at 50% mlm + 0.5 pn\n"
         "eval blimp every 500 limit 10\nlog every 5, wandb project p\ncheckpoint every 1000 keep 2\n"
         "push to hub me/x\n"
@@ -268,3 +313,27 @@ def test_format_spec_round_trips_to_the_same_plan():
     again = parse(curriculumc.format_spec(spec))
     assert curriculumc.compile(again).hash == curriculumc.compile(spec).hash
     assert curriculumc.format_spec(again) == curriculumc.format_spec(spec)
+    printed = curriculumc.format_spec(spec).splitlines()
+    assert "batch 4096 tokens, sample with replacement" in printed[3]
+    assert printed[5].endswith("release at 80% ties include")
+    plan = curriculumc.compile(again)
+    assert (plan.train.batch, plan.train.batch_unit, plan.train.sampling) == (
+        4096, "tokens", "replacement",
+    )  # fmt: skip
+    assert plan.pace.ties == "include"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "train batch 32 examples, sample without replacement",
+        "train batch 32",
+        "train sample with replacement; sort by random; pace root from 10% over 10 ties random",
+        "sort by random; pace none",
+    ],
+)
+def test_format_spec_round_trips_the_new_wording(line):
+    spec = parse(line)
+    printed = curriculumc.format_spec(spec)
+    assert curriculumc.compile(parse(printed)).hash == curriculumc.compile(spec).hash
+    assert printed == line.replace("; ", "\n") + "\n"  # printed as written

@@ -114,3 +114,61 @@ def test_unsafe_tags_are_refused_not_executed():
 
 def test_empty_yaml_is_all_defaults():
     assert _yaml("# nothing here\n") == curriculumc.loads("")
+
+
+def test_batch_units_sampling_and_ties_in_yaml_match_the_dsl():
+    structured = _yaml(
+        "train: {steps: 2000, batch: 4096 tokens, sample: with replacement}\n"
+        "curriculum:\n"
+        "  scoring_fn: ngram_ppl\n"
+        "  scoring_fn_kwargs: {folds: 5}\n"
+        "  pacing_fn: root\n"
+        "  pacing_fn_kwargs: {start_percent: 0.1, num_steps: 10000, end_percent: 0.8,\n"
+        "                     ties: include}\n"
+    )
+    dsl = curriculumc.loads(
+        "train 2000 steps, batch 4096 tokens, sample with replacement\n"
+        "sort by ngram_ppl(folds=5)\npace root from 10% over 10000 release at 80% ties include"
+    )
+    assert structured == dsl and structured.hash == dsl.hash
+    assert (dsl.train.batch_unit, dsl.train.sampling, dsl.pace.ties) == (
+        "tokens", "replacement", "include",
+    )  # fmt: skip
+    quoted = _yaml('train: {batch: "32 examples", sample: "without replacement"}\n')
+    assert quoted == curriculumc.loads("") and _yaml("train: {batch: 32}\n").train.batch == 32
+
+
+def test_yaml_batch_sampling_and_ties_errors_point_at_the_word():
+    text = (
+        "train:\n  batch: 4096 tokns\n  sample: whith replacement\n  lr: 1e-3 x\n"
+        "curriculum:\n  scoring_fn: random\n  pacing_fn: root\n"
+        "  pacing_fn_kwargs: {start_percent: 0.1, num_steps: 10, ties: incude}\n"
+        "  vocab: {pacing_fn: linear, pacing_fn_kwargs: {start_percent: 0.1, num_steps: 10,\n"
+        "                                               ties: include}}\n"
+    )
+    errors = _errors(text)
+    lines = text.split("\n")
+    found = [
+        (e.code, e.span.line, lines[e.span.line - 1][e.span.column - 1 : e.span.end_column - 1])
+        for e in errors
+    ]
+    # 'lr: 1e-3 x' is not a number: the schema says so before anything is compiled
+    assert found == [("E170", 4, "1e-3 x")]
+    errors = _errors(text.replace("  lr: 1e-3 x\n", ""))
+    lines = text.replace("  lr: 1e-3 x\n", "").split("\n")
+    found = [
+        (e.code, e.span.line, lines[e.span.line - 1][e.span.column - 1 : e.span.end_column - 1])
+        for e in errors
+    ]
+    assert found == [
+        ("E022", 2, "tokns"), ("E022", 3, "whith"), ("E022", 7, "incude"), ("E067", 9, "ties"),
+    ]  # fmt: skip
+    assert [e.hint for e in errors][:3] == [
+        "did you mean 'tokens'?", "did you mean 'sample with replacement'?",
+        "did you mean 'include'?",
+    ]  # fmt: skip
+
+
+def test_a_batch_that_is_no_number_is_a_schema_error():
+    (error,) = _errors("train: {batch: lots of tokens}\n")
+    assert error.code == "E170" and "a batch is 32, 32 examples or 4096 tokens" in error.message

@@ -62,7 +62,12 @@ def plan_schema() -> dict:
         plan.SortSpec, plan.Pace, plan.Unit, plan.Phase, plan.EvalSpec, plan.OutputSpec,
     ]  # fmt: skip
     root = _dataclass_schema(plan.Plan)
-    root["properties"]["version"] = {"const": plan.PLAN_VERSION}
+    # a version-1 plan is read too: Plan.from_dict upgrades it (sampling: replacement)
+    root["properties"]["version"] = {
+        "enum": list(range(1, plan.PLAN_VERSION + 1)),
+        "description": f"{plan.PLAN_VERSION}; a version-1 plan (curriculumc before exact "
+        "epochs) is read as this version with train.sampling 'replacement'",
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://curriculumc/plan.schema.json",

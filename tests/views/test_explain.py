@@ -39,8 +39,16 @@ def root_pos_plan() -> Plan:
 
 ROOT_POS_TEXT = """\
 sorted by     ngram_ppl, ascending, easiest first
+scoring       ngram_ppl scored in-sample: the n-gram model is trained on the
+              sentences it scores (the seed system's rule)
 data pace     root from 10% over 10,000 steps, released at 8,000 (80%)
+ties          ties at the edge of the pool: broken by a seeded random order
+              (seed 42), never by file position
 vocabulary    linear from 10% over 10,000 steps
+batch         batches of 32 examples
+sampling      batches drawn without replacement within an epoch: every released
+              example once before any repeats; examples released mid-epoch join
+              the epoch's remaining draws at random places
 
 steps 0–8,000 (8,000 steps, 256,000 examples)
   data        easiest 10% → 90.5% of the data, rising (root)
@@ -89,20 +97,24 @@ def no_curriculum_plan() -> Plan:
     )
 
 
+# the batch is the optimizer step's: accumulation splits it into parts (8 + 8 examples)
 NO_CURRICULUM_TEXT = """\
 sorted by     nothing (the data keeps its order)
 data pace     none: all data from the start
 vocabulary    none: the full vocabulary from the start
+batch         batches of 16 examples; gradients accumulated over 2 parts of each
+              step
+sampling      batches drawn without replacement within an epoch: every released
+              example once before any repeats
 
-steps 0–5,000 (5,000 steps, 160,000 examples)
+steps 0–5,000 (5,000 steps, 80,000 examples)
   data        all data
   objectives  clm ×1
   vocabulary  full vocabulary
   evals       blimp at 1,000, 2,000, 3,000, 4,000, 5,000
 
-total         5,000 steps, batch 16 × 2 accumulated × seq 256 = 8,192 tokens per
-              step
-              160,000 examples drawn, 40,960,000 tokens
+total         5,000 steps, batch 16 × seq 256 = 4,096 tokens per step
+              80,000 examples drawn, 20,480,000 tokens
               blimp every 1,000 steps and at the end: 5 evaluations"""
 
 
@@ -141,7 +153,7 @@ def test_step_pacing_descending_sort_units_and_evals_at_phases():
     text = explain(plan)
     lines = text.splitlines()
     assert lines[0] == "sorted by     ngram_ppl(n=2), descending, hardest first"
-    assert lines[1] == "data pace     step from 25% over 400 steps, starting at step 100"
+    assert lines[3] == "data pace     step from 25% over 400 steps, starting at step 100"
     assert "units         pos_nv = pos(noun, verb)" in lines
     # the pool holds at 25% until the step function releases everything at 100 + 400
     assert "  data        hardest 25% of the data, fixed (step)" in lines
@@ -165,6 +177,135 @@ def test_shares_never_round_to_a_false_hundred_percent():
     )
     # at step 99,999 the pool is 99.9995% of the data: close to, but not, all of it
     assert "  data        first 50% → ≈100% of the data, rising (linear)" in explain(plan)
+
+
+# --- what the curriculum means: ties, sampling, token budgets, scorers -------------------
+
+
+def _rows(text: str) -> dict[str, str]:
+    """The header's rows as ``{label: value}``, wrapped lines joined (wide: no wrapping)."""
+    rows: dict[str, str] = {}
+    for line in text.split("\n\n")[0].splitlines():
+        label, value = line[:14].strip(), line[14:]
+        if label:
+            rows[label] = value
+        else:
+            rows[list(rows)[-1]] += " " + value
+    return rows
+
+
+def _explained(spec: str) -> dict[str, str]:
+    return _rows(explain(curriculumc.loads(spec), width=400))
+
+
+def test_the_tie_rule_is_stated_with_the_seed():
+    rows = _explained("train seed 7\nsort by ngram_ppl\npace root from 10% over 1000")
+    assert rows["ties"] == (
+        "ties at the edge of the pool: broken by a seeded random order (seed 7), never by "
+        "file position"
+    )
+    rows = _explained("sort by ngram_ppl\npace root from 10% over 1000 ties include")
+    assert rows["ties"] == (
+        "ties included: every example at or below the pool's percentile score (the seed "
+        "system's rule); the pool may hold more than the fraction"
+    )
+    # no pool edge (pace none) or no order to tie in (no sort): no tie rule to state
+    assert "ties" not in _explained("sort by ngram_ppl")
+    assert "ties" not in _explained("pace root from 10% over 1000")
+
+
+def test_the_sampling_rule_is_stated():
+    epochs = (
+        "batches drawn without replacement within an epoch: every released example once "
+        "before any repeats"
+    )
+    mid_epoch = "; examples released mid-epoch join the epoch's remaining draws at random places"
+    assert _explained("")["sampling"] == epochs  # pace none: nothing is released mid-epoch
+    paced = "sort by random\npace linear from 10% over 100\n"
+    assert _explained(paced)["sampling"] == epochs + mid_epoch
+    assert _explained(paced + "train sample without replacement")["sampling"] == epochs + mid_epoch
+    assert _explained(paced + "train sample with replacement")["sampling"] == (
+        "every step drawn afresh from the pool (examples may repeat across steps, as in "
+        "curriculumc v1)"
+    )
+    self_paced = "sort by model_ppl(every=100)\npace linear from 10% over 100"
+    assert _explained(self_paced)["sampling"] == (
+        epochs + mid_epoch + "; an epoch restarts at each re-scoring"
+    )
+
+
+def test_token_budgets_are_stated_and_counted_in_tokens():
+    plan = curriculumc.loads("train 2000 steps, batch 4096 tokens, seq 128")
+    text = explain(plan, width=400)
+    assert _rows(text)["batch"] == (
+        "batches of 4,096 tokens (<s> and </s> included), each step as many examples as fit"
+    )
+    assert "steps 0–2,000 (2,000 steps, up to 8,192,000 tokens)" in text.splitlines()
+    assert text.splitlines()[-2:] == [
+        "total         2,000 steps × 4,096 tokens = up to 8,192,000 tokens",
+        "              at least 64,000 examples drawn (32 or more a step: each example is at "
+        "most seq 128 tokens)",
+    ]
+    assert _explained("train batch 32 examples")["batch"] == "batches of 32 examples"
+
+
+def test_ngram_folds_are_stated():
+    paced = "\npace root from 10% over 100"
+    assert _explained("sort by ngram_ppl(n=2)" + paced)["scoring"] == (
+        "ngram_ppl(n=2) scored in-sample: the n-gram model is trained on the sentences it "
+        "scores (the seed system's rule)"
+    )
+    assert _explained("sort by ngram_ppl(folds=5)" + paced)["scoring"] == (
+        "ngram_ppl(folds=5) cross-fitted over 5 folds: each example scored by a model "
+        "trained on the other 4 folds"
+    )
+    assert "scoring" not in _explained("sort by sentence_length" + paced)
+
+
+def test_model_ppl_schedule_is_stated_and_the_data_is_uniform_before_its_first_scoring():
+    tail = (
+        "re-scored every 500 steps with the model being trained; every token of an example "
+        "is scored"
+    )
+    plan = curriculumc.loads(
+        "train 3000 steps\nsort by model_ppl(every=500, first=1k)\npace linear from 10% over 2000"
+    )
+    rows = _rows(explain(plan, width=400))
+    assert rows["scoring"] == (
+        "model_ppl(every=500, first=1000): all data, uniformly, until the first scoring at "
+        "step 1,000, then " + tail
+    )
+    text = explain(plan, width=400)
+    assert segments(plan)[:2] == (
+        Segment(0, 1000),
+        Segment(1000, 2000, ("first model_ppl scoring",)),
+    )
+    blocks = text.split("\n\n")
+    assert "  data        all data, uniformly (nothing scored yet)" in blocks[1].splitlines()
+    assert "  data        easiest 55% → ≈100% of the data, rising (linear)" in blocks[2]
+    # first defaults to every (the seed system's rule); first=0 scores the untrained model
+    default = _explained("sort by model_ppl(every=500)")
+    assert default["scoring"].startswith("model_ppl(every=500): all data, uniformly, until the "
+                                          "first scoring at step 500, then ")  # fmt: skip
+    zero = _explained("sort by model_ppl(every=500, first=0)")
+    assert zero["scoring"] == (
+        "model_ppl(every=500, first=0): scored first at step 0 (by the untrained model), then "
+        + tail
+    )
+    assert _explained("sort by model_ppl")["scoring"].startswith(
+        "model_ppl: all data, uniformly, until the first scoring at step 1,000, then "
+        "re-scored every 1,000 steps"
+    )
+
+
+def test_model_ppl_default_interval_is_the_runtime_scorers():
+    import inspect
+
+    from curriculumc.runtime.ordering import scorers
+    from curriculumc.views.explain import MODEL_PPL_EVERY
+
+    default = inspect.signature(scorers.model_ppl).parameters["every"].default
+    assert default == MODEL_PPL_EVERY
 
 
 # --- the command -----------------------------------------------------------------------

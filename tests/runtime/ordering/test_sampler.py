@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.scorer_corpora import aochildes_corpus
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Pace, Plan, TrainSpec
@@ -22,7 +23,6 @@ from curriculumc.runtime.ordering.sampler import (
     token_shares,
 )
 from curriculumc.runtime.ordering.scorers import difficulty_order, sort_keys
-from support.scorer_corpora import aochildes_corpus
 
 
 def _plan(steps=1000, batch=32, seed=7, pace=None, **train):
@@ -318,7 +318,9 @@ def test_a_token_budget_step_takes_draws_while_they_fit():
         assert spent <= 512 and len(set(drawn.tolist())) == len(drawn)
         seen.append(drawn)
     drawn = np.concatenate(seen)
-    n_first = np.searchsorted(np.cumsum(np.bincount(np.repeat(np.arange(300), [len(s) for s in seen]))), 5000)
+    n_first = np.searchsorted(
+        np.cumsum(np.bincount(np.repeat(np.arange(300), [len(s) for s in seen]))), 5000
+    )
     # epochs hold with token budgets too: the first 5,000 draws are every example once
     np.testing.assert_array_equal(np.sort(drawn[:5000]), np.arange(5000))
     assert n_first < 300
