@@ -27,7 +27,12 @@ spec text that means the same, built as syntax-tree nodes and written by
   N = (end_percent − start_percent)·steps;
 - the data pool: the seed keeps every example whose score is at or below
   ``np.percentile(scores, 100·p)`` (``remove_scores_above_max_difficulty``: ties
-  included), which is ``ties include`` on the data ``pace``;
+  included), which is ``ties include`` on the data ``pace``; its curriculum sampler draws
+  every batch afresh from that pool (``torch.multinomial`` per batch, without replacement
+  only within it), which is ``sample with replacement``; and uniformly only with
+  ``uniform_sampling: true`` (every config the seed ships), which is what curriculumc does;
+  without a data curriculum the seed trains with the HF Trainer's shuffled epochs, which
+  is curriculumc's default;
 - scorers: ``ngram_perplexity(n_gram=k)`` → ``ngram_ppl(n=k)`` (in-sample, as the seed
   scores), ``self_perplexity(update=u)`` → ``model_ppl(every=u, first=u)`` (the seed
   scores first at step u: before it, ``n_gram: 0`` gives every example the same score,
@@ -465,12 +470,22 @@ class _Converter:
                 hint="the seed's scorers are ngram_perplexity, self_perplexity, data_split",
             )  # fmt: skip
             return
+        uniform = kwargs.pop("uniform_sampling", False)
+        if uniform is not True:  # the seed's default: draws weighted by difficulty score
+            self.not_carried.append(
+                f"difficulty_scorer_kwargs.uniform_sampling: {uniform!r} (the seed then draws "
+                "each example with probability proportional to its score; curriculumc draws "
+                "uniformly from the pool, as uniform_sampling: true)"
+            )
         for key, value in sorted(kwargs.items()):
             self.not_carried.append(f"difficulty_scorer_kwargs.{key}: {value!r}")
         pace = self.pacing("data_curriculum", "data", "data")
         if sort:
             self.lines.append(format_statement(ast.SortStmt((ast.Term(None, sort),))))
         self.lines.append(format_statement(pace or ast.PaceStmt("data", ast.Name("none"))))
+        # the seed's curriculum sampler draws every batch afresh from the pool
+        # (torch.multinomial per batch): with replacement across steps, not in epochs
+        self.lines.append("train sample with replacement")
 
     def vocabulary_curriculum(self) -> None:
         section = self.get("vocabulary_curriculum")

@@ -242,3 +242,22 @@ def test_cli_writes_a_spec_that_validates(tmp_path, capsys):
     assert plan.phases[1].start == 10000
     assert main(["import", "climb", str(FIXTURES / "old_steps")]) == 0
     assert "at 0 mlm, at 10000 pos_noun_verb" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("folder", ["ngram_root", "self_ppl_linear", "data_split", "overlap"])
+def test_the_seeds_curriculum_sampler_draws_with_replacement(folder):
+    """The seed's CurriculumSampler draws each batch afresh (torch.multinomial per batch):
+    with replacement across steps; without a data curriculum it uses the HF Trainer's
+    shuffled epochs, curriculumc's default."""
+    _, plan = compiled(folder)
+    assert plan.train.sampling == "replacement"
+    _, plain = compiled("old_steps")  # data_curriculum: null
+    assert plain.train.sampling == "epochs"
+
+
+def test_uniform_sampling_true_is_carried_and_false_is_reported():
+    result, _ = compiled("self_ppl_linear")  # uniform_sampling: true, as the seed ships
+    assert "uniform_sampling" not in result.text
+    result, _ = compiled("ngram_root")  # not given: the seed weights draws by score
+    (note,) = [n for n in result.not_carried if "uniform_sampling" in n]
+    assert "proportional to its score" in note
