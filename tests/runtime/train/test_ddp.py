@@ -23,9 +23,14 @@ from curriculumc.plan import Phase, Unit
 pytestmark = pytest.mark.usefixtures("single_thread")
 
 
-def ddp_plan(preset: str, grad_accum: int):
+#: batches of 16 examples, and token budgets (rows split by tokens across ranks and steps)
+BATCHES = {"examples": 16, "tokens": 300}
+
+
+def ddp_plan(preset: str, grad_accum: int, unit: str = "examples"):
+    batch = dict(batch=BATCHES[unit], batch_unit=unit)
     plan = tiny_plan(
-        train=dict(steps=6, warmup=1, batch=16, grad_accum=grad_accum),
+        train=dict(steps=6, warmup=1, grad_accum=grad_accum, **batch),
         units=(Unit("mlm", "mlm"), Unit("pos", "pos", args=("noun", "verb"))),
         # pos idles in the first phase: DDP must cope with a head without gradients
         phases=(Phase(0, (("mlm", 1.0),)), Phase(3, (("mlm", 1.0), ("pos", 0.5)))),
@@ -33,7 +38,7 @@ def ddp_plan(preset: str, grad_accum: int):
     return replace(plan, model=replace(plan.model, preset=preset))
 
 
-def _worker(rank: int, world_size: int, port: int, run_dir: str, preset: str) -> None:
+def _worker(rank: int, world_size: int, port: int, run_dir: str, preset: str, unit: str) -> None:
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port),
@@ -46,7 +51,7 @@ def _worker(rank: int, world_size: int, port: int, run_dir: str, preset: str) ->
 
     world = distributed.setup("cpu")
     try:
-        run_trainer(ddp_plan(preset, grad_accum=2), run_dir, world=world)
+        run_trainer(ddp_plan(preset, grad_accum=2, unit=unit), run_dir, world=world)
     finally:
         distributed.cleanup(world)
 
@@ -57,10 +62,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_two_processes_match_one(tmp_path):
+@pytest.mark.parametrize("unit", sorted(BATCHES))
+def test_two_processes_match_one(tmp_path, unit):
     preset = no_dropout_preset(tmp_path / "cfg")
-    single, _ = run_trainer(ddp_plan(preset, grad_accum=1), tmp_path / "single")
-    mp.spawn(_worker, args=(2, free_port(), str(tmp_path / "ddp"), preset), nprocs=2, join=True)
+    single, _ = run_trainer(ddp_plan(preset, grad_accum=1, unit=unit), tmp_path / "single")
+    args = (2, free_port(), str(tmp_path / "ddp"), preset, unit)
+    mp.spawn(_worker, args=args, nprocs=2, join=True)
     one, two = losses(tmp_path / "single"), losses(tmp_path / "ddp")
     assert list(two) == [1, 2, 3, 4, 5, 6]
     for step in one:

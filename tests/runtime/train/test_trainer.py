@@ -63,11 +63,13 @@ def test_short_run_loss_decreases_as_recorded(tmp_path):
     trainer, summary = run_trainer(plan, tmp_path)
     values = list(losses(tmp_path).values())
     assert len(values) == 40
-    assert values[0] == pytest.approx(6.8248, abs=0.02)  # ~ln(961): an untrained model
+    assert values[0] == pytest.approx(6.8902, abs=0.02)  # ~ln(961): an untrained model
     first, last = np.mean(values[:5]), np.mean(values[-5:])
-    assert first == pytest.approx(6.851, abs=0.05)
-    assert last == pytest.approx(5.848, abs=0.25)
-    assert last < first - 0.6
+    # epochs: every batch is new text, so this is nearly a held-out loss (with replacement,
+    # curriculumc v1's draw, repeats made it 6.851 -> 5.848)
+    assert first == pytest.approx(6.754, abs=0.05)
+    assert last == pytest.approx(6.138, abs=0.25)
+    assert last < first - 0.5
     assert summary["finished"] and summary["steps"] == 40
     assert summary["words_seen"] == trainer.words_seen > 0
     saved = json.loads((tmp_path / "final" / "trainer_state.json").read_text())
@@ -291,3 +293,22 @@ def test_progress_line_shows_losses_pool_vocab_and_speed():
     record = {"loss": 5.0, "loss/mlm": 4.0, "loss/pos": 2.0, "pool": 0.4, "vocab": 1.0}
     line = compact_record({**record, "tokens_per_s": 12345.0})
     assert line == "loss 5.000 (mlm 4.000 pos 2.000) pool 40% vocab 100% 12.3k tok/s"
+
+
+def test_a_token_budget_run_sees_what_simulate_says(tmp_path):
+    """batch N tokens: the trainer's words and tokens seen equal simulate's count of the
+    same plan (one sampler, one definition of tokens), split over accumulation steps."""
+    from curriculumc.runtime.experiments.simulate import exposure
+
+    plan = tiny_plan(
+        train=dict(steps=6, batch=300, batch_unit="tokens", grad_accum=2),
+        pace=Pace(fn="linear", start=0.3, end=1.0, over=4),
+    )
+    data = prepared()
+    order = np.random.default_rng(0).permutation(len(data.corpus))
+    trainer, summary = run_trainer(plan, tmp_path, data=data, order=order)
+    expected = exposure(plan, data.corpus, order)
+    assert trainer.tokens_seen == expected.tokens_seen
+    assert trainer.words_seen == expected.words_seen
+    assert 6 * (300 - 62) < trainer.tokens_seen <= 6 * 300  # full to within one example
+    assert summary["finished"]
