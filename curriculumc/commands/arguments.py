@@ -65,11 +65,10 @@ def add_device_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best)")
 
 
-def add_control_option(parser: argparse.ArgumentParser, help: str) -> None:  # noqa: A002
-    """``--control random``: the matched control (the plan with a random order)."""
-    parser.add_argument(
-        "--control", metavar="SCORER", choices=("random",), default=None, help=help
-    )
+def add_control_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--control random``: the matched control (the plan with a random order); ``what``
+    the command does with it (the option's help)."""
+    parser.add_argument("--control", metavar="SCORER", choices=("random",), default=None, help=what)
 
 
 def add_cache_option(parser: argparse.ArgumentParser) -> None:

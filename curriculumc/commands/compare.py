@@ -1,6 +1,7 @@
-"""``curriculumc compare RUN_DIR... | SWEEP_DIR [-o compare.png] [--json out.json]``: one table
-of curricula (mean ± sd across seeds, Δ to the matched control with a paired bootstrap
-interval) and a plot of BLiMP over steps; see :mod:`curriculumc.runtime.experiments.compare`."""
+"""``curriculumc compare RUN_DIR... | SWEEP_DIR [-o compare.png] [--json out.json] [--csv
+out.csv]``: one table of curricula (mean ± sd across seeds, words seen and the control's
+words relative to them, Δ to the matched control with a paired bootstrap interval) and a
+plot of BLiMP over steps; see :mod:`curriculumc.runtime.experiments.compare`."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="compare finished runs or a sweep: table, bootstrap against controls, plot",
         description="Group runs that differ only in their seed, report final/best BLiMP, "
         "per-field scores, dev perplexity, words seen and wall time (mean ± sd across "
-        "seeds), the difference to each curriculum's matched control with a paired "
+        "seeds), the control's words relative to its curriculum's, the difference to each curriculum's matched control with a paired "
         "bootstrap 95%% interval over minimal pairs, and plot BLiMP over steps.",
     )
     parser.add_argument(
@@ -30,6 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--no-plot", action="store_true", help="write no plot")
     parser.add_argument("--json", type=Path, default=None, help="write the numbers as JSON")
+    parser.add_argument(
+        "--csv", type=Path, default=None, help="write one line per curriculum as CSV"
+    )
     parser.add_argument(
         "--resamples", type=int, default=2000, help="bootstrap resamples (default 2000)"
     )
@@ -63,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
                 json.dumps(compare.comparison_to_json(result), indent=1) + "\n", encoding="utf-8"
             )
             console.print(f"wrote {args.json}", highlight=False)
+        if args.csv is not None:
+            console.print(f"wrote {compare.write_csv(result, args.csv)}", highlight=False)
     except OSError as exc:
         raise CurriculumError.single("E842", f"cannot write output: {exc}") from exc
     return EXIT_OK

@@ -1,5 +1,5 @@
 """``curriculumc sweep SPEC key=a,b,c ... [--control random] [--runs-dir DIR] [--name NAME]
-[--print [--launcher torchrun|slurm] [--nproc N]] [--dry-run]``: run a grid of curricula and
+[--cache-dir DIR] [--print [--launcher torchrun|slurm] [--nproc N]] [--dry-run]``: run a grid of curricula and
 seeds, named by plan hash, resumable; see :mod:`curriculumc.runtime.experiments.sweep`."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from curriculumc.cli import EXIT_ERROR, EXIT_OK
-from curriculumc.commands.arguments import usage_error
+from curriculumc.commands.arguments import add_cache_option, usage_error
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--control",
         metavar="SCORER",
-        help="add each paced run's matched control, ordered by SCORER (e.g. random)",
+        help="add each paced run's matched control, ordered by SCORER (e.g. random); "
+        "warns (once per curriculum) when a control's words or tokens differ from its "
+        "curriculum's by more than 2%%",
     )
     parser.add_argument("--runs-dir", default="runs", help="where sweeps live (default: runs)")
     parser.add_argument("--name", help="the sweep's name (default: the spec's file name)")
@@ -53,6 +55,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="with --print: the launcher of each line (default python; torchrun with --nproc)",
     )
     parser.add_argument("--nproc", type=int, default=1, help="processes (GPUs) per run")
+    add_cache_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -74,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
             return load(path, tuple(overrides), config_dir=args.config_dir)
 
         run_args = ("--config-dir", args.config_dir)
+    if args.cache_dir is not None:
+        run_args += ("--cache-dir", str(args.cache_dir))
     sweep = sweeps.plan_sweep(
         args.file,
         args.overrides,
@@ -85,15 +90,23 @@ def run(args: argparse.Namespace) -> int:
     )
     for note in sweep.notes:
         print(f"note: {note}", file=sys.stderr)
-    if args.dry_run:
-        _print_rows(sweep, sweeps.dry_run_rows(sweep))
-        return EXIT_OK
-    if args.print:
+    if args.print:  # each printed control run checks its own exposure when it starts
         sweeps.write_manifest(sweep, {})
         for line in sweeps.print_lines(sweep, launcher=launcher, nproc=args.nproc):
             print(line)
         return EXIT_OK
-    outcome = sweeps.execute(sweep, log=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.dry_run:
+        _print_rows(sweep, sweeps.dry_run_rows(sweep))
+    # the controls' exposure against their curricula's, once per pair, before any run
+    for warning in sweeps.control_exposure_warnings(sweep, cache_dir=args.cache_dir):
+        print(warning, file=sys.stderr, flush=True)
+    if args.dry_run:
+        return EXIT_OK
+    outcome = sweeps.execute(
+        sweep,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+        exposure_checked=True,
+    )
     print(
         f"sweep {sweep.name}: {len(outcome.complete)} run, {len(outcome.skipped)} already "
         f"complete, {len(outcome.failed)} failed; manifest {sweep.folder / 'sweep.json'}",

@@ -5,8 +5,11 @@
 their seed, and reports per group (a *curriculum*):
 
 - final and best BLiMP macro accuracy, per-field accuracy, held-out perplexity, words
-  seen and wall time, each as **mean ± sample standard deviation** (n − 1) across seeds
-  (just the mean when a group has one run);
+  (and tokens) seen and wall time, each as **mean ± sample standard deviation** (n − 1)
+  across seeds (just the mean when a group has one run);
+- the words its matched control saw relative to its own (a control more than
+  :data:`~curriculumc.runtime.experiments.simulate.EXPOSURE_TOLERANCE` apart is not
+  matched in exposure: a note says so);
 - the difference of its final macro accuracy to its matched control (the same plan with a
   random scorer) with a **paired, stratified bootstrap 95% interval over minimal pairs**:
   per pair the outcome (1/0) is averaged over each condition's seeds, pairs are resampled
@@ -36,6 +39,7 @@ from typing import Any
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Plan
 from curriculumc.runtime.evaluate.evaluation import PERPLEXITY_METRIC, RESULT_FORMAT
+from curriculumc.runtime.experiments.simulate import EXPOSURE_TOLERANCE
 from curriculumc.runtime.experiments.sweep import MANIFEST_NAME
 from curriculumc.runtime.train import run_folder as rf
 
@@ -67,6 +71,7 @@ class RunRecord:
     outcomes: Mapping[str, int] = field(default_factory=dict)
     perplexity: float | None = None
     words_seen: float | None = None
+    tokens_seen: float | None = None
     wall_s: float | None = None
     complete: bool = False
     notes: tuple[str, ...] = ()
@@ -146,6 +151,7 @@ def read_run(folder: str | Path) -> RunRecord:
         outcomes=outcomes,
         perplexity=perplexity,
         words_seen=_first(summary or {}, ("words_seen",)),
+        tokens_seen=_first(summary or {}, ("tokens_seen",)),
         wall_s=_first(summary or {}, ("wall_s",)),
         complete=rf.is_finished(run),
         notes=tuple(notes),
@@ -554,6 +560,9 @@ class Row:
     control_label: str | None
     is_control: bool
     notes: tuple[str, ...]
+    tokens_seen: Spread | None = None
+    #: (control's mean words − this group's) / this group's, when both are known
+    control_words: float | None = None
 
 
 @dataclass(frozen=True)
@@ -575,9 +584,14 @@ def compare_groups(
         notes = [f"{r.name}: {n}" for r in runs for n in r.notes]
         interval = None
         control_label = None
+        control_words = None
+        words = spread(r.words_seen for r in runs)
         control = by_key.get(group.control_key) if group.control_key else None
         if control is not None:
             control_label = control.label
+            control_words = _relative(spread(r.words_seen for r in control.runs), words)
+            if control_words is not None and abs(control_words) > EXPOSURE_TOLERANCE:
+                notes.append(_exposure_note(control, control_words, words))
             paradigm_of: dict[str, str] = {}
             for r in (*runs, *control.runs):
                 paradigm_of.update(r.paradigm_of)
@@ -600,15 +614,33 @@ def compare_groups(
                 best=spread(r.best_macro for r in runs),
                 fields={f: spread(r.per_field.get(f) for r in runs) for f in fields},
                 perplexity=spread(r.perplexity for r in runs),
-                words_seen=spread(r.words_seen for r in runs),
+                words_seen=words,
                 wall_s=spread(r.wall_s for r in runs),
                 versus_control=interval,
                 control_label=control_label,
                 is_control=group.is_control,
                 notes=tuple(notes),
+                tokens_seen=spread(r.tokens_seen for r in runs),
+                control_words=control_words,
             )
         )
     return Comparison(tuple(rows), tuple(fields), tuple(groups))
+
+
+def _relative(control: Spread | None, own: Spread | None) -> float | None:
+    if control is None or own is None or not own.mean:
+        return None
+    return control.mean / own.mean - 1.0
+
+
+def _exposure_note(control: Group, relative: float, words: Spread) -> str:
+    more = "more" if relative > 0 else "fewer"
+    theirs = words.mean * (1 + relative)
+    return (
+        f"its control {control.label} saw {abs(relative):.1%} {more} words "
+        f"({theirs:,.0f} vs {words.mean:,.0f}): not matched in exposure "
+        f"(more than {EXPOSURE_TOLERANCE:.0%} apart); `batch N tokens` matches them"
+    )
 
 
 def compare_paths(
@@ -644,6 +676,7 @@ def comparison_table(comparison: Comparison) -> Any:
         table.add_column(f"{name} %", justify="right")
     table.add_column("dev ppl", justify="right")
     table.add_column("words seen", justify="right")
+    table.add_column("control's words", justify="right")
     table.add_column("wall s", justify="right")
     table.add_column("Δ vs control (pts)", justify="right")
     for row, label in zip(comparison.rows, labels):
@@ -655,6 +688,7 @@ def comparison_table(comparison: Comparison) -> Any:
             *(_cell(row.fields[f], "{:.1f}", 100) for f in comparison.fields),
             _cell(row.perplexity, "{:.1f}"),
             _cell(row.words_seen, "{:,.0f}"),
+            DASH if row.control_words is None else f"{row.control_words:+.1%}",
             _cell(row.wall_s, "{:.0f}"),
             _interval_cell(row),
         )
@@ -717,8 +751,10 @@ def comparison_to_json(comparison: Comparison) -> dict[str, Any]:
                 "per_field": {f: sp(v) for f, v in row.fields.items()},
                 "perplexity": sp(row.perplexity),
                 "words_seen": sp(row.words_seen),
+                "tokens_seen": sp(row.tokens_seen),
                 "wall_s": sp(row.wall_s),
                 "control": row.control_label,
+                "control_words_relative": row.control_words,
                 "versus_control": None
                 if iv is None
                 else {
@@ -739,6 +775,53 @@ def comparison_to_json(comparison: Comparison) -> dict[str, Any]:
         "rows": rows,
         "runs": {g.label: [str(r.folder) for r in g.runs] for g in comparison.groups},
     }
+
+
+def comparison_csv_rows(comparison: Comparison) -> list[dict[str, Any]]:
+    """One flat row per group for a spreadsheet: means, standard deviations and run
+    counts (fractions, not percentages); empty cells where unknown."""
+
+    def put(row: dict, name: str, value: Spread | None) -> None:
+        row[f"{name}_mean"] = "" if value is None else value.mean
+        row[f"{name}_std"] = "" if value is None else value.std
+
+    rows = []
+    for row in comparison.rows:
+        flat: dict[str, Any] = {
+            "label": row.label,
+            "runs": row.n_runs,
+            "evaluated": row.n_evaluated,
+            "is_control": row.is_control,
+            "control": row.control_label or "",
+        }
+        put(flat, "final_macro", row.final)
+        put(flat, "best_macro", row.best)
+        for name in comparison.fields:
+            put(flat, f"field_{name}", row.fields[name])
+        put(flat, "perplexity", row.perplexity)
+        put(flat, "words_seen", row.words_seen)
+        put(flat, "tokens_seen", row.tokens_seen)
+        flat["control_words_relative"] = "" if row.control_words is None else row.control_words
+        put(flat, "wall_s", row.wall_s)
+        iv = row.versus_control
+        for key in ("difference", "low", "high"):
+            flat[f"versus_control_{key}"] = "" if iv is None else getattr(iv, key)
+        rows.append(flat)
+    return rows
+
+
+def write_csv(comparison: Comparison, path: str | Path) -> Path:
+    """Write :func:`comparison_csv_rows` as CSV (a header line, one line per group)."""
+    import csv
+
+    path = Path(path)
+    rows = comparison_csv_rows(comparison)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["label"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
 
 
 def plot_curves(comparison: Comparison, out: str | Path) -> Path:
@@ -807,6 +890,7 @@ __all__ = [
     "collect_runs",
     "compare_groups",
     "compare_paths",
+    "comparison_csv_rows",
     "comparison_notes",
     "comparison_table",
     "comparison_to_json",
@@ -818,4 +902,5 @@ __all__ = [
     "render_comparison",
     "seedless_hash",
     "spread",
+    "write_csv",
 ]

@@ -37,6 +37,9 @@ DECILES = 10
 #: a control whose words or tokens differ from its curriculum's by more than this share
 #: is not matched in exposure (:func:`control_exposure_warning`)
 EXPOSURE_TOLERANCE = 0.02
+#: :func:`check_control_exposure` does not simulate a token-budget plan expected to draw
+#: more examples than this (tens of seconds: the tokens are matched by construction)
+CHECK_MAX_TOKEN_DRAWS = 3_000_000
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,30 @@ def expected_draws(step_of: np.ndarray, pools: np.ndarray, n: int) -> np.ndarray
     return np.cumsum(change)[:n]
 
 
+def _completed_epochs(examples: np.ndarray, epoch_of: np.ndarray):
+    """The draws of each completed epoch (all but the last, which may be unfinished), in
+    epoch order: slices when the epochs are in draw order (as the sampler draws them)."""
+    if not len(epoch_of):
+        return
+    last = int(epoch_of.max())
+    if (np.diff(epoch_of) >= 0).all():
+        edges = np.searchsorted(epoch_of, np.arange(last + 1), side="left")
+        for epoch in range(last):
+            yield examples[edges[epoch] : edges[epoch + 1]]
+    else:
+        for epoch in range(last):
+            yield examples[epoch_of == epoch]
+
+
+def _distinct(values: np.ndarray, stamp: np.ndarray) -> int:
+    """How many distinct values (indices into ``stamp``, scratch space) ``values`` holds:
+    each value's slot gets the position of one of its occurrences, so exactly one
+    occurrence per value finds its own position there. O(len(values)), no sort."""
+    where = np.arange(len(values), dtype=np.int64)
+    stamp[values] = where
+    return int(np.count_nonzero(stamp[values] == where))
+
+
 def exposure(
     plan: Plan,
     corpus: TokenizedCorpus,
@@ -216,18 +243,23 @@ def exposure(
     source_by_tenth = np.bincount(source * TENTHS + tenth, minlength=n_sources * TENTHS)
     source_by_bin = np.bincount(source * bins + time_bin, minlength=n_sources * bins)
 
-    seen, first = np.unique(flat_examples, return_index=True)
-    all_seen = int(step_of[first.max()]) if len(seen) == n else None
+    # O(draws) throughout, no sort: a run's check simulates millions of draws
+    draws_of = np.bincount(flat_examples, minlength=n)
+    unique_seen = int(np.count_nonzero(draws_of))
+    all_seen = None
+    if unique_seen == n and n:
+        first = np.full(n, len(flat_examples), dtype=np.int64)
+        np.minimum.at(first, flat_examples, np.arange(len(flat_examples), dtype=np.int64))
+        all_seen = int(step_of[first.max()])
     full = np.flatnonzero(pools == n)
     floor_steps = sum(sampler.floor_applied(s) for s in range(steps)) if steps else 0
     words = np.asarray(corpus.words, dtype=np.int64)
     tokens = corpus.text_tokens(plan.train.seq)
     # epochs: the share of the corpus each completed epoch drew, and whether any repeated
     coverage, repeats = [], 0
-    last_epoch = int(epoch_of[-1]) if len(epoch_of) else 0
-    for epoch in range(last_epoch):  # the last one may be unfinished
-        drawn = flat_examples[epoch_of == epoch]
-        unique = len(np.unique(drawn))
+    stamp = np.empty(n, dtype=np.int64)
+    for drawn in _completed_epochs(flat_examples, epoch_of):
+        unique = _distinct(drawn, stamp)
         coverage.append(unique / n)
         repeats += len(drawn) - unique
     counts = np.bincount(flat_positions, minlength=n)
@@ -243,7 +275,7 @@ def exposure(
         corpus_words=int(words.sum()),
         words_seen=int(words[flat_examples].sum()),
         tokens_seen=int(tokens[flat_examples].sum()),
-        unique_seen=int(len(seen)),
+        unique_seen=unique_seen,
         all_seen_step=all_seen,
         pool_first=int(pools[0]) if steps else 0,
         pool_last=int(pools[-1]) if steps else 0,
@@ -401,7 +433,12 @@ def _batch_text(result: Exposure) -> str:
 
 
 def _share(value: float | None) -> str:
-    return "–" if value is None else f"{value:+.1%}"
+    """A relative difference: ``+26.1%``, two decimals below 1% (``-0.02%``), ``0%``."""
+    if value is None:
+        return "–"
+    if not value:
+        return "0%"
+    return f"{value:+.2%}" if abs(value) < 0.01 else f"{value:+.1%}"
 
 
 def control_exposure_warning(
@@ -459,9 +496,10 @@ def control_exposure_warning(
     tokens_gap = gap.relative("tokens_seen")
     if tokens_gap is not None and abs(tokens_gap) > tolerance:
         return (
-            f"{head}{figures}; a token budget matches tokens within one example per step, "
-            f"and {cur.batch:,} tokens is small next to the longest example "
-            f"({cur.longest_tokens:,} tokens): a larger budget matches them more closely."
+            f"{head}{figures}; each step stops short of its token budget by less than one "
+            "example, and longer examples leave more of it unused: a budget larger than "
+            f"{cur.batch:,} tokens (the longest example has {cur.longest_tokens:,}) matches "
+            "them more closely."
         )
     per_token = [r.words_seen / max(r.tokens_seen, 1) for r in (cur, ctl)]
     return (
@@ -504,10 +542,14 @@ def check_control_exposure(
     """Prepare the data of ``plan`` (cached, as a run does), simulate it and its control,
     and return :func:`control_exposure_warning` (None when matched).
 
+    With a token budget the tokens per step are matched by construction; a schedule
+    expected to draw more than :data:`CHECK_MAX_TOKEN_DRAWS` examples is then not
+    simulated (a ``note:`` says so and where to see the words: ``simulate --control``).
     Never raises, so that it cannot stop a run: a spec or data problem gives None (the run
     reports it itself), anything else a ``note:`` saying the check did not run.
     ``corpora``: a dict that keeps prepared corpora between calls (a sweep's pairs).
     """
+    what = f"the control of {pair}" if pair else "the control"
     try:
         from curriculumc.runtime.data.prepare import prepare_data
 
@@ -519,12 +561,22 @@ def check_control_exposure(
             corpus = prepare_data(plan, cache_dir=cache_dir).corpus
             if corpora is not None:
                 corpora[key] = corpus
+        if plan.train.batch_unit == "tokens" and len(corpus):
+            mean = max(float(corpus.text_tokens(plan.train.seq).mean()), 1.0)
+            expected = plan.train.steps * plan.train.batch / mean
+            if expected > CHECK_MAX_TOKEN_DRAWS:
+                return (
+                    f"note: the exposure of {what} was not simulated (about "
+                    f"{expected / 1e6:,.0f}M draws each); its token budget matches the tokens per "
+                    "step by construction; `curriculumc simulate SPEC --control random` "
+                    "compares the words too"
+                )
         gap = simulate_pair(plan, control_plan, corpus, cache_dir=cache_dir, bins=TENTHS)
         return control_exposure_warning(gap, pair=pair)
     except CurriculumError:
         return None
     except Exception as exc:  # noqa: BLE001 -- a check must never stop a run
-        return f"note: the control's exposure was not checked ({type(exc).__name__}: {exc})"
+        return f"note: the exposure of {what} was not checked ({type(exc).__name__}: {exc})"
 
 
 # --- showing the result ----------------------------------------------------------------

@@ -218,9 +218,16 @@ class Sweep:
     runs: tuple[SweepRun, ...]
     notes: tuple[str, ...] = ()
     run_args: tuple[str, ...] = ()  # passed to every `curriculumc run` (e.g. --config-dir)
+    #: (curriculum label, its control's label) for every paced run with a control
+    pairs: tuple[tuple[str, str], ...] = ()
+    #: every run's Plan by plan hash (what the exposure check simulates)
+    plans: dict[str, Plan] = field(default_factory=dict, compare=False, repr=False)
 
     def folder_of(self, run: SweepRun) -> Path:
         return self.folder / run.folder_name
+
+    def run_of(self, label: str) -> SweepRun:
+        return next(run for run in self.runs if run.label == label)
 
 
 def _default_loader() -> tuple[PlanLoader, Callable[..., Plan]]:
@@ -261,6 +268,8 @@ def plan_sweep(
     runs: list[SweepRun] = []
     by_hash: dict[str, int] = {}
     notes: list[str] = []
+    pairs: list[tuple[str, str]] = []
+    plans: dict[str, Plan] = {}
 
     def add(run: SweepRun) -> SweepRun:
         index = by_hash.get(run.plan_hash)
@@ -281,6 +290,7 @@ def plan_sweep(
     for point in expand_grid(axes):
         label, group = run_label(point, axes, fallback=fallback)
         plan = _load(load_plan, spec, point)
+        plans.setdefault(plan.hash, plan)
         run = add(
             SweepRun(
                 label=label,
@@ -297,7 +307,8 @@ def plan_sweep(
         if plan.pace.fn == "none" or control_plan.hash == plan.hash:
             continue
         control_label, control_group = _control_names(label, group, control)
-        add(
+        plans.setdefault(control_plan.hash, control_plan)
+        control_run = add(
             SweepRun(
                 label=control_label,
                 group=control_group,
@@ -308,6 +319,7 @@ def plan_sweep(
                 controls=(group,),
             )
         )
+        pairs.append((run.label, control_run.label))
     return Sweep(
         name=sweep_name,
         spec=spec,
@@ -317,6 +329,8 @@ def plan_sweep(
         runs=tuple(runs),
         notes=tuple(notes),
         run_args=tuple(run_args),
+        pairs=tuple(pairs),
+        plans=plans,
     )
 
 
@@ -393,11 +407,17 @@ def write_manifest(sweep: Sweep, status: dict[str, dict[str, Any]]) -> Path:
 # ------------------------------------------------------------------------------ commands
 
 
-def run_argv(sweep: Sweep, run: SweepRun, *, resume: bool) -> list[str]:
-    """The arguments after ``curriculumc`` for one run (``run SPEC k=v ... --name ...``)."""
+def run_argv(
+    sweep: Sweep, run: SweepRun, *, resume: bool, exposure_checked: bool = False
+) -> list[str]:
+    """The arguments after ``curriculumc`` for one run (``run SPEC k=v ... --name ...``);
+    ``exposure_checked``: the sweep compared the controls' exposure itself
+    (:func:`control_exposure_warnings`), so a control run need not."""
     argv = ["run", str(sweep.spec), *run.overrides, *sweep.run_args]
     if run.control:
         argv += ["--control", run.control]
+        if exposure_checked:
+            argv.append("--no-exposure-check")
     argv += ["--runs-dir", str(sweep.folder), "--name", run.run_name]
     if resume:
         argv += restart_args(sweep.folder_of(run))
@@ -420,6 +440,7 @@ def launch_command(
     launcher: str = "python",
     nproc: int = 1,
     python: str | None = None,
+    exposure_checked: bool = False,
 ) -> list[str]:
     """The full command line for one run.
 
@@ -427,7 +448,7 @@ def launch_command(
     --nproc-per-node N -m curriculumc ...``; ``slurm``: an ``sbatch`` call wrapping the
     torchrun line, one node with N GPUs, its log next to the run folder.
     """
-    args = run_argv(sweep, run, resume=resume)
+    args = run_argv(sweep, run, resume=resume, exposure_checked=exposure_checked)
     if launcher == "python":
         return [python or sys.executable, "-m", "curriculumc", *args]
     torchrun = ["torchrun", "--standalone", f"--nproc-per-node={nproc}", "-m", "curriculumc", *args]
@@ -496,6 +517,7 @@ def execute(
     runner: Runner = subprocess_runner,
     log: Callable[[str], None] = print,
     python: str | None = None,
+    exposure_checked: bool = False,
 ) -> SweepOutcome:
     """Run every run that is not complete, one after another, keeping ``sweep.json`` current.
 
@@ -503,7 +525,8 @@ def execute(
     marked ``failed`` (the sweep goes on); one that exits 0 but leaves no complete folder
     named by the sweep's plan hash is also ``failed`` -- the trainer and the sweep
     disagree on the plan, which must not pass unnoticed. An interrupt (Ctrl-C) marks the
-    current run ``interrupted``, writes the manifest and re-raises.
+    current run ``interrupted``, writes the manifest and re-raises. ``exposure_checked``:
+    see :func:`run_argv`.
     """
     statuses: dict[str, dict[str, Any]] = {}
     for run in sweep.runs:
@@ -522,7 +545,9 @@ def execute(
         resume = state == "incomplete"
         if resume:
             resumed.append(run.label)
-        argv = launch_command(sweep, run, resume=resume, python=python)
+        argv = launch_command(
+            sweep, run, resume=resume, python=python, exposure_checked=exposure_checked
+        )
         log(f"[{index}/{total}] {run.label}: {'resuming' if resume else 'starting'} → {folder}")
         started = time.time()
         statuses[run.label] = {"status": "running", "started": started, "resumed": resume}
@@ -552,6 +577,46 @@ def execute(
         statuses[run.label] = entry
         write_manifest(sweep, statuses)
     return SweepOutcome(tuple(complete), tuple(skipped), tuple(failed), tuple(resumed), statuses)
+
+
+def control_exposure_warnings(
+    sweep: Sweep,
+    *,
+    cache_dir: str | Path | None = None,
+    check: Callable[..., str | None] | None = None,
+) -> list[str]:
+    """The exposure warning of every curriculum/control pair, once per pair of groups
+    (their first seed stands for the others: the gap comes from the order, not the seed),
+    in the sweep's order; empty when every control is matched.
+
+    ``check(plan, control_plan, cache_dir=..., pair=..., corpora=...)`` defaults to
+    :func:`~curriculumc.runtime.experiments.simulate.check_control_exposure` (which
+    prepares the data as the runs will, simulates both and never raises).
+    """
+    if not sweep.pairs:
+        return []
+    if check is None:
+        from curriculumc.runtime.experiments.simulate import check_control_exposure as check
+    if cache_dir is None:
+        from curriculumc.runtime.data.prepare import default_cache_dir
+
+        cache_dir = default_cache_dir()
+    warnings, seen, corpora = [], set(), {}
+    for curriculum_label, control_label in sweep.pairs:
+        curriculum, control = sweep.run_of(curriculum_label), sweep.run_of(control_label)
+        if (curriculum.group, control.group) in seen:
+            continue
+        seen.add((curriculum.group, control.group))
+        plan = sweep.plans.get(curriculum.plan_hash)
+        control_plan = sweep.plans.get(control.plan_hash)
+        if plan is None or control_plan is None:
+            continue
+        warning = check(
+            plan, control_plan, cache_dir=cache_dir, pair=curriculum_label, corpora=corpora
+        )
+        if warning:
+            warnings.append(warning)
+    return warnings
 
 
 def dry_run_rows(sweep: Sweep) -> list[tuple[str, str, str, str, str]]:

@@ -304,7 +304,9 @@ def test_model_ppl_default_interval_is_the_runtime_scorers():
     from curriculumc.runtime.ordering import scorers
     from curriculumc.views.explain import MODEL_PPL_EVERY
 
-    default = inspect.signature(scorers.model_ppl).parameters["every"].default
+    # the registered function (the package attribute model_ppl is also its submodule's name)
+    runtime_scorer = scorers.BUILTIN_SCORERS["model_ppl"]
+    default = inspect.signature(runtime_scorer).parameters["every"].default
     assert default == MODEL_PPL_EVERY
 
 

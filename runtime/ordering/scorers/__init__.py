@@ -36,29 +36,43 @@ from curriculumc.registry import BUILTIN_SCORERS as BUILTIN_SIGNATURES
 from curriculumc.registry import SCORER_GROUP
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
 from curriculumc.runtime.ordering.scorers import simple
-from curriculumc.runtime.ordering.scorers.ngram import ngram_perplexities
+from curriculumc.runtime.ordering.scorers.ngram import crossfit_perplexities
 from curriculumc.runtime.ordering.scorers.simple import ScorerOutput
 
 Scorer = Callable[..., "np.ndarray | ScorerOutput"]
 
 #: bump when a built-in's output changes, so that old cached scores are not reused
 SCORER_VERSIONS = {"ngram_ppl": "kn-mod-1", "unigram_ppl": "add1-1", "random": "philox-1"}
-#: scorers whose ``seed`` defaults to the plan's seed
-SEEDED = frozenset({"random"})
+#: scorers whose ``seed`` defaults to the plan's seed (``ngram_ppl`` only when cross-fitted,
+#: see :func:`_resolved_kwargs`)
+SEEDED = frozenset({"random", "ngram_ppl"})
 
 
-def ngram_ppl(corpus: TokenizedCorpus, n: int = 3) -> np.ndarray:
+def ngram_ppl(corpus: TokenizedCorpus, n: int = 3, folds: int = 1, seed: int = 0) -> np.ndarray:
     """Perplexity of each example under an order-``n`` interpolated modified Kneser-Ney
-    model trained on the corpus itself (see :mod:`curriculumc.runtime.ordering.scorers.ngram`)."""
-    low, high = BUILTIN_SIGNATURES["ngram_ppl"].range_of("n")  # the compiler's range
-    if isinstance(n, bool) or not isinstance(n, int) or not low <= n <= high:
-        raise CurriculumError.single(
-            "E355", f"ngram_ppl(n=...) must be an integer {low}..{high}, not {n!r}"
-        )
-    return ngram_perplexities(corpus.ids, corpus.offsets, corpus.vocab_size, n)
+    model (see :mod:`curriculumc.runtime.ordering.scorers.ngram`).
+
+    ``folds=1`` (default, the seed system's rule): the model is trained on the corpus
+    itself, every example included (in-sample). ``folds=K >= 2``: cross-fitted -- the
+    examples are split into K balanced folds by a permutation drawn from ``seed`` (the
+    plan's seed unless given, as for ``random``) and each fold is scored by the model
+    trained on the other K - 1 folds, so an example's score does not depend on itself.
+    """
+    signature = BUILTIN_SIGNATURES["ngram_ppl"]  # the compiler's ranges
+    for key, value in (("n", n), ("folds", folds)):
+        low, high = signature.range_of(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise CurriculumError.single(
+                "E355", f"ngram_ppl({key}=...) must be an integer {low}..{high}, not {value!r}"
+            )
+    return crossfit_perplexities(
+        corpus.ids, corpus.offsets, corpus.vocab_size, n, folds=folds, seed=seed
+    )
 
 
-def model_ppl(corpus: TokenizedCorpus, every: int = 1000, batch: int = 64) -> np.ndarray:
+def model_ppl(
+    corpus: TokenizedCorpus, every: int = 1000, first: int | None = None, batch: int = 64
+) -> np.ndarray:
     """Self-paced scores need the model being trained: see :class:`ModelPplScorer`."""
     raise CurriculumError.single(
         "E357",
@@ -129,10 +143,22 @@ def describe(term: ScorerTerm) -> str:
 
 
 def _resolved_kwargs(term: ScorerTerm, seed: int) -> dict:
+    """The keyword arguments a term is called with and cached under: the plan's ``seed``
+    filled in for :data:`SEEDED` scorers -- except in-sample ``ngram_ppl`` (``folds`` absent
+    or 1), which draws nothing: there ``folds=1`` and any seed are dropped, so its cache key
+    is that of a spec without ``folds``, whatever the plan's seed."""
     kwargs = dict(term.kwargs)
+    if term.name == "ngram_ppl" and _in_sample(kwargs.get("folds", 1)):
+        kwargs.pop("folds", None)
+        kwargs.pop("seed", None)
+        return kwargs
     if term.name in SEEDED and "seed" not in kwargs:
         kwargs["seed"] = seed
     return kwargs
+
+
+def _in_sample(folds) -> bool:
+    return not isinstance(folds, bool) and folds == 1
 
 
 def _cache_path(cache_dir: Path, corpus: TokenizedCorpus, term: ScorerTerm, kwargs: dict) -> Path:
@@ -256,12 +282,33 @@ def score(
     return score_sort(sort, corpus, cache_dir=cache_dir, seed=seed).values
 
 
-def difficulty_order(scores: np.ndarray, descending: bool = False) -> np.ndarray:
+#: the second Philox key word of the tie-break permutation (the first is the run's seed)
+TIE_KEY = 0x7469657321  # "ties!"
+
+
+def tie_break(n: int, seed: int) -> np.ndarray:
+    """A random key per example, a pure function of ``(seed, n)``: the order of equal
+    scores (raw Philox words, stable across numpy versions)."""
+    key = np.array([int(seed) & ((1 << 64) - 1), TIE_KEY], dtype=np.uint64)
+    return np.random.Philox(key=key).random_raw(n)
+
+
+def difficulty_order(scores: np.ndarray, descending: bool = False, seed: int | None = None):
     """Example indices from easiest to hardest (int64, a permutation).
 
-    Ascending scores unless ``descending``; ties keep example-index order in both directions
-    (stable sort), and NaN scores come last in both directions.
+    Ascending scores unless ``descending``; NaN scores come last in both directions.
+    Equal scores are ordered by :func:`tie_break` of ``seed`` (the run's seed) -- never by
+    file position. (``seed=None`` keeps example-index order among ties: only for callers
+    that have not been given a seed yet.)
     """
+    key = sort_keys(scores, descending)
+    if seed is None:
+        return np.argsort(key, kind="stable").astype(np.int64)
+    return np.lexsort((tie_break(len(key), seed), key)).astype(np.int64)
+
+
+def sort_keys(scores: np.ndarray, descending: bool = False) -> np.ndarray:
+    """The key :func:`difficulty_order` sorts by (``-scores`` when descending): what the
+    pool's percentile rule (``ties include``) compares."""
     scores = np.asarray(scores, dtype=np.float64)
-    key = -scores if descending else scores
-    return np.argsort(key, kind="stable").astype(np.int64)
+    return -scores if descending else scores

@@ -1,7 +1,20 @@
 """An n-gram language model with interpolated modified Kneser-Ney smoothing, in numpy.
 
-Used by the ``ngram_ppl(n=...)`` scorer: the model is trained on the training corpus's
-token ids and every example is scored by its perplexity.
+Used by the ``ngram_ppl(n=..., folds=K)`` scorer: every example is scored by its
+perplexity under a model trained on the training corpus's token ids --
+
+- ``folds=1`` (the default, the seed system's rule): one model trained on *all* examples,
+  so each example is scored by a model that has seen it (in-sample);
+- ``folds=K >= 2`` (cross-fitting, :func:`crossfit_perplexities`): the examples are split
+  into K folds by :func:`fold_assignment` and each fold is scored by the model trained on
+  the other K - 1 folds, so no example's score depends on the example itself. An
+  utterance that occurs once in AO-CHILDES looks 2.6-3 times as easy in-sample as to a
+  model that has not seen it (median ratio 0.38 / 0.33 against a held-out half of the
+  utterances / of the transcripts; cross-fitted: 0.99-1.00 / 0.92-0.95); a repeated one
+  is barely flattered, since its other occurrences are in the other folds
+  (bench/scorer_honesty.py). Cost: K models on (K-1)/K of the data each, the held-out
+  folds scored by look-ups -- on AO-CHILDES train 0.5 s for folds=1, 0.9 s for 2, 2.3 s
+  for 5.
 
 Definitions (Chen & Goodman 1999, "interpolated modified Kneser-Ney"):
 
@@ -15,6 +28,12 @@ Definitions (Chen & Goodman 1999, "interpolated modified Kneser-Ney"):
   its first token and ``gamma_m(h) = (D_m1 N1(h.) + D_m2 N2(h.) + D_m3+ N3+(h.)) / sum_v a(h v)``.
   A history never seen gives its whole mass to the lower order. Below unigrams sits the
   uniform distribution over the ``vocab_size`` token ids plus ``EOS``.
+- Unseen tokens (held-out text: a token no training example has): the unigram level gives
+  it no discounted count, only its share of the back-off mass,
+  ``P(w) = gamma_1 / (vocab_size + 1)`` with ``gamma_1`` the unigram level's discounted
+  mass (``D1 N1 + D2 N2 + D3+ N3+`` over the continuation total) -- finite, and the same
+  share every unseen token id gets, so scoring held-out text needs no ``<unk>`` rule; and
+  every history containing it is unseen, so the higher orders back off entirely.
 - Three discounts per order from the count-of-counts ``n1..n4`` of that order's counts:
   ``Y = n1 / (n1 + 2 n2)``, ``D1 = 1 - 2Y n2/n1``, ``D2 = 2 - 3Y n3/n2``, ``D3+ = 3 - 4Y n4/n3``.
   Where a count-of-count is zero (tiny corpora) or a discount falls outside ``(0, k]`` the
@@ -300,3 +319,80 @@ def per_example_perplexity(logp: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     cumulative = np.concatenate([[0.0], np.cumsum(logp)])
     sums = cumulative[ends] - cumulative[ends - n_events]
     return np.exp(-sums / n_events)
+
+
+#: the second Philox key word of the fold assignment (the first is the scorer's seed)
+FOLD_KEY = 0xF01D5
+
+
+def fold_assignment(n_examples: int, folds: int, seed: int) -> np.ndarray:
+    """The fold (int64 in ``[0, folds)``) of each of ``n_examples`` examples.
+
+    A pure function of ``(n_examples, folds, seed)``: a uniform random permutation of the
+    examples -- the stable argsort of one raw Philox word per example, keyed by
+    ``(seed, FOLD_KEY)`` (raw words, stable across numpy versions) -- cut into ``folds``
+    contiguous parts of ``floor`` or ``ceil(n_examples / folds)`` examples (balanced; with
+    fewer examples than folds some folds are empty). It does not look at the text, so
+    editing one example moves no example to another fold.
+    """
+    if folds < 1:
+        raise ValueError(f"folds must be at least 1, not {folds}")
+    key = np.array([int(seed) & ((1 << 64) - 1), FOLD_KEY], dtype=np.uint64)
+    permutation = np.argsort(np.random.Philox(key=key).random_raw(n_examples), kind="stable")
+    fold = np.empty(n_examples, dtype=np.int64)
+    fold[permutation] = np.arange(n_examples, dtype=np.int64) * folds // max(n_examples, 1)
+    return fold
+
+
+def subset(ids: np.ndarray, offsets: np.ndarray, examples: np.ndarray):
+    """``(ids, offsets)`` of the examples ``examples`` (indices, in that order)."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    examples = np.asarray(examples, dtype=np.int64)
+    starts = offsets[examples]
+    lengths = offsets[examples + 1] - starts
+    new_offsets = np.zeros(len(examples) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    shift = np.repeat(starts - new_offsets[:-1], lengths)
+    return np.asarray(ids)[np.arange(int(new_offsets[-1]), dtype=np.int64) + shift], new_offsets
+
+
+def crossfit_perplexities(
+    ids: np.ndarray,
+    offsets: np.ndarray,
+    vocab_size: int,
+    order: int = 3,
+    *,
+    folds: int = 1,
+    seed: int = 0,
+) -> np.ndarray:
+    """Each example's perplexity under the model trained on the other folds.
+
+    ``folds=1`` is :func:`ngram_perplexities` exactly (in-sample, bit for bit). For
+    ``folds=K >= 2`` the folds are those of :func:`fold_assignment` and fold ``k`` is scored
+    by ``NgramModel.fit`` on every example outside it (K models, each on ``(K-1)/K`` of the
+    data; the held-out examples go through the look-up path). A fold whose complement is
+    empty (a one-example corpus) is scored by the model of no data, the uniform
+    distribution: perplexity ``vocab_size + 1``.
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if folds == 1:
+        return ngram_perplexities(ids, offsets, vocab_size, order)
+    n_examples = len(offsets) - 1
+    fold = fold_assignment(n_examples, folds, seed)
+    result = np.empty(n_examples, dtype=np.float64)
+    for k in range(folds):
+        held = np.flatnonzero(fold == k)
+        if len(held) == 0:
+            continue
+        rest = np.flatnonzero(fold != k)
+        if len(rest) == 0:
+            result[held] = vocab_size + 1.0
+            continue
+        model = NgramModel.fit(*subset(ids, offsets, rest), vocab_size, order)
+        held_ids, held_offsets = subset(ids, offsets, held)
+        logp = model.event_logprobs(held_ids, held_offsets)
+        # per-example sums (not differences of one running sum, as in-sample): a score is
+        # a function of its own example and its model only, to the last bit
+        starts = held_offsets[:-1] + np.arange(len(held), dtype=np.int64)
+        result[held] = np.exp(-np.add.reduceat(logp, starts) / (np.diff(held_offsets) + 1))
+    return result

@@ -262,3 +262,50 @@ def test_final_eval_is_the_one_of_the_logged_pair_set(tmp_path):
     assert record.curve == ((10, 0.5), (20, 0.75))
     assert record.final_macro == pytest.approx(0.75)
     assert len(record.outcomes) == 8 and sum(record.outcomes.values()) == 6
+
+
+def test_words_seen_and_the_controls_words_relative_to_its_curriculums(tmp_path):
+    import csv
+
+    from curriculumc.cli import main
+
+    for seed, words, tokens in ((1, 100_000, 120_000), (2, 110_000, 130_000)):
+        write_run(tmp_path, f"root_pos-{seed}", curriculum_plan(seed), outcomes=A1,
+                  summary={"finished": True, "words_seen": words, "tokens_seen": tokens})  # fmt: skip
+    for seed, words in ((1, 130_000), (2, 134_400)):  # mean 132,200: +25.9% of 105,000
+        write_run(tmp_path, f"root_pos-control-{seed}", control_of(curriculum_plan(seed)),
+                  outcomes=C1, summary={"finished": True, "words_seen": words})  # fmt: skip
+    result = comparison(tmp_path, resamples=50)
+    rows = {row.label: row for row in result.rows}
+    curriculum, control = rows["root_pos"], rows["root_pos-control"]
+    assert curriculum.words_seen.mean == 105_000 and control.words_seen.mean == 132_200
+    assert curriculum.tokens_seen.mean == 125_000 and control.tokens_seen is None
+    assert curriculum.control_words == pytest.approx(132_200 / 105_000 - 1)
+    assert control.control_words is None  # a control has no control
+    note = next(n for n in curriculum.notes if "not matched in exposure" in n)
+    assert "root_pos-control saw 25.9% more words (132,200 vs 105,000)" in note
+
+    text = compare.render_comparison(result, width=240)
+    header = next(line for line in text.splitlines() if "words seen" in line)
+    assert "control's words" in header
+    line = next(line for line in text.splitlines() if line.startswith("│ root_pos "))
+    cells = [c.strip() for c in line.split("│")[1:-1]]
+    assert "105,000 ± 7,071" in cells and "+25.9%" in cells
+    control_line = next(line for line in text.splitlines() if "root_pos-control" in line)
+    assert "132,200 ± 3,111" in control_line
+
+    data = compare.comparison_to_json(result)["rows"]
+    by_label = {row["label"]: row for row in data}
+    assert by_label["root_pos"]["words_seen"]["mean"] == 105_000
+    assert by_label["root_pos"]["tokens_seen"]["mean"] == 125_000
+    assert by_label["root_pos"]["control_words_relative"] == pytest.approx(0.259047, abs=1e-6)
+    assert by_label["root_pos-control"]["control_words_relative"] is None
+
+    out = tmp_path / "compare.csv"
+    argv = ["compare", str(tmp_path), "--no-plot", "--csv", str(out), "--resamples", "50"]
+    assert main(argv) == 0
+    table = {row["label"]: row for row in csv.DictReader(out.open())}
+    assert float(table["root_pos"]["words_seen_mean"]) == 105_000
+    assert float(table["root_pos-control"]["words_seen_mean"]) == 132_200
+    assert float(table["root_pos"]["control_words_relative"]) == pytest.approx(0.259047, abs=1e-6)
+    assert table["root_pos-control"]["control_words_relative"] == ""

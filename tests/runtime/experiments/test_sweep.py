@@ -271,3 +271,40 @@ def test_cli_plans_a_composed_sweep_with_the_real_compiler(tmp_path, capsys):
     manifest = json.loads((tmp_path / "runs" / "exp" / "sweep.json").read_text())
     assert [r["label"] for r in manifest["runs"]][:2] == ["root-1", "root-1-control"]
     assert main(["sweep", str(tmp_path / "exp.yaml"), "seed", "--dry-run"]) == 1  # E821
+
+
+def test_exposure_is_checked_once_per_curriculum_and_control(tmp_path):
+    sweep = plan(
+        tmp_path,
+        ["curriculum=root_pos,linear_ngram,linear_length,none", "seed=1,2"],
+        control="random",
+    )
+    calls = []
+
+    def check(plan, control_plan, *, cache_dir, pair, corpora):
+        calls.append((pair, plan.hash, control_plan.hash))
+        return f"warning: the control of {pair} is not matched" if pair != "root_pos-1" else None
+
+    warnings = sweeps.control_exposure_warnings(sweep, cache_dir=tmp_path, check=check)
+    by_label = {r.label: r for r in sweep.runs}
+    # the first seed of each curriculum; linear_length shares linear_ngram's control
+    assert [c[0] for c in calls] == ["root_pos-1", "linear_ngram-1", "linear_length-1"]
+    assert calls[2][1:] == (by_label["linear_length-1"].plan_hash,
+                            by_label["linear_ngram-1-control"].plan_hash)  # fmt: skip
+    assert warnings == [
+        "warning: the control of linear_ngram-1 is not matched",
+        "warning: the control of linear_length-1 is not matched",
+    ]
+    assert sweeps.control_exposure_warnings(plan(tmp_path, ["seed=1,2"]), check=check) == []
+
+
+def test_control_runs_skip_their_own_check_when_the_sweep_made_it(tmp_path):
+    sweep = plan(tmp_path, ["curriculum=root_pos,none", "seed=1"], control="random")
+    # printed lines (run later, by hand or by Slurm) keep the run's own check
+    printed = sweeps.print_lines(sweep)
+    assert len(printed) == 3 and "--control random" in printed[1]
+    assert not any("--no-exposure-check" in line for line in printed)
+    trainer = FakeTrainer()
+    sweeps.execute(sweep, runner=trainer, log=lambda _: None, exposure_checked=True)
+    checked = [("--control" in argv, "--no-exposure-check" in argv) for argv in trainer.calls]
+    assert checked == [(False, False), (True, True), (False, False)]

@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curriculumc.runtime.ordering.scorers.ngram import NgramModel, _events
+from curriculumc.runtime.ordering.scorers.ngram import (
+    NgramModel,
+    _events,
+    crossfit_perplexities,
+    fold_assignment,
+    ngram_perplexities,
+    per_example_perplexity,
+)
 
 
 def _random_corpus(seed=0, n=60, vocab=6):
@@ -117,3 +124,123 @@ def test_bad_input_is_refused():
         NgramModel.fit(np.array([0, 5]), np.array([0, 2]), 5, 3)
     with pytest.raises(ValueError):
         NgramModel.fit(np.array([0, 1]), np.array([0, 2]), 5, 0)
+
+
+# --- cross-fitting (ngram_ppl(folds=K)) ----------------------------------------------------
+
+
+def _gather(sentences, which):
+    """``(ids, offsets)`` of ``sentences[i]`` for i in ``which``, built by hand (not by the
+    module's ``subset``)."""
+    chosen = [list(sentences[i]) for i in which]
+    ids = np.array([t for s in chosen for t in s], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum([len(s) for s in chosen])]).astype(np.int64)
+    return ids, offsets
+
+
+def _sentences(seed=0, n=90, vocab=9):
+    rng = np.random.default_rng(seed)
+    return [list(rng.integers(0, vocab, size=rng.integers(0, 9))) for _ in range(n)]
+
+
+@pytest.mark.parametrize(("n", "folds"), [(10, 3), (97, 5), (100, 100), (3, 7), (1, 2), (0, 4)])
+def test_folds_are_balanced_and_a_pure_function_of_the_seed(n, folds):
+    fold = fold_assignment(n, folds, seed=11)
+    sizes = np.bincount(fold, minlength=folds)
+    assert len(sizes) == folds and sizes.sum() == n
+    assert sizes.max() - sizes.min() <= 1  # near-equal parts
+    np.testing.assert_array_equal(fold, fold_assignment(n, folds, seed=11))
+
+
+def test_the_fold_draw_depends_on_the_seed_and_is_a_permutation_not_a_pattern():
+    a, b = fold_assignment(1000, 4, seed=1), fold_assignment(1000, 4, seed=2)
+    assert 0.15 < np.mean(a == b) < 0.35  # independent draws agree about 1/4 of the time
+    assert not np.array_equal(a, np.arange(1000) * 4 // 1000)  # not contiguous blocks
+    assert not np.array_equal(a, np.arange(1000) % 4)  # not round robin
+    # a fixed seed gives a fixed answer (raw Philox words: stable across numpy versions);
+    # recorded when cross-fitting was written -- a change here changes cached scores
+    assert fold_assignment(12, 3, seed=0).tolist() == [1, 0, 0, 0, 1, 2, 2, 2, 1, 1, 2, 0]
+
+
+@pytest.mark.parametrize("folds", [2, 3, 5])
+def test_each_fold_is_scored_by_the_model_of_the_other_folds(folds):
+    sentences = _sentences()
+    ids, offsets = _gather(sentences, range(len(sentences)))
+    scores = crossfit_perplexities(ids, offsets, 9, 3, folds=folds, seed=4)
+    fold = fold_assignment(len(sentences), folds, seed=4)
+    for k in range(folds):
+        held = np.flatnonzero(fold == k)
+        model = NgramModel.fit(*_gather(sentences, np.flatnonzero(fold != k)), 9, 3)
+        expected = model.perplexities(*_gather(sentences, held))
+        np.testing.assert_allclose(scores[held], expected, rtol=1e-13)
+
+
+def test_a_cross_fitted_score_does_not_depend_on_the_example_itself():
+    sentences = _sentences(seed=1)
+    ids, offsets = _gather(sentences, range(len(sentences)))
+    fold = fold_assignment(len(sentences), 3, seed=0)
+    edited = list(sentences)
+    edited[5] = [8, 8, 8, 8, 8, 8, 8, 8]  # one example rewritten
+    new_ids, new_offsets = _gather(edited, range(len(edited)))
+    same_fold = (fold == fold[5]) & (np.arange(len(sentences)) != 5)
+    before = crossfit_perplexities(ids, offsets, 9, 3, folds=3, seed=0)
+    after = crossfit_perplexities(new_ids, new_offsets, 9, 3, folds=3, seed=0)
+    # its fold-mates are scored by a model that never saw it: unchanged, bit for bit
+    np.testing.assert_array_equal(after[same_fold], before[same_fold])
+    # the other folds' models did see it: their scores move
+    assert not np.array_equal(after[fold != fold[5]], before[fold != fold[5]])
+    # ... and in-sample (folds=1) every score moves, the example's own included
+    in_before = crossfit_perplexities(ids, offsets, 9, 3, folds=1)
+    in_after = crossfit_perplexities(new_ids, new_offsets, 9, 3, folds=1)
+    assert not np.array_equal(in_after[same_fold], in_before[same_fold])
+
+
+def test_a_sentence_seen_once_is_flattered_in_sample_but_not_held_out():
+    sentences = _sentences(seed=2, n=200, vocab=12)
+    unique = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]  # one occurrence
+    sentences[17] = unique
+    ids, offsets = _gather(sentences, range(len(sentences)))
+    in_sample = crossfit_perplexities(ids, offsets, 12, 3, folds=1)[17]
+    held_out = crossfit_perplexities(ids, offsets, 12, 3, folds=4, seed=9)[17]
+    fold = fold_assignment(len(sentences), 4, seed=9)
+    others = NgramModel.fit(*_gather(sentences, np.flatnonzero(fold != fold[17])), 12, 3)
+    assert held_out == pytest.approx(others.perplexities(*_gather([unique], [0]))[0], rel=1e-13)
+    assert in_sample < 0.8 * held_out
+
+
+def test_folds_1_is_the_in_sample_model_bit_for_bit():
+    sentences = _sentences(seed=3)
+    ids, offsets = _gather(sentences, range(len(sentences)))
+    in_sample = crossfit_perplexities(ids, offsets, 9, 3, folds=1, seed=123)
+    np.testing.assert_array_equal(in_sample, ngram_perplexities(ids, offsets, 9, 3))
+    _, logp = NgramModel.fit_scored(ids, offsets, 9, 3)
+    np.testing.assert_array_equal(in_sample, per_example_perplexity(logp, offsets))
+
+
+def test_a_token_unseen_in_training_gets_its_share_of_the_back_off_mass():
+    ids, offsets = _random_corpus(seed=4, vocab=6)
+    vocab = 10  # ids 6..9 never occur in training
+    unigram = NgramModel.fit(ids, offsets, vocab, 1)
+    share = unigram.tables[0].context_gamma[0] / (vocab + 1)
+    for unseen in (6, 9):
+        assert unigram.prob(unseen, []) == pytest.approx(share, rel=1e-12)
+    trigram = NgramModel.fit(ids, offsets, vocab, 3)
+    # after an unseen token every history is unseen: all mass comes from the lower orders
+    assert trigram.prob(2, [7, 8]) == pytest.approx(_unigram_level(trigram, 2), rel=1e-12)
+    assert trigram.prob(9, [7, 8]) == pytest.approx(_unigram_level(trigram, 9), rel=1e-12)
+    held = trigram.perplexities(np.array([7, 8, 9, 1]), np.array([0, 4]))
+    assert np.isfinite(held).all() and held[0] > trigram.perplexities(ids, offsets).max()
+
+
+def _unigram_level(model, word):
+    """P_1(word): the unigram level alone (continuation counts + uniform base)."""
+    table = model.tables[0]
+    rank = np.searchsorted(table.keys, word)
+    found = rank < len(table.keys) and table.keys[rank] == word
+    alpha = table.alpha[rank] if found else 0.0
+    return alpha + table.context_gamma[0] / (model.vocab_size + 1)
+
+
+def test_a_one_example_corpus_held_out_is_scored_by_the_uniform_model():
+    ids, offsets = np.array([1, 2, 3]), np.array([0, 3])
+    np.testing.assert_array_equal(crossfit_perplexities(ids, offsets, 5, 3, folds=2), [6.0])

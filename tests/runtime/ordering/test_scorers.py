@@ -198,7 +198,7 @@ def test_model_ppl_rescores_with_the_trainer_callback():
         calls.append(indices.tolist())
         return difficulty["value"][indices]
 
-    sort = _sort(ScorerTerm("model_ppl", kwargs=(("every", 100), ("batch", 2))))
+    sort = _sort(ScorerTerm("model_ppl", kwargs=(("every", 100), ("first", 0), ("batch", 2))))
     scorer = ModelPplScorer(sort, corpus, score_fn)
     assert scorer.due(0)
     np.testing.assert_array_equal(scorer.rescore(0), [4, 3, 2, 1, 0])
@@ -240,6 +240,62 @@ def test_ngram_ppl_on_child_directed_speech_ranks_routine_utterances_easy():
     assert np.mean(values < values[at]) < 0.2
     # longer utterances are not simply easier: perplexity is per event, not a sum
     assert np.corrcoef(values, lengths)[0, 1] < 0.9
+
+
+def test_cross_fitted_ngram_ppl_takes_the_plan_seed_and_folds_1_ignores_it():
+    corpus, _ = corpus_from_texts([f"w{i % 7} w{i % 5} w{i % 3}" for i in range(40)])
+
+    def ngram(seed=0, **kwargs):
+        return score(
+            _sort(ScorerTerm("ngram_ppl", kwargs=tuple(kwargs.items()))), corpus, seed=seed
+        )
+
+    np.testing.assert_array_equal(ngram(5, folds=2), ngram(5, folds=2))
+    assert not np.array_equal(ngram(5, folds=2), ngram(6, folds=2))  # other folds, other scores
+    in_sample = ngram(5)
+    for seed in (5, 6):
+        np.testing.assert_array_equal(ngram(seed, folds=1), in_sample)
+    assert np.all(ngram(5, folds=2) > 0) and np.all(np.isfinite(ngram(5, folds=2)))
+
+
+def test_ngram_ppl_cache_keys_stay_those_of_specs_without_folds(tmp_path):
+    """Digests recorded before ``folds`` existed: in-sample entries already on disk are
+    found again, whatever the plan's seed; a cross-fitted entry is keyed by its seed."""
+    corpus, _ = corpus_from_texts(TEXTS)
+
+    def path(seed=0, **kwargs):
+        term = ScorerTerm("ngram_ppl", kwargs=tuple(kwargs.items()))
+        return scorers._cache_path(tmp_path, corpus, term, scorers._resolved_kwargs(term, seed))
+
+    assert path().name == "ngram_ppl-d4b435fa9809169e311b.npy"
+    assert path(n=2).name == "ngram_ppl-4f6fe6614a9770413362.npy"
+    assert path(seed=9, n=2, folds=1) == path(n=2)
+    assert path(seed=1, folds=2) != path(seed=2, folds=2) != path()
+
+
+def test_ngram_ppl_folds_outside_the_registry_range_are_refused():
+    corpus, _ = corpus_from_texts(TEXTS)
+    for folds in (0, 101, True, 2.0):
+        with pytest.raises(CurriculumError) as err:
+            score(_sort(ScorerTerm("ngram_ppl", kwargs=(("folds", folds),))), corpus)
+        assert _codes(err) == ["E355"], folds
+
+
+def test_cross_fitting_stops_flattering_utterances_seen_once_on_child_directed_speech():
+    corpus = aochildes_corpus(20000)
+    if corpus is None:
+        pytest.skip("shared AO-CHILDES data not found at ../shared/data/aochildes")
+    in_sample = score(_sort(ScorerTerm("ngram_ppl")), corpus)
+    held_out = score(_sort(ScorerTerm("ngram_ppl", kwargs=(("folds", 2),))), corpus, seed=3)
+    keys = [corpus.example(i).tobytes() for i in range(len(corpus))]
+    counts = {k: 0 for k in keys}
+    for k in keys:
+        counts[k] += 1
+    once = np.array([counts[k] == 1 for k in keys])
+    ratio = in_sample / held_out
+    # seen once: in-sample looks far easier; repeated: its other copies are in the other
+    # fold, so held out it stays easy
+    assert np.median(ratio[once]) < 0.4 < 0.9 < np.median(ratio[~once])
 
 
 def test_every_scorer_the_compiler_knows_is_implemented_with_its_keywords():

@@ -217,8 +217,9 @@ def test_causal_run_final_loads_with_auto_classes(tmp_path):
 
 
 def test_self_paced_order_is_rescored_with_the_model(tmp_path):
-    """sort by model_ppl(every=3): re-scored at steps 0, 3, 6 in eval mode; the checkpoint
-    keeps the scores so a resumed run draws the same batches."""
+    """sort by model_ppl(every=3): all data, uniformly, until the first score at step 3
+    (the seed's rule), re-scored at 3 and 6 in eval mode; the checkpoint keeps the scores
+    so a resumed run draws the same batches."""
     from curriculumc.plan import ScorerTerm, SortSpec
 
     plan = tiny_plan(
@@ -236,7 +237,10 @@ def test_self_paced_order_is_rescored_with_the_model(tmp_path):
         for a, b in zip(trainer.model.state_dict().values(), resumed.model.state_dict().values())
     )
     records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in records if r.get("event") == "rescored"] == [0, 3, 6]
+    assert [r["step"] for r in records if r.get("event") == "rescored"] == [3, 6]
+    pools = {r["step"]: r["pool"] for r in records if "pool" in r and "event" not in r}
+    # steps 0-2 (logged as 1-3) draw from everything; step 3 from the paced 60%
+    assert [pools[s] for s in (1, 2, 3)] == [1.0, 1.0, 1.0] and pools[4] == pytest.approx(0.6)
     scores = trainer.rescorer.model_scores
     assert scores.shape == (len(trainer.corpus),) and np.isfinite(scores).all()
     # the score function is deterministic and leaves the model in training mode
