@@ -50,7 +50,7 @@ CODES: dict[str, str] = {
     "E036": "a setting or argument given twice",
     "E037": "a statement that may appear once given twice",
     "E038": "a unit with a bad or repeated name",
-    "E039": "a token budget smaller than one example (seq)",
+    "E039": "a token budget smaller than one example (seq - 2 tokens of text)",
     "E040": "a model config that cannot be read or whose family is unknown",
     "E060": "'at' steps that do not increase",
     "E061": "an 'at' step after training ends",

@@ -71,7 +71,8 @@ class TrainSpec:
     ``batch`` is the global batch of an optimizer step, counted in ``batch_unit``:
     ``"examples"`` (a fixed number of examples) or ``"tokens"`` (a token budget: each step
     draws examples until the next would exceed ``batch`` tokens, like fairseq's
-    ``--max-tokens``; tokens as the model reads them, ``<s>``/``</s>`` included).
+    ``--max-tokens``; tokens of text, each example cut to ``seq - 2``, without
+    ``<s>``/``</s>`` or padding: the tokens a curriculum and its control are matched on).
     ``sampling``: ``"epochs"`` -- without replacement within an epoch over the released
     pool -- or ``"replacement"`` -- every step drawn afresh from the pool (distinct
     examples within a step), the rule of curriculumc before plan version 2.

@@ -155,13 +155,14 @@ def build_train(spec: ast.Spec, report: Report) -> plan.TrainSpec:
         fields["warmup"] = ast.Number("10%").share_of(steps)
     seq = fields["seq"] or plan.TrainSpec.seq
     if fields.get("batch_unit") == "tokens" and fields["batch"] is not None:
-        if fields["batch"] < seq:
+        longest = seq - 2  # an example's text is cut to seq - 2 tokens (<s>, </s>)
+        if fields["batch"] < longest:
             report_error(
                 report, E_BUDGET,
-                f"a budget of {fields['batch']} tokens cannot hold one example of up to seq "
-                f"{seq} tokens",
+                f"a budget of {fields['batch']} tokens cannot hold one example of up to "
+                f"{longest} tokens of text (seq {seq} - 2)",
                 given["batch"].value,
-                hint=f"give at least 'batch {seq} tokens' (e.g. 'batch {32 * seq} tokens'), "
+                hint=f"give at least 'batch {longest} tokens' (e.g. 'batch {32 * seq} tokens'), "
                 "lower 'seq', or count examples: 'batch 32'",
             )  # fmt: skip
             fields["batch"] = None

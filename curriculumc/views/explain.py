@@ -182,7 +182,8 @@ def _batch_text(plan: Plan) -> str:
     train = plan.train
     if train.batch_unit == "tokens":
         text = (
-            f"batches of {_steps(train.batch)} tokens (<s> and </s> included), each step as "
+            f"batches of {_steps(train.batch)} tokens of text (<s>, </s> and padding not "
+            "counted), each step as "
             "many examples as fit"
         )
     else:

@@ -237,12 +237,13 @@ def _at(text: str, diagnostic) -> str:
         ("train lr 1e-3 tokens", "E032", "tokens", "unexpected 'tokens' after the value of 'lr'",
          "only 'batch' takes a unit ('batch 4096 tokens')"),
         ("train batch 100 tokens", "E039", "100",
-         "a budget of 100 tokens cannot hold one example of up to seq 128 tokens",
-         "give at least 'batch 128 tokens' (e.g. 'batch 4096 tokens'), lower 'seq', or count "
+         "a budget of 100 tokens cannot hold one example of up to 126 tokens of text "
+         "(seq 128 - 2)",
+         "give at least 'batch 126 tokens' (e.g. 'batch 4096 tokens'), lower 'seq', or count "
          "examples: 'batch 32'"),
-        ("train seq 64, batch 63 tokens", "E039", "63",
-         "a budget of 63 tokens cannot hold one example of up to seq 64 tokens",
-         "give at least 'batch 64 tokens' (e.g. 'batch 2048 tokens'), lower 'seq', or count "
+        ("train seq 64, batch 61 tokens", "E039", "61",
+         "a budget of 61 tokens cannot hold one example of up to 62 tokens of text (seq 64 - 2)",
+         "give at least 'batch 62 tokens' (e.g. 'batch 2048 tokens'), lower 'seq', or count "
          "examples: 'batch 32'"),
         ("train sample whith replacement", "E022", "whith", "unknown sampling 'whith replacement'",
          "did you mean 'sample with replacement'?"),

@@ -238,7 +238,8 @@ def test_token_budgets_are_stated_and_counted_in_tokens():
     plan = curriculumc.loads("train 2000 steps, batch 4096 tokens, seq 128")
     text = explain(plan, width=400)
     assert _rows(text)["batch"] == (
-        "batches of 4,096 tokens (<s> and </s> included), each step as many examples as fit"
+        "batches of 4,096 tokens of text (<s>, </s> and padding not counted), "
+        "each step as many examples as fit"
     )
     assert "steps 0–2,000 (2,000 steps, up to 8,192,000 tokens)" in text.splitlines()
     assert text.splitlines()[-2:] == [
