@@ -80,7 +80,8 @@ def initial_order(
         notes.append(
             "note: model_ppl is self-paced: its order depends on the model being trained and "
             f"cannot be simulated without one; simulated with {fallback} instead "
-            "(pool sizes and word counts are exact; decile and source exposure are not)"
+            "(pool sizes are exact with fixed-size batches and ties random; the words, "
+            "tokens, deciles and sources drawn are not)"
         )
         if not static:
             return InitialOrder(identity, described, tuple(notes))

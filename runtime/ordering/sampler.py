@@ -84,7 +84,9 @@ def _philox_words(seed: int, step: int, count: int, stream: int = 0) -> np.ndarr
     return generator.random_raw(count)
 
 
-def distinct_draws(seed: int, step: int, pool_size: int, count: int, stream: int = 0) -> np.ndarray:
+def distinct_draws(
+    seed: int, step: int, pool_size: int, count: int, stream: int = 0, dense: bool | None = None
+) -> np.ndarray:
     """``count`` distinct positions in ``[0, pool_size)``, uniformly at random, in draw
     order; a pure function of its arguments. Every prefix of the result is itself a
     uniform draw of that many (what a token budget uses: it keeps a prefix).
@@ -95,7 +97,8 @@ def distinct_draws(seed: int, step: int, pool_size: int, count: int, stream: int
     proposals (sequential rejection of duplicates: exactly uniform sampling without
     replacement; modulo bias at most ``P / 2**64``). When ``count`` is more than half the
     pool, the result is instead the first ``count`` entries of the permutation that sorts
-    ``P`` raw words (cost O(P) <= O(2 count)).
+    ``P`` raw words (cost O(P) <= O(2 count)). ``dense`` fixes the method whatever
+    ``count`` is (a caller that lengthens a draw keeps its prefix that way).
 
     Raises ``ValueError`` when ``count < 1``, ``pool_size < 1`` or ``count > pool_size``.
     """
@@ -104,7 +107,9 @@ def distinct_draws(seed: int, step: int, pool_size: int, count: int, stream: int
     if count > pool_size:
         raise ValueError(f"cannot draw {count} distinct examples from a pool of {pool_size}")
     pool = np.uint64(pool_size)
-    if 2 * count > pool_size:
+    if dense is None:
+        dense = 2 * count > pool_size
+    if dense:
         words = _philox_words(seed, step, pool_size, stream)
         return np.argsort(words, kind="stable")[:count].astype(np.int64)
     drawn = (_philox_words(seed, step, count, stream) % pool).astype(np.int64)
@@ -296,6 +301,7 @@ class CurriculumSampler:
             self.tokens = np.asarray(tokens, dtype=np.int64)[self.order]  # by position
             self.budget = int(plan.train.batch)
             self._min_tokens = max(1, int(self.tokens.min())) if n else 1
+            self._mean_tokens = max(float(self.tokens.mean()), 1.0) if n else 1.0
             longest = int(self.tokens.max()) if n else 0
             if longest > self.budget:
                 raise CurriculumError.single(
@@ -395,29 +401,35 @@ class CurriculumSampler:
 
     # --- drawing -----------------------------------------------------------------------
 
-    def _fill(self, available: int, spent: int) -> int:
-        """How many of a candidate draw to ask for: the batch's remaining examples, or an
-        upper bound on how many more fit the token budget."""
-        if not self.by_tokens:
-            return min(available, int(self.plan.train.batch) - spent)
-        return min(available, (self.budget - spent) // self._min_tokens + 1)
+    def _draw(self, step: int, available: int, spent: int, stream: int, tokens_of):
+        """The next draws of ``step`` from ``available`` candidates: (indices into them, in
+        draw order, that the step keeps; what the step has spent after them -- examples,
+        or tokens for a budget). ``tokens_of(indices)`` gives the candidates' tokens.
 
-    def _keep(self, candidates: np.ndarray, spent: int) -> tuple[int, int]:
-        """(how many of ``candidates`` -- positions in draw order -- the step keeps, the
-        budget spent after them)."""
+        A token budget keeps drawn examples while they fit. It asks for about as many as
+        the mean example would fill and lengthens the same draw (its prefix is fixed)
+        until one does not fit or no more could: O(examples taken), not O(budget)."""
         if not self.by_tokens:
-            return len(candidates), spent + len(candidates)
-        running = spent + np.cumsum(self.tokens[candidates])
-        keep = int(np.searchsorted(running, self.budget, side="right"))
-        return keep, int(running[keep - 1]) if keep else spent
+            count = min(available, int(self.plan.train.batch) - spent)
+            return distinct_draws(self.seed, step, available, count, stream), spent + count
+        left = self.budget - spent
+        most = min(available, left // self._min_tokens + 1)  # more than this cannot fit
+        dense = 2 * most > available
+        count = min(most, int(left / self._mean_tokens * 1.25) + 8)
+        while True:
+            chosen = distinct_draws(self.seed, step, available, count, stream, dense)
+            running = spent + np.cumsum(tokens_of(chosen))
+            keep = int(np.searchsorted(running, self.budget, side="right"))
+            if keep < count or count == most:
+                return chosen[:keep], int(running[keep - 1]) if keep else spent
+            count = min(most, 2 * count)
 
     def _fresh(self, step: int) -> np.ndarray:
         """``sampling: replacement``: the step's batch drawn afresh from the pool."""
+        tokens = self.tokens
         pool = self.pool_size(step)
-        count = self._fill(pool, 0)
-        candidates = global_batch(self.seed, step, pool, count)
-        keep, _ = self._keep(candidates, 0)
-        return candidates[:keep]
+        drawn, _ = self._draw(step, pool, 0, _REPLACEMENT_STREAM, lambda c: tokens[c])
+        return drawn
 
     def _advance(self, stream: _Stream) -> None:
         """Draw the batch of ``stream.step`` from the epoch stream (into ``stream.last``)
@@ -427,6 +439,8 @@ class CurriculumSampler:
         if stream.remaining == 0:  # the last step finished an epoch (or this is the first)
             stream.new_epoch(pool, np.empty(0, dtype=np.int64))
         stream.release(pool)
+        tokens = self.tokens
+        tokens_of = None if tokens is None else (lambda c: tokens[stream.avail[c]])
         parts: list[np.ndarray] = []
         epochs: list[np.ndarray] = []
         spent, part = 0, 0
@@ -434,17 +448,17 @@ class CurriculumSampler:
             if stream.remaining == 0:
                 taken = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
                 stream.new_epoch(stream.released, taken)
-            count = self._fill(stream.remaining, spent)
-            if count < 1:
+            if stream.remaining == 0:  # a pool no larger than one step: nothing left
                 break
-            chosen = distinct_draws(self.seed, step, stream.remaining, count, _EPOCH_STREAM + part)
-            keep, spent = self._keep(stream.avail[chosen], spent)
+            available = stream.remaining
+            chosen, spent = self._draw(step, available, spent, _EPOCH_STREAM + part, tokens_of)
+            keep = len(chosen)
             if keep:
-                parts.append(stream.take(chosen[:keep]))
+                parts.append(stream.take(chosen))
                 epochs.append(np.full(keep, stream.epoch, dtype=np.int64))
             part += 1
-            full = spent >= self.plan.train.batch if not self.by_tokens else keep < count
-            if full or keep == 0:
+            # full: the batch, or a budget draw that stopped before the epoch ran out
+            if spent >= self.plan.train.batch or keep < available or keep == 0:
                 break
         stream.rejoin()
         stream.step = step + 1
