@@ -318,8 +318,10 @@ def _step_list(steps: list[int]) -> str:
 def _totals(plan: Plan) -> list[tuple[str, str]]:
     train = plan.train
     if train.batch_unit == "tokens":
-        # each example is at most seq tokens, so at least batch // seq of them fit a step
-        fit = train.batch // train.seq
+        # an example is at most seq - 2 tokens of text and a step stops only when the next
+        # would not fit, so a step holds at least batch // (seq - 2) of them
+        longest = max(train.seq - 2, 1)
+        fit = train.batch // longest
         rows = [
             (
                 "total",
@@ -329,7 +331,7 @@ def _totals(plan: Plan) -> list[tuple[str, str]]:
             (
                 "",
                 f"at least {_steps(train.steps * fit)} examples drawn ({_steps(fit)} or more "
-                f"a step: each example is at most seq {train.seq} tokens)",
+                f"a step: each example is at most {longest} tokens of text)",
             ),
         ]
     else:

@@ -245,7 +245,7 @@ def test_token_budgets_are_stated_and_counted_in_tokens():
     assert text.splitlines()[-2:] == [
         "total         2,000 steps × 4,096 tokens = up to 8,192,000 tokens",
         "              at least 64,000 examples drawn (32 or more a step: each example is at "
-        "most seq 128 tokens)",
+        "most 126 tokens of text)",
     ]
     assert _explained("train batch 32 examples")["batch"] == "batches of 32 examples"
 
