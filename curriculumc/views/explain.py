@@ -148,9 +148,8 @@ def _scoring_text(term: ScorerTerm) -> str | None:
                 f"{_term(term)} scored in-sample: the n-gram model is trained on the sentences "
                 "it scores (the seed system's rule)"
             )
-        return (
-            f"{_term(term)} cross-fitted over {folds} folds: each example scored by a model "
-            f"trained on the other {folds - 1} folds"
+        return f"{_term(term)} cross-fitted over {folds} folds: each example scored by a model " + (
+            "trained on the other fold" if folds == 2 else f"trained on the other {folds - 1} folds"
         )
     if term.name == "model_ppl":
         every = kwargs.get("every", MODEL_PPL_EVERY)

@@ -260,6 +260,9 @@ def test_ngram_folds_are_stated():
         "ngram_ppl(folds=5) cross-fitted over 5 folds: each example scored by a model "
         "trained on the other 4 folds"
     )
+    assert _explained("sort by ngram_ppl(folds=2)" + paced)["scoring"].endswith(
+        "scored by a model trained on the other fold"
+    )
     assert "scoring" not in _explained("sort by sentence_length" + paced)
 
 
