@@ -298,8 +298,8 @@ def difficulty_order(scores: np.ndarray, descending: bool = False, seed: int | N
 
     Ascending scores unless ``descending``; NaN scores come last in both directions.
     Equal scores are ordered by :func:`tie_break` of ``seed`` (the run's seed) -- never by
-    file position. (``seed=None`` keeps example-index order among ties: only for callers
-    that have not been given a seed yet.)
+    file position. ``seed=None`` keeps example-index order among ties -- curriculumc v1's
+    rule, kept for comparisons (bench/curriculum_meaning.py) and tests with no ties.
     """
     key = sort_keys(scores, descending)
     if seed is None:
