@@ -104,12 +104,13 @@ def load_spec(path: str | os.PathLike) -> Spec:
     """Read and parse a ``.cur`` or ``.yaml`` spec file (relative paths in it are relative
     to its folder). Raises CurriculumError, also for a file that cannot be read."""
     filename = os.fspath(path)
-    try:
-        with open(filename, "rb") as handle:
-            data = handle.read()
+    from curriculumc.lang.files import MAX_CONFIG_BYTES, read_limited
+
+    try:  # a regular file of a spec's size (never /dev/zero to the end, nor a FIFO)
+        data = read_limited(filename, MAX_CONFIG_BYTES)
     except OSError as exc:
         raise CurriculumError.single(
-            E_READ, f"cannot read '{filename}': {exc.strerror or exc}"
+            E_READ, f"cannot read '{filename[:300]}': {exc.strerror or exc}"
         ) from None
     return _parse_any(data, filename, os.path.dirname(os.path.abspath(filename)))
 
@@ -168,7 +169,9 @@ def loads(
 
 
 def load_plan(path: str | os.PathLike) -> Plan:
-    """Read a plan.json, validated against the plan schema; raises CurriculumError."""
+    """Read a plan.json, validated against the plan schema and then by the same semantic
+    checks as a compiled spec (:mod:`curriculumc.lang.plan_checks`); raises
+    CurriculumError naming the JSON path of each problem."""
     from curriculumc.lang.schemas import read_plan
 
     return read_plan(os.fspath(path))

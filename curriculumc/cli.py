@@ -34,6 +34,7 @@ COMMANDS = (
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a tool killed by a closed pipe
 
 
 def console(*, width: int | None = None, fallback: int = 120, **kwargs):
@@ -84,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe is found here, not at exit
+        return code
     except CurriculumError as exc:
         from curriculumc.lang.render import render_diagnostics
 
@@ -93,12 +96,41 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `curriculumc explain x.cur | head -1`: the reader is gone
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:  # a full disk, a name too long, no permission: say which file
+        if args.debug:
+            raise
+        from curriculumc.lang.files import os_error_message
+
+        print(f"curriculumc: error: {os_error_message(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except (RecursionError, MemoryError) as exc:
+        if args.debug:
+            raise
+        what = "nested too deeply" if isinstance(exc, RecursionError) else "out of memory"
+        print(f"curriculumc: error: the input is too large to handle ({what})", file=sys.stderr)
+        return EXIT_ERROR
     except Exception as exc:  # the CLI never shows a traceback unless asked
         if args.debug:
             raise
         print(f"curriculumc: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("  (run with --debug for the traceback)", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush of a closed pipe
+    does not print "Exception ignored ... BrokenPipeError"."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

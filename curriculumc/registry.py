@@ -115,6 +115,7 @@ DATA_OPTIONS: dict[str, str] = {
     "sentences": "int",  # synth: size in sentences
     "seed": "int",  # synth: generator seed
     "max_chars": "int",  # lines longer than this are refused (default 20000)
+    "bad_lines": "str",  # "refuse" (> 1% bad lines in a file), "allow", or a share "5%"
 }
 
 #: registered corpus names for ``data NAME`` (anything else that is not a path is a hub id)

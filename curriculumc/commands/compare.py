@@ -11,6 +11,7 @@ from pathlib import Path
 
 from curriculumc.cli import EXIT_OK
 from curriculumc.commands.arguments import usage_error
+from curriculumc.lang.files import write_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -63,9 +64,7 @@ def run(args: argparse.Namespace) -> int:
             console.print(f"wrote {written}", highlight=False)
         if args.json is not None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(
-                json.dumps(compare.comparison_to_json(result), indent=1) + "\n", encoding="utf-8"
-            )
+            write_atomic(args.json, json.dumps(compare.comparison_to_json(result), indent=1) + "\n")
             console.print(f"wrote {args.json}", highlight=False)
         if args.csv is not None:
             console.print(f"wrote {compare.write_csv(result, args.csv)}", highlight=False)

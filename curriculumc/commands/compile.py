@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from curriculumc.lang.files import write_atomic
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -29,8 +31,7 @@ def run(args: argparse.Namespace) -> int:
         print(render_diagnostics(warnings, color=sys.stderr.isatty()), file=sys.stderr)
     text = plan.to_json() + "\n"
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_atomic(args.output, text)  # complete or untouched, also on a full disk
         print(f"{args.output}: plan {plan.hash[:12]}", file=sys.stderr)
     else:
         sys.stdout.write(text)

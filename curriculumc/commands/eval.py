@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 
 from curriculumc.commands.arguments import add_device_option, usage_error
+from curriculumc.lang.files import write_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     if out is not None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(_json_text(output), encoding="utf-8")
+            write_atomic(out, _json_text(output))
         except OSError as exc:
             raise CurriculumError.single("E635", f"cannot write '{out}': {exc}") from exc
         console.print(f"wrote {out}")

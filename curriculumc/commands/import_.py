@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from curriculumc.cli import EXIT_ERROR, EXIT_OK
+from curriculumc.lang.files import write_atomic
 
 SYSTEMS = ("climb",)
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         try:
             args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(result.text, encoding="utf-8")
+            write_atomic(args.output, result.text)
         except OSError as exc:
             raise CurriculumError.single("E872", f"cannot write '{args.output}': {exc}") from exc
         print(f"wrote {args.output}", file=sys.stderr)

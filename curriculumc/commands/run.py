@@ -6,6 +6,10 @@ Compiles the spec (or reads a ``plan.json``) and hands it to the training recipe
 prints the final model's minimal-pair tables.
 
 ``torchrun --nproc_per_node N -m curriculumc run SPEC`` runs the same on N processes.
+
+SIGTERM or Ctrl-C finishes the current step, writes a checkpoint and exits 143 / 130,
+printing the command that resumes; SIGUSR1 writes a checkpoint and goes on (see
+:mod:`curriculumc.runtime.train.trainer`).
 Torch and transformers are imported inside :func:`run` only.
 """
 
@@ -50,7 +54,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue from the newest complete checkpoint of this run",
+        help="continue from the newest intact checkpoint of this run with good losses; "
+        "train.lr, train.warmup and train.clip may differ (e.g. after a divergence)",
     )
     parser.add_argument(
         "--force",
@@ -80,7 +85,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train; returns the exit code. Spec, data and resume problems raise CurriculumError
-    (exit 1); a diverging loss raises E450 (exit 1) after keeping the last checkpoint."""
+    (exit 1); a diverging loss raises E450 (exit 1) after keeping the last checkpoint; a run
+    stopped by SIGTERM/SIGINT exits 128 + the signal (143/130) with a checkpoint."""
     import curriculumc
 
     spec_path = Path(args.file)
@@ -147,6 +153,17 @@ def train_plan(plan, args: argparse.Namespace, *, name: str, spec_path: Path | N
         print(f"{folder.root}: already trained ({plan.train.steps} steps); nothing to do")
         return EXIT_OK
     losses = "  ".join(f"{k} {v:.4f}" for k, v in summary["final_metrics"].items())
+    if outcome.exit_signal is not None:
+        import sys
+
+        print(
+            f"interrupted by {summary['interrupted']} at step {summary['steps']} of "
+            f"{plan.train.steps}: saved {folder.step_checkpoint(summary['steps'])}\n"
+            f"resume with: {resume_command(args)}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 128 + outcome.exit_signal
     if summary["finished"]:
         _print_final_evals(folder)
         print(f"done: {folder.root} ({summary['wall_s']:.0f}s, {losses})")
@@ -156,6 +173,25 @@ def train_plan(plan, args: argparse.Namespace, *, name: str, spec_path: Path | N
             f"({losses}); --resume continues"
         )
     return EXIT_OK
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    """The command line that continues this run: the same spec, overrides and options, with
+    ``--resume`` (under torchrun, prefix the same torchrun options)."""
+    import shlex
+
+    words = ["curriculumc", "run", "--resume"]
+    if args.control:
+        words += ["--control", args.control]
+    if not args.exposure_check:
+        words.append("--no-exposure-check")
+    words += ["--runs-dir", str(args.runs_dir)]
+    for option in ("name", "device", "cache_dir", "config_dir", "stop_after"):
+        value = getattr(args, option, None)
+        if value is not None:
+            words += [f"--{option.replace('_', '-')}", str(value)]
+    words += [f"--{flag}" for flag in ("compile", "wandb", "quiet") if getattr(args, flag)]
+    return shlex.join([*words, str(args.file), *(getattr(args, "overrides", ()) or ())])
 
 
 def _print_final_evals(folder) -> None:

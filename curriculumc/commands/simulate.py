@@ -27,6 +27,7 @@ from curriculumc.commands.arguments import (
     usage_error,
 )
 from curriculumc.errors import CurriculumError
+from curriculumc.lang.files import write_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
             if gap is not None:  # the curriculum's figures stay at the top level
                 data["control"] = gap.control.to_dict()
                 data["control_gap"] = gap.to_dict()
-            args.json.write_text(json.dumps(data, indent=2) + "\n")
+            write_atomic(args.json, json.dumps(data, indent=2) + "\n")
             print(f"wrote {args.json}", file=sys.stderr)
     except OSError as exc:
         raise CurriculumError.single(

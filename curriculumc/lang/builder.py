@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 from curriculumc import plan, pos_tags, presets, registry
 from curriculumc.errors import did_you_mean
 from curriculumc.lang import ast
+from curriculumc.lang.files import MAX_CONFIG_BYTES, read_limited
 from curriculumc.lang.printer import call_text, scalar_text
 from curriculumc.lang.values import (
     E_CHOICE,
@@ -208,12 +210,15 @@ def _written(node) -> str:
 def _config_family(path: str, node, report: Report) -> str | None:
     """``masked`` or ``causal`` from a transformers config.json (a file or its folder)."""
     config = Path(path)
-    if config.is_dir():
-        config = config / "config.json"
     try:
-        data = json.loads(config.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
+        if os.path.isdir(config):
+            config = config / "config.json"
+        # a regular file of a config's size: never /dev/zero read to the end, nor a FIFO
+        data = json.loads(read_limited(config, MAX_CONFIG_BYTES).decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not valid JSON"
+        if isinstance(exc, UnicodeDecodeError):
+            reason = "not UTF-8 text"
         report_error(
             report, E_CONFIG, f"cannot read the model config '{config}': {reason}", node,
             hint="give a preset name (" + ", ".join(presets.MODEL_PRESETS) + ") or a config.json",

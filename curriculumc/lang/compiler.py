@@ -14,6 +14,7 @@ from curriculumc import plan, registry
 from curriculumc.errors import CurriculumError, Diagnostic, did_you_mean
 from curriculumc.lang import ast
 from curriculumc.lang.builder import E_SCORER, build_plan
+from curriculumc.lang.plan_checks import check_plan
 from curriculumc.lang.rules import RULES
 
 
@@ -33,6 +34,10 @@ def analyse(spec: ast.Spec) -> tuple[plan.Plan, list[Diagnostic]]:
     result = build_plan(spec, diagnostics.append)
     for rule in RULES:
         diagnostics.extend(rule(spec, result))
+    if not any(d.is_error for d in diagnostics):
+        # the checks every plan passes (also one read from plan.json): a spec the builder
+        # accepted passes them; should one not, it is refused here, never run
+        diagnostics.extend(check_plan(result, lambda path: spec.span))
     return result, sorted(diagnostics, key=_position)
 
 

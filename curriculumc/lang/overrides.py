@@ -62,6 +62,14 @@ class Override:
 
 def parse_overrides(items: Sequence[str]) -> list[Override]:
     """Split ``key=value`` strings; raises CurriculumError for malformed ones or unknown keys."""
+    found, problems = _split_overrides(items)
+    if problems:
+        raise CurriculumError(problems)
+    return found
+
+
+def _split_overrides(items: Sequence[str]) -> tuple[list[Override], list[Diagnostic]]:
+    """The well-formed overrides with known keys, and a Diagnostic for each other one."""
     source = "\n".join(items)
     found, problems = [], []
     for line, item in enumerate(items, start=1):
@@ -85,9 +93,7 @@ def parse_overrides(items: Sequence[str]) -> list[Override]:
             problems.append(Diagnostic(E_OVERRIDE_KEY, f"unknown override '{key}'", key_span, hint))
             continue
         found.append(Override(key, text.strip(), key_span, span))
-    if problems:
-        raise CurriculumError(problems)
-    return found
+    return found, problems
 
 
 def _fragment(override: Override, start: str):
@@ -110,6 +116,17 @@ def _fragment(override: Override, start: str):
 
 def _value(override: Override) -> ast.Value:
     return _fragment(override, "value")
+
+
+def _name(override: Override, what: str) -> ast.Name:
+    """The override's value, which must be a name (a pacing function, an order)."""
+    value = _value(override)
+    if not isinstance(value, ast.Name):
+        raise CurriculumError.single(
+            E_OVERRIDE_VALUE, f"'{override.key}' must be {what}, not '{override.text}'",
+            override.span,
+        )  # fmt: skip
+    return value
 
 
 def _path(override: Override) -> ast.String:
@@ -190,7 +207,7 @@ def _apply(statements: list, o: Override) -> None:
             terms, s.order if s else None, o.span))  # fmt: skip
     elif key == "sort.order":
         _needs(statements, ast.SortStmt, o, "sort")
-        order = _value(o)
+        order = _name(o, "ascending or descending")
         _replace_or_add(statements, ast.SortStmt, lambda s: dataclasses.replace(s, order=order))
     elif head in ("pace", "vocab"):
         target = "data" if head == "pace" else "vocab"
@@ -199,7 +216,7 @@ def _apply(statements: list, o: Override) -> None:
             return stmt.target == target
 
         if not part:
-            fn = _value(o)
+            fn = _name(o, "a pacing function or none")
 
             def change(stmt):
                 kept = stmt if stmt and o.text != "none" else None  # 'none' has neither
@@ -262,18 +279,28 @@ def _apply(statements: list, o: Override) -> None:
 def apply_overrides(spec: ast.Spec, items: Sequence[str]) -> ast.Spec:
     """``spec`` with the ``key=value`` overrides in ``items`` applied, in order.
 
-    Raises :class:`CurriculumError` (every malformed or unknown override at once, then
-    the first value that is not valid syntax). Values are checked later, like any spec.
+    Raises :class:`CurriculumError` with every problem of every override at once: the
+    malformed ones, unknown keys, values that do not parse, and -- when any of those is
+    found -- the value errors of the others (which the compiler would report next).
+    Otherwise values are checked later, like any spec.
     """
     if not items:
         return spec
     statements = list(spec.statements)
-    problems = []
-    for override in parse_overrides(items):
+    overrides, problems = _split_overrides(items)
+    for override in overrides:
         try:
             _apply(statements, override)
         except CurriculumError as exc:
             problems.extend(exc.diagnostics)
+    changed = dataclasses.replace(spec, statements=tuple(statements))
     if problems:
+        from curriculumc.lang.compiler import check_spec
+
+        problems.extend(
+            d for d in check_spec(changed)
+            if d.is_error and d.span is not None and d.span.file == SOURCE_NAME
+        )  # fmt: skip
+        problems.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
         raise CurriculumError(problems)
-    return dataclasses.replace(spec, statements=tuple(statements))
+    return changed

@@ -15,6 +15,12 @@ from pathlib import Path
 
 from curriculumc.errors import Diagnostic, Span
 
+#: at most this many diagnostics are shown per file (then "... and N more")
+MAX_PER_FILE = 100
+#: the shown source line is clipped to this many characters around the span
+MAX_LINE_WIDTH = 120
+_CONTEXT = 40  # characters shown before the span when the line is clipped
+
 _COLORS = {"error": "\x1b[1;31m", "warning": "\x1b[1;33m", "help": "\x1b[1;36m", "bold": "\x1b[1m"}
 _RESET = "\x1b[0m"
 
@@ -38,10 +44,28 @@ def _source_line(span: Span) -> str | None:
         except OSError:
             return None
         return None
-    lines = source.split("\n")
-    if 1 <= span.line <= len(lines):
-        return lines[span.line - 1].rstrip("\r")
-    return None
+    if span.line < 1:
+        return None
+    start = 0
+    for _ in range(span.line - 1):  # no split: a long source is not copied per diagnostic
+        start = source.find("\n", start) + 1
+        if start == 0:
+            return None
+    end = source.find("\n", start)
+    return source[start : end if end >= 0 else len(source)].rstrip("\r")
+
+
+def _clip(text: str, start: int, width: int) -> tuple[str, int, int]:
+    """``text`` cut to :data:`MAX_LINE_WIDTH` characters around the span that starts at
+    ``start`` and is ``width`` wide (a cut is marked ``…``): (text, start, width)."""
+    if len(text) <= MAX_LINE_WIDTH:
+        return text, start, width
+    begin = max(0, min(start - _CONTEXT, len(text) - MAX_LINE_WIDTH))
+    end = begin + MAX_LINE_WIDTH
+    shown = ("…" if begin else "") + text[begin:end] + ("…" if end < len(text) else "")
+    start = start - begin + (1 if begin else 0)
+    width = max(1, min(width, MAX_LINE_WIDTH - (start - (1 if begin else 0))))
+    return shown, start, width
 
 
 def _sort_key(item: tuple[int, Diagnostic]):
@@ -68,7 +92,6 @@ def render_diagnostic(diagnostic: Diagnostic, *, color: bool = False) -> str:
         if text is not None:
             # one character per column, nothing the terminal would interpret: tabs become
             # spaces, other control characters a replacement mark
-            text = "".join(" " if c == "\t" else c if c.isprintable() else "\ufffd" for c in text)
             gutter = " " * len(str(span.line))
             start = max(span.column - 1, 0)
             start = min(start, len(text))
@@ -76,6 +99,9 @@ def render_diagnostic(diagnostic: Diagnostic, *, color: bool = False) -> str:
                 width = max(span.end_column - span.column, 1)
             else:  # a multi-line span: underline to the end of the first line
                 width = max(len(text) - start, 1)
+            width = max(1, min(width, len(text) - start))
+            text, start, width = _clip(text, start, width)
+            text = "".join(" " if c == "\t" else c if c.isprintable() else "\ufffd" for c in text)
             carets = _paint("^" * width, diagnostic.severity, color)
             lines.append(f"{span.line} | {text}".rstrip())
             lines.append(f"{gutter} | {' ' * start}{carets}")
@@ -108,5 +134,22 @@ def render_diagnostics(diagnostics: Iterable[Diagnostic], *, color: bool = False
     ordered = [d for _, d in sorted(enumerate(diagnostics), key=_sort_key)]
     if not ordered:
         return ""
-    blocks = [render_diagnostic(d, color=color) for d in ordered]
+    blocks, per_file, hidden = [], {}, {}
+    for diagnostic in ordered:
+        file = diagnostic.span.file if diagnostic.span else None
+        per_file[file] = per_file.get(file, 0) + 1
+        if per_file[file] > MAX_PER_FILE:
+            hidden[file] = hidden.get(file, 0) + 1
+            if hidden[file] == 1:
+                blocks.append(None)  # where the "and N more" line goes
+                hidden[(file, "at")] = len(blocks) - 1
+            continue
+        blocks.append(render_diagnostic(diagnostic, color=color))
+    for file, count in list(hidden.items()):
+        if isinstance(file, tuple):
+            continue
+        where = f"{file}: " if file else ""
+        blocks[hidden[(file, "at")]] = (
+            f"{where}... and {count} more problem{'s' * (count != 1)} not shown"
+        )
     return "\n\n".join(blocks) + "\n\n" + summary(ordered)

@@ -8,6 +8,7 @@ another tool is checked before it runs. jsonschema is imported only when validat
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
@@ -112,21 +113,49 @@ def validate(
     return diagnostics
 
 
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def read_plan(path: str):
     """A :class:`~curriculumc.plan.Plan` from a plan.json file, validated against the plan
     schema; raises CurriculumError (with the line of the problem where it can be found)."""
+    from curriculumc.lang.files import MAX_CONFIG_BYTES, read_limited
     from curriculumc.plan import Plan
 
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CurriculumError.single(E_PLAN, f"cannot read plan '{path}': {exc}") from None
+        raw = read_limited(path, MAX_CONFIG_BYTES)
+    except OSError as exc:
+        raise CurriculumError.single(
+            E_PLAN, f"cannot read plan '{path}': {exc.strerror or exc}"
+        ) from None
     try:
-        data = json.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        shown = raw.decode("utf-8", "replace")
+        before = raw[: exc.start].decode("utf-8", "replace")
+        line = before.count("\n") + 1
+        column = len(before) - (before.rfind("\n") + 1) + 1
+        raise CurriculumError.single(
+            E_PLAN, f"plan is not UTF-8 text ({exc.reason} at byte {exc.start})",
+            Span.point(path, line, column, shown),
+        ) from None  # fmt: skip
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         span = Span(path, exc.lineno, exc.colno, exc.lineno, exc.colno + 1, text)
         raise CurriculumError.single(E_PLAN, f"plan is not valid JSON: {exc.msg}", span) from None
+    except (ValueError, RecursionError) as exc:  # NaN, Infinity; 5,000 digits; nesting
+        message = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        line, column = 1, 1
+        found = re.search(r"(?<![\w\"])-?(NaN|Infinity)\b", text)
+        if found and "JSON number" in message:
+            line = text.count("\n", 0, found.start()) + 1
+            column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+        raise CurriculumError.single(
+            E_PLAN, f"plan is not valid JSON: {message[:120]}",
+            Span.point(path, line, column, text),
+        ) from None  # fmt: skip
 
     lines = text.split("\n")
 
@@ -147,8 +176,14 @@ def read_plan(path: str):
     if diagnostics:
         raise CurriculumError(diagnostics)
     try:
-        return Plan.from_dict(data)
-    except ValueError as exc:
+        result = Plan.from_dict(data)
+    except (ValueError, TypeError, KeyError) as exc:
         raise CurriculumError.single(
-            E_PLAN, f"not a valid plan: {exc}", Span.point(path, 1)
+            E_PLAN, f"not a valid plan: {exc}", Span.point(path, 1, 1, text)
         ) from None
+    from curriculumc.lang.plan_checks import check_plan
+
+    problems = check_plan(result, lambda json_path: locate(json_path, False), prefix=True)
+    if any(d.is_error for d in problems):
+        raise CurriculumError([d for d in problems if d.is_error])
+    return result

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from collections.abc import Callable
 
 from curriculumc.errors import Diagnostic, did_you_mean
@@ -23,6 +24,7 @@ E_PERCENT = "E031"
 E_RANGE = "E033"
 E_CHOICE = "E022"
 W_MISSING_PATH = "W005"
+E_NOT_FILE = "E041"
 LARGEST = 10**12  # no count in a spec is larger; keeps arithmetic on absurd input cheap
 
 
@@ -191,8 +193,20 @@ def resolve_path(spec: ast.Spec, text: str) -> str:
 
 
 def check_exists(path: str, node, what: str, report: Report) -> None:
-    """Warn (W005) when ``path`` does not exist on this machine."""
-    if not os.path.exists(path):
+    """Warn (W005) when ``path`` does not exist on this machine; an error (E041) when it is
+    neither a file nor a folder (a device such as /dev/zero, a FIFO, a socket: reading it
+    would never end or never start). Only ``stat``: never opens it."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        mode = None
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        report_error(
+            report, E_NOT_FILE, f"{what} '{path}' is not a regular file or a folder", node,
+            hint="name a file or a folder of files (not a device, FIFO or socket)",
+        )  # fmt: skip
+        return
+    if mode is None:
         report_error(
             report, W_MISSING_PATH, f"{what} '{path}' does not exist here", node,
             hint="fine if it exists where the plan runs; otherwise fix the path "

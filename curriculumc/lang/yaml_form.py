@@ -35,7 +35,13 @@ from curriculumc.errors import CurriculumError, Diagnostic, Span
 from curriculumc.lang import ast
 from curriculumc.lang.parser import decode, parse, parse_fragment
 from curriculumc.lang.schemas import spec_schema, validate
-from curriculumc.lang.yaml_nodes import compose_yaml, construct, plain_data, yaml_errors
+from curriculumc.lang.yaml_nodes import (
+    compose_yaml,
+    construct,
+    plain_data,
+    yaml_errors,
+    yaml_text,
+)
 
 E_YAML_VALUE = "E172"
 _NUMBER = re.compile(ast.NUMBER_PATTERN)
@@ -373,6 +379,7 @@ def parse_yaml(text: str | bytes, filename: str = "<spec>.yaml", *, base_dir: st
     """
     if isinstance(text, bytes):
         text = decode(text, filename)
+    text = yaml_text(text)  # YAML's line breaks are ours: positions agree
     doc = _Document(text, filename)
     data = doc.data
     if data is None:

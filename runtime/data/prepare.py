@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,7 +20,15 @@ from curriculumc.runtime.data.storage import StorageSettings, tokenized_corpus
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
 from curriculumc.runtime.data.tokenizer import TokenizerArtifacts, prepare_tokenizer
 
-__all__ = ["PreparedData", "default_cache_dir", "dev_split", "load_raw", "prepare_data"]
+__all__ = [
+    "PreparedData",
+    "data_report",
+    "data_report_text",
+    "default_cache_dir",
+    "dev_split",
+    "load_raw",
+    "prepare_data",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,7 +69,8 @@ def prepare_data(
     ``cache_dir``: default :func:`default_cache_dir` (``$CURRICULUMC_CACHE`` or
     ``.cache/curriculumc``). ``need_pos``: also give every token its word's universal POS
     tag (``corpus.pos``); ``pos_align``: ``"all"`` tokens of a word get its tag, or only
-    the ``"first"``. ``progress``: report on stderr.
+    the ``"first"``. ``progress``: report on stderr (progress, then the data report of
+    :func:`data_report_text`).
 
     Raises :class:`~curriculumc.errors.CurriculumError` for data that cannot be read
     (codes E300-E349, with file and line for a bad line).
@@ -97,7 +107,10 @@ def prepare_data(
             "directory": str(tokenizer.directory),
         },
         "cache": {"tokenizer": tokenizer.origin, "corpus": stored.origin},
+        "skipped": [{"path": path, "reason": reason} for path, reason in raw.skipped],
     }
+    if progress:
+        print(data_report_text(summary), file=sys.stderr)
     return PreparedData(
         corpus=stored.corpus,
         tokenizer_dir=tokenizer.directory,
@@ -122,3 +135,65 @@ def dev_split(data: DataSpec, *, cache_dir: Path | None = None) -> tuple[Path, s
                 if candidate.is_file():
                     return candidate, text_field
     return None
+
+
+# --- the data report ------------------------------------------------------------------------
+
+#: the per-file counts shown in the report, in order, with their column titles
+_REPORT_COLUMNS = (
+    ("empty_lines", "empty"),
+    ("invalid_utf8_lines", "not-utf8"),
+    ("binary_lines", "binary"),
+    ("nul_lines", "nul"),
+    ("cr_line_breaks", "cr-breaks"),
+)
+
+
+def data_report(summary: dict) -> dict:
+    """What reading did, from :attr:`PreparedData.summary`: ``corpus``; ``files`` (one
+    entry a file: ``path``, ``lines`` read, ``kept`` examples, and ``empty``,
+    ``not-utf8``, ``binary``, ``nul``, ``cr-breaks``); ``skipped`` paths with why;
+    ``rules`` (every rule's count over the corpus, ``truncated`` included) and the totals
+    ``examples``, ``words``, ``tokens``."""
+    files = []
+    for entry in summary.get("inputs", []):
+        rules = entry.get("rules", {})
+        row = {
+            "path": entry["path"],
+            "lines": entry.get("lines", 0),
+            "kept": entry.get("examples", 0),
+        }
+        row.update({title: int(rules.get(name, 0)) for name, title in _REPORT_COLUMNS})
+        files.append(row)
+    return {
+        "corpus": summary.get("corpus", ""),
+        "files": files,
+        "skipped": list(summary.get("skipped", [])),
+        "rules": {k: v for k, v in summary.get("rules", {}).items() if v},
+        "examples": summary.get("examples", 0),
+        "words": summary.get("words", 0),
+        "tokens": summary.get("tokens", 0),
+    }
+
+
+def data_report_text(summary: dict) -> str:
+    """:func:`data_report` as a few lines of text, for the start of a run."""
+    report = data_report(summary)
+    files, skipped = report["files"], report["skipped"]
+    lines = [
+        f"data: {report['corpus']} -- {len(files)} file(s) read, {len(skipped)} path(s) "
+        f"skipped; {report['examples']:,} examples, {report['words']:,} words, "
+        f"{report['tokens']:,} tokens"
+    ]
+    titles = ["lines", "kept"] + [title for _, title in _REPORT_COLUMNS]
+    names = [Path(f["path"]).name for f in files]
+    width = max([len(n) for n in names] + [4])
+    lines.append("  " + "file".ljust(width) + "".join(f"{t:>11}" for t in titles))
+    for name, row in zip(names, files):
+        lines.append("  " + name.ljust(width) + "".join(f"{row[t]:>11,}" for t in titles))
+    for item in skipped:
+        lines.append(f"  skipped {item['path']}: {item['reason']}")
+    if report["rules"]:
+        shown = ", ".join(f"{k}={v:,}" for k, v in report["rules"].items())
+        lines.append(f"  rules: {shown}")
+    return "\n".join(lines)

@@ -31,8 +31,17 @@ problem                        rule                                         coun
 =============================  ===========================================  ===============
 empty / whitespace-only line   dropped                                      ``empty_lines``
 empty / whitespace-only text   dropped                                      ``empty_texts``
-bytes that are not UTF-8       replaced by U+FFFD, line kept                ``invalid_utf8_lines``
+bytes that are not UTF-8       replaced by U+FFFD, line kept (bad line)     ``invalid_utf8_lines``
+a NUL byte in a line           line dropped (bad line)                      ``nul_lines``
+other control bytes            line dropped as binary-looking (bad line)    ``binary_lines``
+ (0x01-0x08, 0x0e-0x1f, 0x7f)
+more than 1% bad lines in a    refused: E316 with the first bad line's      --
+ file (``bad_lines=``)          file:line
+``\r`` alone (old Mac text)    a line break, like ``\n`` and ``\r\n``        ``cr_line_breaks``
 byte-order mark on line 1      removed                                      (not a problem)
+truncated / corrupt ``.gz``    refused: E318 with file:line                 --
+lone surrogate escape          refused: E319 with file:line                 --
+ (``"\ud800"``) in JSON
 spaces around a text           stripped                                     (not a problem)
 line longer than ``max_chars``  refused: E307 with file:line                 --
 invalid JSON                   refused: E303 with file:line                 --
@@ -47,6 +56,15 @@ POS tags != words in number    tagged by the tagger (only with POS)         ``po
 unknown universal POS tag      refused: E311 with file:line                 --
 =============================  ===========================================  ===============
 
+Paths: a data path that is not a regular file or a folder (a FIFO, a device such as
+``/dev/zero``, a socket) is refused with E302 and never opened. In a folder, every entry
+that is not read is recorded in :attr:`RawCorpus.skipped` with the reason (hidden,
+README, folder, dangling symlink, not a regular file); the run's data report lists them.
+
+``bad_lines``: ``refuse`` (default: a file is refused when more than 1% of its lines are
+bad), ``allow`` (never refused; the rules above still drop or replace), or a share such as
+``"5%"``. The counts per file are in :attr:`ReadReport.input_rules`.
+
 Error codes E300-E319 are raised here.
 """
 
@@ -57,7 +75,10 @@ import hashlib
 import json
 import math
 import os
+import re
 import socket
+import stat
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -69,7 +90,13 @@ from curriculumc.registry import DATA_OPTIONS, REGISTERED_CORPORA
 from curriculumc.runtime.data.tagging import mor_to_indices, universal_to_indices
 
 #: bump when reading rules change what comes out of a file (invalidates caches)
-READER_VERSION = 1
+READER_VERSION = 2
+#: default share of a file's lines that may be bad (NUL, binary-looking, not UTF-8)
+DEFAULT_BAD_LINE_SHARE = 0.01
+#: control bytes that make a line look binary (tab, line breaks, VT and FF are text)
+_BINARY_BYTES = re.compile(rb"[\x01-\x08\x0e-\x1f\x7f]")
+#: the per-file counts that are "bad lines" for the ``bad_lines`` threshold
+BAD_LINE_RULES = ("nul_lines", "binary_lines", "invalid_utf8_lines")
 #: default size of the generated corpus when a spec gives neither words= nor sentences=
 DEFAULT_SYNTH_WORDS = 300_000
 #: numeric columns of the generated corpus
@@ -100,6 +127,12 @@ class ReadOptions:
     words: int | None = None
     sentences: int | None = None
     seed: int | None = None
+    bad_lines: str = "refuse"
+
+    @property
+    def bad_line_share(self) -> float | None:
+        """The share of a file's lines that may be bad; None: any (``bad_lines=allow``)."""
+        return _bad_line_share(self.bad_lines)
 
     def identity(self) -> dict:
         """The options that change which texts, sources and columns are read."""
@@ -109,7 +142,24 @@ class ReadOptions:
             "columns": list(self.columns) if self.columns is not None else None,
             "split": self.split,
             "max_chars": self.max_chars,
+            # a cached corpus read with bad_lines=allow must not satisfy a stricter run
+            "bad_lines": self.bad_lines,
         }
+
+
+def _bad_line_share(value: str) -> float | None:
+    text = value.strip().lower()
+    if text == "allow":
+        return None
+    if text == "refuse":
+        return DEFAULT_BAD_LINE_SHARE
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", text)
+    if match and float(match.group(1)) <= 100:
+        return float(match.group(1)) / 100
+    raise CurriculumError.single(
+        "E308",
+        f"data option bad_lines must be allow, refuse or a share like '5%', got {value!r}",
+    )
 
 
 @dataclass(frozen=True)
@@ -149,12 +199,14 @@ class ReadReport:
     """What reading did -- a mutable tally filled by :meth:`RawCorpus.batches`.
 
     ``rules``: handling-rule counts (see the module table); ``inputs``: per input path,
-    ``{"lines": ..., "examples": ...}``; ``mor_unlisted``: MOR codes outside the map;
-    ``columns_seen``: columns that had a value somewhere.
+    ``{"lines": ..., "examples": ...}``; ``input_rules``: per input path, the rule counts
+    of that file (``empty_lines``, ``nul_lines``, ...); ``mor_unlisted``: MOR codes outside
+    the map; ``columns_seen``: columns that had a value somewhere.
     """
 
     rules: Counter = field(default_factory=Counter)
     inputs: dict[str, dict[str, int]] = field(default_factory=dict)
+    input_rules: dict[str, Counter] = field(default_factory=dict)
     mor_unlisted: dict[str, int] = field(default_factory=dict)
     columns_seen: set[str] = field(default_factory=set)
 
@@ -164,13 +216,15 @@ class RawCorpus:
     """Resolved inputs of a corpus plus its identity; read with :meth:`batches`/:meth:`texts`.
 
     ``identity`` is a sha256 of the reader version, the reading options and every input's
-    fingerprint: equal identities read the same examples.
+    fingerprint: equal identities read the same examples. ``skipped``: the paths of a data
+    folder that are not read, each with why (``(path, reason)``; not part of the identity).
     """
 
     inputs: tuple[RawInput, ...]
     options: ReadOptions
     identity: str
     description: str
+    skipped: tuple[tuple[str, str], ...] = ()
 
     def batches(
         self,
@@ -249,7 +303,9 @@ def read_options(spec: DataSpec) -> ReadOptions:
             f"unknown pos_format {values['pos_format']!r}",
             hint="one of: " + ", ".join(POS_FORMATS),
         )
-    return ReadOptions(**values)
+    options = ReadOptions(**values)
+    options.bad_line_share  # noqa: B018 -- raises E308 for a bad value now, not mid-file
+    return options
 
 
 def load_raw(spec: DataSpec, *, cache_dir: Path | None = None) -> RawCorpus:
@@ -261,12 +317,13 @@ def load_raw(spec: DataSpec, *, cache_dir: Path | None = None) -> RawCorpus:
     unreadable, E315 unknown registered corpus.
     """
     options = read_options(spec)
+    skipped: list[tuple[str, str]] = []
     if spec.kind == "registered":
         inputs, description = _resolve_registered(spec, options, cache_dir)
         if options.columns is None:  # the generator's documented features
             options = replace(options, columns=SYNTH_COLUMNS)
     elif spec.kind == "path":
-        inputs, description = _resolve_path(Path(spec.source), options), spec.source
+        inputs, description = _resolve_path(Path(spec.source), options, skipped), spec.source
     elif spec.kind == "hub":
         inputs, description = (_resolve_hub(spec.source, options),), f"hub:{spec.source}"
     else:
@@ -285,7 +342,7 @@ def load_raw(spec: DataSpec, *, cache_dir: Path | None = None) -> RawCorpus:
             "inputs": [[i.format, i.source, i.fingerprint] for i in inputs],
         }
     )
-    return RawCorpus(tuple(inputs), options, identity, description)
+    return RawCorpus(tuple(inputs), options, identity, description, tuple(skipped))
 
 
 def default_cache_dir() -> Path:
@@ -337,25 +394,70 @@ def _resolve_registered(spec: DataSpec, options: ReadOptions, cache_dir):
     return (inp,), f"synth({size})"
 
 
-def _resolve_path(path: Path, options: ReadOptions) -> tuple[RawInput, ...]:
-    if not path.exists():
+def _resolve_path(
+    path: Path, options: ReadOptions, skipped: list[tuple[str, str]] | None = None
+) -> tuple[RawInput, ...]:
+    skipped = skipped if skipped is not None else []
+    kind = _path_kind(path)
+    if kind == "dangling symlink" or kind == "missing":
+        what = "is a dangling symbolic link" if kind == "dangling symlink" else "does not exist"
         raise CurriculumError.single(
-            "E300", f"data path {path} does not exist", hint="give a file or a folder of files"
+            "E300", f"data path {path} {what}", hint="give a file or a folder of files"
         )
-    if path.is_dir():
+    if kind == "folder":
         if _is_datasets_folder(path):
             return (_open_datasets_folder(path, options),)
-        files = sorted(
-            p
-            for p in path.iterdir()
-            if p.is_file()
-            and not p.name.startswith(".")
-            and not p.name.upper().startswith("README")
-        )
+        files = []
+        for p in sorted(path.iterdir()):
+            if p.name.startswith("."):
+                reason = "hidden"
+            elif p.name.upper().startswith("README"):
+                reason = "README"
+            else:
+                reason = _path_kind(p)
+            if reason == "file":
+                files.append(p)
+            else:
+                skipped.append((str(p), reason))
         if not files:
-            raise CurriculumError.single("E301", f"data folder {path} holds no input files")
+            listed = "; ".join(f"{Path(p).name} ({why})" for p, why in skipped[:5])
+            raise CurriculumError.single(
+                "E301",
+                f"data folder {path} holds no input files",
+                hint=f"skipped: {listed}"
+                if listed
+                else "put one text or .jsonl file per source in it",
+            )
         return tuple(_file_input(p) for p in files)
+    if kind != "file":
+        raise CurriculumError.single(
+            "E302",
+            f"data path {path} is {kind}, not a file or a folder",
+            hint="a FIFO or a device (such as /dev/zero) is never read; give a regular file",
+        )
     return (_file_input(path),)
+
+
+def _path_kind(path: Path) -> str:
+    """``file``, ``folder``, ``missing``, ``dangling symlink`` or ``not a regular file
+    (...)`` -- from ``os.stat`` alone, so that a FIFO or a device is never opened."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "dangling symlink" if os.path.islink(path) else "missing"
+    except OSError as exc:  # a symlink loop, no permission
+        return f"unreadable ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    what = (
+        "a FIFO" if stat.S_ISFIFO(mode)
+        else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "special"
+    )  # fmt: skip
+    return f"not a regular file ({what})"
 
 
 def _file_input(path: Path) -> RawInput:
@@ -475,20 +577,85 @@ def _open_binary(path: str):
     return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
 
 
-def _decoded_lines(inp: RawInput, report: ReadReport) -> Iterator[tuple[int, str]]:
-    """(line number, text) of every line, decoded; bad bytes replaced and counted."""
+def _raw_lines(inp: RawInput, counts: Counter) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes without the line break) of every line; ``\n``, ``\r\n`` and a
+    lone ``\r`` all end a line. Raises E318 for a truncated or corrupt compressed file."""
     number = 0
-    with _open_binary(inp.path) as handle:
-        for number, raw in enumerate(handle, 1):
+    try:
+        with _open_binary(inp.path) as handle:
+            for raw in handle:
+                raw = raw[:-1] if raw.endswith(b"\n") else raw
+                raw = raw[:-1] if raw.endswith(b"\r") else raw
+                if b"\r" in raw:  # old Mac line breaks (or stray CRs): each one ends a line
+                    parts = raw.split(b"\r")
+                    counts["cr_line_breaks"] += len(parts) - 1
+                    for part in parts:
+                        number += 1
+                        yield number, part
+                    continue
+                number += 1
+                yield number, raw
+    except (EOFError, OSError, zlib.error) as exc:
+        what = "is truncated" if isinstance(exc, EOFError) else f"cannot be read: {exc}"
+        raise CurriculumError.single(
+            "E318",
+            f"{inp.path} {what} (after line {number})",
+            Span.point(inp.path, number + 1),
+            hint="the compressed file is incomplete or corrupt; download or compress it again",
+        ) from None
+
+
+def _decoded_lines(
+    inp: RawInput, report: ReadReport, options: ReadOptions | None = None
+) -> Iterator[tuple[int, str]]:
+    """(line number, text) of every text line, decoded; bad lines dropped or replaced and
+    counted (see the module table); E316 at the end of a file with too many bad lines."""
+    counts = report.input_rules.setdefault(inp.path, Counter())
+    first_bad: tuple[int, str] | None = None
+    number = 0
+    for number, raw in _raw_lines(inp, counts):
+        bad = None
+        if b"\x00" in raw:
+            bad = "nul_lines"
+        elif _BINARY_BYTES.search(raw):
+            bad = "binary_lines"
+        if bad is None:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:
                 line = raw.decode("utf-8", "replace")
-                report.rules["invalid_utf8_lines"] += 1
-            if number == 1 and line.startswith("\ufeff"):
-                line = line[1:]
-            yield number, line
+                bad = "invalid_utf8_lines"
+        if bad is not None:
+            counts[bad] += 1
+            report.rules[bad] += 1
+            if first_bad is None:
+                first_bad = (number, bad)
+            if bad != "invalid_utf8_lines":
+                continue  # not text: dropped
+        if number == 1 and line.startswith("\ufeff"):
+            line = line[1:]
+        yield number, line
     report.inputs.setdefault(inp.path, {})["lines"] = number
+    share = (options or ReadOptions()).bad_line_share
+    bad_total = sum(counts[name] for name in BAD_LINE_RULES)
+    if first_bad is not None and share is not None and bad_total > share * number:
+        what = {
+            "nul_lines": "a NUL byte",
+            "binary_lines": "control bytes",
+            "invalid_utf8_lines": "bytes that are not UTF-8",
+        }
+        parts = ", ".join(
+            f"{counts[name]} with {what[name]}" for name in BAD_LINE_RULES if counts[name]
+        )
+        raise CurriculumError.single(
+            "E316",
+            f"{bad_total} of the {number} lines of {inp.path} are not text ({parts}), more "
+            f"than the {share:.0%} that bad_lines allows; the first is line {first_bad[0]} "
+            f"({what[first_bad[1]]})",
+            Span.point(inp.path, first_bad[0]),
+            hint="remove the file from the data folder, or accept it with the data option "
+            'bad_lines=allow (or a share such as bad_lines="20%")',
+        )
 
 
 def _too_long(inp: RawInput, number: int, length: int, max_chars: int) -> CurriculumError:
@@ -503,10 +670,12 @@ def _too_long(inp: RawInput, number: int, length: int, max_chars: int) -> Curric
 def _read_text(inp, options, report, with_pos, batch_size, start):
     texts: list[str] = []
     kept = 0
-    for number, line in _decoded_lines(inp, report):
+    counts = report.input_rules.setdefault(inp.path, Counter())
+    for number, line in _decoded_lines(inp, report, options):
         text = line.strip()
         if not text:
             report.rules["empty_lines"] += 1
+            counts["empty_lines"] += 1
             continue
         if len(text) > options.max_chars:
             raise _too_long(inp, number, len(text), options.max_chars)
@@ -562,12 +731,14 @@ def _read_jsonl(inp, options, report, with_pos, batch_size, start):
     skip = {options.text_field, options.source_field}
     builder = _BatchBuilder(start, with_pos)
     kept = 0
-    for number, line in _decoded_lines(inp, report):
+    counts = report.input_rules.setdefault(inp.path, Counter())
+    for number, line in _decoded_lines(inp, report, options):
         if not line.strip():
             report.rules["empty_lines"] += 1
+            counts["empty_lines"] += 1
             continue
         try:
-            record = _json_loads(line.rstrip("\r\n"))
+            record = _json_loads(line)
         except ValueError as exc:
             reason, column = getattr(exc, "msg", str(exc)), getattr(exc, "colno", 1)
             raise CurriculumError.single(
@@ -578,8 +749,17 @@ def _read_jsonl(inp, options, report, with_pos, batch_size, start):
             ) from None
         where = (inp.path, number)
         text = _record_text(record, options, where)
+        if "\\u" in line and _lone_surrogate(record, text, options):
+            raise CurriculumError.single(
+                "E319",
+                f"line {number} of {inp.path} has a \\u escape that is not a character "
+                "(a lone surrogate such as \\ud800)",
+                Span.point(inp.path, number),
+                hint="such text cannot be encoded as UTF-8; fix or drop that line",
+            )
         if not text:
             report.rules["empty_texts"] += 1
+            counts["empty_texts"] += 1
             continue
         if len(text) > options.max_chars:
             raise _too_long(inp, number, len(text), options.max_chars)
@@ -600,6 +780,18 @@ def _read_jsonl(inp, options, report, with_pos, batch_size, start):
         yield builder.build()
         kept += len(builder.texts)
     report.inputs.setdefault(inp.path, {})["examples"] = kept
+
+
+def _lone_surrogate(record: dict, text: str, options: ReadOptions) -> bool:
+    """Whether the text or the source holds a lone surrogate (only a ``\\u`` escape can
+    make one: the line itself was decoded from UTF-8)."""
+    source = record.get(options.source_field)
+    for value in (text, source if isinstance(source, str) else ""):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+    return False
 
 
 def _record_text(record, options: ReadOptions, where: tuple[str, int]) -> str:

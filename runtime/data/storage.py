@@ -343,10 +343,7 @@ def build_summary(raw: RawCorpus, report: ReadReport, arrays: CorpusArrays, need
         per_source[name] = {"examples": int(example_counts[i]), "words": int(word_counts[i])}
     summary = {
         "corpus": raw.description,
-        "inputs": [
-            {"path": inp.path, "format": inp.format, **report.inputs.get(inp.path, {})}
-            for inp in raw.inputs
-        ],
+        "inputs": [_input_entry(inp, report) for inp in raw.inputs],
         "lines": len(arrays.offsets) - 1,
         "words": int(arrays.words.sum()),
         "sources": per_source,
@@ -356,6 +353,16 @@ def build_summary(raw: RawCorpus, report: ReadReport, arrays: CorpusArrays, need
     if need_pos:
         summary["pos"] = pos_summary(report)
     return summary
+
+
+def _input_entry(inp, report: ReadReport) -> dict:
+    """One input's line of the summary: path, format, lines, examples, and its own rule
+    counts (``rules``, only where some rule applied)."""
+    entry = {"path": inp.path, "format": inp.format, **report.inputs.get(inp.path, {})}
+    rules = {k: int(v) for k, v in sorted(report.input_rules.get(inp.path, {}).items()) if v}
+    if rules:
+        entry["rules"] = rules
+    return entry
 
 
 def pos_summary(report: ReadReport) -> dict:

@@ -18,6 +18,12 @@ JSON written by :meth:`PairResult.to_json` (``format`` ``curriculumc.eval/1``)::
                           "pair_ids": [...], "correct": [1|0, ...],
                           "good": [score, ...], "bad": [score, ...]}}}
 
+A pair with a sentence longer than the model's positions is *skipped* and counted per
+paradigm (``"skipped"`` in a paradigm's entry and at the top, present only when some
+pair was skipped; a paradigm with every pair skipped has no accuracy and does not enter
+the averages). :func:`check_eval_inputs` finds all of this before training starts, and
+:class:`EvalOutcomes` tells the trainer when an evaluation failed every time it ran.
+
 Scores are kept exact (rounding could turn a narrow win into a tie when the result is
 read back, so ties and accuracy would disagree); the per-pair lists let ``compare`` run a paired
 bootstrap across runs. Rendering (:func:`result_tables`) builds rich tables and prints
@@ -32,13 +38,19 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import DataSpec
 from curriculumc.runtime.data.readers import load_raw
-from curriculumc.runtime.evaluate.likelihoods import model_family, score_sentences_with_counts
+from curriculumc.runtime.evaluate.likelihoods import (
+    model_family,
+    position_limit,
+    score_sentences_with_counts,
+    sentence_lengths,
+)
 from curriculumc.runtime.evaluate.minimal_pairs import PairSet
 
 RESULT_FORMAT = "curriculumc.eval/1"
@@ -56,6 +68,7 @@ class ParadigmResult:
     correct: tuple[int, ...]
     good_scores: tuple[float, ...]
     bad_scores: tuple[float, ...]
+    skipped: int = 0  # pairs not scored: a sentence longer than the model's positions
 
     @property
     def n(self) -> int:
@@ -85,23 +98,32 @@ class PairResult:
 
     @property
     def per_paradigm(self) -> dict[str, float]:
-        """Accuracy of each paradigm, in pair-set order."""
-        return {p.name: p.accuracy for p in self.paradigms}
+        """Accuracy of each paradigm with a scored pair, in pair-set order."""
+        return {p.name: p.accuracy for p in self.scored_paradigms}
+
+    @property
+    def scored_paradigms(self) -> tuple[ParadigmResult, ...]:
+        """The paradigms with at least one scored pair (those the averages are over)."""
+        return tuple(p for p in self.paradigms if p.n)
+
+    @property
+    def skipped(self) -> int:
+        """Pairs not scored (a sentence longer than the model's positions)."""
+        return sum(p.skipped for p in self.paradigms)
 
     @property
     def per_field(self) -> dict[str, float]:
         """Mean paradigm accuracy of each field, fields sorted by name."""
         groups: dict[str, list[float]] = {}
-        for p in self.paradigms:
+        for p in self.scored_paradigms:
             groups.setdefault(p.field, []).append(p.accuracy)
         return {field: sum(v) / len(v) for field, v in sorted(groups.items())}
 
     @property
     def macro(self) -> float:
-        """Mean accuracy over paradigms."""
-        return (
-            sum(p.accuracy for p in self.paradigms) / len(self.paradigms) if self.paradigms else 0.0
-        )
+        """Mean accuracy over paradigms (with a scored pair)."""
+        scored = self.scored_paradigms
+        return sum(p.accuracy for p in scored) / len(scored) if scored else 0.0
 
     @property
     def ties(self) -> int:
@@ -121,11 +143,13 @@ class PairResult:
         metrics = {f"{prefix}/macro": self.macro, f"{prefix}/ties": float(self.ties)}
         metrics.update({f"{prefix}/{name}": acc for name, acc in self.per_paradigm.items()})
         metrics.update({f"{prefix}/field/{field}": acc for field, acc in self.per_field.items()})
+        if self.skipped:
+            metrics[f"{prefix}/skipped"] = float(self.skipped)
         return metrics
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (shape in the module docstring)."""
-        return {
+        data = {
             "format": RESULT_FORMAT,
             "pairs": {"name": self.pairs_name, "source": self.pairs_source},
             "family": self.family,
@@ -145,10 +169,14 @@ class PairResult:
                     "correct": list(p.correct),
                     "good": list(p.good_scores),
                     "bad": list(p.bad_scores),
+                    **({"skipped": p.skipped} if p.skipped else {}),
                 }
                 for p in self.paradigms
             },
         }
+        if self.skipped:
+            data["skipped"] = self.skipped
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PairResult:
@@ -168,6 +196,7 @@ class PairResult:
                 tuple(entry["correct"]),
                 tuple(entry["good"]),
                 tuple(entry["bad"]),
+                int(entry.get("skipped", 0)),
             )
             for name, entry in data["paradigms"].items()
         )
@@ -186,21 +215,25 @@ def judge_pairs(
 ) -> PairResult:
     """Judge every pair from sentence scores (``scores[sentence]``); a pure function.
 
-    A pair is correct when its good sentence scores strictly higher than its bad one.
-    Raises ``KeyError`` when a sentence has no score.
+    A pair is correct when its good sentence scores strictly higher than its bad one. A
+    pair with a NaN score (a sentence too long to score) is skipped and counted. Raises
+    ``KeyError`` when a sentence has no score.
     """
     paradigms = []
-    for name, items in pairs.by_paradigm().items():
+    for name, all_items in pairs.by_paradigm().items():
+        items = [p for p in all_items if scores[p.good] == scores[p.good]]  # NaN: skipped
+        items = [p for p in items if scores[p.bad] == scores[p.bad]]
         good = tuple(scores[p.good] for p in items)
         bad = tuple(scores[p.bad] for p in items)
         paradigms.append(
             ParadigmResult(
                 name,
-                items[0].field,
+                all_items[0].field,
                 tuple(p.pair_id for p in items),
                 tuple(int(g > b) for g, b in zip(good, bad)),
                 good,
                 bad,
+                len(all_items) - len(items),
             )
         )
     return PairResult(pairs.name, pairs.source, family, tuple(paradigms), wall_s)
@@ -219,19 +252,35 @@ def evaluate_pairs(
 
     ``family`` (``"masked"``/``"causal"``) defaults to :func:`model_family` of the model.
     ``batch_tokens`` and ``device`` are passed to the scorer. Returns a
-    :class:`PairResult` whose ``wall_s`` is the scoring time. Raises
-    :class:`CurriculumError` as :func:`score_sentences` does.
+    :class:`PairResult` whose ``wall_s`` is the scoring time. A pair with a sentence
+    longer than the model's positions is skipped and counted per paradigm. Raises
+    :class:`CurriculumError` as :func:`score_sentences` does, and E615 when every pair is
+    skipped.
     """
     family = family or model_family(model)
     sentences = pairs.sentences()
     started = time.perf_counter()
     scored = score_sentences_with_counts(
-        model, tokenizer, sentences, family=family, batch_tokens=batch_tokens, device=device
+        model,
+        tokenizer,
+        sentences,
+        family=family,
+        batch_tokens=batch_tokens,
+        device=device,
+        over_long="skip",
     )
     wall = time.perf_counter() - started
-    return judge_pairs(
+    result = judge_pairs(
         pairs, dict(zip(sentences, scored.log_likelihoods)), family=family, wall_s=wall
     )
+    if not result.n_pairs:
+        raise CurriculumError.single(
+            "E615",
+            f"every pair of '{pairs.source}' has a sentence longer than the model's "
+            f"{position_limit(model)} positions",
+            hint="train with a longer seq, or evaluate on shorter pairs",
+        )
+    return result
 
 
 def perplexity(
@@ -246,16 +295,24 @@ def perplexity(
     """exp(-total log-likelihood / total tokens scored) over ``texts``.
 
     Pseudo-perplexity for masked models. Every occurrence counts (a repeated text counts
-    each time). Raises :class:`CurriculumError` (E621) when no token is scored.
+    each time); a text longer than the model's positions is left out. Raises
+    :class:`CurriculumError` (E621) when no token is scored.
     """
     family = family or model_family(model)
     scored = score_sentences_with_counts(
-        model, tokenizer, list(texts), family=family, batch_tokens=batch_tokens, device=device
+        model,
+        tokenizer,
+        list(texts),
+        family=family,
+        batch_tokens=batch_tokens,
+        device=device,
+        over_long="skip",
     )
     tokens = sum(scored.token_counts)
     if tokens == 0:
         raise CurriculumError.single("E621", "no tokens to compute a perplexity over")
-    return math.exp(-sum(scored.log_likelihoods) / tokens)
+    total = sum(v for v, n in zip(scored.log_likelihoods, scored.token_counts) if n)
+    return math.exp(-total / tokens)
 
 
 def load_texts(path: str | Path, *, limit: int | None = None, column: str = "text") -> list[str]:
@@ -424,7 +481,6 @@ def run_eval(
     perplexity on ``dev_texts``; otherwise ``spec.path`` is a pair file or folder.
     Raises CurriculumError when the pairs or texts are missing.
     """
-    import os
     from dataclasses import replace
 
     from curriculumc.runtime.evaluate.minimal_pairs import load_pairs
@@ -437,20 +493,236 @@ def run_eval(
         texts = list(dev_texts)[: spec.limit] if spec.limit else list(dev_texts)
         ppl = perplexity(model, tokenizer, texts, family=family, device=device)
         return {PERPLEXITY_METRIC: ppl}, None
-    if spec.path:
-        source = spec.path
-    elif spec.name == "blimp":
-        source = os.environ.get("CURRICULUMC_BLIMP") or "nyu-mll/blimp"
-    elif spec.name == "synth":
-        from curriculumc.plan import DataSpec
-        from curriculumc.runtime.data.readers import synth_paths
-
-        synth = data if data is not None and data.source == "synth" else DataSpec()
-        source = synth_paths(synth, cache_dir=cache_dir).pairs
-    else:
-        raise CurriculumError.single("E461", f"unknown evaluation {spec.name!r}")
+    source = pair_source(spec, data=data, cache_dir=cache_dir)
     prefix = spec.name if not spec.path else Path(spec.path).stem
     # named as in the spec and the metrics (not by the pair folder's name)
     pairs = replace(load_pairs(source, limit=spec.limit), name=prefix)
     result = evaluate_pairs(model, tokenizer, pairs, family=family, device=device)
     return result.to_metrics(prefix=prefix), result.to_json()
+
+
+def pair_source(spec, *, data=None, cache_dir=None) -> str:
+    """Where the pairs of a minimal-pair evaluation ``spec`` come from: ``spec.path``;
+    ``blimp``: ``$CURRICULUMC_BLIMP`` or the hub copy; ``synth``: the generated pairs of the
+    run's synth corpus (``data``) or of the default one. Raises E461 for another name."""
+    import os
+
+    if spec.path:
+        return spec.path
+    if spec.name == "blimp":
+        return os.environ.get("CURRICULUMC_BLIMP") or "nyu-mll/blimp"
+    if spec.name == "synth":
+        from curriculumc.plan import DataSpec
+        from curriculumc.runtime.data.readers import synth_paths
+
+        synth = data if data is not None and data.source == "synth" else DataSpec()
+        return str(synth_paths(synth, cache_dir=cache_dir).pairs)
+    raise CurriculumError.single("E461", f"unknown evaluation {spec.name!r}")
+
+
+# --- checking evaluation inputs before training ------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvalInputCheck:
+    """What :func:`check_eval_inputs` found for one evaluation of a plan.
+
+    ``error``: the CurriculumError that the evaluation would fail with at every step
+    (None when it can run); ``items``: pairs (or dev texts, for ``ppl``) read;
+    ``over_long``: paradigm (``ppl`` for dev texts) -> items that will be skipped because a
+    sentence is longer than the model's positions; ``identical``: ``file:line`` of pairs
+    whose two sentences are the same (always a tie).
+    """
+
+    name: str
+    source: str
+    items: int = 0
+    paradigms: int = 0
+    over_long: dict[str, int] = dc_field(default_factory=dict)
+    identical: tuple[str, ...] = ()
+    error: CurriculumError | None = None
+
+    def warnings(self) -> list[str]:
+        notes = []
+        if self.over_long:
+            total = sum(self.over_long.values())
+            shown = ", ".join(f"{k} {v}" for k, v in sorted(self.over_long.items()))
+            notes.append(
+                f"eval {self.name}: {total} of {self.items} will be skipped, a sentence longer "
+                f"than the model's positions ({shown})"
+            )
+        if self.identical:
+            more = f" and {len(self.identical) - 3} more" if len(self.identical) > 3 else ""
+            notes.append(
+                f"eval {self.name}: {len(self.identical)} pair(s) with two identical sentences "
+                f"(always a tie): {', '.join(self.identical[:3])}{more}"
+            )
+        return notes
+
+
+@dataclass(frozen=True)
+class EvalInputReport:
+    """:func:`check_eval_inputs`' answer: one :class:`EvalInputCheck` per evaluation."""
+
+    checks: tuple[EvalInputCheck, ...]
+    limit: int | None
+
+    @property
+    def errors(self) -> list[CurriculumError]:
+        return [c.error for c in self.checks if c.error is not None]
+
+    def warnings(self) -> list[str]:
+        return [note for c in self.checks for note in c.warnings()]
+
+    def raise_for_errors(self) -> None:
+        """Raise one CurriculumError holding every failed evaluation's diagnostics."""
+        errors = self.errors
+        if errors:
+            raise CurriculumError(tuple(d for e in errors for d in e.diagnostics))
+
+    def text(self) -> str:
+        """A line per evaluation, then the warnings and errors (for the start of a run)."""
+        lines = []
+        for c in self.checks:
+            state = "FAILS" if c.error is not None else "ok"
+            what = (
+                f"{c.items} pairs, {c.paradigms} paradigms"
+                if c.name != "ppl"
+                else f"{c.items} texts"
+            )
+            lines.append(f"eval {c.name}: {c.source}: {what}: {state}")
+        lines.extend(f"  warning: {w}" for w in self.warnings())
+        lines.extend(f"  error: {e}" for e in self.errors)
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "limit": self.limit,
+            "evals": [
+                {
+                    "name": c.name,
+                    "source": c.source,
+                    "items": c.items,
+                    "paradigms": c.paradigms,
+                    "over_long": dict(c.over_long),
+                    "identical": list(c.identical),
+                    "error": str(c.error) if c.error is not None else None,
+                }
+                for c in self.checks
+            ],
+        }
+
+
+def check_eval_inputs(
+    plan, tokenizer, seq: int | None, *, family=None, dev_texts=None, cache_dir=None
+) -> EvalInputReport:
+    """Check every evaluation of ``plan`` before training: its pairs (or dev texts) can be
+    read and parsed, and every sentence fits in ``seq`` tokens as scored -- the model's
+    positions, :func:`~curriculumc.runtime.evaluate.likelihoods.position_limit` of the
+    built model (None: no limit). Over-long pairs are counted per paradigm (the
+    evaluation will skip them), pairs with two identical sentences listed; an evaluation
+    that would fail every time (unreadable, malformed, every pair over-long, ``ppl``
+    without dev texts) carries its CurriculumError. Reads files; scores nothing.
+    """
+    from dataclasses import replace
+
+    from curriculumc.runtime.evaluate.minimal_pairs import load_pairs
+
+    family = family or plan.model.family
+    checks = []
+    for spec in plan.evals:
+        if spec.name == "ppl":
+            checks.append(_check_dev_texts(spec, tokenizer, seq, family, dev_texts))
+            continue
+        try:
+            source = pair_source(spec, data=plan.data, cache_dir=cache_dir)
+            pairs = load_pairs(source, limit=spec.limit)
+        except CurriculumError as exc:
+            checks.append(EvalInputCheck(spec.name, spec.path or spec.name, error=exc))
+            continue
+        over_long: dict[str, int] = {}
+        if seq:
+            sentences = pairs.sentences()
+            too_long = {
+                s for s, n in zip(sentences, sentence_lengths(tokenizer, sentences, family))
+                if n > seq
+            }  # fmt: skip
+            for pair in pairs.pairs:
+                if pair.good in too_long or pair.bad in too_long:
+                    over_long[pair.paradigm] = over_long.get(pair.paradigm, 0) + 1
+        identical = tuple(f"{p.file}:{p.line}" for p in pairs.identical())
+        check = EvalInputCheck(
+            spec.name, str(source), len(pairs), len(pairs.paradigms), over_long, identical
+        )
+        if over_long and sum(over_long.values()) == len(pairs):
+            error = CurriculumError.single(
+                "E615",
+                f"every pair of '{source}' has a sentence longer than the model's {seq} positions",
+                hint="train with a longer seq, or evaluate on shorter pairs",
+            )
+            check = replace(check, error=error)
+        checks.append(check)
+    return EvalInputReport(tuple(checks), seq)
+
+
+def _check_dev_texts(spec, tokenizer, seq, family, dev_texts) -> EvalInputCheck:
+    if not dev_texts:
+        error = CurriculumError.single("E460", "eval ppl needs a dev split and this data has none")
+        return EvalInputCheck("ppl", "dev split", error=error)
+    texts = list(dev_texts)[: spec.limit] if spec.limit else list(dev_texts)
+    over = 0
+    if seq:
+        over = sum(n > seq for n in sentence_lengths(tokenizer, texts, family))
+    check = EvalInputCheck("ppl", "dev split", len(texts), 0, {"ppl": over} if over else {})
+    if over == len(texts):
+        error = CurriculumError.single(
+            "E621", f"every dev text is longer than the model's {seq} positions"
+        )
+        return EvalInputCheck("ppl", "dev split", len(texts), 0, {"ppl": over}, error=error)
+    return check
+
+
+# --- which evaluations failed during training --------------------------------------------
+
+
+@dataclass
+class EvalOutcomes:
+    """Each evaluation's runs during training: successes and failures (step, message).
+
+    The trainer records every run (:meth:`success` / :meth:`failure`); at the end
+    :meth:`error` is the E462 error when some evaluation failed *every* time it ran (the
+    run must then exit non-zero), None otherwise.
+    """
+
+    succeeded: dict[str, list[int]] = dc_field(default_factory=dict)
+    failed: dict[str, list[tuple[int, str]]] = dc_field(default_factory=dict)
+
+    def success(self, name: str, step: int) -> None:
+        self.succeeded.setdefault(name, []).append(step)
+
+    def failure(self, name: str, step: int, error: Exception | str) -> None:
+        self.failed.setdefault(name, []).append((step, str(error)))
+
+    def never_succeeded(self) -> list[str]:
+        """Evaluations that ran at least once and failed every time, in first-failure order."""
+        return [name for name in self.failed if not self.succeeded.get(name)]
+
+    def error(self) -> CurriculumError | None:
+        names = self.never_succeeded()
+        if not names:
+            return None
+        name = names[0]
+        step, message = self.failed[name][0]
+        others = f" (also: {', '.join(names[1:])})" if len(names) > 1 else ""
+        return CurriculumError.single(
+            "E462",
+            f"eval {name} failed all {len(self.failed[name])} times it ran{others}; "
+            f"first at step {step}: {message}",
+            hint="fix the evaluation's input (see the first failure), or remove the eval",
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "succeeded": {k: list(v) for k, v in self.succeeded.items()},
+            "failed": {k: [list(x) for x in v] for k, v in self.failed.items()},
+        }

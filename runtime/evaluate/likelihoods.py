@@ -110,10 +110,13 @@ def score_sentences_with_counts(
     family: str,
     batch_tokens: int = 8192,
     device: Any = None,
+    over_long: str = "raise",
 ) -> SentenceScores:
     """Like :func:`score_sentences`, also returning the number of tokens scored per sentence.
 
-    (The counts are what a (pseudo-)perplexity divides by.)
+    (The counts are what a (pseudo-)perplexity divides by.) ``over_long``: ``"raise"``
+    (E613) for a sentence longer than the model's positions, or ``"skip"``: such a
+    sentence is not scored, its log-likelihood is NaN and its count 0.
     """
     import torch
 
@@ -131,6 +134,19 @@ def score_sentences_with_counts(
     if not unique:
         return SentenceScores((), ())
     batch = _encode(tokenizer, unique, family)
+    limit = position_limit(model)
+    if over_long == "skip" and limit and int(batch.lengths.max()) > limit:
+        fits = [s for s, n in zip(unique, batch.lengths.tolist()) if n <= limit]
+        inner = (
+            score_sentences_with_counts(
+                model, tokenizer, fits, family=family, batch_tokens=batch_tokens
+            )
+            if fits
+            else SentenceScores((), ())
+        )
+        scored_of = dict(zip(fits, zip(inner.log_likelihoods, inner.token_counts)))
+        values = [scored_of.get(s, (float("nan"), 0)) for s in sentences]
+        return SentenceScores(tuple(v[0] for v in values), tuple(v[1] for v in values))
     _check_lengths(model, batch, unique)
     with _eval_mode(model), torch.inference_mode():
         ids = batch.ids.to(device)
@@ -229,13 +245,37 @@ def _start_token_id(tokenizer: Any) -> int:
     )
 
 
-def _check_lengths(model: Any, batch: _Encoded, sentences: list[str]) -> None:
-    config = model.config
+def position_limit(model_or_config: Any) -> int | None:
+    """How many tokens one sentence may have, as scored (``<s>``/``</s>`` or the start
+    token included): the model's positions, less RoBERTa's offset; None when unknown."""
+    model_or_config = _unwrap(model_or_config)
+    config = getattr(model_or_config, "config", model_or_config)
     limit = getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
     if not limit:
-        return
+        return None
     if getattr(config, "model_type", None) in _OFFSET_POSITION_TYPES:
         limit -= (getattr(config, "pad_token_id", None) or 0) + 1
+    return int(limit)
+
+
+def sentence_lengths(tokenizer: Any, sentences: Sequence[str], family: str) -> list[int]:
+    """Tokens of each sentence as the scorer feeds it to the model (the number to compare
+    with :func:`position_limit`): with the tokenizer's special tokens (masked), or with
+    the one start token (causal)."""
+    if not sentences:
+        return []
+    if family == "masked":
+        return [
+            len(row) for row in tokenizer(list(sentences), add_special_tokens=True)["input_ids"]
+        ]
+    rows = tokenizer(list(sentences), add_special_tokens=False)["input_ids"]
+    return [len(row) + 1 for row in rows]
+
+
+def _check_lengths(model: Any, batch: _Encoded, sentences: list[str]) -> None:
+    limit = position_limit(model)
+    if not limit:
+        return
     longest = int(batch.lengths.argmax())
     if int(batch.lengths[longest]) > limit:
         text = sentences[longest]

@@ -16,8 +16,10 @@ lower case with runs of other characters turned into ``_`` (BLiMP spells one fie
 ``syntax/semantics`` and the others ``syntax_semantics``; a ``/`` would also break the
 ``blimp/field/<field>`` metric names). The list of paradigms is whatever the data holds.
 
-Every malformed line is an error naming its file and line (code E600-E609); nothing is
-dropped silently.
+Every malformed line is an error naming its file and line (code E600-E609; E003 for a
+line that is not UTF-8, as for any file that is not text); nothing is dropped silently.
+A pair whose two sentences are the same is kept (it is always a tie) and listed by
+:meth:`PairSet.identical` so that the evaluation's input check warns about it.
 """
 
 from __future__ import annotations
@@ -89,6 +91,10 @@ class PairSet:
         for pair in self.pairs:
             groups.setdefault(pair.paradigm, []).append(pair)
         return {name: tuple(items) for name, items in groups.items()}
+
+    def identical(self) -> tuple[MinimalPair, ...]:
+        """The pairs whose good and bad sentences are the same text (always a tie)."""
+        return tuple(p for p in self.pairs if p.good == p.bad)
 
     def sentences(self) -> tuple[str, ...]:
         """Every distinct sentence (good and bad), in first-appearance order."""
@@ -230,9 +236,22 @@ def _chain_files(files: list[Path]) -> Iterator[tuple[str, int, Mapping[str, obj
 
 
 def _read_jsonl(file: Path) -> Iterator[tuple[str, int, Mapping[str, object]]]:
-    """Yield ``(file, line, object)``; blank lines are skipped, anything else must parse."""
-    with open(file, encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
+    """Yield ``(file, line, object)``; blank lines are skipped, anything else must parse.
+
+    A line that is not UTF-8 is E003, one that is not a JSON object (or holds a ``\\u``
+    escape that is not a character) E602, both with file and line."""
+    with open(file, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _line_error(
+                    "E003",
+                    str(file),
+                    number,
+                    f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                    "a minimal-pair file is JSON Lines text",
+                ) from None
             if not text.strip():
                 continue
             try:
@@ -241,7 +260,24 @@ def _read_jsonl(file: Path) -> Iterator[tuple[str, int, Mapping[str, object]]]:
                 raise _line_error("E602", str(file), number, f"not valid JSON: {exc.msg}") from exc
             if not isinstance(row, dict):
                 raise _line_error("E602", str(file), number, "a line must be a JSON object")
+            if "\\u" in text and _has_lone_surrogate(row):
+                raise _line_error(
+                    "E602",
+                    str(file),
+                    number,
+                    "a \\u escape that is not a character (a lone surrogate such as \\ud800)",
+                )
             yield str(file), number, row
+
+
+def _has_lone_surrogate(row: Mapping[str, object]) -> bool:
+    for value in row.values():
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 def _line_error(code: str, file: str, line: int, message: str) -> CurriculumError:

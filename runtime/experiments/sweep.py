@@ -24,6 +24,8 @@
   skipped, one whose folder exists but is incomplete is resumed (``--resume`` from its
   newest checkpoint, or ``--force`` to start over when it has none), and the rest start
   fresh -- so an interrupted sweep picks up where it stopped.
+  A run whose folder another process holds locked (another sweep training it) is
+  skipped, saying so (``busy`` in the manifest).
 
 Runs execute one after another as ``python -m curriculumc run ...`` subprocesses (a crash
 of one run does not end the sweep), or are printed as command lines for ``torchrun`` or
@@ -541,6 +543,16 @@ def execute(
         if state == "complete":
             skipped.append(run.label)
             log(f"[{index}/{total}] {run.label}: complete, skipped ({folder})")
+            continue
+        holder = rf.lock_holder(rf.RunFolder(folder))
+        if holder is not None:  # another sweep (or a `run`) is training it right now
+            skipped.append(run.label)
+            statuses[run.label] = {"status": "busy", "holder": holder}
+            write_manifest(sweep, statuses)
+            log(
+                f"[{index}/{total}] {run.label}: skipped, process {holder or '?'} is training "
+                f"it ({folder})"
+            )
             continue
         resume = state == "incomplete"
         if resume:

@@ -3,16 +3,23 @@
 In torchtune's shape -- :meth:`Recipe.setup`, :meth:`Recipe.train`, :meth:`Recipe.save`,
 :meth:`Recipe.cleanup` -- and :func:`run`, which calls them in that order::
 
-    setup    processes (torchrun), the run folder (resume or refuse, plan.json, spec,
-             timeline.png), the data (prepared once, rank 0 first), the initial order,
+    setup    processes (torchrun), the run folder (locked: one process trains a folder at
+             a time; resume or refuse, plan.json, spec, timeline.png), the data (prepared once, rank 0 first), the initial order,
              the held-out texts, the Trainer
     train    Trainer.train(): the loop, evaluations, checkpoints
-    save     a stopped run (--stop-after) keeps a checkpoint to resume from
+    save     a stopped run (--stop-after, SIGTERM/SIGINT) keeps a checkpoint to resume from
     cleanup  logs, progress display, the process group
 
 The command line (:mod:`curriculumc.commands.run`) only parses arguments, compiles the
 spec and prints the outcome. Every rule about the run folder is in
 :mod:`~curriculumc.runtime.train.run_folder`.
+
+``--resume`` continues from the newest checkpoint that is intact (its manifest's sha256s
+match: a damaged one is passed over, saying why) and good (its losses were not exploding:
+:func:`~curriculumc.runtime.train.checkpoint.verdict`); with no good one it starts over
+at step 0. It refuses a different plan (E420) -- except ``train.lr``, ``train.warmup`` and
+``train.clip``, which may change (the way past a divergence); the changes are printed and
+recorded in ``metrics.jsonl`` (``"event": "resumed"``).
 """
 
 from __future__ import annotations
@@ -24,7 +31,12 @@ from pathlib import Path
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Plan
-from curriculumc.runtime.data.prepare import default_cache_dir, dev_split, prepare_data
+from curriculumc.runtime.data.prepare import (
+    data_report_text,
+    default_cache_dir,
+    dev_split,
+    prepare_data,
+)
 from curriculumc.runtime.ordering.order import initial_order
 from curriculumc.runtime.train import checkpoint as ckpt
 from curriculumc.runtime.train import distributed
@@ -72,6 +84,14 @@ class Outcome:
     summary: dict | None
     is_main: bool = True
 
+    @property
+    def exit_signal(self) -> int | None:
+        """The signal number that stopped the run early (SIGTERM, SIGINT), or None."""
+        import signal
+
+        name = (self.summary or {}).get("interrupted")
+        return int(signal.Signals[name]) if name else None
+
 
 class Recipe:
     """One run of ``plan`` as ``request`` asks (see the module docstring)."""
@@ -83,6 +103,8 @@ class Recipe:
         self.trainer = None
         self.notes: tuple[str, ...] = ()
         self.resume_from: Path | None = None
+        self.resume_changes: dict = {}
+        self.lock: rf.RunLock | None = None
         self.folder = rf.RunFolder(Path(request.runs_dir) / rf.folder_name(request.name, plan.hash))
 
     # --- setup ---------------------------------------------------------------------------
@@ -92,6 +114,8 @@ class Recipe:
         trained to its last step (nothing to do)."""
         plan, request = self.plan, self.request
         self.world = world = distributed.setup(request.device)
+        if world.is_main:  # before anything reads or writes the folder
+            self.lock = rf.RunLock(self.folder).acquire()
         if request.resume and world.is_main:  # what a process killed mid-write left behind
             ckpt.remove_partial(self.folder.checkpoints)
             ckpt.remove_partial(self.folder.root)
@@ -109,6 +133,8 @@ class Recipe:
         data = self._on_main_first(
             lambda: prepare_data(plan, cache_dir=cache_dir, need_pos=needs_pos(plan))
         )
+        if world.is_main and not request.quiet:
+            print(data_report_text(data.summary), file=sys.stderr)
         start = self._on_main_first(lambda: initial_order(plan, data.corpus, cache_dir=cache_dir))
         self.notes = start.notes
         if world.is_main:
@@ -125,6 +151,7 @@ class Recipe:
             cache_dir=cache_dir,
             dev_texts=self._dev_texts(cache_dir),
             stop_after=request.stop_after,
+            resume_changes=self.resume_changes or None,
         )
         self.trainer = Trainer(plan, data, start.order, options, world, keys=start.keys)
         self.trainer.setup()
@@ -133,19 +160,23 @@ class Recipe:
     def _resume_point(self, *, announce: bool) -> Path | None:
         """The checkpoint to continue from (None: start fresh).
 
-        With ``resume``: this plan's newest checkpoint; if this plan has none but an
-        earlier run of the same name does, its plan must equal this one (E420 with the
-        diff) unless ``force``.
+        With ``resume``: this plan's newest intact, good checkpoint (see the module
+        docstring); if this plan has none but an earlier run of the same name does, its
+        plan must equal this one but for ``train.lr/warmup/clip`` (E420 with the diff)
+        unless ``force``. E430 when every checkpoint there is damaged.
         """
         request = self.request
         if not request.resume:
             return None
-        found = ckpt.latest(self.folder.root)
-        if found is None:
-            for previous in rf.find_previous(Path(request.runs_dir), request.name):
-                found = ckpt.latest(previous)
-                if found is not None:
-                    break
+        say = (lambda line: print(line, file=sys.stderr)) if announce else None
+        found = None
+        for run_dir in [self.folder.root, *rf.find_previous(Path(request.runs_dir), request.name)]:
+            if run_dir != self.folder.root and run_dir.resolve() == self.folder.root.resolve():
+                continue
+            if not ckpt.candidates(run_dir):
+                continue
+            found = self._usable_checkpoint(run_dir, say)
+            break
         if found is None:
             if announce:
                 print(
@@ -154,8 +185,31 @@ class Recipe:
             return None
         if not request.force:
             old = (found / rf.PLAN_FILE).read_text(encoding="utf-8")
-            rf.refuse_different_plan(old, self.plan.to_json(), found)
+            self.resume_changes = rf.refuse_different_plan(old, self.plan.to_json(), found)
+            if self.resume_changes and announce:
+                shown = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in self.resume_changes.items())
+                print(f"resuming from {found} with changed settings: {shown}", file=sys.stderr)
+        if announce:
+            print(f"resuming from {found}", file=sys.stderr)
         return found
+
+    @staticmethod
+    def _usable_checkpoint(run_dir: Path, say) -> Path | None:
+        """The newest intact and good checkpoint of ``run_dir`` (None: none is good, start
+        over); E430 when every one is damaged."""
+        found, skipped = ckpt.newest_intact(run_dir, good_only=True, report=say)
+        if found is not None:
+            return found
+        intact, _ = ckpt.newest_intact(run_dir)
+        if intact is None:
+            raise CurriculumError.single(
+                "E430",
+                f"cannot resume {run_dir}: every checkpoint is damaged:\n  " + "\n  ".join(skipped),
+                hint="--force without --resume starts the run over",
+            )
+        if say is not None:
+            say(f"no checkpoint of {run_dir} has good losses")
+        return None
 
     def _prepare_folder(self) -> None:
         folder, request = self.folder, self.request
@@ -228,6 +282,14 @@ class Recipe:
             self.trainer.cleanup()
         if self.world is not None:
             distributed.cleanup(self.world)
+        if self.lock is not None:
+            # a run that wrote nothing (already trained, refused) leaves no empty folder
+            root = self.folder.root
+            if [p.name for p in root.iterdir()] == [rf.LOCK_FILE]:
+                (root / rf.LOCK_FILE).unlink(missing_ok=True)
+                root.rmdir()
+            self.lock.release()
+            self.lock = None
 
 
 def run(plan: Plan, request: RunRequest) -> Outcome:
@@ -235,11 +297,14 @@ def run(plan: Plan, request: RunRequest) -> Outcome:
     only rank 0 writes). Raises :class:`CurriculumError` for spec, data and resume
     problems, and E450 when the loss diverges (after keeping the last checkpoint)."""
     recipe = Recipe(plan, request)
-    try:
+    try:  # (a CurriculumError E424 when another process trains this folder)
         if not recipe.setup():
             return Outcome(recipe.folder, None, recipe.world.is_main)
         summary = recipe.train()
         recipe.save(summary)
+        failed = recipe.trainer.eval_outcomes.error()  # an evaluation that never worked
+        if failed is not None and recipe.world.is_main:
+            raise failed
         return Outcome(recipe.folder, summary, recipe.world.is_main)
     finally:
         recipe.cleanup()

@@ -11,6 +11,7 @@
         timeline.png         the curriculum's picture (``curriculumc.views.timeline``)
         checkpoints/step-N/  with ``checkpoint every``: the last ``output.keep`` checkpoints
         final/               the trained model (``from_pretrained`` loads it)
+        .lock                held (flock) by the process training here; holds its pid
         eval/<name>_<checkpoint>[_limit<N>].json
                              full evaluation results (per pair): the trainer writes
                              ``<name>_final.json``, ``curriculumc eval RUN`` the others
@@ -25,6 +26,7 @@ import difflib
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +44,10 @@ FINAL_DIR = "final"
 STEP_PREFIX = "step-"  # checkpoints/step-N
 STATE_FILE = "trainer_state.json"  # in every checkpoint folder; written last
 EVAL_DIR = "eval"
+LOCK_FILE = ".lock"
+E_FOLDER_BUSY = "E424"
+#: the settings a resume may change (after a divergence, say): optimisation only
+RESUMABLE_CHANGES = ("lr", "warmup", "clip")
 
 
 @dataclass(frozen=True)
@@ -174,16 +180,99 @@ def plan_diff(old_json: str, new_json: str, *, old_label: str, new_label: str) -
     )
 
 
-def refuse_different_plan(old_json: str, new_json: str, checkpoint: Path) -> None:
-    """Raise CurriculumError E420, with the plans' diff, when they differ."""
-    if json.loads(old_json) == json.loads(new_json):
-        return
+def refuse_different_plan(old_json: str, new_json: str, checkpoint: Path) -> dict:
+    """Raise CurriculumError E420, with the plans' diff, when they differ in anything but
+    ``train.lr``, ``train.warmup`` or ``train.clip`` (:data:`RESUMABLE_CHANGES`: what one
+    changes to get past a divergence). Returns those changes, ``{"train.lr": [old, new]}``."""
+    old, new = json.loads(old_json), json.loads(new_json)
+    if old == new:
+        return {}
+    changes = {}
+    old_train, new_train = old.get("train"), new.get("train")
+    if isinstance(old_train, dict) and isinstance(new_train, dict):
+        for key in RESUMABLE_CHANGES:
+            if old_train.get(key) != new_train.get(key):
+                changes[f"train.{key}"] = [old_train.get(key), new_train.get(key)]
+        blank = dict.fromkeys(RESUMABLE_CHANGES)
+        if {**old, "train": {**old_train, **blank}} == {**new, "train": {**new_train, **blank}}:
+            return changes
     diff = plan_diff(old_json, new_json, old_label=f"{checkpoint}/plan.json", new_label="new plan")
     raise CurriculumError.single(
         "E420",
         f"cannot resume from {checkpoint}: it was trained with a different plan\n{diff.rstrip()}",
-        hint="resume with the same spec and overrides, or add --force to continue anyway",
+        hint="resume with the same spec and overrides (train.lr, train.warmup and "
+        "train.clip may change), or add --force to continue anyway",
     )
+
+
+class RunLock:
+    """An exclusive lock on a run folder: ``flock`` on ``<folder>/.lock``, which holds the
+    holder's pid. The operating system releases it when the process ends, however it ends
+    (SIGKILL too), so a stale lock never blocks a resume."""
+
+    def __init__(self, folder: RunFolder):
+        self.path = folder.root / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        """Take the lock, or raise CurriculumError E424 naming the process that holds it."""
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            holder = lock_holder(RunFolder(self.path.parent))
+            who = f"process {holder}" if holder else "another process"
+            raise CurriculumError.single(
+                E_FOLDER_BUSY,
+                f"{self.path.parent} is in use: {who} is training this run",
+                hint="wait for it to end (or stop it), or give this run another --name",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            import fcntl
+
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def lock_holder(folder: RunFolder) -> int | None:
+    """The pid of the process holding ``folder``'s lock (0 when it cannot be read), or
+    None when no process holds it. Takes nothing: a free lock is released at once."""
+    path = Path(folder.root) / LOCK_FILE
+    if not path.is_file() or sys.platform == "win32":
+        return None
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            return int(text) if text.isdigit() else 0
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 def create(
@@ -235,9 +324,14 @@ class MetricsLog:
             self._handle = None
 
 
+#: events logged at the end of their step (after its checkpoint): kept by a resume from it
+END_OF_STEP_EVENTS = ("checkpoint", "interrupted")
+
+
 def truncate_metrics(path: Path, step: int) -> int:
     """Keep only what ``path`` logged before the checkpoint of ``step`` was written: step and
-    eval lines up to ``step``, events (which are logged as the next step begins) before it.
+    eval lines up to ``step``, events (which are logged as the next step begins) before it
+    -- but :data:`END_OF_STEP_EVENTS` up to it.
     A resumed run logs the rest again; a line cut short by a kill is dropped. Returns the
     number of lines kept."""
     if not Path(path).is_file():
@@ -251,7 +345,9 @@ def truncate_metrics(path: Path, step: int) -> int:
         if not isinstance(record, dict):
             continue
         at = record.get("step", 0)
-        if at < step or (at == step and "event" not in record):
+        if at < step or (
+            at == step and record.get("event", END_OF_STEP_EVENTS[0]) in END_OF_STEP_EVENTS
+        ):
             kept.append(line)
     Path(path).write_text("".join(k + "\n" for k in kept), encoding="utf-8")
     return len(kept)

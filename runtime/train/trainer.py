@@ -25,12 +25,29 @@ One optimizer step ``t``::
 
 Dividing each objective's summed loss by its label count over the global batch makes the
 gradient independent of how the batch is split across ranks and accumulation steps.
+
+Signals (rank 0 and every other rank alike; under torchrun the ranks agree every step):
+
+- SIGTERM or SIGINT (Ctrl-C): the current step is finished, a checkpoint of it written
+  (``checkpoints/step-N``) and the run stops; the summary says ``interrupted`` and
+  ``curriculumc run`` exits 128 + the signal (143, 130) printing the command that resumes.
+  A second signal ends the process at once (the checkpoint of the last save stays).
+- SIGUSR1 (Slurm's ``--signal=B:USR1@120`` pre-emption notice): a checkpoint of the
+  current step is written and training goes on -- the SIGTERM that follows then loses
+  nothing but the steps after it.
+
+A checkpoint's state records whether it is *good* (:func:`~curriculumc.runtime.train.
+checkpoint.verdict`: the losses since the previous checkpoint finite and not exploding);
+a diverged run names its newest good checkpoint, the one ``--resume`` continues from.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import random
+import signal
+import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -41,6 +58,7 @@ import numpy as np
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Plan, TrainSpec
+from curriculumc.runtime.evaluate.evaluation import EvalOutcomes
 from curriculumc.runtime.train import checkpoint as ckpt
 from curriculumc.runtime.train import distributed as dist_utils
 from curriculumc.runtime.train import run_folder as rf
@@ -108,6 +126,13 @@ class RunOptions:
     cache_dir: Path | None = None
     dev_texts: tuple[str, ...] | None = None
     stop_after: int | None = None
+    resume_changes: dict | None = None
+
+
+#: signals that stop a run after the current step (with a checkpoint)
+STOP_SIGNALS = ("SIGTERM", "SIGINT")
+#: a signal that writes a checkpoint after the current step and goes on
+CHECKPOINT_SIGNAL = "SIGUSR1"
 
 
 @dataclass
@@ -187,13 +212,24 @@ class Trainer:
         self.tokens_seen = 0
         self.switches: list[dict] = []
         self.eval_results: dict[str, dict] = {}
+        self.eval_outcomes = EvalOutcomes()
         self.wall_before = 0.0
+        self.window = _Window()
+        self.since_checkpoint: list[float] = []  # step losses since the last checkpoint
+        self.best_loss: float | None = None
+        self.interrupted: str | None = None
         self.rescorer = self._self_paced_scorer()
         if self.options.resume_from is not None:
             self._resume(Path(self.options.resume_from))
         self._setup_sampler()
         self._setup_parallel()
         self._setup_logging()
+        self._check_evaluations()
+        if self.options.resume_from is not None and self.world.is_main:
+            record = {"step": self.step, "event": "resumed", "from": str(self.options.resume_from)}
+            if self.options.resume_changes:
+                record["changed"] = self.options.resume_changes
+            self.metrics.write(record)
 
     def _setup_model(self) -> None:
         """The model from config (seeded), every unit's objective and head, on the device."""
@@ -387,6 +423,10 @@ class Trainer:
         self.switches = list(state.get("switches", []))
         self.eval_results = dict(state.get("evals", {}))
         self.wall_before = float(state.get("wall_s", 0.0))
+        self.window = _Window.from_dict(state.get("window"))
+        self.since_checkpoint = []
+        best = state.get("best_loss")
+        self.best_loss = float(best) if best is not None else None
         if self.rescorer is not None and (folder / "model_scores.npy").is_file():
             self.rescorer.load_state_dict(
                 {
@@ -412,7 +452,6 @@ class Trainer:
 
     def train(self) -> dict:
         """Run from the current step to the plan's last; returns the summary."""
-        import torch
 
         train = self.plan.train
         steps_end = (
@@ -421,9 +460,23 @@ class Trainer:
             else min(train.steps, self.options.stop_after)
         )
         started = self._started = time.perf_counter()
-        window = _Window()
         active = self.objective_weights(self.step - 1) if self.step > 0 else None
         self.module.train()
+        previous_handlers = self._catch_signals()
+        try:
+            self._loop(steps_end, active)
+        finally:
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
+        wall = self.wall_before + time.perf_counter() - started
+        if self.step >= train.steps:
+            self.save_checkpoint(self.folder.final, wall_s=wall)
+        return self.summary(wall)
+
+    def _loop(self, steps_end: int, active: dict | None) -> None:
+        import torch
+
+        train = self.plan.train
         for step in range(self.step, steps_end):
             weights = self.objective_weights(step)
             if weights != active:
@@ -436,27 +489,86 @@ class Trainer:
             result = self.train_step(step, weights)
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
+            window = self.window
             window.add(result, time.perf_counter() - tick)
             self.step = step + 1
             self.words_seen += result.words
             self.tokens_seen += result.tokens
+            self.since_checkpoint.append(result.total)
 
             record = self._record(self.step, result, window)
             self.reporter.step(record)
             log_every = max(1, self.plan.output.log_every)
-            if self.step % log_every == 0 or self.step in (1, steps_end):
+            # the last step of the plan, not of this process (--stop-after, a signal): a
+            # resumed run must log exactly the lines of an uninterrupted one
+            if self.step % log_every == 0 or self.step in (1, train.steps):
                 record = self._record(self.step, window.mean(), window)
                 self.metrics.write(record)
                 self.reporter.log(record)
-                window = _Window()
+                self.window = _Window()
             self._maybe_evaluate(self.step)
             every = self.plan.output.checkpoint_every
+            saved = False
             if every and self.step % every == 0 and self.step < train.steps:
                 self.save_checkpoint(self.folder.step_checkpoint(self.step))
-        wall = self.wall_before + time.perf_counter() - started
-        if self.step >= train.steps:
-            self.save_checkpoint(self.folder.final, wall_s=wall)
-        return self.summary(wall)
+                saved = True
+            stop, checkpoint_now = self._signals_pending()
+            if (stop or checkpoint_now) and not saved and self.step < train.steps:
+                name = stop or CHECKPOINT_SIGNAL
+                self.reporter.message(f"step {self.step}: {name} received, saving a checkpoint")
+                self.save_checkpoint(self.folder.step_checkpoint(self.step))
+            if stop and self.step < steps_end:
+                self.interrupted = stop
+                self.metrics.write({"step": self.step, "event": "interrupted", "signal": stop})
+                return
+
+    # --- signals ------------------------------------------------------------------------
+
+    def _catch_signals(self) -> dict:
+        """Install the handlers of SIGTERM/SIGINT (stop after this step) and SIGUSR1
+        (checkpoint after this step); returns the previous handlers. Only the main thread
+        may set handlers: elsewhere (a library calling train() in a thread) none are set."""
+        self._stop_signal: str | None = None
+        self._checkpoint_signal = False
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def stop(signum, frame):
+            if self._stop_signal is not None:  # the second one: at once
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+                return
+            self._stop_signal = signal.Signals(signum).name
+
+        def checkpoint(signum, frame):
+            self._checkpoint_signal = True
+
+        previous = {}
+        handlers = [(name, stop) for name in STOP_SIGNALS] + [(CHECKPOINT_SIGNAL, checkpoint)]
+        for name, handler in handlers:
+            signum = getattr(signal, name, None)
+            if signum is not None:
+                previous[signum] = signal.signal(signum, handler)
+        return previous
+
+    def _signals_pending(self) -> tuple[str | None, bool]:
+        """(the stop signal's name or None, whether to checkpoint), taken and cleared;
+        under torchrun the ranks agree (one all-reduce a step) so that all stop together."""
+        stop = getattr(self, "_stop_signal", None)
+        checkpoint = getattr(self, "_checkpoint_signal", False)
+        self._checkpoint_signal = False
+        if self.world.distributed:
+            import torch
+
+            flags = torch.tensor(
+                [float(stop is not None), float(checkpoint)],
+                dtype=torch.float64,
+                device=self.device,
+            )
+            dist_utils.all_reduce_sum(flags, self.world)
+            stop = (stop or "SIGTERM") if flags[0] > 0 else None
+            checkpoint = bool(flags[1] > 0)
+        return stop, checkpoint
 
     def train_step(self, step: int, weights: dict[str, float]) -> StepResult:
         """One optimizer step on the global batch of ``step``; raises CurriculumError E450
@@ -559,15 +671,29 @@ class Trainer:
         return [slice(start + m * size, start + (m + 1) * size) for m in range(accum)]
 
     def _diverged(self, step: int, losses: dict[str, float]) -> None:
-        good = ckpt.latest(self.folder.root)
-        where = f"the last good checkpoint is {good}" if good else "no checkpoint was written"
+        good, skipped = ckpt.newest_intact(self.folder.root, good_only=True)
+        if good is not None:
+            where = f"the newest good checkpoint is {good}"
+        elif skipped:
+            where = "no checkpoint has good losses (all were written while it exploded)"
+        else:
+            where = "no checkpoint was written"
+        passed = "".join(f"\n  {line}" for line in skipped)
         shown = ", ".join(f"{n} {v}" for n, v in losses.items())
         shown_losses = {n: v if math.isfinite(v) else str(v) for n, v in losses.items()}
-        self.metrics.write({"step": step + 1, "event": "diverged", "losses": shown_losses})
+        self.metrics.write(
+            {
+                "step": step + 1,
+                "event": "diverged",
+                "losses": shown_losses,
+                "good_checkpoint": str(good) if good else None,
+            }
+        )
         raise CurriculumError.single(
             "E450",
-            f"training diverged at step {step + 1}: loss is not finite ({shown}); {where}",
-            hint="lower the learning rate or raise warmup; --resume continues from the checkpoint",
+            f"training diverged at step {step + 1}: loss is not finite ({shown}); {where}" + passed,
+            hint="--resume with a lower train.lr (or a longer train.warmup, a train.clip) "
+            "continues from the newest good checkpoint: resume allows those three to change",
         )
 
     # --- self-paced re-scoring ---------------------------------------------------------
@@ -596,6 +722,27 @@ class Trainer:
         for spec in self.plan.evaluations_due(step):
             self._evaluate(spec, step)
 
+    def _check_evaluations(self) -> None:
+        """Check every evaluation's inputs before training (on every rank, so that all
+        stop together): warnings are shown, an evaluation that would fail every time
+        stops the run now rather than after hours of training."""
+        from curriculumc.runtime.evaluate.evaluation import check_eval_inputs
+        from curriculumc.runtime.evaluate.likelihoods import position_limit
+
+        if not self.plan.evals:
+            return
+        report = check_eval_inputs(
+            self.plan,
+            self.tokenizer,
+            position_limit(self.model),
+            dev_texts=self.options.dev_texts,
+            cache_dir=self.options.cache_dir,
+        )
+        if self.world.is_main:
+            for warning in report.warnings():
+                self.reporter.message(f"warning: {warning}")
+        report.raise_for_errors()
+
     def _evaluate(self, spec, step: int) -> None:
         """Run evaluation ``spec`` on rank 0 (no dropout, no gradients, the training RNG
         untouched) and log it; a failing evaluation is reported and training goes on."""
@@ -620,10 +767,12 @@ class Trainer:
                     )
             except CurriculumError as exc:
                 figures = None
+                self.eval_outcomes.failure(spec.name, step, exc)
                 self.reporter.message(f"step {step}: eval {spec.name} failed: {exc}")
             finally:
                 self.module.train()
             if figures is not None:
+                self.eval_outcomes.success(spec.name, step)
                 record = {"step": step, "eval": spec.name, **figures}
                 record["eval_seconds"] = round(time.perf_counter() - tick, 2)
                 self.metrics.write(record)
@@ -662,7 +811,17 @@ class Trainer:
         """Write a checkpoint of the current step to ``folder`` (rank 0; others wait)."""
         path = None
         if self.world.is_main:
+            window = [float(v) for v in self.since_checkpoint]
+            good, why = ckpt.verdict(window, self.best_loss)
+            finite = [v for v in window if math.isfinite(v)]
+            if finite:
+                lowest = min(finite)
+                self.best_loss = lowest if self.best_loss is None else min(self.best_loss, lowest)
             state = {
+                "good": good,
+                "why": why,
+                "best_loss": self.best_loss,
+                "window": self.window.to_dict(),
                 "step": self.step,
                 "plan_hash": self.plan.hash,
                 "words_seen": self.words_seen,
@@ -688,9 +847,9 @@ class Trainer:
                 state=state,
                 plan_json=self.plan.to_json(),
                 max_length=self.plan.train.seq,
+                model_scores=scores,
             )
-            if scores is not None:
-                np.save(path / "model_scores.npy", scores)
+            self.since_checkpoint = []
             if folder.parent == self.folder.checkpoints:
                 ckpt.prune(self.folder.checkpoints, self.plan.output.keep)
             self.metrics.write({"step": self.step, "event": "checkpoint", "path": str(path)})
@@ -713,6 +872,7 @@ class Trainer:
             "plan_hash": self.plan.hash,
             "steps": self.step,
             "finished": self.step >= self.plan.train.steps,
+            "interrupted": self.interrupted,
             "wall_s": round(wall_s, 2),
             "words_seen": self.words_seen,
             "tokens_seen": self.tokens_seen,
@@ -721,6 +881,7 @@ class Trainer:
             "device": str(self.device),
             "final_metrics": {k: v for k, v in last.items() if k.startswith("loss")},
             "evals": self.eval_results,
+            "evaluations": self.eval_outcomes.to_json(),
             "objective_switches": self.switches,
             "data": dict(getattr(self.data, "summary", {}) or {}),
         }
@@ -764,3 +925,27 @@ class _Window:
 
     def tokens_per_s(self) -> float:
         return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        """JSON-able (floats round-trip exactly), for a checkpoint: a resumed run's first
+        logged line then averages the same steps as an uninterrupted run's."""
+        return {
+            "steps": self.steps,
+            "seconds": self.seconds,
+            "tokens": self.tokens,
+            "words": self.words,
+            "totals": dict(self.totals),
+            "total": self.total,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> _Window:
+        window = cls()
+        if data:
+            window.steps = int(data["steps"])
+            window.seconds = float(data["seconds"])
+            window.tokens = int(data["tokens"])
+            window.words = int(data["words"])
+            window.totals = {k: float(v) for k, v in data["totals"].items()}
+            window.total = float(data["total"])
+        return window

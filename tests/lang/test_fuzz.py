@@ -66,3 +66,14 @@ def test_mutated_specs_fail_only_with_located_diagnostics():
             assert render_diagnostics(exc.diagnostics)  # renders without raising
     # the mutations explore both sides
     assert outcomes["compiled"] > 100 and outcomes["rejected"] > 1000, outcomes
+
+
+def test_api_fuzz_20000_inputs_no_crash_slow_unlocated_or_outside():
+    """Issue 13: 20,000 seeded mutations of specs, overrides and plans (see
+    tests/support/fuzzing.py; longer runs: ``.venv/bin/python bench/fuzz.py``)."""
+    from support.fuzzing import fuzz
+
+    outcome = fuzz(20_000, seed=13, slow_s=10.0)
+    assert outcome.inputs == 20_000
+    assert dict(outcome.failures) == {}, list(outcome.examples.items())[:5]
+    assert outcome.compiled > 500 and outcome.rejected > 10_000, outcome

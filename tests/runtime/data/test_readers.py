@@ -108,7 +108,8 @@ BAD_LINES = [
 def test_bad_input_rules_have_exact_counts(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_bytes(b"".join(BAD_LINES))
-    _, report, texts, sources, columns, _ = read_all(path_spec(path), tmp_path, batch_size=2)
+    spec = path_spec(path, bad_lines="allow")
+    _, report, texts, sources, columns, _ = read_all(spec, tmp_path, batch_size=2)
     assert texts == ["good line one", "caf\ufffd au lait", "no source here", "late column"]
     assert sources == ["A", "A", "bad", "B"]
     assert report.rules == {
@@ -153,7 +154,7 @@ def test_huge_plain_text_line_is_refused_with_its_line(tmp_path):
 def test_non_utf8_plain_text_is_replaced_and_counted(tmp_path):
     path = tmp_path / "latin.txt"
     path.write_bytes(b"na\xefve\nplain\n\xff\xfe\n")
-    _, report, texts, _, _, _ = read_all(path_spec(path), tmp_path)
+    _, report, texts, _, _, _ = read_all(path_spec(path, bad_lines="allow"), tmp_path)
     assert texts == ["na\ufffdve", "plain", "\ufffd\ufffd"]
     assert report.rules["invalid_utf8_lines"] == 2
 

@@ -308,3 +308,19 @@ def test_control_runs_skip_their_own_check_when_the_sweep_made_it(tmp_path):
     sweeps.execute(sweep, runner=trainer, log=lambda _: None, exposure_checked=True)
     checked = [("--control" in argv, "--no-exposure-check" in argv) for argv in trainer.calls]
     assert checked == [(False, False), (True, True), (False, False)]
+
+
+def test_execute_skips_a_run_another_process_is_training(tmp_path):
+    from curriculumc.runtime.train import run_folder as rf
+
+    sweep = plan(tmp_path, ["seed=1,2"])
+    busy = sweep.runs[0]
+    lines: list[str] = []
+    with rf.RunLock(rf.RunFolder(sweep.folder_of(busy))):  # as a `run` in another sweep
+        outcome = sweeps.execute(sweep, runner=FakeTrainer(), log=lines.append)
+    assert outcome.skipped == (busy.label,) and outcome.complete == (sweep.runs[1].label,)
+    assert any(
+        f"{busy.label}: skipped, process" in line and "is training" in line for line in lines
+    )
+    status = {r["label"]: r for r in json.loads((sweep.folder / "sweep.json").read_text())["runs"]}
+    assert status[busy.label]["status"] == "busy"

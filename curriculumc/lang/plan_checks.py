@@ -1,0 +1,200 @@
+"""The semantic checks every Plan passes before it runs, whoever wrote it.
+
+A compiled spec's plan and a ``plan.json`` from any other source (``run plan.json``,
+:func:`curriculumc.load_plan`) go through :func:`check_plan`: the ranges and choices are
+the builder's own (:mod:`curriculumc.lang.builder` and :mod:`curriculumc.lang.values`
+constants, the registry's signatures, the pacing functions), so a value the compiler
+refuses in a spec is refused in a plan too. Each problem names the JSON path of the value
+(``train.steps: must be a whole number of at least 1, not -1``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from curriculumc import plan, registry
+from curriculumc.errors import Diagnostic, Span
+from curriculumc.lang.builder import (
+    BATCH_UNITS,
+    LR_SCHEDULES,
+    MIN_BPE_VOCAB,
+    POS_FORMATS,
+    SAMPLING,
+    TIE_RULES,
+)
+from curriculumc.lang.values import LARGEST
+from curriculumc.pacing import PACING_FUNCTIONS
+
+E_PLAN_VALUE = "E191"
+FAMILIES = ("masked", "causal")
+DATA_KINDS = ("registered", "path", "hub")
+DATA_UNITS = ("line", "packed")
+TOKENIZER_KINDS = ("bpe", "path")
+
+Locate = Callable[[tuple], "Span | None"]
+
+
+def _shown(value) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Checks:
+    def __init__(self, locate: Locate | None, prefix: bool):
+        self.problems: list[Diagnostic] = []
+        self.locate, self.prefix = locate, prefix
+
+    def fail(self, path: tuple, message: str) -> None:
+        where = ".".join(str(p) for p in path)
+        span = self.locate(path) if self.locate else None
+        self.problems.append(Diagnostic(E_PLAN_VALUE, f"{where}: {message}", span))
+
+    def whole(self, path, value, minimum=1, maximum=LARGEST, *, optional=False) -> bool:
+        if value is None and optional:
+            return True
+        if type(value) is not int or not minimum <= value <= maximum:
+            self.fail(path, f"must be a whole number from {minimum} to {maximum:.0e}, "
+                      f"not {_shown(value)}")  # fmt: skip
+            return False
+        return True
+
+    def number(self, path, value, *, positive=False) -> bool:
+        ok = type(value) in (int, float) and math.isfinite(value) and value >= 0
+        if not ok or (positive and value == 0):
+            need = "greater than 0" if positive else "0 or more"
+            self.fail(path, f"must be a finite number {need}, not {_shown(value)}")
+            return False
+        return True
+
+    def share(self, path, value) -> bool:
+        if type(value) not in (int, float) or not math.isfinite(value) or not 0 < value <= 1:
+            self.fail(path, f"must be a fraction in (0, 1], not {_shown(value)}")
+            return False
+        return True
+
+    def choice(self, path, value, choices) -> bool:
+        if value not in choices:
+            self.fail(path, f"must be one of {', '.join(map(str, choices))}, not {_shown(value)}")
+            return False
+        return True
+
+    def call(self, path, name, kwargs, signature: registry.Signature) -> None:
+        allowed = dict(signature.keywords)
+        for key, value in kwargs:
+            if key not in allowed:
+                self.fail((*path, "kwargs", key), f"unknown argument of '{name}'")
+            elif allowed[key] == "int":
+                low, high = signature.range_of(key)
+                self.whole((*path, "kwargs", key), value, low, LARGEST if high is None else high)
+            elif allowed[key] == "float":
+                self.number((*path, "kwargs", key), value)
+            elif allowed[key] == "fraction":
+                self.share((*path, "kwargs", key), value)
+
+
+def check_plan(
+    subject: plan.Plan, locate: Locate | None = None, *, prefix: bool = True
+) -> list[Diagnostic]:
+    """Every semantic problem of ``subject`` (a Diagnostic per value, code E191, its
+    message starting with the value's JSON path); ``locate(json_path)`` gives a span."""
+    c = _Checks(locate, prefix)
+    model, data, tok, train = subject.model, subject.data, subject.tokenizer, subject.train
+    c.choice(("model", "family"), model.family, FAMILIES)
+    if not model.preset:
+        c.fail(("model", "preset"), "must name a preset or a config path")
+    if c.choice(("data", "kind"), data.kind, DATA_KINDS) and data.kind == "registered":
+        c.choice(("data", "source"), data.source, tuple(registry.REGISTERED_CORPORA))
+    c.choice(("data", "unit"), data.unit, DATA_UNITS)
+    for key, value in data.options:
+        where = ("data", "options", key)
+        kind = registry.DATA_OPTIONS.get(key)
+        if kind is None:
+            c.fail(where, "unknown data option")
+        elif key == "pos_format":
+            c.choice(where, value, POS_FORMATS)
+        elif kind == "int":
+            c.whole(where, value, 0 if key == "seed" else 1)
+        elif kind == "float":
+            c.number(where, value)
+        elif kind == "fraction":
+            c.share(where, value)
+    if c.choice(("tokenizer", "kind"), tok.kind, TOKENIZER_KINDS):
+        if tok.kind == "bpe":
+            c.whole(("tokenizer", "vocab_size"), tok.vocab_size, MIN_BPE_VOCAB)
+        elif not tok.path:
+            c.fail(("tokenizer", "path"), "a tokenizer of kind 'path' needs a path")
+    steps_ok = c.whole(("train", "steps"), train.steps)
+    for name in ("batch", "seq", "grad_accum"):
+        c.whole(("train", name), getattr(train, name))
+    c.whole(("train", "seed"), train.seed, 0)
+    c.whole(("train", "warmup"), train.warmup, 0)
+    c.number(("train", "lr"), train.lr, positive=True)
+    c.number(("train", "clip"), train.clip)
+    c.number(("train", "weight_decay"), train.weight_decay)
+    c.choice(("train", "schedule"), train.schedule, LR_SCHEDULES)
+    c.choice(("train", "sampling"), train.sampling, tuple(SAMPLING.values()))
+    if c.choice(("train", "batch_unit"), train.batch_unit, BATCH_UNITS):
+        if train.batch_unit == "tokens" and type(train.batch) is int and type(train.seq) is int:
+            if train.batch < train.seq - 2:
+                c.fail(("train", "batch"), f"a budget of {train.batch} tokens cannot hold one "
+                       f"example of up to {train.seq - 2} tokens (seq {train.seq} - 2)")  # fmt: skip
+    steps = train.steps if steps_ok else None
+    if subject.sort is not None:
+        known = registry.scorers()
+        for i, term in enumerate(subject.sort.terms):
+            where = ("sort", "terms", i)
+            if c.choice((*where, "name"), term.name, tuple(sorted(known))):
+                c.call(where, term.name, term.kwargs, known[term.name])
+            c.number((*where, "weight"), term.weight, positive=True)
+    for name in ("pace", "vocab"):
+        pace = getattr(subject, name)
+        if not c.choice((name, "fn"), pace.fn, (*PACING_FUNCTIONS, "none")):
+            continue
+        c.choice((name, "ties"), pace.ties, TIE_RULES)
+        if pace.fn == "none":
+            continue
+        ok = c.share((name, "start"), pace.start) & c.share((name, "end"), pace.end)
+        if ok and pace.end < pace.start:
+            c.fail((name, "end"), f"the pool would shrink: end {pace.end} is below start "
+                   f"{pace.start}")  # fmt: skip
+        c.whole((name, "over"), pace.over)
+        c.whole((name, "after"), pace.after, 0)
+        if pace.release is not None:
+            c.share((name, "release"), pace.release)
+    objectives = registry.objectives()
+    names = set()
+    for i, unit in enumerate(subject.units):
+        if unit.name in names:
+            c.fail(("units", i, "name"), f"unit '{unit.name}' is defined twice")
+        names.add(unit.name)
+        if c.choice(("units", i, "objective"), unit.objective, tuple(sorted(objectives))):
+            c.call(("units", i), unit.objective, unit.kwargs, objectives[unit.objective])
+    previous = None
+    for i, phase in enumerate(subject.phases):
+        where = ("phases", i)
+        if not c.whole((*where, "start"), phase.start, 0):
+            continue
+        if previous is None and phase.start != 0:
+            c.fail((*where, "start"), f"the first phase starts at step {phase.start}, not 0")
+        if previous is not None and phase.start <= previous:
+            c.fail((*where, "start"), f"phases must start in increasing steps: {phase.start} "
+                   f"is not after {previous}")  # fmt: skip
+        if steps is not None and phase.start >= steps:
+            c.fail((*where, "start"), f"step {phase.start} is never reached: training runs "
+                   f"steps 0 to {steps - 1}")  # fmt: skip
+        for unit, weight in phase.objectives:
+            if unit not in names:
+                c.fail((*where, "objectives", unit), "names no unit of the plan")
+            c.number((*where, "objectives", unit), weight, positive=True)
+        previous = phase.start
+    for i, spec in enumerate(subject.evals):
+        if spec.path is None:
+            c.choice(("evals", i, "name"), spec.name, tuple(registry.EVAL_PRESETS))
+        c.whole(("evals", i, "every"), spec.every, optional=True)
+        c.whole(("evals", i, "limit"), spec.limit, optional=True)
+    out = subject.output
+    c.whole(("output", "log_every"), out.log_every)
+    c.whole(("output", "checkpoint_every"), out.checkpoint_every, optional=True)
+    c.whole(("output", "keep"), out.keep)
+    return c.problems
