@@ -316,3 +316,46 @@ def test_a_token_budget_run_sees_what_simulate_says(tmp_path):
     assert trainer.words_seen == expected.words_seen
     assert 6 * (300 - 62) < trainer.tokens_seen <= 6 * 300  # full to within one example
     assert summary["finished"]
+
+
+def test_an_evaluation_that_cannot_work_stops_the_run_before_training(tmp_path):
+    """Every pair longer than the model's positions: refused at setup (E615), not after
+    training with "eval failed" at every evaluation and exit 0."""
+    from curriculumc.plan import EvalSpec
+
+    long = " ".join(["the dog sees the cat"] * 40)  # ~200 words: over seq 64
+    row = {"sentence_good": long + " .", "sentence_bad": long + " ,", "UID": "too_long"}
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text((json.dumps(row) + "\n") * 3)
+    plan = tiny_plan(
+        train=dict(steps=3, warmup=1), evals=(EvalSpec(name="pairs", path=str(pairs)),)
+    )
+    with pytest.raises(CurriculumError) as err:
+        run_trainer(plan, tmp_path / "run")
+    assert err.value.diagnostics[0].code == "E615"
+    assert not (tmp_path / "run" / "final").exists()  # nothing was trained
+
+
+def test_an_evaluation_that_fails_every_time_fails_the_run(tmp_path, monkeypatch):
+    """A run whose evaluation failed at every step it ran records it and raises E462
+    after saving (the CLI exits non-zero)."""
+    from curriculumc.errors import CurriculumError as Error
+    from curriculumc.plan import EvalSpec
+    from curriculumc.runtime.evaluate import evaluation
+
+    source = shared_data("blimp", "anaphor_gender_agreement.jsonl")
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(source.read_text().splitlines(keepends=True)[:4]))
+
+    def broken(*args, **kwargs):
+        raise Error.single("E600", "the scorer broke")
+
+    monkeypatch.setattr(evaluation, "run_eval", broken)
+    plan = tiny_plan(
+        train=dict(steps=4, warmup=1), evals=(EvalSpec(name="pairs", path=str(pairs), every=2),)
+    )
+    trainer, summary = run_trainer(plan, tmp_path / "run")
+    assert summary["finished"] and (tmp_path / "run" / "final").is_dir()
+    failed = trainer.eval_outcomes.error()
+    assert failed is not None and failed.diagnostics[0].code == "E462"
+    assert "failed all 2 times" in failed.diagnostics[0].message
