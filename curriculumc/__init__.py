@@ -104,7 +104,7 @@ def load_spec(path: str | os.PathLike) -> Spec:
     """Read and parse a ``.cur`` or ``.yaml`` spec file (relative paths in it are relative
     to its folder). Raises CurriculumError, also for a file that cannot be read."""
     filename = os.fspath(path)
-    from curriculumc.lang.files import MAX_CONFIG_BYTES, read_limited
+    from curriculumc.files import MAX_CONFIG_BYTES, read_limited
 
     try:  # a regular file of a spec's size (never /dev/zero to the end, nor a FIFO)
         data = read_limited(filename, MAX_CONFIG_BYTES)

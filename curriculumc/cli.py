@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a full disk, a name too long, no permission: say which file
         if args.debug:
             raise
-        from curriculumc.lang.files import os_error_message
+        from curriculumc.files import os_error_message
 
         print(f"curriculumc: error: {os_error_message(exc)}", file=sys.stderr)
         return EXIT_ERROR

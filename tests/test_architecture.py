@@ -23,7 +23,7 @@ from support.paths import REPO
 #: the package's folders: curriculumc/ is itself, grammar/ and runtime/ ship inside it
 ROOTS = {"curriculumc": REPO / "curriculumc", "curriculumc.grammar": REPO / "grammar",
          "curriculumc.runtime": REPO / "runtime"}  # fmt: skip
-CONTRACT = {"plan", "pacing", "registry", "presets", "pos_tags", "errors", "codes"}
+CONTRACT = {"plan", "pacing", "registry", "presets", "pos_tags", "errors", "codes", "files"}
 HEAVY = {"torch", "transformers", "datasets"}
 INSTANT_COMMANDS = ("validate", "compile", "explain", "plot", "simulate")
 

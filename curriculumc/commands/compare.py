@@ -11,7 +11,7 @@ from pathlib import Path
 
 from curriculumc.cli import EXIT_OK
 from curriculumc.commands.arguments import usage_error
-from curriculumc.lang.files import write_atomic
+from curriculumc.files import write_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from curriculumc.lang.files import write_atomic
+from curriculumc.files import write_atomic
 
 
 def add_parser(subparsers) -> None:

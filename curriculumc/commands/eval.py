@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 
 from curriculumc.commands.arguments import add_device_option, usage_error
-from curriculumc.lang.files import write_atomic
+from curriculumc.files import write_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

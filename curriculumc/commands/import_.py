@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from curriculumc.cli import EXIT_ERROR, EXIT_OK
-from curriculumc.lang.files import write_atomic
+from curriculumc.files import write_atomic
 
 SYSTEMS = ("climb",)
 

@@ -27,7 +27,7 @@ from curriculumc.commands.arguments import (
     usage_error,
 )
 from curriculumc.errors import CurriculumError
-from curriculumc.lang.files import write_atomic
+from curriculumc.files import write_atomic
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from curriculumc import plan, pos_tags, presets, registry
 from curriculumc.errors import did_you_mean
+from curriculumc.files import MAX_CONFIG_BYTES, read_limited
 from curriculumc.lang import ast
-from curriculumc.lang.files import MAX_CONFIG_BYTES, read_limited
 from curriculumc.lang.printer import call_text, scalar_text
 from curriculumc.lang.values import (
     E_CHOICE,

@@ -120,7 +120,7 @@ def _refuse_constant(name: str):
 def read_plan(path: str):
     """A :class:`~curriculumc.plan.Plan` from a plan.json file, validated against the plan
     schema; raises CurriculumError (with the line of the problem where it can be found)."""
-    from curriculumc.lang.files import MAX_CONFIG_BYTES, read_limited
+    from curriculumc.files import MAX_CONFIG_BYTES, read_limited
     from curriculumc.plan import Plan
 
     try:

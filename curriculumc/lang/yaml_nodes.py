@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from curriculumc.errors import CurriculumError, Span
-from curriculumc.lang.files import read_limited
+from curriculumc.files import read_limited
 
 E_NOT_UTF8 = "E003"
 E_READ = "E004"

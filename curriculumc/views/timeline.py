@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from curriculumc.files import save_figure
 from curriculumc.plan import Plan
 
 if TYPE_CHECKING:  # for annotations only: matplotlib is imported lazily
@@ -251,7 +252,7 @@ def plot_timeline(plan: Plan, path: str | Path, *, title: str | None = None) -> 
     import matplotlib
 
     with matplotlib.rc_context(_STYLE):  # svg.hashsalt is read while saving
-        figure.savefig(path, dpi=FIGURE_DPI, metadata=metadata)
+        save_figure(figure, path, dpi=FIGURE_DPI, metadata=metadata)
     return path
 
 

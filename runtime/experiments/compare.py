@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from curriculumc.errors import CurriculumError
+from curriculumc.files import save_figure
 from curriculumc.plan import Plan
 from curriculumc.runtime.evaluate.evaluation import PERPLEXITY_METRIC, RESULT_FORMAT
 from curriculumc.runtime.experiments.simulate import EXPOSURE_TOLERANCE
@@ -813,14 +814,18 @@ def comparison_csv_rows(comparison: Comparison) -> list[dict[str, Any]]:
 def write_csv(comparison: Comparison, path: str | Path) -> Path:
     """Write :func:`comparison_csv_rows` as CSV (a header line, one line per group)."""
     import csv
+    import io
+
+    from curriculumc.files import write_atomic
 
     path = Path(path)
     rows = comparison_csv_rows(comparison)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["label"])
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]) if rows else ["label"])
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(path, text.getvalue())
     return path
 
 
@@ -875,7 +880,7 @@ def plot_curves(comparison: Comparison, out: str | Path) -> Path:
     ax.legend(loc="best", fontsize="small")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    save_figure(fig, out)
     plt.close(fig)
     return out
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from curriculumc.errors import CurriculumError
+from curriculumc.files import save_figure as save_atomically
 from curriculumc.plan import Plan
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
 from curriculumc.runtime.ordering.order import initial_order
@@ -777,6 +778,6 @@ def save_figure(result: Exposure, path: Path | str) -> Path:
         )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    save_atomically(fig, path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path

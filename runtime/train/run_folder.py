@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curriculumc.errors import CurriculumError
+from curriculumc.files import write_atomic
 
 #: the names of the run folder's parts: the one definition, read by every stage
 PLAN_FILE = "plan.json"
@@ -101,9 +102,7 @@ class RunFolder:
     def write_eval(self, path: Path, details: dict) -> Path:
         """Write an evaluation's full result to ``path`` (see :meth:`eval_result`), atomically."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(details, indent=1) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(details, indent=1) + "\n")
         return path
 
 
@@ -284,12 +283,12 @@ def create(
 ) -> None:
     """Write the folder's plan, spec copy and overrides (creating the folder)."""
     folder.root.mkdir(parents=True, exist_ok=True)
-    folder.plan.write_text(plan_json + "\n", encoding="utf-8")
+    write_atomic(folder.plan, plan_json + "\n")
     if spec_path is not None and Path(spec_path).is_file():
         (folder.root / SPEC_DIR).mkdir(exist_ok=True)
         shutil.copyfile(spec_path, folder.root / SPEC_DIR / Path(spec_path).name)
-    (folder.root / OVERRIDES_FILE).write_text(
-        json.dumps(overrides, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    write_atomic(
+        folder.root / OVERRIDES_FILE, json.dumps(overrides, indent=2, sort_keys=True) + "\n"
     )
 
 
@@ -349,7 +348,7 @@ def truncate_metrics(path: Path, step: int) -> int:
             at == step and record.get("event", END_OF_STEP_EVENTS[0]) in END_OF_STEP_EVENTS
         ):
             kept.append(line)
-    Path(path).write_text("".join(k + "\n" for k in kept), encoding="utf-8")
+    write_atomic(path, "".join(k + "\n" for k in kept))
     return len(kept)
 
 
@@ -359,8 +358,8 @@ def read_metrics(path: Path) -> list[dict]:
 
 
 def write_summary(folder: RunFolder, summary: dict) -> None:
-    """Write ``summary.json``."""
-    folder.summary.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+    """Write ``summary.json`` (atomically: a full disk leaves the old one, never half)."""
+    write_atomic(folder.summary, json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def push_to_hub(final: Path, repo_id: str) -> str:

@@ -12,9 +12,8 @@ import pytest
 from support.paths import REPO
 
 import curriculumc
-from curriculumc import cli
+from curriculumc import cli, files
 from curriculumc.errors import CurriculumError
-from curriculumc.lang import files
 from curriculumc.lang.render import MAX_PER_FILE, render_diagnostics
 
 DEMO = REPO / "specs" / "demo.cur"

@@ -277,3 +277,25 @@ def test_the_metrics_window_survives_a_checkpoint(tmp_path):
         ]
 
     assert lines(tmp_path / "straight") == lines(cut)
+
+
+def test_run_folder_files_are_replaced_whole_on_a_full_disk(tmp_path, monkeypatch):
+    """summary.json (and plan.json, overrides, eval results) go through one atomic
+    write: a failing write leaves the old file and no temporary file behind."""
+    import errno
+
+    from curriculumc import files
+    from curriculumc.runtime.train import run_folder as rf
+
+    folder = rf.RunFolder(tmp_path)
+    rf.write_summary(folder, {"steps": 1})
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "replace", full)
+    with pytest.raises(OSError) as err:
+        rf.write_summary(folder, {"steps": 2})
+    assert files.os_error_message(err.value).startswith("no space left on device")
+    assert json.loads(folder.summary.read_text()) == {"steps": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder.summary.name]

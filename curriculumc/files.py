@@ -95,6 +95,17 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, *, encoding: str = 
         raise
 
 
+def save_figure(figure, path: str | os.PathLike, **options) -> None:
+    """``figure.savefig(path, **options)`` through :func:`write_atomic`: rendered in memory
+    (the format from the path's suffix), then written whole."""
+    import io
+
+    buffer = io.BytesIO()
+    suffix = os.path.splitext(os.fspath(path))[1].lstrip(".").lower() or "png"
+    figure.savefig(buffer, format=suffix, **options)
+    write_atomic(path, buffer.getvalue())
+
+
 def os_error_message(exc: OSError, path: str | os.PathLike | None = None) -> str:
     """A one-line message for an ``OSError``: ``no space left on device (out/plan.json)``."""
     where = path if path is not None else exc.filename
