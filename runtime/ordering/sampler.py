@@ -308,7 +308,7 @@ class CurriculumSampler:
                     "E364",
                     f"a token budget of {self.budget:,} cannot hold an example of "
                     f"{longest:,} tokens",
-                    hint=f"use a budget of at least seq - 2 ({longest:,}) tokens",
+                    hint=f"use a budget of at least {longest:,} tokens (the longest example)",
                 )
             fits = np.searchsorted(np.cumsum(self.tokens), self.budget, side="right")
             too_small = n == 0 or int(self.tokens.sum()) <= self.budget
