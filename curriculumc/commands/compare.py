@@ -21,8 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="compare finished runs or a sweep: table, bootstrap against controls, plot",
         description="Group runs that differ only in their seed, report final/best BLiMP, "
         "per-field scores, dev perplexity, words seen and wall time (mean ± sd across "
-        "seeds), the control's words relative to its curriculum's, the difference to each curriculum's matched control with a paired "
-        "bootstrap 95%% interval over minimal pairs, and plot BLiMP over steps.",
+        "seeds), the control's words relative to its curriculum's, the difference to each "
+        "curriculum's matched control with a paired bootstrap 95% interval over minimal "
+        "pairs, and plot BLiMP over steps.",
     )
     parser.add_argument(
         "paths", nargs="+", metavar="RUN_OR_SWEEP_DIR", help="run folders or a sweep folder"

@@ -1,11 +1,13 @@
 """``curriculumc eval``: minimal-pair accuracy (BLiMP) and dev perplexity of a model.
 
     curriculumc eval RUN_OR_MODEL_DIR --blimp PATH_OR_ID [--limit N] [--json OUT]
-                     [--dev FILE] [--batch-tokens N] [--device cpu|cuda]
+                     [--dev FILE] [--batch-tokens N] [--device cpu|cuda] [--quiet]
 
 Prints per-paradigm, per-field and summary tables and writes the JSON of
 :meth:`PairResult.to_json` (plus ``model`` and, with ``--dev``, ``perplexity``). Given a
 run folder and no ``--json``, the JSON goes to ``RUN/eval/<pairs>_<checkpoint>.json``.
+While scoring, a progress bar with an ETA on a terminal, plain progress lines elsewhere
+(:mod:`curriculumc.runtime.evaluate.progress`), nothing with ``--quiet``.
 torch and transformers are imported only inside :func:`run`.
 """
 
@@ -52,12 +54,28 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="rows x padded length per forward pass (default 8192)",
     )
     add_device_option(parser)
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress output while scoring, only the results"
+    )
     columns = parser.add_argument_group("column names of the pair files")
     columns.add_argument("--good-column", default="sentence_good")
     columns.add_argument("--bad-column", default="sentence_bad")
-    columns.add_argument("--paradigm-column", default="UID", help="else the file name")
-    columns.add_argument("--field-column", default="field", help="else 'unknown'")
-    columns.add_argument("--pair-id-column", default="pairID", help="else the line index")
+    columns.add_argument(
+        "--paradigm-column",
+        metavar="NAME",
+        help="default: 'UID' where present, else the file name; a named column must be there",
+    )
+    columns.add_argument(
+        "--field-column",
+        metavar="NAME",
+        help="default: 'field' where present, else 'unknown'; a named column must be there",
+    )
+    columns.add_argument(
+        "--pair-id-column",
+        metavar="NAME",
+        help="default: 'pairID' or 'pair_id' where present, else the line index; a named "
+        "column must be there",
+    )
     parser.set_defaults(func=run)
 
 
@@ -101,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
         perplexity,
         result_tables,
     )
+    from curriculumc.runtime.evaluate.progress import eval_progress
     from curriculumc.runtime.train.distributed import pick_device
 
     transformers_logging.disable_progress_bar()  # a weight-loading bar per model is noise here
@@ -112,15 +131,29 @@ def run(args: argparse.Namespace) -> int:
     output: dict = {"model": str(model_dir)}
     result = None
     if pairs is not None:
-        result = evaluate_pairs(
-            model, tokenizer, pairs, family=family, batch_tokens=args.batch_tokens, device=device
-        )
+        with eval_progress(f"eval {pairs.name} ({len(pairs):,} pairs)", quiet=args.quiet) as bar:
+            result = evaluate_pairs(
+                model,
+                tokenizer,
+                pairs,
+                family=family,
+                batch_tokens=args.batch_tokens,
+                device=device,
+                progress=bar,
+            )
         output.update(result.to_json())
     ppl = None
     if texts is not None:
-        ppl = perplexity(
-            model, tokenizer, texts, family=family, batch_tokens=args.batch_tokens, device=device
-        )
+        with eval_progress(f"dev {len(texts):,} texts", quiet=args.quiet) as bar:
+            ppl = perplexity(
+                model,
+                tokenizer,
+                texts,
+                family=family,
+                batch_tokens=args.batch_tokens,
+                device=device,
+                progress=bar,
+            )
         kind = "pseudo-perplexity" if family == "masked" else "perplexity"
         output[PERPLEXITY_METRIC] = ppl
         output["perplexity"] = {"file": args.dev, "texts": len(texts), "kind": kind}

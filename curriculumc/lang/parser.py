@@ -6,13 +6,16 @@ The lark LALR parser is built once per process from
 meaning is checked by :mod:`curriculumc.lang.rules`.
 
 Syntax errors are named in words by matching the parser state against a table of
-labelled bad inputs (``UnexpectedInput.match_examples``). To report several syntax
-errors at once, a file that fails is re-parsed statement by statement (split at
-newlines and at ``;`` outside parentheses and strings).
+labelled bad inputs (``UnexpectedInput.match_examples``). To report every problem at
+once, a file that fails is re-parsed statement by statement (split at newlines and at
+``;`` outside parentheses and strings): each bad statement gives one syntax error, and
+the statements that parse are checked as the compiler checks a spec (less the findings
+a missing statement could cause), with their positions in the file.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 from functools import cache
 from importlib import resources
@@ -90,20 +93,38 @@ def decode(data: bytes, filename: str) -> str:
     return text.removeprefix("\ufeff")
 
 
-def parse(text: str | bytes, filename: str = "<spec>", *, base_dir: str | None = None) -> ast.Spec:
+def parse(
+    text: str | bytes,
+    filename: str = "<spec>",
+    *,
+    base_dir: str | None = None,
+    check: bool = True,
+) -> ast.Spec:
     """Parse a whole spec.
 
     Takes the spec text (``bytes`` are decoded as UTF-8), the file name used in
     diagnostics and the folder relative paths are relative to. Returns an
-    :class:`ast.Spec`. Raises :class:`CurriculumError` with every syntax error found.
+    :class:`ast.Spec`. Raises :class:`CurriculumError` with every syntax error found --
+    one per bad statement -- and, with ``check`` (the default), every problem the
+    compiler's checks find in the statements that did parse, less those a bad statement
+    may have caused (see :data:`_DEPENDS_ON`). ``check=False`` is for DSL that is only part
+    of a spec (a YAML ``curriculum:`` block): its statements alone may not make sense.
     """
     if isinstance(text, bytes):
         text = decode(text, filename)
     try:
         tree = parser().parse(text, start="spec")
     except UnexpectedInput as exc:
-        diagnostics = _recover(text, filename) or [_syntax_diagnostic(exc, text, filename)]
+        broken, diagnostics = _recover(text, filename)
+        if not diagnostics:  # every statement parses alone: report the file's own error
+            raise CurriculumError([_syntax_diagnostic(exc, text, filename)]) from None
+        if check:
+            diagnostics = _with_checks(diagnostics, broken, text, filename, base_dir)
         raise CurriculumError(diagnostics) from None
+    return _spec(tree, text, filename, base_dir)
+
+
+def _spec(tree, text: str, filename: str, base_dir: str | None) -> ast.Spec:
     statements = _ToAst(filename, text).transform(tree)
     lines = text.split("\n")
     whole = Span(filename, 1, 1, len(lines), len(lines[-1]) + 1, text)
@@ -579,13 +600,15 @@ def _split_statements(text: str) -> list[tuple[int, int, str]]:
     return [c for c in chunks if c[2].strip()]
 
 
-def _recover(text: str, filename: str) -> list[Diagnostic]:
-    """Every statement's syntax error (an empty list if each statement parses alone)."""
-    diagnostics = []
+def _recover(text: str, filename: str) -> tuple[list[tuple[int, int, str]], list[Diagnostic]]:
+    """The statements that do not parse alone, as (line, column, text), and the syntax
+    error of each: one per bad statement (both lists empty if each statement parses)."""
+    broken, diagnostics = [], []
     for line, column, chunk in _split_statements(text):
         try:
             parser().parse(chunk, start="statement")
         except UnexpectedInput as exc:
+            broken.append((line, column, chunk))
             diagnostics.append(
                 _syntax_diagnostic(
                     exc,
@@ -596,4 +619,68 @@ def _recover(text: str, filename: str) -> list[Diagnostic]:
                     column_offset=column - 1,
                 )
             )
-    return diagnostics
+    return broken, diagnostics
+
+
+# --- checking the rest of a file with syntax errors ----------------------------------------
+
+#: After a syntax error, the statements that parsed are checked as a spec of their own.
+#: Without the bad statement the defaults stand in for it, so a check relating it to
+#: others could report a problem that is only its absence (a broken 'model gpt-tiny'
+#: makes 'at 0 clm' look wrong for the default masked model). These are the codes left
+#: out after a bad statement of each kind (its first word, or the keyword that word is
+#: closest to); a bad statement of no recognisable kind leaves out all of them.
+_DEPENDS_ON: dict[str, frozenset[str]] = {
+    "model": frozenset({"E063"}),  # an objective that does not fit the model's family
+    # the training length and seq: 'at' after the end, budgets, late pacing/eval/checkpoint
+    "train": frozenset({"E039", "E061", "W001", "W006", "W007", "W009"}),
+    "sort": frozenset({"W003"}),  # pace without sort
+    "pace": frozenset({"W002"}),  # sort without pacing
+    "at": frozenset({"E062", "W008"}),  # the first 'at' not at 0, a unit never used
+    "unit": frozenset({"E013"}),  # an unknown objective or unit
+}
+
+
+def _statement_kind(chunk: str) -> str | None:
+    """The keyword a bad statement starts with, or the one its first word is closest to."""
+    words = chunk.split()
+    word = words[0].split("(")[0] if words else ""
+    if word in STATEMENT_KEYWORDS:
+        return word
+    close = difflib.get_close_matches(word, STATEMENT_KEYWORDS, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _with_checks(
+    syntax: list[Diagnostic],
+    broken: list[tuple[int, int, str]],
+    text: str,
+    filename: str,
+    base_dir: str | None,
+) -> list[Diagnostic]:
+    """``syntax`` with the problems the compiler finds in the statements that parsed:
+    errors first, each group in file order (as the compiler reports them)."""
+    lines = text.split("\n")
+    for line, column, chunk in broken:  # blank the bad statements: positions stay exact
+        row = lines[line - 1]
+        lines[line - 1] = row[: column - 1] + " " * len(chunk) + row[column - 1 + len(chunk) :]
+    try:
+        tree = parser().parse("\n".join(lines), start="spec")
+    except UnexpectedInput:  # cannot happen (each statement left parses): syntax alone
+        return syntax
+    from curriculumc.lang.compiler import check_spec
+
+    kinds = {_statement_kind(chunk) for _, _, chunk in broken}
+    if None in kinds:
+        left_out = frozenset().union(*_DEPENDS_ON.values())
+    else:
+        left_out = frozenset().union(*(_DEPENDS_ON.get(kind, frozenset()) for kind in kinds))
+    found = [d for d in check_spec(_spec(tree, text, filename, base_dir)) if d.code not in left_out]
+    every = syntax + found
+    ordered = sorted(every, key=_file_position)
+    return [d for d in ordered if d.is_error] + [d for d in ordered if not d.is_error]
+
+
+def _file_position(diagnostic: Diagnostic) -> tuple:
+    span = diagnostic.span
+    return (1, 0, 0) if span is None else (0, span.line, span.column)

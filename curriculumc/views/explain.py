@@ -17,6 +17,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+from curriculumc.lang.builder import canonical_unit_name
 from curriculumc.lang.printer import call_text
 from curriculumc.plan import EvalSpec, Pace, Plan, ScorerTerm
 
@@ -109,14 +110,12 @@ def _header(plan: Plan) -> list[tuple[str, str]]:
     rows.append(("vocabulary", _pace_text(plan.vocab, "vocabulary")))
     rows.append(("batch", _batch_text(plan)))
     rows.append(("sampling", _sampling_text(plan)))
-    defined = [u for u in plan.units if u.objective != u.name or u.args or u.kwargs]
+    # a unit's definition, as the language writes it, when its name does not already say
+    # it: 'nv = pos(noun, verb)', never 'mlm(mask=0.15) = mlm(mask=0.15)' for an inline one
+    definitions = ((u.name, canonical_unit_name(u.objective, u.args, u.kwargs)) for u in plan.units)
+    defined = [f"{name} = {text}" for name, text in definitions if text != name]
     if defined:
-        rows.append(
-            (
-                "units",
-                "; ".join(f"{u.name} = {_call(u.objective, u.args, u.kwargs)}" for u in defined),
-            )
-        )
+        rows.append(("units", "; ".join(defined)))
     return rows
 
 

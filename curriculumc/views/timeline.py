@@ -14,6 +14,7 @@ without pyplot, so importing this module stays instant and no global backend cha
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -122,7 +123,6 @@ def timeline_figure(plan: Plan, *, title: str | None = None) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
-    from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
     total = max(1, plan.train.steps)
     samples = sample_schedules(plan)
@@ -168,8 +168,9 @@ def timeline_figure(plan: Plan, *, title: str | None = None) -> Figure:
             handlelength=2.2,
             borderaxespad=0.2,
         )
-        if title:  # a row of its own above the legend, however long it is
-            figure.suptitle(title, x=0.01, ha="left", fontsize=9, fontweight="bold")
+        if title:  # a row of its own above the legend, wrapped to the figure's width
+            heading = figure.suptitle(title, x=0.01, ha="left", fontsize=9, fontweight="bold")
+            _wrap_to_width(heading, figure.bbox.width * 0.97, figure.canvas.get_renderer())
 
         # objectives: one band per unit, weight as bar height and opacity
         for row, unit in enumerate(units):
@@ -202,31 +203,22 @@ def timeline_figure(plan: Plan, *, title: str | None = None) -> Figure:
         bands.spines["left"].set_visible(False)
         bands.set_ylabel("objectives")
 
-        # boundaries: dashed verticals through both panels, each labelled along its left
-        # side, in the half of the panel the curves leave free there
-        label_at = blended_transform_factory(curves.transData, curves.transAxes)
-        label_at += ScaledTranslation(-2.5 / 72, 0, figure.dpi_scale_trans)  # clear of the line
-        for step, words in _grouped_boundaries(plan):
+        # boundaries: dashed verticals through both panels
+        for step, _words in _grouped_boundaries(plan):
             for axes in (curves, bands):
                 axes.axvline(step, color=BOUNDARY_COLOUR, lw=0.8, ls=(0, (3, 2.5)), gid="boundary")
-            on_top = _curves_low_before(plan, step)
-            curves.text(
-                step,
-                0.97 if on_top else 0.03,
-                "; ".join(words),
-                transform=label_at,
-                rotation=90,
-                ha="right",
-                va="top" if on_top else "bottom",
-                fontsize=6.5,
-                color="0.25",
-                bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1.0},
-            )
 
         bands.set_xlim(0, total)
         bands.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10], integer=True))
         bands.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_steps(x)))
         bands.set_xlabel("optimizer step")
+
+        # the labels are fitted to the settled layout: each along its line, in a gap the
+        # curves leave free there, wrapped or smaller when the gap is short
+        figure.draw_without_rendering()
+        renderer = figure.canvas.get_renderer()
+        for step, words in _grouped_boundaries(plan):
+            _boundary_label(curves, plan, samples, step, words, renderer)
     return figure
 
 
@@ -301,15 +293,132 @@ def _vertical_jumps(
     return xs, ys
 
 
-def _curves_low_before(plan: Plan, step: int) -> bool:
-    """Whether the drawn curves stay in the lower half just left of ``step`` (where its
-    label goes), so that the label fits in the free upper half."""
-    window = max(1, round(0.03 * plan.train.steps))
-    probes = {max(0, step - 1), max(0, step - window)}
-    values = [plan.data_fraction(s) for s in probes]
-    if plan.vocab.fn != "none":
-        values += [plan.vocab_fraction(s) for s in probes]
-    return max(values) <= 0.5
+LABEL_FONT_SIZES = (6.5, 5.5)  # points: the boundary labels, smaller when they do not fit
+LABEL_OFFSET = 2.5  # points between a boundary line and its label
+LABEL_MARGIN = 3.0  # points kept free between a label and a curve or the axes' edge
+
+
+def _label_layouts(words: list[str]):
+    """The ways to write a boundary's words, longest lines first: on one line, one line per
+    event, then each event wrapped ever narrower -- each at each of LABEL_FONT_SIZES."""
+    import textwrap
+
+    texts = ["; ".join(words), "\n".join(words)]
+    for width in (24, 16, 10):
+        texts.append("\n".join(line for w in words for line in textwrap.wrap(w, width)))
+    texts = list(dict.fromkeys(texts))
+    return [(text, size) for size in LABEL_FONT_SIZES for text in texts]
+
+
+def _boundary_label(curves, plan: Plan, samples: Samples, step: int, words, renderer):
+    """Label the boundary at ``step`` along its line (left of it, or right where the left
+    is outside the axes), rotated, in the tallest vertical gap that the pool and
+    vocabulary curves leave over the label's width; the first layout of
+    :func:`_label_layouts` that fits is used. When none fits, the smallest is shortened
+    with an ellipsis to the axes' height. Returns the text artist (``gid="boundary-label"``)."""
+    from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+    figure = curves.figure
+    points = figure.dpi / 72
+    area = curves.bbox
+    margin = LABEL_MARGIN * points
+    y_low, y_high = curves.get_ylim()
+    to_pixels = area.height / (y_high - y_low)
+    base = blended_transform_factory(curves.transData, curves.transAxes)
+    step_x = curves.transData.transform((step, 0))[0]
+
+    def curve_values(x0: float, x1: float, side: int) -> list[float]:
+        """The curves' values over steps ``[x0, x1]``, on the label's side of the line (the
+        value of step t holds over [t, t + 1))."""
+        lo, hi = max(0, math.floor(x0)), min(plan.train.steps, math.floor(x1))
+        probes = {s for s in samples.steps if lo <= s <= hi} | {lo, hi}
+        probes = {s for s in probes if (s < step if side < 0 else s >= step)}
+        probes = probes or {max(0, step - 1) if side < 0 else step}
+        values = [plan.data_fraction(s) for s in probes]
+        if plan.vocab.fn != "none":
+            values += [plan.vocab_fraction(s) for s in probes]
+        return values
+
+    def place(text: str, size: float, side: int, y: float, va: str):
+        offset = ScaledTranslation(side * LABEL_OFFSET / 72, 0, figure.dpi_scale_trans)
+        artist = curves.text(
+            step,
+            y,
+            text,
+            transform=base + offset,
+            rotation=90,
+            ha="right" if side < 0 else "left",
+            va=va,
+            multialignment="left" if va == "bottom" else "right",
+            fontsize=size,
+            color="0.25",
+            gid="boundary-label",
+            bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1.0},
+        )
+        artist.set_in_layout(False)  # inside the axes: not a margin of the layout
+        return artist
+
+    def gap_for(artist, side: int):
+        """The (bottom, top) in data units of the tallest free gap over the artist's
+        width and whether the artist, as tall as it is, fits in it."""
+        extent = artist.get_window_extent(renderer)
+        x0, x1 = (curves.transData.inverted().transform((x, 0))[0] for x in (extent.x0, extent.x1))
+        values = sorted(curve_values(x0, x1, side))
+        edges = [y_low, *values, y_high]
+        gaps = list(zip(edges, edges[1:]))
+        lo, hi = max(gaps, key=lambda g: g[1] - g[0])
+        # a curve's own line and the label's box need room on both sides of a gap
+        room = (hi - lo) * to_pixels - 2 * margin
+        return lo, hi, extent.height <= room
+
+    chosen = None
+    for text, size in _label_layouts(list(words)):
+        for side in (-1, 1):
+            artist = place(text, size, side, 0.5, "center")
+            extent = artist.get_window_extent(renderer)
+            if side < 0 and extent.x0 < area.x0 or side > 0 and extent.x1 > area.x1:
+                artist.remove()
+                continue
+            lo, hi, fits = gap_for(artist, side)
+            artist.remove()
+            if fits:
+                chosen = (text, size, side, lo, hi)
+                break
+        if chosen:
+            break
+    if chosen is None:  # nothing fits: the smallest layout, shortened to the axes' height
+        text, size = _label_layouts(list(words))[-1]
+        side = -1 if step_x - area.x0 > area.x1 - step_x else 1
+        artist = place(text, size, side, margin / area.height, "bottom")
+        _shorten_to_height(artist, area.height - 2 * margin, renderer)
+        return artist
+    text, size, side, lo, hi = chosen
+    if hi >= y_high:  # the gap above every curve: hang the label from the top
+        return place(text, size, side, 1 - margin / area.height, "top")
+    y = (lo - y_low) / (y_high - y_low) + margin / area.height
+    return place(text, size, side, y, "bottom")
+
+
+def _shorten_to_height(artist, height: float, renderer) -> None:
+    """Cut each line of a rotated text until it is at most ``height`` pixels tall."""
+    lines = artist.get_text().split("\n")
+    while artist.get_window_extent(renderer).height > height and max(map(len, lines)) > 2:
+        longest = max(range(len(lines)), key=lambda i: len(lines[i]))
+        lines[longest] = lines[longest].rstrip("…")[:-1].rstrip() + "…"
+        artist.set_text("\n".join(lines))
+
+
+def _wrap_to_width(artist, width: float, renderer) -> None:
+    """Wrap a text at spaces until it is at most ``width`` pixels wide."""
+    import textwrap
+
+    if artist is None:
+        return
+    words = artist.get_text()
+    columns = len(words)
+    while artist.get_window_extent(renderer).width > width and columns > 10:
+        columns = int(columns * 0.85)
+        artist.set_text("\n".join(textwrap.wrap(words, columns)))
 
 
 def _pool_label(plan: Plan) -> str:

@@ -16,7 +16,12 @@ from pathlib import Path
 
 from curriculumc.plan import DataSpec, Plan
 from curriculumc.runtime.data.readers import RawCorpus, default_cache_dir, load_raw, synth_paths
-from curriculumc.runtime.data.storage import StorageSettings, tokenized_corpus
+from curriculumc.runtime.data.storage import (
+    StorageSettings,
+    pos_text,
+    tokenized_corpus,
+    truncation_text,
+)
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
 from curriculumc.runtime.data.tokenizer import TokenizerArtifacts, prepare_tokenizer
 
@@ -193,7 +198,25 @@ def data_report_text(summary: dict) -> str:
         lines.append("  " + name.ljust(width) + "".join(f"{row[t]:>11,}" for t in titles))
     for item in skipped:
         lines.append(f"  skipped {item['path']}: {item['reason']}")
-    if report["rules"]:
-        shown = ", ".join(f"{k}={v:,}" for k, v in report["rules"].items())
+    # the POS and truncation counters have lines of their own, in words
+    rules = {
+        k: v
+        for k, v in report["rules"].items()
+        if not (k.startswith("pos_") and summary.get("pos")) and not k.startswith("truncated_")
+    }
+    if rules:
+        shown = ", ".join(f"{k}={v:,}" for k, v in rules.items())
         lines.append(f"  rules: {shown}")
+    for line in (
+        truncation_text(summary.get("truncation") or {}, _spec_source(summary)),
+        pos_text(summary.get("pos")),
+    ):
+        if line:
+            lines.append(f"  {line}")
     return "\n".join(lines)
+
+
+def _spec_source(summary: dict) -> str:
+    """The data path as a spec would name it (one input), else ``…``."""
+    inputs = summary.get("inputs") or []
+    return str(inputs[0]["path"]) if len(inputs) == 1 else "…"

@@ -45,6 +45,7 @@ from curriculumc.errors import CurriculumError
 from curriculumc.runtime.data.readers import RawCorpus, ReadReport
 from curriculumc.runtime.data.tagging import (
     ALIGN_MODES,
+    TAGGER_NAME,
     PerceptronTagger,
     align_word_tags,
     word_spans,
@@ -53,7 +54,7 @@ from curriculumc.runtime.data.tokenized import NO_TAG, TokenizedCorpus
 from curriculumc.runtime.data.tokenizer import TokenizerArtifacts
 
 #: bump when the stored layout or the tokenization rules change (invalidates caches)
-STORAGE_VERSION = 1
+STORAGE_VERSION = 2  # 2: words = words read (truncation), truncation counts
 UNITS = ("line", "packed")
 _UINT16_MAX_VOCAB = 65535
 
@@ -210,7 +211,8 @@ def build_arrays(
     pos_parts: list[np.ndarray] = []
     # compact per-example arrays: 4 bytes an example instead of a Python list's 8+
     lengths = array("i")
-    words = array("i")
+    words = array("i")  # the words the model reads: those starting in the kept tokens
+    full_words = array("i")  # all the words of the text
     source_index: dict[str, int] = {}
     sources = array("i")
     columns = _ColumnTable()
@@ -218,11 +220,25 @@ def build_arrays(
     for batch in raw.batches(batch_size=batch_size, report=report, with_pos=need_pos):
         encodings = encode(batch.texts, add_special_tokens=False)
         batch_ids = [e.ids for e in encodings]
+        batch_full_words = [len(t.split()) for t in batch.texts]
+        batch_words = list(batch_full_words)
         if limit is not None:
-            for k, ids in enumerate(batch_ids):
-                if len(ids) > limit:
-                    batch_ids[k] = ids[:limit]
+            cut = [k for k, ids in enumerate(batch_ids) if len(ids) > limit]
+            if cut:
+                with_offsets = (
+                    [encodings[k] for k in cut]
+                    if encode is backend.encode_batch
+                    else backend.encode_batch(
+                        [batch.texts[k] for k in cut], add_special_tokens=False
+                    )
+                )
+                for k, encoding in zip(cut, with_offsets):
+                    text = batch.texts[k]
+                    batch_words[k] = words_read(text, encoding.offsets[limit - 1][1])
                     report.rules["truncated"] += 1
+                    report.rules["truncated_tokens"] += len(batch_ids[k]) - limit
+                    report.rules["truncated_words"] += batch_full_words[k] - batch_words[k]
+                    batch_ids[k] = batch_ids[k][:limit]
         batch_lengths = [len(ids) for ids in batch_ids]
         id_parts.append(
             np.fromiter(
@@ -230,13 +246,13 @@ def build_arrays(
             )
         )
         lengths.extend(batch_lengths)
-        batch_words = [len(t.split()) for t in batch.texts]
         words.extend(batch_words)
+        full_words.extend(batch_full_words)
         sources.extend(source_index.setdefault(s, len(source_index)) for s in batch.sources)
         columns.extend(batch.columns, len(batch.texts))
         if tagger is not None:
             pos_parts.append(_batch_pos(batch, encodings, batch_lengths, tagger, pos_align, report))
-        ticker.update(len(lengths), sum(batch_words))
+        ticker.update(len(lengths), sum(batch_full_words))
     ticker.done(len(lengths))
     if not lengths:
         raise CurriculumError.single(
@@ -255,12 +271,54 @@ def build_arrays(
         columns=columns.arrays(len(lengths)),
         pos=np.concatenate(pos_parts) if tagger is not None else None,
     )
-    summary = build_summary(raw, report, arrays, need_pos)
+    summary = build_summary(
+        raw, report, arrays, need_pos, all_words=np.frombuffer(full_words, dtype=np.int32)
+    )
+    summary["truncation"] = truncation_summary(
+        report.rules, examples=len(lengths), tokens=int(offsets[-1]), seq=settings.seq
+    )
     if settings.unit == "packed":
         arrays = pack(arrays, settings.max_tokens, tokenizer.separator_id)
     summary["examples"] = len(arrays.offsets) - 1
     summary["tokens"] = int(arrays.offsets[-1])
     return arrays, summary
+
+
+def words_read(text: str, end: int) -> int:
+    """Words of ``text`` (as ``str.split``) that start before character ``end``: those a
+    model reads when the example is cut after the token ending at ``end``."""
+    return sum(1 for start, _ in word_spans(text) if start < end)
+
+
+def truncation_summary(rules, *, examples: int, tokens: int, seq: int) -> dict:
+    """What cutting examples to ``seq - 2`` tokens dropped: ``examples`` cut (and their
+    ``share``), ``tokens_cut`` (and ``token_share``, of all the text's tokens),
+    ``words_cut`` (words no model step reads; not counted in *words seen*). ``tokens``:
+    the tokens kept."""
+    cut = int(rules.get("truncated", 0))
+    tokens_cut = int(rules.get("truncated_tokens", 0))
+    return {
+        "seq": seq,
+        "examples": cut,
+        "share": cut / examples if examples else 0.0,
+        "tokens_cut": tokens_cut,
+        "token_share": tokens_cut / (tokens + tokens_cut) if tokens + tokens_cut else 0.0,
+        "words_cut": int(rules.get("truncated_words", 0)),
+    }
+
+
+def truncation_text(truncation: dict, corpus: str = "…") -> str | None:
+    """One line on what truncation dropped, naming the ``packed`` unit; None when nothing
+    was cut."""
+    if not truncation or not truncation.get("examples"):
+        return None
+    return (
+        f"truncated: {truncation['examples']:,} examples ({truncation['share']:.1%}) are "
+        f"longer than seq {truncation['seq']} - 2 tokens; the model never reads "
+        f"{truncation['tokens_cut']:,} tokens ({truncation['token_share']:.1%} of the text) "
+        f"and {truncation['words_cut']:,} words (not counted as seen); "
+        f'`data "{corpus}" packed` trains on all of it'
+    )
 
 
 def _batch_pos(batch, encodings, lengths, tagger, align, report) -> np.ndarray:
@@ -329,23 +387,31 @@ def pack(arrays: CorpusArrays, chunk: int, separator: int | None) -> CorpusArray
     )
 
 
-def build_summary(raw: RawCorpus, report: ReadReport, arrays: CorpusArrays, need_pos: bool):
-    """What was read: inputs, per-source counts, every handling rule's count, POS coverage."""
+def build_summary(
+    raw: RawCorpus,
+    report: ReadReport,
+    arrays: CorpusArrays,
+    need_pos: bool,
+    *,
+    all_words: np.ndarray | None = None,
+):
+    """What was read: inputs, per-source counts, every handling rule's count, POS coverage.
+    ``words`` (in all and per source) counts every word of the text, ``all_words`` per
+    example (default ``arrays.words``: the words read, less those truncation cut)."""
+    all_words = arrays.words if all_words is None else all_words
     rules = Counter(report.rules)
     for name, values in arrays.columns.items():
         rules[f"missing:{name}"] = int(np.isnan(values).sum())
     per_source = {}
     example_counts = np.bincount(arrays.source, minlength=len(arrays.source_names))
-    word_counts = np.bincount(
-        arrays.source, weights=arrays.words, minlength=len(arrays.source_names)
-    )
+    word_counts = np.bincount(arrays.source, weights=all_words, minlength=len(arrays.source_names))
     for i, name in enumerate(arrays.source_names):
         per_source[name] = {"examples": int(example_counts[i]), "words": int(word_counts[i])}
     summary = {
         "corpus": raw.description,
         "inputs": [_input_entry(inp, report) for inp in raw.inputs],
         "lines": len(arrays.offsets) - 1,
-        "words": int(arrays.words.sum()),
+        "words": int(all_words.sum(dtype=np.int64)),
         "sources": per_source,
         "columns": sorted(arrays.columns),
         "rules": {k: int(v) for k, v in sorted(rules.items())},
@@ -366,16 +432,56 @@ def _input_entry(inp, report: ReadReport) -> dict:
 
 
 def pos_summary(report: ReadReport) -> dict:
-    """Where the POS tags came from, by line, and the MOR codes the map did not list."""
+    """Where the POS tags came from, by line: ``lines`` -- ``from_data`` (a column of
+    universal tags), ``from_mor`` (CHILDES MOR codes), ``by_tagger`` (the offline tagger);
+    ``tagger``: its ``name``, the ``words`` it tagged, and ``why`` it tagged those lines
+    (``no_tags``: the line has no POS field, or an empty one -- every line of plain text;
+    ``tags_not_one_per_word``; ``asked``: ``pos_format=tagger``); and the MOR codes the map
+    did not list. (The raw reading counters stay in ``rules``: ``pos_from_data``,
+    ``pos_from_mor``, ``pos_missing``, ``pos_mismatch``, ``pos_tagger``,
+    ``pos_tagged_words``.)"""
     rules = report.rules
+    why = {
+        "no_tags": rules.get("pos_missing", 0),
+        "tags_not_one_per_word": rules.get("pos_mismatch", 0),
+        "asked": rules.get("pos_tagger", 0),
+    }
     lines = {
         "from_data": rules.get("pos_from_data", 0),
         "from_mor": rules.get("pos_from_mor", 0),
-        "tagged_mismatch": rules.get("pos_mismatch", 0),
-        "tagged_missing": rules.get("pos_missing", 0),
-        "tagged_by_request": rules.get("pos_tagger", 0),
+        "by_tagger": sum(why.values()),
     }
-    return {"lines": lines, "mor_unlisted_codes": dict(sorted(report.mor_unlisted.items()))}
+    tagger = {"name": TAGGER_NAME, "words": rules.get("pos_tagged_words", 0), "why": why}
+    return {
+        "lines": lines,
+        "tagger": tagger,
+        "mor_unlisted_codes": dict(sorted(report.mor_unlisted.items())),
+    }
+
+
+def pos_text(pos: dict | None) -> str | None:
+    """One line on where the POS tags came from (None without POS tags)."""
+    if not pos:
+        return None
+    lines, tagger = pos.get("lines", {}), pos.get("tagger", {})
+    parts = []
+    if lines.get("from_data"):
+        parts.append(f"{lines['from_data']:,} lines from the data's universal tags")
+    if lines.get("from_mor"):
+        parts.append(f"{lines['from_mor']:,} lines from CHILDES MOR codes")
+    if lines.get("by_tagger"):
+        why = tagger.get("why", {})
+        reasons = {
+            "no_tags": "no tags in the data",
+            "tags_not_one_per_word": "tags not one per word",
+            "asked": "pos_format=tagger",
+        }
+        shown = ", ".join(f"{text} {why[k]:,}" for k, text in reasons.items() if why.get(k))
+        parts.append(
+            f"{lines['by_tagger']:,} lines ({tagger.get('words', 0):,} words) by the offline "
+            f"{tagger.get('name', 'tagger')} ({shown})"
+        )
+    return "POS tags: " + ("; ".join(parts) if parts else "none (no lines)")
 
 
 # --- saving ---------------------------------------------------------------------------------

@@ -276,6 +276,10 @@ class RestrictedUnpickler(pickle.Unpickler):
         return safe
 
 
+#: how reports name the offline tagger (:class:`PerceptronTagger`)
+TAGGER_NAME = "averaged-perceptron tagger (textblob-aptagger weights, Penn tags -> universal)"
+
+
 def perceptron_weights_path() -> Path:
     """Where the installed ``textblob-aptagger`` package keeps its weights.
 

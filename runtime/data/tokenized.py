@@ -22,8 +22,11 @@ class TokenizedCorpus:
     - ``ids``: flat token ids of all examples (uint16 when the vocabulary fits, else uint32),
       without special tokens (collators add ``<s>``/``</s>`` and truncate to ``seq``).
     - ``offsets``: int64, length N + 1; example i is ``ids[offsets[i]:offsets[i + 1]]``.
-    - ``words``: int32 per example, whitespace-separated words of the original text (for
-      word budgets: BabyLM counts words, not tokens).
+    - ``words``: int32 per example, whitespace-separated words of the original text that
+      the model reads (for word budgets: BabyLM counts words, not tokens): an example cut
+      to ``seq - 2`` tokens when stored counts only the words starting in its kept tokens
+      (the words cut are in ``stats["truncated_words"]``). Read it through
+      :meth:`text_words`.
     - ``source``: int32 per example, an index into ``source_names``.
     - ``columns``: numeric per-example features (float64, NaN where missing), e.g.
       ``age`` (days) or ``depth``.
@@ -63,3 +66,43 @@ class TokenizedCorpus:
         and are not text). The one definition of *tokens seen*: the trainer counts these,
         ``simulate`` reports these, and a token budget (``batch N tokens``) spends these."""
         return np.minimum(self.lengths(), max(seq - 2, 0))
+
+    def text_words(self, seq: int) -> np.ndarray:
+        """Words per example as a model with ``seq`` positions reads them (int64): the
+        words that start within the example's first ``seq - 2`` tokens. The one definition
+        of *words seen*, beside :meth:`text_tokens`: the trainer and ``simulate`` count
+        these. A stored corpus is cut at its seq when tokenized and its ``words`` count
+        exactly that; an example longer than ``seq - 2`` tokens here (a corpus kept whole,
+        or read at a smaller seq) keeps the share of its words that its kept tokens are."""
+        words = np.asarray(self.words, dtype=np.int64)
+        lengths = self.lengths()
+        limit = max(seq - 2, 0)
+        longer = lengths > limit
+        if not longer.any():
+            return words
+        words = words.copy()
+        words[longer] = np.ceil(words[longer] * limit / lengths[longer]).astype(np.int64)
+        return words
+
+    def truncation(self, seq: int) -> dict:
+        """What the model with ``seq`` positions never reads: ``examples`` cut (when stored
+        and here), ``tokens_cut``, ``words_cut``, their shares of the examples and of the
+        text's tokens (the keys of ``storage.truncation_summary``)."""
+        lengths = self.lengths()
+        limit = max(seq - 2, 0)
+        longer = lengths > limit
+        stats = self.stats
+        examples = int(stats.get("truncated", 0)) + int(longer.sum())
+        tokens_cut = int(stats.get("truncated_tokens", 0)) + int((lengths - limit)[longer].sum())
+        words_cut = int(stats.get("truncated_words", 0)) + int(
+            (np.asarray(self.words, dtype=np.int64) - self.text_words(seq))[longer].sum()
+        )
+        total = int(lengths.sum()) + int(stats.get("truncated_tokens", 0))
+        return {
+            "seq": seq,
+            "examples": examples,
+            "share": examples / len(self) if len(self) else 0.0,
+            "tokens_cut": tokens_cut,
+            "token_share": tokens_cut / total if total else 0.0,
+            "words_cut": words_cut,
+        }

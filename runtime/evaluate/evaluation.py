@@ -36,7 +36,7 @@ import itertools
 import math
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
@@ -247,11 +247,14 @@ def evaluate_pairs(
     family: str | None = None,
     batch_tokens: int = 8192,
     device: Any = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> PairResult:
     """Score a pair set with a model and judge every pair.
 
     ``family`` (``"masked"``/``"causal"``) defaults to :func:`model_family` of the model.
-    ``batch_tokens`` and ``device`` are passed to the scorer. Returns a
+    ``batch_tokens``, ``device`` and ``progress`` (an
+    :class:`~curriculumc.runtime.evaluate.progress.EvalProgress`, or any
+    ``progress(done, total)``) are passed to the scorer. Returns a
     :class:`PairResult` whose ``wall_s`` is the scoring time. A pair with a sentence
     longer than the model's positions is skipped and counted per paradigm. Raises
     :class:`CurriculumError` as :func:`score_sentences` does, and E615 when every pair is
@@ -268,6 +271,7 @@ def evaluate_pairs(
         batch_tokens=batch_tokens,
         device=device,
         over_long="skip",
+        progress=progress,
     )
     wall = time.perf_counter() - started
     result = judge_pairs(
@@ -291,10 +295,11 @@ def perplexity(
     family: str | None = None,
     batch_tokens: int = 8192,
     device: Any = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> float:
     """exp(-total log-likelihood / total tokens scored) over ``texts``.
 
-    Pseudo-perplexity for masked models. Every occurrence counts (a repeated text counts
+    Pseudo-perplexity for masked models. ``progress`` as for :func:`evaluate_pairs`. Every occurrence counts (a repeated text counts
     each time); a text longer than the model's positions is left out. Raises
     :class:`CurriculumError` (E621) when no token is scored.
     """
@@ -307,6 +312,7 @@ def perplexity(
         batch_tokens=batch_tokens,
         device=device,
         over_long="skip",
+        progress=progress,
     )
     tokens = sum(scored.token_counts)
     if tokens == 0:
@@ -469,7 +475,16 @@ def _percent(fraction: float) -> str:
 
 
 def run_eval(
-    spec, model, tokenizer, *, family, data=None, cache_dir=None, dev_texts=None, device=None
+    spec,
+    model,
+    tokenizer,
+    *,
+    family,
+    data=None,
+    cache_dir=None,
+    dev_texts=None,
+    device=None,
+    reporter=None,
 ):
     """Evaluation ``spec`` (a plan's :class:`~curriculumc.plan.EvalSpec`) of ``model``:
     ``(figures, details)``.
@@ -479,11 +494,19 @@ def run_eval(
     ``ppl``. ``blimp``: ``$CURRICULUMC_BLIMP`` or the hub copy; ``synth``: the generated
     pairs of the run's synth corpus (``data``), or of the default one; ``ppl``: held-out
     perplexity on ``dev_texts``; otherwise ``spec.path`` is a pair file or folder.
+    ``reporter``: the run's :class:`~curriculumc.runtime.train.reporting.Reporter`, which
+    then shows the evaluation's progress and ETA (:func:`eval_progress`); None: silent.
     Raises CurriculumError when the pairs or texts are missing.
     """
     from dataclasses import replace
 
     from curriculumc.runtime.evaluate.minimal_pairs import load_pairs
+    from curriculumc.runtime.evaluate.progress import EvalProgress, eval_progress
+
+    def progress_of(what: str) -> EvalProgress:
+        if reporter is None:
+            return EvalProgress(what, mode="off")
+        return eval_progress(what, reporter=reporter)
 
     if spec.name == "ppl":
         if not dev_texts:
@@ -491,13 +514,19 @@ def run_eval(
                 "E460", "eval ppl needs a dev split and this data has none"
             )
         texts = list(dev_texts)[: spec.limit] if spec.limit else list(dev_texts)
-        ppl = perplexity(model, tokenizer, texts, family=family, device=device)
+        with progress_of(f"eval ppl ({len(texts):,} texts)") as progress:
+            ppl = perplexity(
+                model, tokenizer, texts, family=family, device=device, progress=progress
+            )
         return {PERPLEXITY_METRIC: ppl}, None
     source = pair_source(spec, data=data, cache_dir=cache_dir)
     prefix = spec.name if not spec.path else Path(spec.path).stem
     # named as in the spec and the metrics (not by the pair folder's name)
     pairs = replace(load_pairs(source, limit=spec.limit), name=prefix)
-    result = evaluate_pairs(model, tokenizer, pairs, family=family, device=device)
+    with progress_of(f"eval {spec.name} ({len(pairs):,} pairs)") as progress:
+        result = evaluate_pairs(
+            model, tokenizer, pairs, family=family, device=device, progress=progress
+        )
     return result.to_metrics(prefix=prefix), result.to_json()
 
 

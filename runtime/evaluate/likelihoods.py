@@ -26,7 +26,7 @@ All log-likelihoods are natural logarithms, summed in float64.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -111,12 +111,15 @@ def score_sentences_with_counts(
     batch_tokens: int = 8192,
     device: Any = None,
     over_long: str = "raise",
+    progress: Callable[[int, int], None] | None = None,
 ) -> SentenceScores:
     """Like :func:`score_sentences`, also returning the number of tokens scored per sentence.
 
     (The counts are what a (pseudo-)perplexity divides by.) ``over_long``: ``"raise"``
     (E613) for a sentence longer than the model's positions, or ``"skip"``: such a
-    sentence is not scored, its log-likelihood is NaN and its count 0.
+    sentence is not scored, its log-likelihood is NaN and its count 0. ``progress`` is
+    called as ``progress(done, total)`` with the forward batches done (0 before the
+    first, ``total`` after the last; batches hold about the same number of tokens).
     """
     import torch
 
@@ -139,7 +142,7 @@ def score_sentences_with_counts(
         fits = [s for s, n in zip(unique, batch.lengths.tolist()) if n <= limit]
         inner = (
             score_sentences_with_counts(
-                model, tokenizer, fits, family=family, batch_tokens=batch_tokens
+                model, tokenizer, fits, family=family, batch_tokens=batch_tokens, progress=progress
             )
             if fits
             else SentenceScores((), ())
@@ -155,11 +158,11 @@ def score_sentences_with_counts(
         head = _LogProbs(model, family)
         if family == "masked":
             totals = _pseudo_log_likelihoods(
-                head, ids, attention, scored, batch.lengths, batch.mask_id, batch_tokens
+                head, ids, attention, scored, batch.lengths, batch.mask_id, batch_tokens, progress
             )
         else:
             totals = _causal_log_likelihoods(
-                head, ids, attention, scored, batch.lengths, batch_tokens
+                head, ids, attention, scored, batch.lengths, batch_tokens, progress
             )
     counts = scored.sum(dim=1).tolist()
     by_sentence = dict(zip(unique, zip(totals.tolist(), counts)))
@@ -423,6 +426,7 @@ def _pseudo_log_likelihoods(
     lengths: Any,
     mask_id: int,
     batch_tokens: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Any:
     import torch
 
@@ -433,7 +437,10 @@ def _pseudo_log_likelihoods(
     copy_sentence, copy_position = scored[order].nonzero(as_tuple=True)
     copy_sentence = order[copy_sentence]
     copy_lengths = lengths.to(device)[copy_sentence].cpu()
-    for start, stop, width in _batches_by_budget(copy_lengths, batch_tokens):
+    batches = list(_batches_by_budget(copy_lengths, batch_tokens))
+    if progress is not None:
+        progress(0, len(batches))
+    for done, (start, stop, width) in enumerate(batches, start=1):
         sentence = copy_sentence[start:stop]
         position = copy_position[start:stop]
         rows = torch.arange(stop - start, device=device)
@@ -442,18 +449,29 @@ def _pseudo_log_likelihoods(
         inputs[rows, position] = mask_id
         values = log_probs(inputs, attention[sentence, :width], rows, position, targets)
         totals.index_add_(0, sentence, values.double())
+        if progress is not None:
+            progress(done, len(batches))
     return totals.cpu()
 
 
 def _causal_log_likelihoods(
-    log_probs: _LogProbs, ids: Any, attention: Any, scored: Any, lengths: Any, batch_tokens: int
+    log_probs: _LogProbs,
+    ids: Any,
+    attention: Any,
+    scored: Any,
+    lengths: Any,
+    batch_tokens: int,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Any:
     import torch
 
     device = ids.device
     totals = torch.zeros(ids.shape[0], dtype=torch.float64, device=device)
     order = torch.argsort(lengths, descending=True, stable=True)
-    for start, stop, width in _batches_by_budget(lengths[order], batch_tokens):
+    batches = list(_batches_by_budget(lengths[order], batch_tokens))
+    if progress is not None:
+        progress(0, len(batches))
+    for done, (start, stop, width) in enumerate(batches, start=1):
         sentence = order[start:stop].to(device)
         inputs = ids[sentence, :width]
         # position t predicts token t + 1
@@ -461,4 +479,6 @@ def _causal_log_likelihoods(
         targets = inputs[rows, cols + 1]
         values = log_probs(inputs, attention[sentence, :width], rows, cols, targets)
         totals.index_add_(0, sentence[rows], values.double())
+        if progress is not None:
+            progress(done, len(batches))
     return totals.cpu()

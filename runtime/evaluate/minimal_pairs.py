@@ -9,9 +9,12 @@ data does not say). Sources:
   by name), or a single ``.jsonl`` file;
 - a Hugging Face hub dataset id (``blimp`` is short for ``nyu-mll/blimp``) when online.
 
-Column names are configurable with :class:`PairFormat`. The paradigm comes from the
-paradigm column (BLiMP's ``UID``) or else the file name; the pair id from the pair-id
-column or else the 0-based line index within the file. Field names are normalised to
+Column names are configurable with :class:`PairFormat`. By default the paradigm comes
+from BLiMP's ``UID`` column or else the file name, the field from ``field`` or else
+``unknown``, and the pair id from ``pairID`` (the original BLiMP files) or ``pair_id``
+(the hub copy and BabyLM's filtered BLiMP) or else the 0-based line index within the
+file. A column *named* in the format must be on every line: a missing one is an error
+(E603) listing the columns found, never a silent fallback. Field names are normalised to
 lower case with runs of other characters turned into ``_`` (BLiMP spells one field
 ``syntax/semantics`` and the others ``syntax_semantics``; a ``/`` would also break the
 ``blimp/field/<field>`` metric names). The list of paradigms is whatever the data holds.
@@ -31,7 +34,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from curriculumc.errors import CurriculumError, Diagnostic, Span
+from curriculumc.errors import CurriculumError, Diagnostic, Span, did_you_mean
 
 # short names for hub datasets a researcher is likely to type
 HUB_ALIASES = {"blimp": "nyu-mll/blimp"}
@@ -44,19 +47,26 @@ HUB_CONNECT_TIMEOUT_S = 3.0
 class PairFormat:
     """The column names of a minimal-pair file.
 
-    ``paradigm``, ``field`` and ``pair_id`` may be absent from a file (then the file
-    name, ``unknown`` and the line index are used); ``good`` and ``bad`` must be there.
+    ``good`` and ``bad`` must be on every line. ``paradigm``, ``field`` and ``pair_id``
+    left as None use the default columns (:data:`DEFAULT_PARADIGM_COLUMN`,
+    :data:`DEFAULT_FIELD_COLUMN`, any of :data:`DEFAULT_PAIR_ID_COLUMNS`) where a line has
+    them, else the file name, ``unknown`` and the line index. A column named here must
+    be on every line (E603 otherwise: a typo must not quietly change the results).
     """
 
     good: str = "sentence_good"
     bad: str = "sentence_bad"
-    paradigm: str = "UID"
-    field: str = "field"
-    pair_id: str = "pairID"
+    paradigm: str | None = None
+    field: str | None = None
+    pair_id: str | None = None
 
 
-# the column names of the hub copy of BLiMP (it renamed pairID)
-HUB_BLIMP_FORMAT = PairFormat(pair_id="pair_id")
+DEFAULT_PARADIGM_COLUMN = "UID"
+DEFAULT_FIELD_COLUMN = "field"
+#: BLiMP's files say ``pairID``; the hub copy and BabyLM's filtered BLiMP say ``pair_id``
+DEFAULT_PAIR_ID_COLUMNS = ("pairID", "pair_id")
+# kept for callers of the old name: the default format reads the hub copy too
+HUB_BLIMP_FORMAT = PairFormat()
 
 
 @dataclass(frozen=True)
@@ -140,7 +150,7 @@ def load_pairs(
         return _build(local.stem, str(local), _read_jsonl(local), fmt, limit)
     text = str(path)
     if _looks_like_hub_id(text):
-        return load_hub_pairs(text, fmt=None, limit=limit)
+        return load_hub_pairs(text, fmt=fmt, limit=limit)
     raise CurriculumError.single(
         "E600",
         f"minimal-pair source '{text}' is not a file or folder",
@@ -158,8 +168,7 @@ def load_hub_pairs(
     seconds. Raises :class:`CurriculumError` (E606 offline, E607 fetch failed).
     """
     repo = HUB_ALIASES.get(dataset_id, dataset_id)
-    if fmt is None:
-        fmt = HUB_BLIMP_FORMAT if repo == HUB_ALIASES["blimp"] else PairFormat()
+    fmt = fmt or PairFormat()
     _require_hub(repo)
     try:
         import datasets
@@ -285,6 +294,25 @@ def _line_error(code: str, file: str, line: int, message: str) -> CurriculumErro
     return CurriculumError((Diagnostic(code, message, Span.point(file, line)),))
 
 
+def _column_error(
+    file: str, line: int, row: Mapping[str, object], column: str, problem: str
+) -> CurriculumError:
+    """E603 for ``column`` on this line: the columns found, and the closest of them."""
+    found = sorted(map(str, row))
+    same_but_case = next((c for c in found if c.lower() == column.lower()), None)
+    hint = f"did you mean '{same_but_case}'?" if same_but_case else did_you_mean(column, found)
+    return CurriculumError(
+        (
+            Diagnostic(
+                "E603",
+                f"column '{column}' {problem} (columns found: {', '.join(found) or 'none'})",
+                Span.point(file, line),
+                hint,
+            ),
+        )
+    )
+
+
 def _build(
     name: str,
     source: str,
@@ -303,15 +331,11 @@ def _build(
         good, bad = row.get(fmt.good), row.get(fmt.bad)
         for column, value in ((fmt.good, good), (fmt.bad, bad)):
             if not isinstance(value, str) or not value.strip():
-                found = ", ".join(sorted(map(str, row))) or "none"
-                raise _line_error(
-                    "E603",
-                    file,
-                    line,
-                    f"column '{column}' is missing or not a non-empty string "
-                    f"(columns found: {found})",
-                )
-        paradigm_value = row.get(fmt.paradigm)
+                raise _column_error(file, line, row, column, "is missing or not a non-empty string")
+        for column in (fmt.paradigm, fmt.field, fmt.pair_id):
+            if column is not None and column not in row:
+                raise _column_error(file, line, row, column, "is missing")
+        paradigm_value = row.get(fmt.paradigm or DEFAULT_PARADIGM_COLUMN)
         paradigm = (
             str(paradigm_value)
             if paradigm_value not in (None, "")
@@ -319,7 +343,7 @@ def _build(
         )
         if limit is not None and count.get(paradigm, 0) >= limit:
             continue
-        field = normalise_field(row.get(fmt.field))
+        field = normalise_field(row.get(fmt.field or DEFAULT_FIELD_COLUMN))
         known = field_of.setdefault(paradigm, (field, file, line))
         if known[0] != field:
             raise _line_error(
@@ -329,7 +353,13 @@ def _build(
                 f"paradigm '{paradigm}' has field '{field}' here but '{known[0]}' "
                 f"at {known[1]}:{known[2]}",
             )
-        raw_id = row.get(fmt.pair_id)
+        raw_id = (
+            row.get(fmt.pair_id)
+            if fmt.pair_id is not None
+            else next(
+                (row[c] for c in DEFAULT_PAIR_ID_COLUMNS if row.get(c) not in (None, "")), None
+            )
+        )
         pair_id = str(raw_id) if raw_id not in (None, "") else str(index)
         first = seen_ids.setdefault((paradigm, pair_id), (file, line))
         if first != (file, line):

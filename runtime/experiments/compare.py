@@ -829,6 +829,9 @@ def write_csv(comparison: Comparison, path: str | Path) -> Path:
     return path
 
 
+FIGURE_DPI = 300  # compare.png: print-ready
+
+
 def plot_curves(comparison: Comparison, out: str | Path) -> Path:
     """Write a PNG of the BLiMP macro curve over steps per group.
 
@@ -837,13 +840,15 @@ def plot_curves(comparison: Comparison, out: str | Path) -> Path:
     with no evaluation are listed in the legend as "(no eval)". Returns the path.
     """
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     out = Path(out)
-    fig, ax = plt.subplots(figsize=(9, 5), dpi=100)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    # 7 inches wide (a full page width) at 300 dpi, on an Agg canvas without pyplot
+    fig = Figure(figsize=(7.0, 4.6), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     for index, group in enumerate(comparison.groups):
         colour = colours[index % len(colours)]
         per_step: dict[int, list[float]] = {}
@@ -873,15 +878,22 @@ def plot_curves(comparison: Comparison, out: str | Path) -> Path:
                 ax.axvline(step, color=colour, linestyle=":", linewidth=1, alpha=0.8)
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("minimal pairs, macro accuracy (%)")
-    ax.set_title(
-        "Minimal pairs (BLiMP-style) over training (mean; band: min–max across seeds; dotted: phase changes)"
+    ax.set_title(  # two lines: the figure is a page wide, not a title long
+        "Minimal pairs (BLiMP-style) over training\n"
+        "mean over seeds; band: min–max across seeds; dotted: phase changes",
+        fontsize="medium",
     )
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
-    fig.tight_layout()
+    # below the axes, a row of the layout: it covers no curve, however many groups
+    fig.legend(
+        *ax.get_legend_handles_labels(),
+        loc="outside lower center",
+        ncols=2,
+        fontsize="small",
+        frameon=False,
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(fig, out)
-    plt.close(fig)
+    save_figure(fig, out, dpi=FIGURE_DPI, bbox_inches="tight", pad_inches=0.05)
     return out
 
 

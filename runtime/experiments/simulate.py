@@ -18,7 +18,7 @@ imported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +65,10 @@ class Exposure:
     - ``seq``: the plan's positions per example; ``longest_tokens``: the longest example's
       tokens (:meth:`TokenizedCorpus.text_tokens` at ``seq``). A token budget holds at
       least both (the compiler asks for ``seq``, E039).
+    - ``truncation``: what cutting examples to ``seq - 2`` tokens drops
+      (:meth:`TokenizedCorpus.truncation`: ``examples``, ``tokens_cut``, ``words_cut``
+      and shares); words seen count only the words read
+      (:meth:`TokenizedCorpus.text_words`), as the trainer does.
     - ``exact``: False when the plan's order depends on the model being trained (a
       self-paced sort, ``model_ppl``): the figures that depend on which examples are drawn
       (words, tokens, unique examples, coverage) are then those of a stand-in order.
@@ -99,6 +103,7 @@ class Exposure:
     seq: int = 0
     longest_tokens: int = 0
     exact: bool = True
+    truncation: dict = field(default_factory=dict)
 
     @property
     def tokens_per_step(self) -> float:
@@ -154,6 +159,7 @@ class Exposure:
             "seq": self.seq,
             "longest_tokens": self.longest_tokens,
             "exact": self.exact,
+            "truncation": dict(self.truncation),
         }
 
 
@@ -255,8 +261,9 @@ def exposure(
         all_seen = int(step_of[first.max()])
     full = np.flatnonzero(pools == n)
     floor_steps = sum(sampler.floor_applied(s) for s in range(steps)) if steps else 0
-    words = np.asarray(corpus.words, dtype=np.int64)
+    words = corpus.text_words(plan.train.seq)  # the words read, as the trainer counts
     tokens = corpus.text_tokens(plan.train.seq)
+    truncation = corpus.truncation(plan.train.seq)
     # epochs: the share of the corpus each completed epoch drew, and whether any repeated
     coverage, repeats = [], 0
     stamp = np.empty(n, dtype=np.int64)
@@ -274,7 +281,8 @@ def exposure(
         sampling=plan.train.sampling,
         n_examples=n,
         draws=int(len(flat_examples)),
-        corpus_words=int(words.sum()),
+        corpus_words=int(np.asarray(corpus.words, dtype=np.int64).sum())
+        + int(corpus.stats.get("truncated_words", 0)),
         words_seen=int(words[flat_examples].sum()),
         tokens_seen=int(tokens[flat_examples].sum()),
         unique_seen=unique_seen,
@@ -297,6 +305,7 @@ def exposure(
         seq=plan.train.seq,
         longest_tokens=int(tokens.max()) if n else 0,
         exact=exact,
+        truncation=truncation,
     )
 
 
@@ -605,6 +614,14 @@ def render_table(result: Exposure):
     summary.add_row(
         "tokens seen", f"{result.tokens_seen:,}  ({result.tokens_per_step:,.1f} per step)"
     )
+    cut = result.truncation
+    if cut.get("examples"):
+        summary.add_row(
+            f"truncated at seq {cut['seq']} (never read)",
+            f"{cut['examples']:,} examples ({cut['share']:.1%}): {cut['tokens_cut']:,} tokens "
+            f"({cut['token_share']:.1%}), {cut['words_cut']:,} words; "
+            '`data "…" packed` reads all',
+        )
     epochs = result.draws / result.n_examples
     summary.add_row("epochs (draws / examples)", f"{epochs:.2f}  ({result.draws:,} draws)")
     if result.sampling == "replacement":
@@ -730,15 +747,27 @@ def _coverage_text(result: Exposure) -> str:
     return f"{low:.1%}" if low == high else f"{low:.1%} to {high:.1%}"
 
 
-def save_figure(result: Exposure, path: Path | str) -> Path:
-    """Write a PNG: decile x time heatmap above each source's share of draws over time."""
+FIGURE_DPI = 300  # print-ready; the figure is 7.5 inches wide (a full page width)
+
+
+def exposure_figure(result: Exposure):
+    """The decile x time heatmap above each source's share of draws over time, on a new
+    matplotlib figure (Agg canvas, no pyplot). Both panels share one x axis of the same
+    pixel extent: a gridspec column holds them, a narrow second column holds the heatmap's
+    colorbar, and the sources' legend goes below the bottom panel."""
     import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
+    n_sources = len(result.source_names)
+    legend_rows = -(-n_sources // 3) if n_sources <= 24 else 0
+    figure = Figure(figsize=(7.5, 5.6 + 0.16 * legend_rows), layout="constrained")
+    FigureCanvasAgg(figure)
+    grid = figure.add_gridspec(2, 2, width_ratios=(1, 0.025), height_ratios=(1, 1))
+    top = figure.add_subplot(grid[0, 0])
+    bottom = figure.add_subplot(grid[1, 0], sharex=top)
+    colorbar_axes = figure.add_subplot(grid[0, 1])
+    figure.add_subplot(grid[1, 1]).set_axis_off()  # keeps the column's width for both rows
     matrix = result.decile_by_bin / np.maximum(result.decile_by_bin.sum(axis=0), 1)
     image = top.imshow(
         matrix,
@@ -748,19 +777,19 @@ def save_figure(result: Exposure, path: Path | str) -> Path:
         extent=(0, result.steps, -0.5, DECILES - 0.5),
         interpolation="nearest",
     )
-    top.set_ylabel("difficulty decile (0 = easiest)")
-    sort = result.sort if len(result.sort) <= 70 else result.sort[:67] + "..."
-    top.set_title(f"share of draws per decile over training — sort by {sort}", fontsize="medium")
-    fig.colorbar(image, ax=top, label="share of the step's draws")
+    top.set_ylabel("difficulty decile\n(0 = easiest)")
+    top.tick_params(labelbottom=False)
+    sort = result.sort if len(result.sort) <= 60 else result.sort[:57] + "..."
+    top.set_title(f"share of draws per decile over training\nsort by {sort}", fontsize="medium")
+    figure.colorbar(image, cax=colorbar_axes, label="share of the step's draws")
     shares = result.source_by_bin / np.maximum(result.source_by_bin.sum(axis=0), 1)
     n_bins = shares.shape[1]
     edges = np.linspace(0, result.steps, n_bins + 1)
     # a step-shaped area: each bin's share held across the bin
     x = np.repeat(edges, 2)[1:-1]
     y = np.repeat(shares, 2, axis=1)
-    n_sources = len(result.source_names)
     unlocked = result.source_unlock_order()  # stack sources in the order they appear
-    cmap = plt.get_cmap("tab20" if n_sources <= 20 else "gist_ncar")
+    cmap = matplotlib.colormaps["tab20" if n_sources <= 20 else "gist_ncar"]
     colors = cmap(np.arange(n_sources) % 20 if n_sources <= 20 else np.linspace(0, 0.95, n_sources))
     bottom.stackplot(
         x, y[unlocked], labels=[result.source_names[i] for i in unlocked], colors=colors
@@ -769,15 +798,21 @@ def save_figure(result: Exposure, path: Path | str) -> Path:
     bottom.set_ylabel("share of draws")
     bottom.set_xlabel("optimizer step")
     bottom.set_ylim(0, 1)
-    if len(result.source_names) <= 24:
-        bottom.legend(
-            loc="center left",
-            bbox_to_anchor=(1.01, 0.5),
+    if legend_rows:  # below the panels (a row of the layout): their width stays equal
+        figure.legend(
+            *bottom.get_legend_handles_labels(),
+            loc="outside lower center",
             fontsize="x-small",
-            ncol=2 if len(result.source_names) > 12 else 1,
+            ncols=min(3, n_sources),
+            frameon=False,
         )
-    fig.tight_layout()
+    return figure
+
+
+def save_figure(result: Exposure, path: Path | str) -> Path:
+    """Write a PNG of :func:`exposure_figure` at :data:`FIGURE_DPI`. Returns the path."""
+    path = Path(path)
+    figure = exposure_figure(result)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_atomically(fig, path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    save_atomically(figure, path, dpi=FIGURE_DPI, bbox_inches="tight", pad_inches=0.05)
     return path

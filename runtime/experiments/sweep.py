@@ -26,6 +26,11 @@
   fresh -- so an interrupted sweep picks up where it stopped.
   A run whose folder another process holds locked (another sweep training it) is
   skipped, saying so (``busy`` in the manifest).
+- **Finished elsewhere.** A run is recognised by its plan hash, not only by its folder: a
+  finished run folder of the same plan anywhere under the runs dir (``runs/demo-<hash8>``
+  from a plain ``curriculumc run``, or another sweep's ``runs/other/<label>-<hash8>``) counts
+  as complete -- it is named (``finished_at`` in the manifest, whose ``folder`` then points
+  there, relative to the sweep folder) and not trained again.
 
 Runs execute one after another as ``python -m curriculumc run ...`` subprocesses (a crash
 of one run does not end the sweep), or are printed as command lines for ``torchrun`` or
@@ -367,6 +372,64 @@ def run_state(folder: Path) -> str:
     return "complete" if rf.is_finished(rf.RunFolder(folder)) else "incomplete"
 
 
+#: how deep under the runs dir finished runs are looked for: ``runs/<run>`` and
+#: ``runs/<sweep>/<run>``
+FINISHED_SEARCH_DEPTH = 2
+
+
+def find_finished(
+    runs_dir: Path, plan_hash: str, *, depth: int = FINISHED_SEARCH_DEPTH
+) -> Path | None:
+    """A finished run folder of the plan ``plan_hash`` under ``runs_dir`` (``runs/<name>-<hash8>``
+    or ``runs/<sweep>/<name>-<hash8>``), or None; the first by path when there are several.
+
+    The folder's name must end in the hash's first 8 hex digits, and the full hash must
+    agree: ``summary.json``'s ``plan_hash``, else the hash of its ``plan.json``. Finished is
+    :func:`~curriculumc.runtime.train.run_folder.is_finished`'s rule. Reads only.
+    """
+    suffix = "-" + plan_hash[:8]
+    level = [Path(runs_dir)]
+    for _ in range(depth):
+        found = []
+        for parent in level:
+            try:
+                found.extend(sorted(p for p in parent.iterdir() if p.is_dir()))
+            except OSError:
+                continue
+        for folder in found:
+            if folder.name.endswith(suffix) and _finished_plan(folder, plan_hash):
+                return folder
+        # a run folder holds no runs of its own: only descend into the others
+        level = [f for f in found if not rf.is_run_folder(f)]
+    return None
+
+
+def _finished_plan(folder: Path, plan_hash: str) -> bool:
+    run = rf.RunFolder(folder)
+    if not rf.is_finished(run):
+        return False
+    summary = rf.read_summary(run) or {}
+    if isinstance(summary.get("plan_hash"), str):
+        return summary["plan_hash"] == plan_hash
+    try:
+        return Plan.from_json(run.plan.read_text(encoding="utf-8")).hash == plan_hash
+    except (OSError, ValueError):
+        return False
+
+
+def sweep_run_state(sweep: Sweep, run: SweepRun) -> tuple[str, Path]:
+    """``(state, folder)`` of a sweep's run: its own folder's :func:`run_state`, except that
+    a run not complete there but finished elsewhere under the runs dir (same plan hash,
+    :func:`find_finished`) is ``"complete"`` with that folder."""
+    own = sweep.folder_of(run)
+    state = run_state(own)
+    if state != "complete":
+        elsewhere = find_finished(sweep.folder.parent, run.plan_hash)
+        if elsewhere is not None:
+            return "complete", elsewhere
+    return state, own
+
+
 # ------------------------------------------------------------------------------ manifest
 
 
@@ -386,7 +449,7 @@ def manifest_data(sweep: Sweep, status: dict[str, dict[str, Any]]) -> dict[str, 
                 "overrides": list(run.overrides),
                 "seed": run.seed,
                 "plan_hash": run.plan_hash,
-                "folder": run.folder_name,
+                "folder": _manifest_folder(sweep, run, status.get(run.label, {})),
                 "control": run.control,
                 "control_of_groups": list(run.controls),
                 **status.get(run.label, {"status": "pending"}),
@@ -394,6 +457,15 @@ def manifest_data(sweep: Sweep, status: dict[str, dict[str, Any]]) -> dict[str, 
             for run in sweep.runs
         ],
     }
+
+
+def _manifest_folder(sweep: Sweep, run: SweepRun, status: dict[str, Any]) -> str:
+    """The run's folder name, or for a run finished elsewhere the path of that folder
+    relative to the sweep folder (``../demo-7577887b``), so that readers find it."""
+    elsewhere = status.get("finished_at")
+    if not elsewhere:
+        return run.folder_name
+    return os.path.relpath(Path(elsewhere).resolve(), sweep.folder.resolve())
 
 
 def write_manifest(sweep: Sweep, status: dict[str, dict[str, Any]]) -> Path:
@@ -474,9 +546,10 @@ def print_lines(sweep: Sweep, *, launcher: str = "python", nproc: int = 1) -> li
     for each complete run."""
     lines = []
     for run in sweep.runs:
-        state = run_state(sweep.folder_of(run))
+        state, where = sweep_run_state(sweep, run)
         if state == "complete":
-            lines.append(f"# complete: {sweep.folder_of(run)}")
+            same = "" if where == sweep.folder_of(run) else f" (same plan {run.plan_hash[:8]})"
+            lines.append(f"# complete: {where}{same}")
             continue
         command = launch_command(
             sweep,
@@ -532,18 +605,29 @@ def execute(
     """
     statuses: dict[str, dict[str, Any]] = {}
     for run in sweep.runs:
-        state = run_state(sweep.folder_of(run))
-        statuses[run.label] = {"status": "complete" if state == "complete" else "pending"}
+        state, where = sweep_run_state(sweep, run)
+        statuses[run.label] = (
+            _complete_status(sweep, run, where) if state == "complete" else {"status": "pending"}
+        )
     write_manifest(sweep, statuses)
     complete, skipped, failed, resumed = [], [], [], []
     total = len(sweep.runs)
     for index, run in enumerate(sweep.runs, start=1):
         folder = sweep.folder_of(run)
-        state = run_state(folder)
+        state, where = sweep_run_state(sweep, run)
         if state == "complete":
             skipped.append(run.label)
-            log(f"[{index}/{total}] {run.label}: complete, skipped ({folder})")
+            if where == folder:
+                log(f"[{index}/{total}] {run.label}: complete, skipped ({folder})")
+            else:
+                log(
+                    f"[{index}/{total}] {run.label}: skipped, the same plan "
+                    f"({run.plan_hash[:8]}) finished in {where}"
+                )
+            statuses[run.label] = _complete_status(sweep, run, where)
+            write_manifest(sweep, statuses)
             continue
+        state = run_state(folder)
         holder = rf.lock_holder(rf.RunFolder(folder))
         if holder is not None:  # another sweep (or a `run`) is training it right now
             skipped.append(run.label)
@@ -591,6 +675,12 @@ def execute(
     return SweepOutcome(tuple(complete), tuple(skipped), tuple(failed), tuple(resumed), statuses)
 
 
+def _complete_status(sweep: Sweep, run: SweepRun, where: Path) -> dict[str, Any]:
+    if where == sweep.folder_of(run):
+        return {"status": "complete"}
+    return {"status": "complete", "finished_at": str(where)}
+
+
 def control_exposure_warnings(
     sweep: Sweep,
     *,
@@ -632,19 +722,15 @@ def control_exposure_warnings(
 
 
 def dry_run_rows(sweep: Sweep) -> list[tuple[str, str, str, str, str]]:
-    """``(label, overrides, hash8, status, folder)`` for every run, without running."""
+    """``(label, overrides, hash8, status, folder)`` for every run, without running; a run
+    finished elsewhere (same plan hash) is ``complete (same plan)`` with that folder."""
     rows = []
     for run in sweep.runs:
         overrides = " ".join(run.overrides)
         if run.control:
             overrides += f" --control {run.control}"
-        rows.append(
-            (
-                run.label,
-                overrides,
-                run.plan_hash[:8],
-                run_state(sweep.folder_of(run)),
-                str(sweep.folder_of(run)),
-            )
-        )
+        state, where = sweep_run_state(sweep, run)
+        if where != sweep.folder_of(run):
+            state = "complete (same plan)"
+        rows.append((run.label, overrides, run.plan_hash[:8], state, str(where)))
     return rows

@@ -73,8 +73,10 @@ def save(
     """Write a checkpoint to ``folder`` atomically (temporary folder, fsync, then rename).
 
     ``model`` is the unwrapped ``transformers`` model; ``heads`` maps unit names to
-    modules; ``state`` is JSON-able (it must hold ``step``). An existing ``folder`` is
-    replaced. Returns ``folder``.
+    modules; ``state`` is JSON-able (it must hold ``step``); ``max_length``: the saved
+    tokenizer's ``model_max_length`` (default: the model's position limit, what
+    :func:`~curriculumc.runtime.evaluate.likelihoods.position_limit` says). An existing
+    ``folder`` is replaced. Returns ``folder``.
     """
     import torch
     from safetensors.torch import save_file
@@ -87,6 +89,10 @@ def save(
         shutil.rmtree(tmp)
     tmp.mkdir()
 
+    if max_length is None:
+        from curriculumc.runtime.evaluate.likelihoods import position_limit
+
+        max_length = position_limit(model)
     hf_logging.disable_progress_bar()
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
@@ -465,7 +471,7 @@ def make_loadable_by_v4(folder: Path, *, max_length: int | None = None) -> None:
     - config.json: 5.x writes ``dtype``; 4.x reads ``torch_dtype`` (both are kept).
     - tokenizer_config.json: 5.x names the class ``TokenizersBackend``, unknown to 4.x;
       ``PreTrainedTokenizerFast`` means the same to both. ``model_max_length`` is set to
-      what the model was trained on.
+      ``max_length``: the model's position limit, not the training seq.
     """
     folder = Path(folder)
     config_path = folder / "config.json"

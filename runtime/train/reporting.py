@@ -31,6 +31,8 @@ def format_record(record: dict) -> str:
             parts.append(f"lr {value:.2e}")
         elif key == "tokens_per_s":
             parts.append(f"{value:,.0f} tok/s")
+        elif key.startswith("steps/"):  # an objective active in part of the window
+            parts.append(f"({key[6:]}: {value} steps)")
         elif "/" in key:  # eval figures such as blimp/macro
             parts.append(f"{key} {value:.4f}")
     return "  ".join(parts)

@@ -246,6 +246,10 @@ class Trainer:
         plan, train = self.plan, self.plan.train
         self.device = torch.device(self.world.device)
         self.corpus = self.data.corpus
+        # words seen: the words each example's kept tokens hold (the one definition,
+        # simulate's too); what truncation cut is reported at start and in the summary
+        self.example_words = self.corpus.text_words(train.seq)
+        self.truncation = self.corpus.truncation(train.seq)
         self.tokenizer = self.data.tokenizer
         self.specials = SpecialIds.from_tokenizer(self.tokenizer)
         self.vocab_size = len(self.tokenizer)
@@ -281,6 +285,13 @@ class Trainer:
             specials=self.specials,
         )
         self.model = build_model(config, plan.model.family)
+        # the tokenizer's limit is the model's (its positions, less RoBERTa's offset), not
+        # the training seq: evaluation sentences may be longer, and fit (issue 17)
+        from curriculumc.runtime.evaluate.likelihoods import position_limit
+
+        self.max_length = position_limit(self.model) or train.seq
+        if hasattr(self.tokenizer, "model_max_length"):
+            self.tokenizer.model_max_length = self.max_length
         context = ObjectiveContext(
             family=plan.model.family,
             vocab_size=self.vocab_size,
@@ -503,6 +514,8 @@ class Trainer:
             # resumed run must log exactly the lines of an uninterrupted one
             if self.step % log_every == 0 or self.step in (1, train.steps):
                 record = self._record(self.step, window.mean(), window)
+                for name, steps in window.partial().items():  # active in part of the window
+                    record[f"steps/{name}"] = steps
                 self.metrics.write(record)
                 self.reporter.log(record)
                 self.window = _Window()
@@ -651,7 +664,7 @@ class Trainer:
             losses=losses,
             total=total_loss,
             tokens=int(batch.attention_mask.sum()) - 2 * len(indices),  # text: no <s> </s>
-            words=int(batch.words.sum()),
+            words=int(self.example_words[np.asarray(indices)].sum()),  # those read
         )
 
     def _micro_rows(self, batch) -> list[slice]:
@@ -764,6 +777,7 @@ class Trainer:
                         cache_dir=self.options.cache_dir,
                         dev_texts=self.options.dev_texts,
                         device=self.device,
+                        reporter=self.reporter,  # progress with an ETA (none when quiet)
                     )
             except CurriculumError as exc:
                 figures = None
@@ -846,7 +860,7 @@ class Trainer:
                 optimizer=self.optimizer,
                 state=state,
                 plan_json=self.plan.to_json(),
-                max_length=self.plan.train.seq,
+                max_length=self.max_length,
                 model_scores=scores,
             )
             self.since_checkpoint = []
@@ -876,6 +890,7 @@ class Trainer:
             "wall_s": round(wall_s, 2),
             "words_seen": self.words_seen,
             "tokens_seen": self.tokens_seen,
+            "truncation": self.truncation,
             "parameters": self.parameters,
             "world_size": self.world.size,
             "device": str(self.device),
@@ -895,7 +910,12 @@ class Trainer:
 
 
 class _Window:
-    """Accumulates step results between two logged steps."""
+    """Accumulates step results between two logged steps.
+
+    ``loss`` is the mean of the steps' total losses over all the window's steps; each
+    objective's ``loss/NAME`` the mean over the steps where it was active (``active``:
+    how many), so that a window across a phase switch averages no step where the
+    objective was off."""
 
     def __init__(self):
         self.steps = 0
@@ -903,6 +923,7 @@ class _Window:
         self.tokens = 0
         self.words = 0
         self.totals: dict[str, float] = {}
+        self.active: dict[str, int] = {}
         self.total = 0.0
 
     def add(self, result: StepResult, seconds: float) -> None:
@@ -913,15 +934,20 @@ class _Window:
         self.total += result.total
         for name, value in result.losses.items():
             self.totals[name] = self.totals.get(name, 0.0) + value
+            self.active[name] = self.active.get(name, 0) + 1
 
     def mean(self) -> StepResult:
         n = max(1, self.steps)
         return StepResult(
-            losses={k: v / n for k, v in self.totals.items()},
+            losses={k: v / max(1, self.active.get(k, n)) for k, v in self.totals.items()},
             total=self.total / n,
             tokens=self.tokens,
             words=self.words,
         )
+
+    def partial(self) -> dict[str, int]:
+        """``{objective: steps}`` for the objectives active in only part of the window."""
+        return {k: v for k, v in self.active.items() if v < self.steps}
 
     def tokens_per_s(self) -> float:
         return self.tokens / self.seconds if self.seconds > 0 else 0.0
@@ -935,6 +961,7 @@ class _Window:
             "tokens": self.tokens,
             "words": self.words,
             "totals": dict(self.totals),
+            "active": dict(self.active),
             "total": self.total,
         }
 
@@ -947,5 +974,8 @@ class _Window:
             window.tokens = int(data["tokens"])
             window.words = int(data["words"])
             window.totals = {k: float(v) for k, v in data["totals"].items()}
+            # a checkpoint from before ``active`` was kept: every objective all the steps
+            active = data.get("active") or {k: window.steps for k in window.totals}
+            window.active = {k: int(v) for k, v in active.items()}
             window.total = float(data["total"])
         return window

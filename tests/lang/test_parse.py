@@ -276,6 +276,57 @@ def test_semicolon_inside_parentheses_does_not_split_a_statement_when_recovering
     assert [e.span.line for e in errors] == [1, 2]
 
 
+SIX_PROBLEMS = """\
+model gpt-tiny
+data synht(words=10)
+train 1000 steps, batch 0
+sort by ngram_pl
+paec root from 10% over 500
+at 0 clm + -1 clm
+"""
+
+
+def test_a_syntax_error_does_not_stop_the_other_checks():
+    # the misspelt keyword is one problem of six: the statements that parse are checked
+    errors = _errors(SIX_PROBLEMS)
+    assert [(e.span.line, e.code) for e in errors] == [
+        (2, "E017"), (3, "E033"), (4, "E011"), (5, "E001"), (6, "E034"), (6, "E036"),
+    ]  # fmt: skip
+    assert "'pace'" in errors[3].hint
+    # each at its exact place in the file (also after a bad statement on the same line)
+    (syntax, unknown) = _errors("paec none; sort by ngram_pl\n")
+    assert (syntax.code, syntax.span.line, syntax.span.column) == ("E001", 1, 1)
+    assert (unknown.code, unknown.span.line, unknown.span.column) == ("E011", 1, 20)
+    assert unknown.span.source == "paec none; sort by ngram_pl\n"
+
+
+def test_warnings_of_the_statements_that_parse_come_after_the_errors():
+    errors = _errors("sort by ngram_ppl\ndata synht\nat 0 mlm pos\n")
+    assert [(e.code, e.span.line, e.severity) for e in errors] == [
+        ("E017", 2, "error"), ("E001", 3, "error"), ("W002", 1, "warning")
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "model gpt-tiny extra\nat 0 clm",  # E063: clm for the default (masked) model
+        "unit nv = pos(noun verb)\nat 0 nv",  # E013: an unknown unit
+        "unit nv = pos(noun)\nat 0 nv extra",  # W008: the unit never used
+        "train 50000 steps extra\nat 0 mlm, at 30000 mlm",  # E061: after the default 20000
+        "at 0 mlm extra\nat 100 pos",  # E062: the first 'at' not at 0
+        "sort by random x\npace root from 10% over 10",  # W003: pace without sort
+        "pace root from 10% over 10 x\nsort by random",  # W002: sort without pacing
+        "trian 50000 steps\nat 0 mlm\nat 30000 pos",  # E061, the keyword misspelt
+        "12 x\nat 0 mlm\nat 30000 pos",  # no kind at all: nothing relational
+    ],
+)
+def test_a_bad_statement_gives_one_error_and_no_cascade(text):
+    # the defaults stand in for a bad statement: checks relating it to others are left out
+    errors = _errors(text)
+    assert [e.code for e in errors] == ["E001"], [str(e) for e in errors]
+
+
 def test_non_utf8_bytes_point_at_the_byte():
     (error,) = _errors(b"model roberta-small\nat 0 \xff mlm\n")
     assert error.code == "E003"

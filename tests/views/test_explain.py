@@ -168,6 +168,38 @@ def test_step_pacing_descending_sort_units_and_evals_at_phases():
     assert "  objectives  mlm ×1 + pos_nv ×0.25" in lines
 
 
+def test_an_evaluation_without_every_runs_once_at_the_end_and_is_counted_so():
+    # with neither 'every' nor 'at phases' an evaluation runs once, after the last step
+    # (Plan.evaluation_steps): explain counts it as the trainer runs it, in the singular
+    plan = Plan(
+        train=TrainSpec(steps=200, batch=8, seq=64),
+        evals=(EvalSpec("synth"), EvalSpec("blimp", every=100)),
+    )
+    lines = explain(plan).splitlines()
+    assert "              synth at the end: 1 evaluation" in lines
+    assert "              blimp every 100 steps and at the end: 2 evaluations" in lines
+    assert "  evals       synth at 200; blimp at 100, 200" in lines
+    assert not any("0 evaluations" in line or "1 evaluations" in line for line in lines)
+
+
+def test_a_unit_is_defined_only_when_its_name_differs_from_its_call(tmp_path, capsys):
+    # an inline unit is named by its call text: 'mlm(mask=0.15) = mlm(mask=0.15)' says
+    # nothing; a named unit is shown as the language writes it (tags in lower case)
+    spec = tmp_path / "units.cur"
+    spec.write_text(
+        "model roberta-tiny\ndata synth(words=2k)\ntrain 200 steps, batch 8\n"
+        "unit nv = pos(verb, noun)\nat 0 mlm(mask=15%) + pos(verb, noun, mask=40%)\n"
+        "at 100 nv\n"
+    )
+    assert cli.main(["explain", "--width", "200", str(spec)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if line.startswith("units")] == [
+        "units         nv = pos(noun, verb)"
+    ]
+    plan = Plan(units=(Unit("mlm(mask=0.15)", "mlm", kwargs=(("mask", 0.15),)),))
+    assert not any(line.startswith("units") for line in explain(plan).splitlines())
+
+
 def test_shares_never_round_to_a_false_hundred_percent():
     plan = Plan(
         train=TrainSpec(steps=100_000),

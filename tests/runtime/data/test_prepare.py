@@ -31,7 +31,8 @@ def test_prepare_data_end_to_end_and_cached(tmp_path):
     data = prepare_data(plan, cache_dir=tmp_path / "cache", need_pos=True)
     corpus, summary = data.corpus, data.summary
     assert len(corpus) == len(rows) == summary["examples"] == summary["lines"]
-    assert summary["words"] == sum(len(r["text"].split()) for r in rows) == corpus.words.sum()
+    assert summary["words"] == sum(len(r["text"].split()) for r in rows)
+    assert corpus.words.sum() == summary["words"] - summary["truncation"]["words_cut"]
     assert summary["tokens"] == len(corpus.ids) == len(corpus.pos)
     assert summary["cache"] == {"tokenizer": "trained", "corpus": "built"}
     assert summary["tokenizer"]["vocab_size"] == corpus.vocab_size == 600
@@ -56,6 +57,37 @@ def test_prepare_data_end_to_end_and_cached(tmp_path):
     assert {k: v for k, v in again.summary.items() if k != "cache"} == {
         k: v for k, v in summary.items() if k != "cache"
     }
+
+
+def test_pos_report_says_where_the_tags_came_from(tmp_path):
+    """Issue 17: a corpus without tags read ``tagged_missing: N, pos_missing: N`` beside
+    ``pos_tagged_words``. The summary now says how many lines each source tagged (the
+    offline tagger named, with why) and the data report says it in words."""
+    from curriculumc.runtime.data.prepare import data_report_text
+    from curriculumc.runtime.data.tagging import TAGGER_NAME
+
+    path = aochildes_slice(tmp_path, 400)
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    rows = [r for r in rows if r["text"].strip()]
+    plain = tmp_path / "plain.txt"
+    plain.write_text("".join(r["text"] + "\n" for r in rows), "utf-8")
+    data = prepare_data(aochildes_plan(plain), cache_dir=tmp_path / "cache", need_pos=True)
+    pos = data.summary["pos"]
+    words = sum(len(r["text"].split()) for r in rows)
+    assert pos["lines"] == {"from_data": 0, "from_mor": 0, "by_tagger": len(rows)}
+    assert pos["tagger"] == {
+        "name": TAGGER_NAME,
+        "words": words,
+        "why": {"no_tags": len(rows), "tags_not_one_per_word": 0, "asked": 0},
+    }
+    report = data_report_text(data.summary)
+    assert (
+        f"POS tags: {len(rows):,} lines ({words:,} words) by the offline {TAGGER_NAME} "
+        f"(no tags in the data {len(rows):,})" in report
+    )
+    assert "pos_missing" not in report and "tagged_missing" not in json.dumps(pos)
+    mor = prepare_data(aochildes_plan(path), cache_dir=tmp_path / "cache", need_pos=True)
+    assert "lines from CHILDES MOR codes" in data_report_text(mor.summary)
 
 
 def test_packed_plan_has_full_chunks(tmp_path):

@@ -52,7 +52,29 @@ def test_line_unit_equals_a_direct_encode_truncated(setup, tmp_path):
     truncated = sum(len(ids) > SEQ - 2 for ids in expected)
     assert truncated > 0
     assert corpus.stats["truncated"] == truncated
-    assert corpus.words.tolist() == [len(r["text"].split()) for r in rows]
+    # words: those the model reads -- a truncated line counts the words starting in its
+    # kept tokens (issue 17: all its words were counted), and what was cut is reported
+    read = []
+    for r, ids in zip(rows, expected):
+        encoding = tokenizer.backend.encode(r["text"], add_special_tokens=False)
+        end = encoding.offsets[SEQ - 3][1] if len(ids) > SEQ - 2 else len(r["text"])
+        read.append(len(r["text"][:end].split()))
+    every = [len(r["text"].split()) for r in rows]
+    assert corpus.words.tolist() == read != every
+    assert corpus.text_words(SEQ).tolist() == read
+    cut_tokens = sum(len(ids) - (SEQ - 2) for ids in expected if len(ids) > SEQ - 2)
+    assert stored.summary["words"] == sum(every)
+    assert stored.summary["truncation"] == {
+        "seq": SEQ,
+        "examples": truncated,
+        "share": truncated / len(rows),
+        "tokens_cut": cut_tokens,
+        "token_share": cut_tokens / sum(map(len, expected)),
+        "words_cut": sum(every) - sum(read),
+    }
+    assert corpus.truncation(SEQ) == stored.summary["truncation"]
+    text = storage.truncation_text(stored.summary["truncation"], "x.jsonl")
+    assert f"truncated: {truncated:,} examples" in text and '`data "x.jsonl" packed`' in text
     assert [corpus.source_names[s] for s in corpus.source] == [r["source"] for r in rows]
     ages = np.array([np.nan if r["age_days"] is None else r["age_days"] for r in rows])
     np.testing.assert_array_equal(np.asarray(corpus.columns["age"]), ages)

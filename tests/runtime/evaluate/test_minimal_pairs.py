@@ -88,6 +88,53 @@ def test_configurable_column_names(tmp_path):
     assert "sentence_good" in caught.value.diagnostics[0].message
 
 
+@pytest.mark.parametrize(
+    "fmt, column, close",
+    [
+        (PairFormat(pair_id="pairID"), "pairID", "'pair_id'"),
+        (PairFormat(field="feild"), "feild", "'field'"),
+        (PairFormat(paradigm="uid"), "uid", "'UID'"),
+    ],
+)
+def test_a_named_column_that_is_absent_is_an_error(tmp_path, fmt, column, close):
+    # BabyLM's filtered BLiMP layout: pair_id, not pairID
+    row = {
+        "sentence_good": "a b",
+        "sentence_bad": "b a",
+        "field": "syntax",
+        "linguistics_term": "order",
+        "UID": "order",
+        "pair_id": 3,
+    }
+    file = write_jsonl(tmp_path / "order.jsonl", [row])
+    with pytest.raises(CurriculumError) as caught:
+        load_pairs(file, fmt=fmt)
+    diagnostic = caught.value.diagnostics[0]
+    assert code_and_span(caught) == ("E603", (str(file), 1))
+    assert f"column '{column}' is missing" in diagnostic.message
+    assert "columns found: UID, field, linguistics_term, pair_id" in diagnostic.message
+    assert close in (diagnostic.hint or "")
+
+
+def test_pair_id_and_pairID_are_both_read_by_default(tmp_path):
+    write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"sentence_good": "a b", "sentence_bad": "b a", "pair_id": 10},
+            {"sentence_good": "c d", "sentence_bad": "d c", "pair_id": 11},
+        ],
+    )
+    write_jsonl(
+        tmp_path / "b.jsonl", [{"sentence_good": "e f", "sentence_bad": "f e", "pairID": "5"}]
+    )
+    pairs = load_pairs(tmp_path)
+    assert [p.pair_id for p in pairs.pairs] == ["10", "11", "5"]
+    # naming the column that is there works as before
+    assert [
+        p.pair_id for p in load_pairs(tmp_path / "a.jsonl", fmt=PairFormat(pair_id="pair_id")).pairs
+    ] == ["10", "11"]
+
+
 def test_normalise_field():
     assert normalise_field("syntax/semantics") == "syntax_semantics"
     assert normalise_field(" Morphology ") == "morphology"

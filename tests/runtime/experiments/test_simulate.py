@@ -175,6 +175,32 @@ def test_table_and_picture(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_words_seen_are_the_words_read_and_truncation_is_reported():
+    """Issue 17: words seen counted every word of an example cut to seq - 2 tokens, and
+    the cut was silent. At seq 6 (4 tokens of text; here a word a token) an epoch of the
+    ten examples reads 1 + 2 + 3 + 4 x 7 = 34 of their 55 words."""
+    corpus, lengths = _length_corpus()
+    plan = Plan(train=TrainSpec(steps=5, batch=2, seq=6))
+    result = exposure(plan, corpus, np.arange(10))
+    assert result.words_seen == int(np.minimum(lengths, 4).sum()) == 34
+    assert result.tokens_seen == 34 and result.corpus_words == 55
+    assert result.truncation == {
+        "seq": 6,
+        "examples": 6,
+        "share": 0.6,
+        "tokens_cut": 21,
+        "token_share": 21 / 55,
+        "words_cut": 21,
+    }
+    assert result.to_dict()["truncation"] == result.truncation
+    text = plain_text(render_table(result), width=160)
+    assert "truncated at seq 6" in text and "6 examples (60.0%): 21 tokens (38.2%)" in text
+    assert '`data "…" packed`' in text
+    wide = exposure(Plan(train=TrainSpec(steps=5, batch=2, seq=12)), corpus, np.arange(10))
+    assert wide.words_seen == 55 and wide.truncation["examples"] == 0
+    assert "truncated" not in plain_text(render_table(wide), width=160)
+
+
 def test_simulation_imports_no_torch_transformers_or_datasets():
     script = (
         "import sys, numpy as np\n"

@@ -324,3 +324,62 @@ def test_execute_skips_a_run_another_process_is_training(tmp_path):
     )
     status = {r["label"]: r for r in json.loads((sweep.folder / "sweep.json").read_text())["runs"]}
     assert status[busy.label]["status"] == "busy"
+
+
+def finished_folder(folder: Path, run_plan: Plan, *, summary_hash: bool) -> Path:
+    """A finished run folder as the trainer leaves it (summary with or without the hash)."""
+    folder.mkdir(parents=True)
+    (folder / "plan.json").write_text(run_plan.to_json())
+    summary = {"finished": True, **({"plan_hash": run_plan.hash} if summary_hash else {})}
+    (folder / "summary.json").write_text(json.dumps(summary))
+    return folder
+
+
+def test_a_run_finished_elsewhere_under_the_runs_dir_is_not_trained_again(tmp_path, capsys):
+    from curriculumc.runtime.experiments.compare import collect_runs
+
+    sweep = plan(tmp_path, ["seed=1,2,3"])
+    first, second, third = sweep.runs
+    runs_dir = sweep.folder.parent
+    # `curriculumc run` of the same plan: runs/demo-<hash8>, not runs/exp/exp-1-<hash8>
+    plain = finished_folder(
+        runs_dir / f"demo-{first.plan_hash[:8]}", sweep.plans[first.plan_hash], summary_hash=True
+    )
+    # another sweep's folder, recognised by plan.json alone
+    other = finished_folder(
+        runs_dir / "other" / f"x-{second.plan_hash[:8]}",
+        sweep.plans[second.plan_hash],
+        summary_hash=False,
+    )
+    # same 8 digits, another plan: not the run
+    impostor = runs_dir / f"fake-{third.plan_hash[:8]}"
+    impostor.mkdir()
+    (impostor / "summary.json").write_text(json.dumps({"finished": True, "plan_hash": "0" * 64}))
+
+    assert sweeps.find_finished(runs_dir, first.plan_hash) == plain
+    assert sweeps.find_finished(runs_dir, second.plan_hash) == other
+    assert sweeps.find_finished(runs_dir, third.plan_hash) is None
+    rows = sweeps.dry_run_rows(sweep)
+    assert [(r[3], r[4]) for r in rows] == [
+        ("complete (same plan)", str(plain)),
+        ("complete (same plan)", str(other)),
+        ("missing", str(sweep.folder_of(third))),
+    ]
+    assert sweeps.print_lines(sweep)[0] == f"# complete: {plain} (same plan {first.plan_hash[:8]})"
+
+    trainer, lines = FakeTrainer(), []
+    outcome = sweeps.execute(sweep, runner=trainer, log=lines.append)
+    assert [c[c.index("--name") + 1] for c in trainer.calls] == [third.label]
+    assert outcome.skipped == (first.label, second.label) and outcome.complete == (third.label,)
+    assert lines[0] == (
+        f"[1/3] {first.label}: skipped, the same plan ({first.plan_hash[:8]}) finished in {plain}"
+    )
+    manifest = {
+        r["label"]: r for r in json.loads((sweep.folder / "sweep.json").read_text())["runs"]
+    }
+    assert manifest[first.label]["status"] == "complete"
+    assert manifest[first.label]["finished_at"] == str(plain)
+    assert manifest[first.label]["folder"] == f"../demo-{first.plan_hash[:8]}"
+    # compare reads the sweep and finds the run where it finished
+    runs, _ = collect_runs([sweep.folder])
+    assert {r.folder.resolve() for r in runs} >= {plain.resolve(), other.resolve()}

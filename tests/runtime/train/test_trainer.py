@@ -108,6 +108,50 @@ def test_objective_switch_is_logged_and_heads_persist(tmp_path):
     assert torch.equal(heads["pos.3.weight"], trainer.heads["pos"][3].weight.detach())
 
 
+def test_logged_objective_losses_average_only_the_steps_where_each_was_active(tmp_path):
+    """Issue 17: a window across a phase switch averaged an objective's loss over steps
+    where it was off. Logging every 4 steps must give, per window, the mean of the
+    per-step values (the same run logged every step) over the steps where it was on."""
+    switching = dict(
+        train=dict(steps=8, warmup=1),
+        units=(Unit("mlm", "mlm"), Unit("pos", "pos", args=("noun", "verb"))),
+        phases=(
+            Phase(0, (("mlm", 1.0),)),
+            Phase(3, (("pos", 1.0),)),
+            Phase(6, (("mlm", 1.0), ("pos", 0.5))),
+        ),
+    )
+    every_step = tiny_plan(**switching)
+    every_four = replace(every_step, output=replace(every_step.output, log_every=4))
+    run_trainer(every_step, tmp_path / "one")
+    run_trainer(every_four, tmp_path / "four")
+    per_step = {r["step"]: r for r in _train_records(tmp_path / "one")}
+    windows = {r["step"]: r for r in _train_records(tmp_path / "four")}
+    assert sorted(windows) == [1, 4, 8]
+    first = 1
+    for end, record in sorted(windows.items()):
+        steps = range(first, end + 1)
+        assert record["loss"] == pytest.approx(
+            np.mean([per_step[s]["loss"] for s in steps]), abs=1e-5
+        )
+        for name in ("mlm", "pos"):
+            active = [per_step[s][f"loss/{name}"] for s in steps if f"loss/{name}" in per_step[s]]
+            if not active:
+                assert f"loss/{name}" not in record
+                continue
+            assert record[f"loss/{name}"] == pytest.approx(np.mean(active), abs=1e-5)
+            partial = len(active) < len(steps)
+            assert record.get(f"steps/{name}") == (len(active) if partial else None)
+        first = end + 1
+    # steps 5-8: pos all four, mlm only at 7 and 8 (the last window crosses the switch)
+    assert windows[8]["steps/mlm"] == 2 and "steps/pos" not in windows[8]
+
+
+def _train_records(run_dir):
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if "loss" in r and "event" not in r]
+
+
 def test_data_and_vocabulary_curricula_are_applied(tmp_path):
     """The pool follows plan.data_fraction and the model's inputs plan.vocab_fraction,
     while the targets keep every id."""
@@ -216,6 +260,37 @@ def test_causal_run_final_loads_with_auto_classes(tmp_path):
         assert torch.equal(model(**enc).logits, trainer.model(**enc).logits)
 
 
+def test_saved_tokenizer_has_the_models_limit_not_the_training_seq(tmp_path):
+    """Issue 17: final/'s tokenizer said model_max_length = seq (here 16) while the model
+    has 128 usable positions, so every evaluation sentence over 16 tokens made
+    transformers warn. It must give the model's limit, and no warning for 100 tokens."""
+    import logging
+
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    from curriculumc.runtime.evaluate.likelihoods import position_limit
+
+    run_trainer(tiny_plan(train=dict(steps=2, warmup=1, seq=16)), tmp_path)
+    model = AutoModelForMaskedLM.from_pretrained(tmp_path / "final")
+    tok = AutoTokenizer.from_pretrained(tmp_path / "final")
+    assert tok.model_max_length == position_limit(model) == 128
+    sentence = " ".join(["the dog is on the big red ball"] * 12)
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    handler, hf_logger = Collect(level=logging.WARNING), logging.getLogger("transformers")
+    hf_logger.addHandler(handler)
+    try:
+        ids = tok(sentence)["input_ids"]
+    finally:
+        hf_logger.removeHandler(handler)
+    assert 90 <= len(ids) <= 128
+    assert not [m for m in messages if "longer than the specified maximum" in m]
+
+
 def test_self_paced_order_is_rescored_with_the_model(tmp_path):
     """sort by model_ppl(every=3): all data, uniformly, until the first score at step 3
     (the seed's rule), re-scored at 3 and 6 in eval mode; the checkpoint keeps the scores
@@ -316,6 +391,25 @@ def test_a_token_budget_run_sees_what_simulate_says(tmp_path):
     assert trainer.words_seen == expected.words_seen
     assert 6 * (300 - 62) < trainer.tokens_seen <= 6 * 300  # full to within one example
     assert summary["finished"]
+
+
+def test_words_seen_count_only_the_words_read(tmp_path):
+    """Issue 17: an example cut to seq - 2 tokens counted all its words as seen. At seq 8
+    the trainer counts the words its kept tokens hold -- as simulate does -- and the
+    summary reports what truncation cut."""
+    from curriculumc.runtime.experiments.simulate import exposure
+
+    plan = tiny_plan(train=dict(steps=3, warmup=1, seq=8))
+    data = prepared()
+    order = np.arange(len(data.corpus))
+    trainer, summary = run_trainer(plan, tmp_path, data=data, order=order)
+    drawn = np.concatenate([trainer.sampler.indices(t) for t in range(3)])
+    read = data.corpus.text_words(8)
+    every = np.asarray(data.corpus.words, dtype=np.int64)
+    assert trainer.words_seen == int(read[drawn].sum()) < int(every[drawn].sum())
+    assert trainer.words_seen == exposure(plan, data.corpus, order).words_seen
+    assert summary["truncation"] == data.corpus.truncation(8)
+    assert summary["truncation"]["examples"] == int((data.corpus.lengths() > 6).sum()) > 0
 
 
 def test_an_evaluation_that_cannot_work_stops_the_run_before_training(tmp_path):
