@@ -9,7 +9,9 @@ training reporter's rule (:class:`~curriculumc.runtime.train.reporting.Reporter`
   training, a second row under the training bar);
 - ``"lines"`` -- off a terminal (a log file, CI), one plain line at the start, at every
   ``fraction_step`` of the work (10 %) or every ``every_s`` seconds (30 s) since the last
-  line, whichever comes first, and one at the end, each with elapsed time and ETA;
+  line, whichever comes first, and one at the end, each with elapsed time and ETA (in
+  training only once the evaluation has run :data:`TRAINING_AFTER_S` seconds: a short one
+  prints nothing but its result);
 - ``"off"`` -- ``--quiet``, or a rank other than 0.
 """
 
@@ -20,6 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 MODES = ("bar", "lines", "off")
+#: during training, plain progress lines start only after an evaluation has run this long
+TRAINING_AFTER_S = 10.0
 
 
 def format_duration(seconds: float) -> str:
@@ -53,6 +57,7 @@ class EvalProgress:
         every_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         bar: Any = None,
+        after_s: float = 0.0,
     ):
         if mode not in MODES:
             raise ValueError(f"unknown progress mode {mode!r}")
@@ -69,6 +74,10 @@ class EvalProgress:
         self._last_line = 0.0
         self._next_k = 1  # the next line at fraction k * fraction_step
         self._finished = False
+        # plain lines only once the evaluation has run this long (in training: a
+        # few-second evaluation between log lines needs no progress of its own)
+        self.after_s = after_s
+        self._said = 0  # lines emitted
 
     def __call__(self, done: int, total: int) -> None:
         if self.mode == "off" or total <= 0:
@@ -76,15 +85,18 @@ class EvalProgress:
         now = self.clock()
         if self._started is None:
             self._started = self._last_line = now
-            self._start(total)
+            if self.mode == "bar" or self.after_s <= 0:
+                self._start(total)
         if self.mode == "bar":
             self._bar.update(self._task, completed=done, total=total)
             return
+        if now - self._started < self.after_s:
+            return
         if done >= total:
-            if not self._finished:
+            if not self._finished and (self._said or self.after_s <= 0):
                 self._finished = True
                 elapsed = format_duration(now - self._started)
-                self.emit(f"{self.label}: 100% ({done}/{total} batches), done in {elapsed}")
+                self._say(f"{self.label}: 100% ({done}/{total} batches), done in {elapsed}")
             return
         fraction = done / total
         due = fraction >= self._next_k * self.fraction_step - 1e-9
@@ -94,15 +106,19 @@ class EvalProgress:
             self._last_line = now
             elapsed = now - self._started
             eta = elapsed / done * (total - done)
-            self.emit(
+            self._say(
                 f"{self.label}: {100 * fraction:.{1 if fraction < 0.1 else 0}f}% "
                 f"({done}/{total} batches), "
                 f"{format_duration(elapsed)} elapsed, ETA {format_duration(eta)}"
             )
 
+    def _say(self, text: str) -> None:
+        self._said += 1
+        self.emit(text)
+
     def _start(self, total: int) -> None:
         if self.mode == "lines":
-            self.emit(f"{self.label}: started, {total} batches")
+            self._say(f"{self.label}: started, {total} batches")
             return
         if self._bar is None:
             from rich.progress import (
@@ -168,7 +184,10 @@ def eval_progress(
         if bar is not None:
             return EvalProgress(label, mode="bar", bar=bar)
         return EvalProgress(
-            label, mode="lines", emit=lambda text: reporter.message(text, important=False)
+            label,
+            mode="lines",
+            emit=lambda text: reporter.message(text, important=False),
+            after_s=TRAINING_AFTER_S,
         )
     if quiet:
         return EvalProgress(label, mode="off")

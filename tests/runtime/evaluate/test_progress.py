@@ -72,10 +72,13 @@ def test_off_and_modes():
     assert format_duration(3725) == "1h02m" and format_duration(185) == "3m05s"
 
 
-def test_a_training_reporter_decides(capsys):
+def test_a_training_reporter_decides(capsys, monkeypatch):
+    from curriculumc.runtime.evaluate import progress as progress_module
     from curriculumc.runtime.train.reporting import Reporter
 
     plain = Reporter(total_steps=10, start_step=0, interactive=False)
+    assert eval_progress("eval", reporter=plain).after_s == progress_module.TRAINING_AFTER_S
+    monkeypatch.setattr(progress_module, "TRAINING_AFTER_S", 0.0)  # show even a short one
     progress = eval_progress("eval blimp (3 pairs)", reporter=plain)
     assert progress.mode == "lines"
     drive(progress, Clock(), total=4, seconds_per_batch=1.0)
@@ -142,9 +145,12 @@ def test_eval_command_prints_progress_lines_and_nothing_when_quiet(tmp_path, cap
     assert "batches" not in quiet and "macro accuracy" in quiet
 
 
-def test_in_training_evaluation_shows_progress_through_the_reporter(capsys):
+def test_in_training_evaluation_shows_progress_through_the_reporter(capsys, monkeypatch):
     pytest.importorskip("torch")
     from curriculumc.plan import EvalSpec
+    from curriculumc.runtime.evaluate import progress as progress_module
+
+    monkeypatch.setattr(progress_module, "TRAINING_AFTER_S", 0.0)  # a short one shows too
     from curriculumc.runtime.evaluate.evaluation import run_eval
     from curriculumc.runtime.train.reporting import Reporter
 
@@ -159,3 +165,14 @@ def test_in_training_evaluation_shows_progress_through_the_reporter(capsys):
     # without a reporter (as before): silent
     run_eval(spec, model, tokenizer, family="masked")
     assert capsys.readouterr().out == ""
+
+
+def test_plain_lines_in_training_start_only_after_ten_seconds():
+    clock, lines = Clock(), []
+    short = EvalProgress("eval", mode="lines", emit=lines.append, clock=clock, after_s=10.0)
+    drive(short, clock, total=20, seconds_per_batch=0.2)  # 4 s in all: nothing to show
+    assert lines == []
+    long = EvalProgress("eval", mode="lines", emit=lines.append, clock=clock, after_s=10.0)
+    drive(long, clock, total=20, seconds_per_batch=1.0)  # 20 s: lines from 10 s on
+    percents = [int(re.search(r": (\d+)%", line).group(1)) for line in lines]
+    assert percents[0] == 50 and percents[-1] == 100 and lines[-1].endswith("done in 20s")
