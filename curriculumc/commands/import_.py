@@ -1,4 +1,5 @@
-"""``curriculumc import climb CONF_DIR_OR_FILE [-o out.cur] [--data PATH] [--sources a,b]``:
+"""``curriculumc import climb CONF_DIR_OR_FILE [-o out.cur] [--data PATH] [--sources a,b]
+[--devices N]``:
 turn a seed-system (CLIMB) Hydra config into a ``.cur`` spec that means the same; see
 :mod:`curriculumc.importers.climb`. (The module is ``import_`` because ``import`` is a Python
 keyword; the CLI maps the command name.)"""
@@ -33,9 +34,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--sources",
         help="comma-separated source order for a data_split curriculum "
-        "(default: the BabyLM sources, spoken first)",
+        "(default: the seed's own BabyLM order for spoken_first true or false)",
+    )
+    parser.add_argument(
+        "--devices",
+        type=_positive_int,
+        metavar="N",
+        help="devices the seed trained on: its trainer.batch_size is per device, the "
+        "spec's batch is it times N (default: 4, as the seed's config says)",
     )
     parser.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from curriculumc.importers.climb import import_climb
 
     sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else None
-    result = import_climb(args.path, data=args.data, sources=sources)
+    result = import_climb(args.path, data=args.data, sources=sources, devices=args.devices)
     if args.output:
         try:
             args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,10 @@ The seed system configured curricula as Hydra config groups::
     conf/vocabulary_curriculum/v.yaml vocabulary_curriculum_name + the same pacing keys
     conf/objective_curriculum/o.yaml  defaults: [units: [mlm, pos_noun_verb]]; steps: ...
     conf/objective_curriculum/units/pos_noun_verb.yaml
-                                      task_head_params, optimizer_params, scheduler_params,
-                                      optional_kwargs: {pos_tags, mask_probability_pos, ...}
+                                      pos_noun_verb: {task_head_params, optimizer_params,
+                                        scheduler_params, optional_kwargs: {pos_tags, ...}}
+                                      (settings under the unit's name: Hydra merges every
+                                      listed unit file into ``units``)
 
 :func:`read_climb_config` composes such a folder the way Hydra would, with the compiler's
 own resolution (:func:`curriculumc.lang.compose.compose_nodes` by :data:`SEED_RULES`: each
@@ -36,8 +38,11 @@ spec text that means the same, built as syntax-tree nodes and written by
 - scorers: ``ngram_perplexity(n_gram=k)`` → ``ngram_ppl(n=k)`` (in-sample, as the seed
   scores), ``self_perplexity(update=u)`` → ``model_ppl(every=u, first=u)`` (the seed
   scores first at step u: before it, ``n_gram: 0`` gives every example the same score,
-  all data uniformly), ``data_split`` → ``source(...)`` in the order listed in
-  :data:`BABYLM_SPOKEN` / :data:`BABYLM_WRITTEN`;
+  all data uniformly), ``data_split`` → ``source(...)`` in the order of the seed's tables
+  (:data:`DATA_SPLIT_SPOKEN_FIRST` / :data:`DATA_SPLIT_GRAMMATICAL_FIRST`; sources the seed
+  ranks equally get consecutive ranks, which is reported);
+- ``trainer.batch_size`` is per device: the global ``batch`` is it × ``devices``
+  (:data:`CLIMB_DEVICES` unless given, and said in the ``# assumed:`` notes);
 - objective ``steps: {unit: [start, end]}`` (overlapping ranges train several units at
   once) become ``at`` phases at every range boundary with the units active there; the
   older ``steps: {0: mlm, 10000: pos}`` maps one to one;
@@ -78,10 +83,33 @@ MLM_DEFAULT_MASK = 0.15
 #: the seed's pacing defaults (its ``get_pacing_fn`` signature)
 PACING_DEFAULTS = {"start_percent": 0.0, "starting_difficulty": 0.2, "max_difficulty": 1.0}
 
-#: the BabyLM 2023 sources, spoken ones first; ``data_split(spoken_first=true)`` is read as
-#: "the spoken sources, then the written ones", each list in this (assumed) order
-BABYLM_SPOKEN = ("aochildes", "bnc_spoken", "switchboard", "open_subtitles", "qed")
-BABYLM_WRITTEN = ("children_stories", "cbt", "simple_wikipedia", "wikipedia", "gutenberg")
+#: the seed's ``data_split`` difficulties of the BabyLM 2023 sources (its file names less
+#: ``.txt``), easiest first: groups of sources that share one difficulty, each group in the
+#: order the seed lists it. ``spoken_first: true`` and ``spoken_first: false`` ("grammatical
+#: first") are two fixed tables of the seed, not one order and its reverse.
+DATA_SPLIT_SPOKEN_FIRST = (
+    ("aochildes",),
+    ("bnc_spoken", "switchboard"),
+    ("open_subtitles", "qed"),
+    ("cbt", "children_stories"),
+    ("simple_wikipedia",),
+    ("wikipedia", "gutenberg"),
+)
+DATA_SPLIT_GRAMMATICAL_FIRST = (
+    ("cbt", "children_stories"),
+    ("simple_wikipedia",),
+    ("wikipedia", "gutenberg"),
+    ("open_subtitles",),
+    ("bnc_spoken", "switchboard"),
+    ("qed", "aochildes"),
+)
+#: CLIMB's ``trainer.batch_size`` is per device; its config says "32 across 4 GPUs gives an
+#: effective batch size of 128": the number of devices assumed unless ``devices`` is given
+CLIMB_DEVICES = 4
+#: the settings of a CLIMB task unit (its file puts them under the unit's name)
+UNIT_KEYS = frozenset(
+    {"task_head_params", "optimizer_params", "scheduler_params", "optional_kwargs"}
+)
 
 #: the seed's model names → our presets
 MODEL_NAMES = {
@@ -140,7 +168,11 @@ class _Config:
 
 
 #: the seed's configs are Hydra's: each chosen file lands under its group's key
-SEED_RULES = DefaultsRules("_group_", "E861", "E862", "E861", "E861")
+#: the seed's train.py registers ``base_config`` (its BabyLMConfig dataclass) with Hydra's
+#: ConfigStore: a schema for the keys, not a file, so its defaults entry is skipped
+SEED_RULES = DefaultsRules(
+    "_group_", "E861", "E862", "E861", "E861", schemas=frozenset({"base_config"})
+)
 
 
 def _value(node):
@@ -209,8 +241,17 @@ def _names(names) -> tuple[ast.Term, ...]:
 
 
 class _Converter:
-    def __init__(self, config: _Config, *, data: str | None, sources: Sequence[str] | None):
+    def __init__(
+        self,
+        config: _Config,
+        *,
+        data: str | None,
+        sources: Sequence[str] | None,
+        devices: int | None = None,
+    ):
         self.config = config
+        self.devices_given = devices is not None
+        self.devices = CLIMB_DEVICES if devices is None else devices
         self.data_override = data
         self.sources = tuple(sources) if sources else None
         self.lines: list[str] = []
@@ -288,7 +329,9 @@ class _Converter:
         self.steps = steps
         # written as researchers write it, number first (the printer writes `steps N`)
         parts = [f"{number_text(steps)} steps"]
-        for key, name in (("batch_size", "batch"), ("lr", "lr"), ("num_warmup_steps", "warmup")):
+        if "batch_size" in trainer:
+            parts.append(f"batch {self.batch(trainer['batch_size'])}")
+        for key, name in (("lr", "lr"), ("num_warmup_steps", "warmup")):
             if key in trainer:
                 parts.append(f"{name} {_number(trainer[key])}")
         seq = self.get("data_preprocessing", "max_input_length")
@@ -306,6 +349,27 @@ class _Converter:
             if key == "eval_blimp":
                 continue
             self.not_carried.append(f"trainer.{key}: {trainer[key]!r}")
+
+    def batch(self, per_device: Any) -> str:
+        """The global batch: the seed's per-device ``batch_size`` × the devices."""
+        where = ("trainer", "batch_size")
+        if isinstance(per_device, bool) or not isinstance(per_device, int) or per_device <= 0:
+            self.error("E864", "trainer.batch_size must be a positive integer", *where)
+            return "1"
+        total = per_device * self.devices
+        if self.devices_given:
+            self.assumed.append(
+                f"trainer.batch_size {per_device} is per device; on {self.devices} devices "
+                f"(--devices) the batch is {total}"
+            )
+        else:
+            self.assumed.append(
+                f"trainer.batch_size {per_device} is per device and the seed trained on "
+                f'{self.devices} devices (its config: "32 across 4 GPUs gives an effective '
+                f'batch size of 128"), so the batch is {total}; give --devices for another '
+                "count"
+            )
+        return number_text(total)
 
     def model(self) -> None:
         model = self.get("model")
@@ -449,17 +513,22 @@ class _Converter:
             spoken_first = kwargs.pop("spoken_first", True)
             if self.sources:
                 order = self.sources
-            elif spoken_first:
-                order = (*BABYLM_SPOKEN, *BABYLM_WRITTEN)
+            else:
+                table, label = (
+                    (DATA_SPLIT_SPOKEN_FIRST, "spoken_first=true: spoken first")
+                    if spoken_first
+                    else (DATA_SPLIT_GRAMMATICAL_FIRST, "spoken_first=false: grammatical first")
+                )
+                order = tuple(s for group in table for s in group)
                 self.assumed.append(
-                    "data_split(spoken_first=true) orders the BabyLM sources spoken first: "
+                    f"data_split({label}) orders the BabyLM sources as the seed's table: "
                     + ", ".join(order) + " (give --sources for another corpus)"
                 )  # fmt: skip
-            else:
-                order = tuple(sorted((*BABYLM_SPOKEN, *BABYLM_WRITTEN)))
-                self.assumed.append(
-                    "data_split(spoken_first=false) orders the BabyLM sources by file name: "
-                    + ", ".join(order) + " (give --sources for another corpus)"
+                shared = [" = ".join(group) for group in table if len(group) > 1]
+                self.not_carried.append(
+                    "data_split's equal difficulties (" + "; ".join(shared) + "): source() "
+                    "ranks every listed source on its own, so sources of one difficulty enter "
+                    "the pool one after the other (in the seed's listed order), not together"
                 )  # fmt: skip
             sort = ast.Call(ast.Name("source"), tuple(ast.Arg(None, ast.Name(s)) for s in order))
         elif scorer:
@@ -516,16 +585,51 @@ class _Converter:
 
     # --- objectives ------------------------------------------------------------------
 
-    def unit_call(self, name: str, unit: Mapping) -> ast.Call | None:
+    def units(self, listed: Mapping) -> dict[str, tuple[Mapping, tuple]]:
+        """The seed's units by name, each with the key path it was read from.
+
+        Each unit file puts its settings under the unit's own name (``pos_noun_verb:
+        {optional_kwargs: ...}``) and Hydra merges the listed files into ``units``; the
+        composition here places each listed file under its option's name first, so a unit
+        is ``units.<file>.<unit>``. A file whose top-level keys are a unit's settings is
+        refused: the seed never read units that way (Hydra would take each setting for a
+        unit of its own)."""
+        found: dict[str, tuple[Mapping, tuple]] = {}
+        for option, content in listed.items():
+            where = ("objective_curriculum", "units", option)
+            if not isinstance(content, Mapping) or set(map(str, content)) & UNIT_KEYS:
+                inside = (next(iter(content)),) if isinstance(content, Mapping) and content else ()
+                self.error(
+                    "E861",
+                    f"unit file {option}.yaml must put its settings under the unit's name",
+                    *where,
+                    *inside,
+                    hint=f"as the seed's files do: {option}: {{optional_kwargs: {{...}}}}",
+                )
+                continue
+            for name, unit in content.items():
+                path = (*where, name)
+                if not isinstance(unit, Mapping) and unit is not None:
+                    self.error("E861", f"unit {name} must be a mapping of settings", *path)
+                    continue
+                found[str(name)] = (unit or {}, path)
+        return found
+
+    def unit_call(self, name: str, unit: Mapping, where: tuple) -> ast.Call | None:
         """The objective call of a unit, or None when the unit is plain ``mlm``."""
         optional = dict(unit.get("optional_kwargs") or {})
+        consequence = {
+            "optimizer_params": "every unit trains with the trainer's optimizer and lr here; "
+            "per-unit learning rates are a later change",
+            "scheduler_params": "every unit follows the trainer's lr schedule here",
+            "task_head_params": "the task head is curriculumc's own for the objective",
+        }
         for key in ("task_head_params", "optimizer_params", "scheduler_params"):
             if unit.get(key):
-                self.not_carried.append(f"unit {name}: {key} {dict(unit[key])!r}")
-        for key in sorted(
-            set(unit)
-            - {"task_head_params", "optimizer_params", "scheduler_params", "optional_kwargs"}
-        ):
+                self.not_carried.append(
+                    f"unit {name}: {key} {dict(unit[key])!r} ({consequence[key]})"
+                )
+        for key in sorted(set(unit) - UNIT_KEYS):
             self.not_carried.append(f"unit {name}: {key}: {unit[key]!r}")
         args: list[ast.Arg] = []
 
@@ -551,7 +655,7 @@ class _Converter:
             self.error(
                 "E868",
                 f"objective unit {name!r} has no counterpart here",
-                "objective_curriculum", "units", name,
+                *where,
                 hint="curriculumc's objectives are mlm, clm, pos",
             )  # fmt: skip
             return None
@@ -576,13 +680,12 @@ class _Converter:
         section = self.get("objective_curriculum")
         if not section:
             return
-        units = section.get("units") or {}
         names: dict[str, str] = {}
-        for name, unit in units.items():
-            call = self.unit_call(str(name), unit or {})
-            names[str(name)] = str(name)
+        for name, (unit, where) in self.units(section.get("units") or {}).items():
+            call = self.unit_call(name, unit, where)
+            names[name] = name
             if call is not None:
-                self.lines.append(format_statement(ast.UnitStmt(ast.Name(str(name)), call)))
+                self.lines.append(format_statement(ast.UnitStmt(ast.Name(name), call)))
         steps = section.get("steps")
         if not steps:
             return
@@ -692,25 +795,41 @@ class _Converter:
             )
 
 
+def _check_devices(devices: int | None) -> None:
+    if devices is not None and (
+        isinstance(devices, bool) or not isinstance(devices, int) or devices <= 0
+    ):
+        raise CurriculumError.single("E864", f"devices must be a positive integer, not {devices!r}")
+
+
 def convert_climb(
     config: _Config,
     *,
     source: str = "",
     data: str | None = None,
     sources: Sequence[str] | None = None,
+    devices: int | None = None,
 ) -> ClimbImport:
     """Spec text for a composed seed config (see :func:`read_climb_config`).
 
     ``data`` replaces the seed's dataset (a path or name written into ``data "..."``);
-    ``sources`` gives the order of sources for a ``data_split`` curriculum. Raises
-    :class:`CurriculumError` (E863-E871) listing every problem found.
+    ``sources`` gives the order of sources for a ``data_split`` curriculum; ``devices`` is
+    the number of devices the seed's per-device ``trainer.batch_size`` is multiplied by
+    (default :data:`CLIMB_DEVICES`, noted as assumed). Raises :class:`CurriculumError`
+    (E863-E871) listing every problem found.
     """
-    return _Converter(config, data=data, sources=sources).convert(source)
+    _check_devices(devices)
+    return _Converter(config, data=data, sources=sources, devices=devices).convert(source)
 
 
 def import_climb(
-    path: str | Path, *, data: str | None = None, sources: Sequence[str] | None = None
+    path: str | Path,
+    *,
+    data: str | None = None,
+    sources: Sequence[str] | None = None,
+    devices: int | None = None,
 ) -> ClimbImport:
     """Read and convert a seed config folder or file; see :func:`convert_climb`."""
+    _check_devices(devices)
     config = read_climb_config(path)
-    return convert_climb(config, source=str(path), data=data, sources=sources)
+    return convert_climb(config, source=str(path), data=data, sources=sources, devices=devices)

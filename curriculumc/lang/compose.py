@@ -128,6 +128,8 @@ class DefaultsRules:
     (``units: [mlm, pos]``) under ``group.option`` (the seed system's configs). The codes
     are those of: a malformed ``defaults``, a missing option, a file that includes itself,
     a file that is no mapping (reading a file is the same everywhere: E003/E004/E171).
+    ``schemas``: bare ``defaults`` names that are Hydra ConfigStore schemas registered in
+    Python, not files (the seed's ``base_config``, which only types the keys): skipped.
     """
 
     package: str
@@ -135,6 +137,7 @@ class DefaultsRules:
     missing: str
     cycle: str
     shape: str
+    schemas: frozenset[str] = frozenset()
 
 
 #: the rules of a spec's own config files
@@ -170,6 +173,8 @@ def _entries(node: yaml.Node | None, rules: DefaultsRules) -> list[_Entry]:
             text = str(item.value).strip()
             if text == SELF:
                 out.append(_Entry(None, None, False, node_span(item)))
+                continue
+            if text in rules.schemas:
                 continue
             group, sep, option = text.rpartition("/")
             if not sep or not group.strip("/") or not option:

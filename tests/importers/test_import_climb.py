@@ -141,7 +141,7 @@ def test_old_integer_steps_map_one_to_one():
 def test_scorers_and_settings_map():
     result, plan = compiled("ngram_root")
     assert plan.sort.terms[0].name == "ngram_ppl" and plan.sort.terms[0].kwargs == (("n", 3),)
-    assert (plan.train.steps, plan.train.batch, plan.train.lr) == (400000, 32, 0.001)
+    assert (plan.train.steps, plan.train.batch, plan.train.lr) == (400000, 32 * 4, 0.001)
     assert (plan.train.warmup, plan.train.seq, plan.train.seed) == (10000, 128, 42)
     assert plan.model.preset == "roberta-small" and plan.data.kind == "hub"
     assert plan.data.unit == "packed" and plan.evals[0].name == "blimp"
@@ -261,3 +261,104 @@ def test_uniform_sampling_true_is_carried_and_false_is_reported():
     result, _ = compiled("ngram_root")  # not given: the seed weights draws by score
     (note,) = [n for n in result.not_carried if "uniform_sampling" in n]
     assert "proportional to its score" in note
+
+
+# --- issue 12: the seed's own layout ---------------------------------------------------
+
+#: the seed's data_split difficulty of each BabyLM source (lower is earlier), written out
+#: from its ``difficulty_scorer/data_split.py`` tables, in the order the seed lists them
+SEED_SPOKEN_FIRST = {
+    "aochildes": 1, "bnc_spoken": 2, "switchboard": 2, "open_subtitles": 3, "qed": 3,
+    "cbt": 4, "children_stories": 4, "simple_wikipedia": 5, "wikipedia": 6, "gutenberg": 6,
+}  # fmt: skip
+SEED_GRAMMATICAL_FIRST = {
+    "cbt": 1, "children_stories": 1, "simple_wikipedia": 2, "wikipedia": 3, "gutenberg": 3,
+    "open_subtitles": 4, "bnc_spoken": 5, "switchboard": 5, "qed": 6, "aochildes": 6,
+}  # fmt: skip
+
+
+def test_nested_unit_files_import_each_units_own_settings():
+    """A seed unit file puts its settings under the unit's name; multitask_pos_nv_all_mlm
+    lists mlm, pos_noun_verb and pos_all, each with its own tags and masking shares."""
+    result, plan = compiled("multitask")
+    units = {u.name: u for u in plan.units}
+    assert set(units) == {"mlm", "pos_noun_verb", "pos_all"}
+    nv, every = units["pos_noun_verb"], units["pos_all"]
+    assert nv.objective == "pos" and nv.args == ("NOUN", "VERB")
+    assert dict(nv.kwargs) == {"mask": 0.4, "mask_other": 0.15}
+    assert every.objective == "pos"
+    assert set(every.args) == {
+        "NOUN", "VERB", "ADJ", "ADV", "PRON", "DET", "ADP", "NUM", "CONJ", "PRT", "."
+    }  # fmt: skip
+    assert dict(every.kwargs) == {"mask": 0.3, "mask_other": 0.1}
+    assert units["mlm"].objective == "mlm" and units["mlm"].kwargs == ()
+    assert "unit pos_noun_verb = pos(noun, verb, mask=40%, mask_other=15%)" in result.text
+    assert plan.objectives(0) == {"pos_noun_verb": 1.0}
+    assert plan.objectives(1000) == {"pos_all": 1.0}
+    assert plan.objectives(2000) == {"pos_all": 1.0, "mlm": 1.0}
+    carried = "\n".join(result.not_carried)
+    for unit, lr in (("mlm", "1e-3"), ("pos_noun_verb", "1e-3"), ("pos_all", "5e-4")):
+        assert f"unit {unit}: optimizer_params {{'lr': '{lr}'}}" in carried
+    assert "per-unit learning rates are a later change" in carried
+    assert "unit mlm: optional_kwargs.unmask_probability: 0" in carried
+
+
+def test_a_unit_file_without_the_units_name_is_refused(tmp_path):
+    """The seed's unit files always had the unit's name on top; settings on top (a layout
+    the seed never had) are refused, pointing at the file."""
+    import shutil
+
+    conf = tmp_path / "conf"
+    shutil.copytree(FIXTURES / "multitask", conf)
+    (conf / "objective_curriculum" / "units" / "pos_all.yaml").write_text(
+        "optional_kwargs:\n  pos_tags: [NOUN]\n"
+    )
+    with pytest.raises(CurriculumError) as caught:
+        import_climb(conf)
+    (d,) = [d for d in caught.value.diagnostics if d.code == "E861"]
+    assert "under the unit's name" in d.message
+    assert d.span is not None and d.span.file.endswith("pos_all.yaml")
+
+
+@pytest.mark.parametrize(
+    "config, table",
+    [("config.yaml", SEED_GRAMMATICAL_FIRST), ("spoken_first.yaml", SEED_SPOKEN_FIRST)],
+)
+def test_data_split_orders_the_sources_as_the_seeds_tables(config, table):
+    result = import_climb(FIXTURES / "multitask" / config)
+    plan = curriculumc.loads(result.text, "split.cur", str(FIXTURES))
+    order = plan.sort.terms[0].args
+    assert sorted(order) == sorted(table)
+    # easiest first, equal difficulties in the seed's listed order
+    assert list(order) == sorted(table, key=table.get)
+    # the seed's equal difficulties cannot be written: said aloud
+    (note,) = [n for n in result.not_carried if "equal difficulties" in n]
+    assert "bnc_spoken = switchboard" in note and "wikipedia = gutenberg" in note
+
+
+def test_batch_size_is_per_device(tmp_path, capsys):
+    """The seed's trainer.batch_size is per device (32 across 4 GPUs: 128)."""
+    result, plan = compiled("multitask")  # batch_size: 16
+    assert plan.train.batch == 16 * 4
+    (note,) = [a for a in result.assumptions if "per device" in a]
+    assert "4 devices" in note and "--devices" in note
+    assert f"#   - {note}" in result.text
+    result, plan = compiled("multitask", devices=2)
+    assert plan.train.batch == 32
+    out = tmp_path / "one.cur"
+    assert (
+        main(["import", "climb", str(FIXTURES / "multitask"), "--devices", "1", "-o", str(out)])
+        == 0
+    )
+    assert curriculumc.loads(out.read_text(), "one.cur", str(FIXTURES)).train.batch == 16
+    with pytest.raises(CurriculumError):
+        import_climb(FIXTURES / "multitask", devices=0)
+
+
+def test_the_seeds_base_config_schema_entry_is_skipped():
+    """The seed's config.yaml starts its defaults with `- base_config`, a Hydra
+    ConfigStore schema registered in train.py (not a file): it imports."""
+    text = (FIXTURES / "multitask" / "config.yaml").read_text()
+    assert "  - base_config\n" in text
+    result, plan = compiled("multitask")
+    assert plan.train.steps > 0 and "base_config" not in result.text
