@@ -388,3 +388,31 @@ def test_global_token_batches_are_the_same_for_1_2_4_8_ranks(seed, budget):
             bounds = token_shares(tokens[rank_sampler.indices(step)], world)
             parts = [rank_sampler.indices(step)[bounds[r] : bounds[r + 1]] for r in range(world)]
             np.testing.assert_array_equal(np.concatenate(parts), batch)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(60, 1500),
+    budget=st.integers(40, 600),
+    start=st.floats(0.05, 1.0),
+    seed=st.integers(0, 1000),
+    sampling=st.sampled_from(["epochs", "replacement"]),
+)
+def test_token_budget_steps_fit_stay_in_the_pool_and_never_repeat_within_an_epoch(
+    n, budget, start, seed, sampling
+):
+    tokens = np.random.default_rng(seed).integers(1, 39, size=n)  # seq 40: at most 38
+    plan = _token_plan(
+        budget, steps=120, seq=40, seed=seed, sampling=sampling, pace=Pace("root", start, 1.0, 80)
+    )
+    sampler = CurriculumSampler(plan, np.arange(n), tokens=tokens)
+    seen: dict[int, set] = {}
+    for step in range(120):
+        drawn, epochs = sampler.positions(step), sampler.draw_epochs(step)
+        spent = int(tokens[drawn].sum())
+        assert 0 < spent <= budget and len(set(drawn.tolist())) == len(drawn)
+        assert drawn.max() < sampler.pool_size(step)
+        if sampling == "epochs":
+            for position, epoch in zip(drawn.tolist(), epochs.tolist()):
+                assert position not in seen.setdefault(epoch, set())
+                seen[epoch].add(position)
