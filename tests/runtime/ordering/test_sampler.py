@@ -416,3 +416,15 @@ def test_token_budget_steps_fit_stay_in_the_pool_and_never_repeat_within_an_epoc
             for position, epoch in zip(drawn.tolist(), epochs.tolist()):
                 assert position not in seen.setdefault(epoch, set())
                 seen[epoch].add(position)
+
+
+def test_the_rekeyed_philox_gives_numpys_philox_words():
+    """The sampler re-keys one generator per thread for speed: its words must be those of
+    a Philox built with that key and counter (numpy's stable raw stream)."""
+    from curriculumc.runtime.ordering.sampler import _philox_words
+
+    for seed, step, stream in ((0, 0, 0), (42, 17, 1), (2**64 - 1, 10**9, 3)):
+        key = np.array([seed, step], dtype=np.uint64)
+        counter = np.array([0, 0, 0, stream], dtype=np.uint64)
+        expected = np.random.Philox(key=key, counter=counter).random_raw(50)
+        np.testing.assert_array_equal(_philox_words(seed, step, 50, stream), expected)
