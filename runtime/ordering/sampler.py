@@ -195,7 +195,7 @@ def percentile_count(sorted_keys: np.ndarray, fraction: float) -> int:
     if n == 0:
         return 0
     q = min(1.0, max(0.0, fraction * 100 / 100))
-    virtual = n * q + (1 - q) - 1  # numpy's 'linear' method (alpha = beta = 1)
+    virtual = (n - 1) * q  # numpy's 'linear' method: the virtual index (n - 1) q
     below = min(max(int(math.floor(virtual)), 0), n - 1)
     above = min(below + 1, n - 1)
     t = virtual - below

@@ -7,7 +7,7 @@ import functools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from support.scorer_corpora import aochildes_corpus
 
@@ -282,6 +282,7 @@ def test_aochildes_tied_examples_are_released_evenly_over_the_file():
     values=st.lists(st.integers(0, 30), min_size=1, max_size=400),
     fraction=st.floats(0.0, 1.0),
 )
+@example(values=[0, 0, 0, 1, 1, 1], fraction=0.6)  # a virtual index of exactly 3 (found)
 def test_ties_include_is_numpys_percentile_rule(values, fraction):
     keys = np.sort(np.array(values, dtype=np.float64))
     threshold = np.percentile(keys, 100 * fraction)
