@@ -64,6 +64,11 @@ class TokenizerSpec:
     path: str | None = None
 
 
+def batch_text(batch: int, unit: str) -> str:
+    """A global batch in words: ``32 examples`` or ``4,096 tokens`` (the one wording)."""
+    return f"{batch:,} {'tokens' if unit == 'tokens' else 'examples'}"
+
+
 @dataclass(frozen=True)
 class TrainSpec:
     """Optimisation settings; every time is in optimizer steps.
@@ -93,7 +98,7 @@ class TrainSpec:
 
     def batch_text(self) -> str:
         """The global batch in words: ``32 examples`` or ``4,096 tokens``."""
-        return f"{self.batch:,} {'tokens' if self.batch_unit == 'tokens' else 'examples'}"
+        return batch_text(self.batch, self.batch_unit)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import numpy as np
 
 from curriculumc.errors import CurriculumError
 from curriculumc.files import save_figure as save_atomically
-from curriculumc.plan import Plan
+from curriculumc.plan import Plan, batch_text
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
 from curriculumc.runtime.ordering.order import initial_order
 from curriculumc.runtime.ordering.sampler import CurriculumSampler
@@ -440,7 +440,7 @@ def _round_budget(tokens: float) -> int:
 
 
 def _batch_text(result: Exposure) -> str:
-    return f"{result.batch:,} {'tokens' if result.batch_unit == 'tokens' else 'examples'}"
+    return batch_text(result.batch, result.batch_unit)
 
 
 def _share(value: float | None) -> str:
@@ -602,8 +602,7 @@ def render_table(result: Exposure):
     summary.add_column("what")
     summary.add_column("value", justify="right")
     shares = result.budget_share()
-    unit = "tokens" if result.batch_unit == "tokens" else "examples"
-    summary.add_row("steps x global batch", f"{result.steps:,} x {result.batch:,} {unit}")
+    summary.add_row("steps x global batch", f"{result.steps:,} x {_batch_text(result)}")
     summary.add_row("corpus", f"{result.n_examples:,} examples, {result.corpus_words:,} words")
     summary.add_row(
         "words seen",
