@@ -57,11 +57,18 @@ PACING_FUNCTIONS: dict[str, Callable[[float], float]] = {
 }
 
 
-def progress(step: int, after: int, over: int) -> float:
-    """Progress x in [0, 1] of a pace that holds until ``after`` and then runs ``over`` steps."""
-    if over <= 0:
-        return 1.0 if step >= after else 0.0
-    return min(1.0, max(0.0, (step - after) / over))
+def progress(step: int, after: float, over: float) -> float:
+    """Progress x in [0, 1] of a pace that holds until ``after`` and then runs ``over`` steps.
+
+    ``after`` and ``over`` may be fractional (a share of training resolved exactly, e.g.
+    6.25% of 300 steps = 18.75): the ramp's length is then the whole steps of ``over``,
+    ``x = (step - after) / floor(over)`` -- the seed system's ``num_steps = int(step_end -
+    step_start)`` -- which for whole ``after``/``over`` is the plain ``(step - after) / over``.
+    """
+    length = math.floor(over)
+    if length <= 0:
+        return 1.0 if step >= after + over else 0.0
+    return min(1.0, max(0.0, (step - after) / length))
 
 
 def paced_fraction(
@@ -69,9 +76,9 @@ def paced_fraction(
     step: int,
     *,
     start: float,
-    over: int,
+    over: float,
     end: float = 1.0,
-    after: int = 0,
+    after: float = 0,
     release: float | None = None,
 ) -> float:
     """The released fraction at optimizer ``step``.
@@ -82,6 +89,9 @@ def paced_fraction(
     system's ``max_difficulty`` cap; with ``end == 1`` both readings agree, since every
     g(1) is 1. ``fn == "none"`` is always 1.0.
 
+    ``step`` jumps at ``after + over`` itself (the seed's ``step >= step_end``), not at the
+    whole-step ramp length that the other shapes divide by (:func:`progress`).
+
     Raises ``KeyError`` for an unknown ``fn`` (the checker reports those before this runs).
     """
     if fn == "none":
@@ -89,4 +99,6 @@ def paced_fraction(
     g = PACING_FUNCTIONS[fn]
     if release is not None and step >= after + release * over:
         return 1.0
+    if fn == "step":
+        return end if step >= after + over else start
     return start + (end - start) * g(progress(step, after, over))

@@ -23,11 +23,23 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from curriculumc.pacing import paced_fraction
 from curriculumc.presets import FAMILY_OBJECTIVE
 
-PLAN_VERSION = 2
+PLAN_VERSION = 3
 
 Scalar = typing.Union[str, int, float, bool, None]  # noqa: UP007 (used at run time)
 #: a field holding ``((key, value), ...)``; serialised as a JSON object
 MAPPING = {"mapping": True}
+#: a field holding a number of steps that may be fractional (an exact share of training):
+#: a whole number is stored as an int, so ``2000`` and ``10%`` of 20,000 hash the same
+STEPS = {"steps": True}
+
+
+def steps_number(value: float) -> int | float:
+    """``value`` as a plan stores a step count: an int when whole, else the float."""
+    if isinstance(value, bool):
+        raise TypeError("a step count is a number, not a boolean")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -124,8 +136,10 @@ class Pace:
     """A pacing schedule (for data or vocabulary); see :func:`curriculumc.pacing.paced_fraction`.
 
     ``fn == "none"`` means everything from step 0. ``start``/``end`` are fractions,
-    ``after``/``over`` steps, ``release`` a share of ``over`` after which everything is
-    released (None: no release; the pool stays at ``end`` after the ramp).
+    ``after``/``over`` steps -- fractional when a share of training resolves to one (6.25%
+    of 300 steps is 18.75; the ramp then lasts ``floor(over)`` steps, the seed system's
+    rule) --, ``release`` a share of ``over`` after which everything is released (None: no
+    release; the pool stays at ``end`` after the ramp).
 
     ``ties`` (data pacing only) says which examples a fraction releases when scores tie
     at its edge: ``"random"`` -- exactly ``ceil(fraction * N)`` of the sorted examples,
@@ -137,10 +151,14 @@ class Pace:
     fn: str = "none"
     start: float = 1.0
     end: float = 1.0
-    over: int = 0
-    after: int = 0
+    over: float = field(default=0, metadata=STEPS)
+    after: float = field(default=0, metadata=STEPS)
     release: float | None = None
     ties: str = "random"  # "random" | "include"
+
+    def __post_init__(self):
+        object.__setattr__(self, "over", steps_number(self.over))
+        object.__setattr__(self, "after", steps_number(self.after))
 
     def fraction(self, step: int) -> float:
         """The released fraction at ``step`` (pure)."""
@@ -160,19 +178,69 @@ class Pace:
         if self.fn == "none":
             return None
         if self.release is None:
-            return self.after + self.over if self.end >= 1.0 else None
+            return math.ceil(self.after + self.over) if self.end >= 1.0 else None
         # ceil: paced_fraction releases once step >= after + release * over
         return math.ceil(self.after + self.release * self.over)
 
 
+#: the order in which a vocabulary curriculum releases tokens (the seed system's three)
+VOCAB_ORDERS = ("token_ids", "pos_tags", "pos_tags_and_token_ids")
+#: what a hidden token is hidden from: the model's inputs and its token targets (the seed
+#: system's rule), or its inputs only (curriculumc before plan version 3)
+VOCAB_HIDES = ("inputs_and_labels", "inputs")
+
+
+@dataclass(frozen=True)
+class VocabRule:
+    """Which tokens a vocabulary fraction ``f`` shows, and where the others become ``<unk>``.
+
+    ``order`` (V = the tokenizer's vocabulary size, r = a token's tag rank in
+    :data:`curriculumc.pos_tags.VOCAB_TAG_ORDER`, 0 for NOUN to 11 for X):
+
+    - ``token_ids``: a token is visible when ``id <= f * V`` (a BPE's lowest ids are its
+      first merges, the most frequent pieces);
+    - ``pos_tags``: when ``r <= f * 11`` -- nouns first, then verbs, adjectives, ...;
+    - ``pos_tags_and_token_ids``: when ``id + r * V <= f * 11 * V`` -- tag by tag, and
+      within a tag by id. (At ``f = 1`` an X-tagged token other than id 0 stays hidden:
+      the seed system's rule, kept.)
+
+    Special tokens are never hidden. ``hides``: ``inputs_and_labels`` -- a hidden token
+    is ``<unk>`` in the model's input and as a token target (an MLM/CLM label), so that no
+    objective asks for a token the model has not been shown; POS class targets are not
+    tokens and stay -- or ``inputs`` (the inputs only).
+    """
+
+    order: str = "token_ids"
+    hides: str = "inputs_and_labels"
+
+
 @dataclass(frozen=True)
 class Unit:
-    """A named objective with its settings: ``unit pos_nv = pos(noun, verb, mask=40%)``."""
+    """A named objective with its settings: ``unit pos_nv = pos(noun, verb, mask=40%)``.
+
+    ``lr``: the learning rate of the unit's own head (for ``mlm``: the LM head's weights
+    that are not tied to the input embeddings), on the seed system's per-unit schedule --
+    linear warm-up over ``warmup`` (a share, default 10%) of the unit's own active steps,
+    then linear decay to 0 at its last active step (see :meth:`Plan.head_lr`). None: the
+    head trains with the backbone, at the run's learning rate and schedule.
+    """
 
     name: str
     objective: str  # the registered objective: "mlm", "clm", "pos", ...
     args: tuple[Scalar, ...] = ()
     kwargs: tuple[tuple[str, Scalar], ...] = field(default=(), metadata=MAPPING)
+    lr: float | None = None
+    warmup: float | None = None  # share of the unit's active steps (None: 10% with lr)
+
+    @property
+    def head_warmup(self) -> float:
+        """The warm-up share of the head's own schedule (meaningful with ``lr``)."""
+        return DEFAULT_HEAD_WARMUP if self.warmup is None else self.warmup
+
+
+#: a unit's head warm-up share when ``lr`` is given without ``warmup`` (the seed's
+#: ``num_warmup_steps = task_num_steps // 10``)
+DEFAULT_HEAD_WARMUP = 0.1
 
 
 @dataclass(frozen=True)
@@ -228,6 +296,7 @@ class Plan:
     sort: SortSpec | None = None
     pace: Pace = Pace()
     vocab: Pace = Pace()
+    vocab_rule: VocabRule = VocabRule()
     units: tuple[Unit, ...] = ()
     phases: tuple[Phase, ...] = ()
     evals: tuple[EvalSpec, ...] = ()
@@ -241,7 +310,8 @@ class Plan:
         return self.pace.fraction(step)
 
     def vocab_fraction(self, step: int) -> float:
-        """Share of the vocabulary (lowest ids first) visible at ``step``."""
+        """The vocabulary fraction ``f`` at ``step``; which tokens it shows is
+        :attr:`vocab_rule`'s (by default the lowest ids: ``id <= f * V``)."""
         return self.vocab.fraction(step)
 
     def phase_at(self, step: int) -> Phase | None:
@@ -281,6 +351,44 @@ class Plan:
                 return unit
         raise KeyError(name)
 
+    def active_spans(self, name: str) -> tuple[tuple[int, int], ...]:
+        """The step ranges ``[lo, hi)`` within training in which unit ``name`` is active."""
+        end = self.train.steps
+        if not self.phases:
+            return ((0, end),) if name in self.objectives(0) else ()
+        spans: list[tuple[int, int]] = []
+        for i, phase in enumerate(self.phases):
+            lo = max(0, phase.start)
+            hi = self.phases[i + 1].start if i + 1 < len(self.phases) else end
+            hi = min(hi, end)
+            if lo >= hi or name not in dict(phase.objectives):
+                continue
+            if spans and spans[-1][1] == lo:
+                spans[-1] = (spans[-1][0], hi)
+            else:
+                spans.append((lo, hi))
+        return tuple(spans)
+
+    def head_lr(self, name: str, step: int) -> float | None:
+        """The learning rate of unit ``name``'s head at ``step``, or None when the unit has
+        no ``lr`` of its own (its head then follows the run's schedule).
+
+        The seed system's per-unit schedule (``get_linear_schedule_with_warmup`` over the
+        unit's active steps): with ``n`` active steps in training, ``k`` of them before
+        ``step`` and ``w = floor(warmup * n)``, ``lr * k / max(1, w)`` while ``k < w``, then
+        ``lr * max(0, (n - k) / max(1, n - w))``.
+        """
+        unit = self.unit(name)
+        if unit.lr is None:
+            return None
+        spans = self.active_spans(name)
+        n = sum(hi - lo for lo, hi in spans)
+        k = sum(max(0, min(hi, step) - lo) for lo, hi in spans)
+        w = math.floor(unit.head_warmup * n)
+        if k < w:
+            return unit.lr * k / max(1, w)
+        return unit.lr * max(0.0, (n - k) / max(1, n - w))
+
     def evaluation_steps(self, spec: EvalSpec, lo: int = 0, hi: int | None = None) -> list[int]:
         """The step counts in ``(lo, hi]`` after which evaluation ``spec`` runs (``hi``
         defaults to the last step): every multiple of ``every``, every boundary with ``at
@@ -316,9 +424,9 @@ class Plan:
             if pace.fn == "none":
                 continue
             if pace.after > 0:
-                marks.append((pace.after, f"{what} pacing starts"))
+                marks.append((math.ceil(pace.after), f"{what} pacing starts"))
             release = pace.release_step
-            ramp_end = pace.after + pace.over
+            ramp_end = math.ceil(pace.after + pace.over)
             if release is not None and release < ramp_end:
                 marks.append((release, f"{what} released"))
             elif release is not None:
@@ -356,7 +464,9 @@ class Plan:
             raise ValueError("a plan must be a JSON object")
         version = data.get("version", PLAN_VERSION)
         if version == 1:
-            data = _upgrade_v1(data)
+            data = _upgrade_v2(_upgrade_v1(data))
+        elif version == 2:
+            data = _upgrade_v2(data)
         elif version != PLAN_VERSION:
             raise ValueError(f"plan version {version!r} is not supported (expected {PLAN_VERSION})")
         return _from_data(cls, data, "plan")
@@ -376,10 +486,21 @@ def _upgrade_v1(data: dict) -> dict:
     with replacement across steps, which version 2 writes ``sampling: replacement``. (Its
     ties were broken by file position, which no version-2 plan does: the upgraded plan
     breaks them at random, so a v1 run's order is not reproduced exactly.)"""
-    data = {**data, "version": PLAN_VERSION}
+    data = {**data, "version": 2}
     train = data.get("train", {})
     if isinstance(train, dict) and "sampling" not in train:
         data["train"] = {**train, "sampling": "replacement"}
+    return data
+
+
+def _upgrade_v2(data: dict) -> dict:
+    """A version-2 plan as version 3. Its vocabulary curriculum hid tokens from the inputs
+    only, which version 3 writes ``vocab_rule: {hides: inputs}``. (Version 2 corrupted the
+    union of every active objective's positions for one shared forward; version 3 gives
+    each objective its own corruption, so a v2 multitask run is not reproduced exactly.)"""
+    data = {**data, "version": PLAN_VERSION}
+    if "vocab_rule" not in data:
+        data["vocab_rule"] = {"order": "token_ids", "hides": "inputs"}
     return data
 
 
@@ -428,7 +549,11 @@ def _from_data(tp, data, where: str):
             if name not in data:
                 continue
             item = data[name]
-            if f.metadata.get("mapping"):
+            if f.metadata.get("steps"):
+                if isinstance(item, bool) or not isinstance(item, (int, float)):
+                    raise ValueError(f"{where}.{name}: expected a number of steps")
+                kwargs[name] = steps_number(item)
+            elif f.metadata.get("mapping"):
                 if not isinstance(item, dict):
                     raise ValueError(f"{where}.{name}: expected an object")
                 pair_tp = typing.get_args(hints[name])[0]

@@ -25,7 +25,8 @@ class Signature:
     ``positional``: ``None`` (no positional arguments), ``"names"`` (any number of bare
     names, e.g. ``source(aochildes, bnc)``, ``pos(noun, verb)``) or ``"name"`` (exactly one).
     ``keywords``: allowed keyword arguments and their types (``int``, ``float``, ``fraction``
-    -- a percentage or a number in (0, 1] --, ``str``, ``bool``).
+    -- a percentage or a number in (0, 1] --, ``share`` -- the same in [0, 1] --, ``str``,
+    ``bool``).
     ``ranges``: ``(keyword, lowest, highest)`` -- the whole numbers an ``int`` keyword may
     take, both ends included (``highest`` None: no upper bound); an ``int`` keyword not
     listed takes any number >= 0. The compiler refuses other values at their position and
@@ -36,6 +37,11 @@ class Signature:
     keywords: tuple[tuple[str, str], ...] = ()
     doc: str = ""
     ranges: tuple[tuple[str, int, int | None], ...] = ()
+    #: objectives: whether the model reads a corrupted copy of the batch (its own: one
+    #: backbone forward each) or the clean batch (one forward shared by all such), and
+    #: whether its targets are token ids (``<unk>``-mapped by a vocabulary curriculum)
+    inputs: str = "corrupted"  # "corrupted" | "clean"
+    token_targets: bool = True
 
     def range_of(self, keyword: str) -> tuple[int, int | None]:
         """``(lowest, highest)`` an ``int`` keyword may take (``highest`` None: unbounded)."""
@@ -68,15 +74,36 @@ BUILTIN_SCORERS: dict[str, Signature] = {
     ),
 }
 
+#: how a corrupting objective hides its chosen tokens: ``random`` of them become a random
+#: token, ``keep`` stay as they are, the rest become ``<mask>`` (BERT's 80/10/10 by default)
+CORRUPTION = (("random", "share"), ("keep", "share"))
+DEFAULT_CORRUPTION = {"random": 0.1, "keep": 0.1}
+
 BUILTIN_OBJECTIVES: dict[str, Signature] = {
-    "mlm": Signature(keywords=(("mask", "fraction"),), doc="masked language modelling"),
-    "clm": Signature(doc="causal (next-token) language modelling"),
+    "mlm": Signature(
+        keywords=(("mask", "fraction"), *CORRUPTION),
+        doc="masked language modelling; mask= tokens chosen, random=/keep= of them "
+        "replaced by a random token / kept (the rest become <mask>)",
+    ),
+    "clm": Signature(doc="causal (next-token) language modelling", inputs="clean"),
     "pos": Signature(
         positional="names",
-        keywords=(("mask", "fraction"), ("mask_other", "fraction")),
+        keywords=(("mask", "fraction"), ("mask_other", "fraction"), *CORRUPTION),
         doc="predict the universal POS tag of masked words; pos(noun, verb) restricts the tags",
+        token_targets=False,
     ),
 }
+
+
+def forwards_per_step(objective_names) -> int:
+    """Backbone forwards one step costs with these objectives active: one per corrupting
+    objective (each reads its own corruption), plus one shared by all that read the clean
+    batch. (The trainer also shares a forward between corruptions that come out equal.)"""
+    signatures = objectives()
+    known = [signatures.get(n, Signature()) for n in objective_names]
+    corrupted = sum(1 for s in known if s.inputs == "corrupted")
+    return corrupted + (1 if any(s.inputs == "clean" for s in known) else 0)
+
 
 #: objectives that need a causal / a masked model
 CAUSAL_ONLY = frozenset({"clm"})

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import curriculumc
-from curriculumc.plan import EvalSpec, ModelSpec, Pace, Phase, Plan, TrainSpec, Unit
+from curriculumc.plan import (
+    PLAN_VERSION,
+    EvalSpec,
+    ModelSpec,
+    Pace,
+    Phase,
+    Plan,
+    TrainSpec,
+    Unit,
+    VocabRule,
+)
 
 
 def test_a_plan_without_phases_trains_its_familys_natural_objective():
@@ -57,13 +69,93 @@ def test_evaluation_steps_are_every_multiple_every_boundary_and_the_end(
 
 def test_version_1_plans_read_as_sampling_with_replacement():
     old = Plan.from_dict({"version": 1})
-    assert old.version == 2 and old.train.sampling == "replacement"
+    assert old.version == PLAN_VERSION and old.train.sampling == "replacement"
     assert old.train.batch_unit == "examples" and old.pace.ties == "random"
     kept = Plan.from_dict({"version": 1, "train": {"steps": 10, "sampling": "epochs"}})
     assert kept.train == TrainSpec(steps=10, sampling="epochs")
-    assert Plan.from_dict({}).train.sampling == "epochs"  # version 2 by default
-    with pytest.raises(ValueError, match="version 3"):
-        Plan.from_dict({"version": 3})
+    assert Plan.from_dict({}).train.sampling == "epochs"  # the current version by default
+    with pytest.raises(ValueError, match="version 4"):
+        Plan.from_dict({"version": 4})
+
+
+def test_version_2_plans_keep_their_inputs_only_vocabulary_rule():
+    old = Plan.from_dict({"version": 2, "vocab": {"fn": "linear", "start": 0.1, "over": 100}})
+    assert old.version == PLAN_VERSION and old.vocab_rule == VocabRule("token_ids", "inputs")
+    assert Plan.from_dict({"version": 1}).vocab_rule.hides == "inputs"
+    assert Plan().vocab_rule == VocabRule("token_ids", "inputs_and_labels")  # the seed's
+
+
+def test_step_counts_are_stored_whole_when_whole_so_equal_meanings_hash_equal():
+    whole, resolved = (
+        Pace("linear", 0.1, 1.0, over=100, after=20),
+        Pace("linear", 0.1, 1.0, over=100.0, after=20.0),
+    )
+    assert whole == resolved and type(resolved.after) is int
+    plan = Plan(pace=Pace("log", 0.1, 1.0, over=243.75, after=18.75))
+    again = Plan.from_json(plan.to_json())
+    assert again == plan and again.hash == plan.hash and again.pace.after == 18.75
+    assert Plan.from_json(Plan(pace=whole).to_json()).hash == Plan(pace=resolved).hash
+    with pytest.raises(ValueError, match="number of steps"):
+        Plan.from_dict({"pace": {"fn": "linear", "after": True}})
+
+
+def _climb_pacing(name, total, a, e, b=0.1, top=1.0):
+    """The seed system's get_pacing_fn, re-derived from its source (step units, float
+    step_start, int num_steps; 'step' at step_end)."""
+    start, end = a * total, e * total
+    n = int(end - start)
+
+    def f(step):
+        if name == "step":
+            return b if step < end else top
+        if step < start:
+            return b
+        d = step - start
+        if name == "linear":
+            return min((top - b) / n * d + b, top)
+        if name == "quad":
+            return min((top - b) / n**2 * d**2 + b, top)
+        if name == "root":
+            return min((top - b) / n**0.5 * d**0.5 + b, top)
+        if name == "exp":
+            return min((top - b) / (math.exp(10) - 1) * (math.exp(d * 10 / n) - 1) + b, top)
+        return min((top - b) * (1 + 0.1 * math.log(d / n + math.exp(-10))) + b, top)
+
+    return f
+
+
+@pytest.mark.parametrize("fn", ["linear", "quad", "root", "step", "exp", "log"])
+@pytest.mark.parametrize("total", [300, 1001, 400_000])
+def test_fractional_after_and_over_follow_the_seed_pacing_at_every_step(fn, total):
+    a, e = 0.0625, 0.875
+    after = a * total
+    pace = Pace(fn, 0.1, 1.0, over=e * total - after, after=after)
+    climb = _climb_pacing(fn, total, a, e)
+    steps = range(0, total, max(1, total // 2000))
+    assert max(abs(pace.fraction(t) - climb(t)) for t in steps) < 1e-9
+    if total == 300 and fn == "log":  # the issue's case: 0.100 with whole steps
+        assert pace.fraction(19) == pytest.approx(0.38474, abs=1e-5)
+
+
+def test_a_units_own_head_follows_the_seed_linear_warmup_schedule_over_its_active_steps():
+    units = (Unit("mlm", "mlm"), Unit("pos", "pos", lr=1e-3))
+    plan = Plan(
+        train=TrainSpec(steps=1000),
+        units=units,
+        phases=(
+            Phase(0, (("pos", 1.0),)),
+            Phase(200, (("mlm", 1.0),)),
+            Phase(600, (("pos", 1.0),)),
+        ),
+    )
+    assert plan.active_spans("pos") == ((0, 200), (600, 1000))
+    assert plan.head_lr("mlm", 10) is None  # no lr: the run's schedule
+    n, w = 600, 60  # active steps, 10% warm-up
+    assert plan.head_lr("pos", 0) == 0.0 and plan.head_lr("pos", 30) == pytest.approx(1e-3 / 2)
+    assert plan.head_lr("pos", 60) == pytest.approx(1e-3)
+    # inactive steps do not advance its schedule: step 700 is its active step 300
+    assert plan.head_lr("pos", 700) == pytest.approx(1e-3 * (n - 300) / (n - w))
+    assert plan.head_lr("pos", 999) == pytest.approx(1e-3 * 1 / (n - w))
 
 
 def test_new_fields_round_trip_through_json():

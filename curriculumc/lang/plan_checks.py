@@ -67,9 +67,15 @@ class _Checks:
             return False
         return True
 
-    def share(self, path, value) -> bool:
-        if type(value) not in (int, float) or not math.isfinite(value) or not 0 < value <= 1:
-            self.fail(path, f"must be a fraction in (0, 1], not {_shown(value)}")
+    def share(self, path, value, *, zero=False) -> bool:
+        low_ok = (lambda v: 0 <= v) if zero else (lambda v: 0 < v)
+        if (
+            type(value) not in (int, float)
+            or not math.isfinite(value)
+            or not (low_ok(value) and value <= 1)
+        ):
+            self.fail(path, f"must be a fraction in {'[0' if zero else '(0'}, 1], "
+                      f"not {_shown(value)}")  # fmt: skip
             return False
         return True
 
@@ -91,6 +97,14 @@ class _Checks:
                 self.number((*path, "kwargs", key), value)
             elif allowed[key] == "fraction":
                 self.share((*path, "kwargs", key), value)
+            elif allowed[key] == "share":
+                self.share((*path, "kwargs", key), value, zero=True)
+        given = dict(kwargs)
+        split = [given[k] for k, _ in registry.CORRUPTION if type(given.get(k)) in (int, float)]
+        if len(split) == len(registry.CORRUPTION) and sum(split) > 1 + 1e-12:
+            key = registry.CORRUPTION[-1][0]
+            self.fail((*path, "kwargs", key), "random and keep are shares of the chosen "
+                      f"tokens and add up to {sum(split):g}, more than all of them")  # fmt: skip
 
 
 def check_plan(
@@ -158,10 +172,12 @@ def check_plan(
         if ok and pace.end < pace.start:
             c.fail((name, "end"), f"the pool would shrink: end {pace.end} is below start "
                    f"{pace.start}")  # fmt: skip
-        c.whole((name, "over"), pace.over)
-        c.whole((name, "after"), pace.after, 0)
+        c.number((name, "over"), pace.over, positive=True)
+        c.number((name, "after"), pace.after)
         if pace.release is not None:
             c.share((name, "release"), pace.release)
+    c.choice(("vocab_rule", "order"), subject.vocab_rule.order, plan.VOCAB_ORDERS)
+    c.choice(("vocab_rule", "hides"), subject.vocab_rule.hides, plan.VOCAB_HIDES)
     objectives = registry.objectives()
     names = set()
     for i, unit in enumerate(subject.units):
@@ -170,6 +186,10 @@ def check_plan(
         names.add(unit.name)
         if c.choice(("units", i, "objective"), unit.objective, tuple(sorted(objectives))):
             c.call(("units", i), unit.objective, unit.kwargs, objectives[unit.objective])
+        if unit.lr is not None:
+            c.number(("units", i, "lr"), unit.lr, positive=True)
+        if unit.warmup is not None:
+            c.share(("units", i, "warmup"), unit.warmup, zero=True)
     previous = None
     for i, phase in enumerate(subject.phases):
         where = ("phases", i)

@@ -9,7 +9,7 @@ from support.paths import REPO
 
 import curriculumc
 from curriculumc.errors import CurriculumError
-from curriculumc.plan import Pace, Phase, Plan, ScorerTerm, TrainSpec, Unit
+from curriculumc.plan import PLAN_VERSION, Pace, Phase, Plan, ScorerTerm, TrainSpec, Unit
 
 
 def test_an_empty_spec_is_the_documented_defaults():
@@ -210,9 +210,9 @@ def test_a_v1_plan_reads_as_sampling_with_replacement():
     data["version"] = 1
     for key in ("batch_unit", "sampling"):
         del data["train"][key]
-    del data["pace"]["ties"], data["vocab"]["ties"]
+    del data["pace"]["ties"], data["vocab"]["ties"], data["vocab_rule"]
     old = Plan.from_dict(data)
-    assert old.version == 2 and old.train.sampling == "replacement"
+    assert old.version == PLAN_VERSION and old.train.sampling == "replacement"
     assert old.train.batch_unit == "examples" and old.pace.ties == "random"
     assert old.hash != plan.hash  # the same spec, but not the same sampling
 
@@ -223,11 +223,12 @@ def test_load_plan_reads_a_version_1_plan_json(tmp_path):
     data["version"] = 1
     for key in ("batch_unit", "sampling"):
         del data["train"][key]
+    del data["vocab_rule"]
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(data))
     old = curriculumc.load_plan(path)
-    assert old.train.sampling == "replacement" and old.version == 2
-    data["version"] = 3
+    assert old.train.sampling == "replacement" and old.version == PLAN_VERSION
+    data["version"] = PLAN_VERSION + 1
     path.write_text(json.dumps(data))
     with pytest.raises(CurriculumError) as info:
         curriculumc.load_plan(path)

@@ -59,14 +59,15 @@ def _dataclass_schema(cls) -> dict:
 def plan_schema() -> dict:
     classes = [
         plan.ModelSpec, plan.DataSpec, plan.TokenizerSpec, plan.TrainSpec, plan.ScorerTerm,
-        plan.SortSpec, plan.Pace, plan.Unit, plan.Phase, plan.EvalSpec, plan.OutputSpec,
+        plan.SortSpec, plan.Pace, plan.VocabRule, plan.Unit, plan.Phase, plan.EvalSpec, plan.OutputSpec,
     ]  # fmt: skip
     root = _dataclass_schema(plan.Plan)
-    # a version-1 plan is read too: Plan.from_dict upgrades it (sampling: replacement)
+    # older plans are read too: Plan.from_dict upgrades them
     root["properties"]["version"] = {
         "enum": list(range(1, plan.PLAN_VERSION + 1)),
         "description": f"{plan.PLAN_VERSION}; a version-1 plan (curriculumc before exact "
-        "epochs) is read as this version with train.sampling 'replacement'",
+        "epochs) is read as this version with train.sampling 'replacement', a version-2 "
+        "plan (before per-objective corruption) with vocab_rule.hides 'inputs'",
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
