@@ -1,5 +1,5 @@
 """Training throughput: ``curriculumc run``'s loop against a hand-written loop and HF Trainer,
-the masked-only output projection, and one backbone forward for several objectives.
+the masked-only output projection, and the cost of a second objective's own forward.
 
     .venv/bin/python bench/train_throughput.py              # about 3-5 minutes on 2 CPU cores
     .venv/bin/python bench/train_throughput.py --steps 20 --rounds 1   # quicker
@@ -11,14 +11,17 @@ and ``</s>``. Loops alternate for ``--rounds`` rounds and the median is reported
 a shared machine is noisy.
 
 1. loop: ``Trainer.train`` (what ``curriculumc run`` executes: sampler, collate, masking,
-   vocab limit, one forward, logging) vs a minimal hand-written PyTorch loop doing the
-   textbook thing (``model(input_ids, labels=...)``, full projection), and the same minimal
+   vocabulary map, one forward per distinct input, logging) vs a minimal hand-written
+   PyTorch loop doing the textbook thing (``model(input_ids, labels=...)``, full
+   projection), and the same minimal
    loop with the masked-only projection (the pure overhead comparison), and HF ``Trainer``
    with ``DataCollatorForLanguageModeling``.
 2. head: one forward+backward with the LM head applied to the masked positions only vs at
    every position (full 126-token rows, where the projection matters most).
-3. multitask: ``mlm + 0.5 pos`` with one backbone forward on the union of masked positions
-   vs one forward per objective (each with its own masked input: the seed system's way).
+3. multitask: ``Trainer.train_step`` with ``mlm`` alone vs ``mlm + 0.5 pos``, where each
+   objective reads its own corruption at its own rates (one backbone forward per
+   objective: the seed system's way, and curriculumc's since plan version 3), alternating
+   step by step; the backbone forwards are counted.
 """
 
 from __future__ import annotations
@@ -47,6 +50,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--skip-hf", action="store_true", help="leave out HF Trainer")
+    parser.add_argument(
+        "--only",
+        choices=("loops", "head", "multitask"),
+        default=None,
+        help="run one section only (e.g. --only multitask: about a minute)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write figures here")
     return parser.parse_args()
 
@@ -309,81 +318,86 @@ def head_speedup(plan, data, repeats: int) -> dict:
     }
 
 
-# --- 3. one forward for several objectives ----------------------------------------------
+# --- 3. several objectives: one forward per objective's own corruption -------------------
 
 
-def multitask_ratio(plan, data, repeats: int) -> dict:
-    import torch
+def multitask_ratio(plan, data, repeats: int, work: Path) -> dict:
+    """Seconds per step of ``Trainer.train_step`` -- what ``curriculumc run`` executes --
+    with ``mlm`` alone vs ``mlm + 0.5 pos``, where each objective reads its own corruption
+    (two backbone forwards a step, ``registry.forwards_per_step``); the two alternate step
+    by step on the same batches."""
+    from dataclasses import replace
 
-    from curriculumc.runtime.train import objectives as obj
-    from curriculumc.runtime.train.models import hidden_size
-    from curriculumc.runtime.train.trainer import _curriculum_model
+    from curriculumc import registry
+    from curriculumc.plan import Phase
+    from curriculumc.runtime.train.models import backbone
+    from curriculumc.runtime.train.trainer import RunOptions, Trainer
 
-    model, specials, config = build(plan, data)
-    context = obj.ObjectiveContext(
-        "masked", len(data.tokenizer), hidden_size(config), specials, config
-    )
-    objectives = obj.build_objectives(plan.units, context)
-    module = _curriculum_model(model, objectives).train()
-    weights = dict(plan.phases[0].objectives)
-    rng = np.random.default_rng(0)
-
-    def batch_for(step):
-        indices = rng.choice(len(data.corpus), plan.train.batch, replace=False)
-        batch = obj.collate(data.corpus, indices, seq=128, specials=specials)
-        targets = {n: objectives[n].targets(batch, obj.step_generator(1, step, n)) for n in weights}
-        return batch, targets
-
-    def corrupted(batch, positions, step):
-        return obj.corrupt(
-            batch.ids,
-            positions,
-            obj.step_generator(1, step, "c"),
-            mask_id=specials.mask,
-            vocab_size=len(data.tokenizer),
-        )
-
-    def one_forward(step):
-        batch, targets = batch_for(step)
-        tick = time.perf_counter()
-        union = torch.stack([t.corrupt for t in targets.values()]).any(0)
-        total, _ = module(
-            input_ids=corrupted(batch, union, step),
-            attention_mask=batch.attention_mask,
-            labels={n: t.labels for n, t in targets.items()},
-            scales={
-                n: w / max(1, int((targets[n].labels != -100).sum())) for n, w in weights.items()
-            },
-        )
-        total.backward()
-        module.zero_grad(set_to_none=True)
-        return time.perf_counter() - tick
-
-    def per_objective(step):
-        batch, targets = batch_for(step)
-        tick = time.perf_counter()
-        for name, weight in weights.items():
-            total, _ = module(
-                input_ids=corrupted(batch, targets[name].corrupt, step),
-                attention_mask=batch.attention_mask,
-                labels={name: targets[name].labels},
-                scales={name: weight / max(1, int((targets[name].labels != -100).sum()))},
-            )
-            total.backward()
-        module.zero_grad(set_to_none=True)
-        return time.perf_counter() - tick
-
-    one_forward(0), per_objective(0)
-    single, several = [], []
-    for step in range(1, repeats + 1):
-        single.append(one_forward(step))
-        several.append(per_objective(step))
-    return {
-        "objectives": " + ".join(f"{w:g} {n}" for n, w in weights.items()),
-        "one_forward_ms": 1000 * median(single),
-        "forward_per_objective_ms": 1000 * median(several),
-        "speedup": median(several) / median(single),
+    plans = {
+        "mlm": replace(plan, units=plan.units[:1], phases=(Phase(0, (("mlm", 1.0),)),)),
+        "mlm + 0.5 pos": plan,
     }
+    trainers, forwards, times = {}, {}, {}
+    for name, each in plans.items():
+        trainer = Trainer(
+            each,
+            data,
+            np.arange(len(data.corpus)),
+            RunOptions(run_dir=Path(tempfile.mkdtemp(dir=work)), quiet=True),
+        )
+        trainer.setup()
+        trainer.module.train()
+        calls = []
+        backbone(trainer.model).register_forward_hook(lambda *a, calls=calls: calls.append(1))
+        trainers[name], forwards[name], times[name] = trainer, calls, []
+    for step in range(repeats + 1):
+        for name, trainer in trainers.items():
+            weights = trainer.objective_weights(step)
+            tick = time.perf_counter()
+            trainer.train_step(step, weights)
+            if step > 0:  # the first is a warm-up
+                times[name].append(time.perf_counter() - tick)
+    for trainer in trainers.values():
+        trainer.cleanup()
+    alone, both = (median(times[n]) for n in plans)
+    return {
+        "objectives": " vs ".join(plans),
+        "forwards_per_step": {n: len(forwards[n]) / (repeats + 1) for n in plans},
+        "registry_forwards_per_step": {
+            n: registry.forwards_per_step([u.objective for u in p.units]) for n, p in plans.items()
+        },
+        "mlm_ms": 1000 * alone,
+        "mlm_pos_ms": 1000 * both,
+        "ratio": both / alone,
+    }
+
+
+def loop_figures(args, plan, data, work: Path) -> dict:
+    """Section 1: tokens/s of the loops, alternating for ``--rounds`` rounds."""
+    loops = {"curriculumc": [], "minimal": [], "minimal_masked_only": [], "hf_trainer": []}
+    for _ in range(args.rounds):
+        for name in loops:
+            if name == "hf_trainer" and args.skip_hf:
+                continue
+            if name == "curriculumc":
+                seconds, tokens = ours(plan, data, args.steps, work)
+            elif name == "hf_trainer":
+                seconds, tokens = hf_trainer(plan, data, args.steps, work)
+            else:
+                seconds, tokens = minimal(
+                    plan, data, args.steps, masked_only=name == "minimal_masked_only"
+                )
+            loops[name].append(tokens / seconds)
+    figures = {"loops_tokens_per_s": {k: median(v) for k, v in loops.items() if v}}
+    rates = figures["loops_tokens_per_s"]
+    for name, rate in rates.items():
+        print(f"  {name:22s} {rate:9,.0f} tokens/s   ({rate / rates['curriculumc']:.2f}x ours)")
+    figures["ours_vs_minimal_masked_only"] = rates["curriculumc"] / rates["minimal_masked_only"]
+    figures["ours_vs_minimal"] = rates["curriculumc"] / rates["minimal"]
+    if "hf_trainer" in rates:
+        figures["ours_vs_hf_trainer"] = rates["curriculumc"] / rates["hf_trainer"]
+
+    return figures
 
 
 # --- main ----------------------------------------------------------------------------------
@@ -409,42 +423,29 @@ def main() -> int:
         f"{args.preset}, batch {args.batch}, {len(data.corpus):,} utterances, vocab "
         f"{len(data.tokenizer)}, {args.threads} thread(s), {args.steps} steps x {args.rounds} rounds"
     )
-    loops = {"curriculumc": [], "minimal": [], "minimal_masked_only": [], "hf_trainer": []}
-    for _ in range(args.rounds):
-        for name in loops:
-            if name == "hf_trainer" and args.skip_hf:
-                continue
-            if name == "curriculumc":
-                seconds, tokens = ours(plan, data, args.steps, work)
-            elif name == "hf_trainer":
-                seconds, tokens = hf_trainer(plan, data, args.steps, work)
-            else:
-                seconds, tokens = minimal(
-                    plan, data, args.steps, masked_only=name == "minimal_masked_only"
-                )
-            loops[name].append(tokens / seconds)
-    figures = {"loops_tokens_per_s": {k: median(v) for k, v in loops.items() if v}}
-    rates = figures["loops_tokens_per_s"]
-    for name, rate in rates.items():
-        print(f"  {name:22s} {rate:9,.0f} tokens/s   ({rate / rates['curriculumc']:.2f}x ours)")
-    figures["ours_vs_minimal_masked_only"] = rates["curriculumc"] / rates["minimal_masked_only"]
-    figures["ours_vs_minimal"] = rates["curriculumc"] / rates["minimal"]
-    if "hf_trainer" in rates:
-        figures["ours_vs_hf_trainer"] = rates["curriculumc"] / rates["hf_trainer"]
-
-    figures["head"] = head_speedup(plan, data, repeats=5 * args.rounds)
-    h = figures["head"]
-    print(
-        f"masked-only projection ({h['rows']}): head fwd+bwd {h['head_full_ms']:.1f} -> "
-        f"{h['head_masked_only_ms']:.1f} ms ({h['head_speedup']:.1f}x), whole step "
-        f"{h['step_full_ms']:.1f} -> {h['step_masked_only_ms']:.1f} ms ({h['step_speedup']:.2f}x)"
-    )
+    figures = {}
+    if args.only in (None, "loops"):
+        figures.update(loop_figures(args, plan, data, work))
+    if args.only in (None, "head"):
+        figures["head"] = head_speedup(plan, data, repeats=5 * args.rounds)
+        h = figures["head"]
+        print(
+            f"masked-only projection ({h['rows']}): head fwd+bwd {h['head_full_ms']:.1f} -> "
+            f"{h['head_masked_only_ms']:.1f} ms ({h['head_speedup']:.1f}x), whole step "
+            f"{h['step_full_ms']:.1f} -> {h['step_masked_only_ms']:.1f} ms "
+            f"({h['step_speedup']:.2f}x)"
+        )
+    if args.only not in (None, "multitask"):
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        return 0
     pos_plan, pos_data = prepare(args, work, pos=True)
-    figures["multitask"] = multitask_ratio(pos_plan, pos_data, repeats=10 * args.rounds)
+    figures["multitask"] = multitask_ratio(pos_plan, pos_data, 10 * args.rounds, work)
     m = figures["multitask"]
+    f = m["forwards_per_step"]
     print(
-        f"{m['objectives']}: one forward {m['one_forward_ms']:.1f} ms vs one per objective "
-        f"{m['forward_per_objective_ms']:.1f} ms ({m['speedup']:.2f}x)"
+        f"train_step, {m['objectives']}: {m['mlm_ms']:.1f} ms ({f['mlm']:g} forward) vs "
+        f"{m['mlm_pos_ms']:.1f} ms ({f['mlm + 0.5 pos']:g} forwards): {m['ratio']:.2f}x the time"
     )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -78,6 +78,11 @@ BUILTIN_SCORERS: dict[str, Signature] = {
 #: token, ``keep`` stay as they are, the rest become ``<mask>`` (BERT's 80/10/10 by default)
 CORRUPTION = (("random", "share"), ("keep", "share"))
 DEFAULT_CORRUPTION = {"random": 0.1, "keep": 0.1}
+#: the chosen shares when a unit gives none: mlm 15%; pos 40% of its tags' tokens when it
+#: names tags (15% when it trains all of them) and 15% of the other tokens -- the seed's
+MLM_MASK = 0.15
+POS_MASK_RESTRICTED = 0.4
+POS_MASK_OTHER = 0.15
 
 BUILTIN_OBJECTIVES: dict[str, Signature] = {
     "mlm": Signature(

@@ -1,5 +1,5 @@
-"""``curriculumc import climb CONF_DIR_OR_FILE [-o out.cur] [--data PATH] [--sources a,b]
-[--devices N]``:
+"""``curriculumc import climb CONF_DIR_OR_FILE [group=option ...] [key.path=value ...]
+[-o out.cur] [--data PATH] [--sources a,b] [--devices N]``:
 turn a seed-system (CLIMB) Hydra config into a ``.cur`` spec that means the same; see
 :mod:`curriculumc.importers.climb`. (The module is ``import_`` because ``import`` is a Python
 keyword; the CLI maps the command name.)"""
@@ -27,6 +27,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("system", choices=SYSTEMS, help="the system the config is for")
     parser.add_argument("path", metavar="CONF_DIR_OR_FILE", help="config folder or file")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="OVERRIDE",
+        help="Hydra-style choices and values, as the seed's train.py takes them: "
+        "group=option (data_curriculum=log_ngram; +group=option too), group=null, "
+        "key.path=value (trainer.max_training_steps=300)",
+    )
     parser.add_argument("-o", "--output", type=Path, help="spec file to write (default: stdout)")
     parser.add_argument(
         "--data", help="use this data (a path or corpus name) instead of the config's dataset"
@@ -62,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
     from curriculumc.importers.climb import import_climb
 
     sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else None
-    result = import_climb(args.path, data=args.data, sources=sources, devices=args.devices)
+    result = import_climb(
+        args.path, args.overrides, data=args.data, sources=sources, devices=args.devices
+    )
     if args.output:
         try:
             args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -85,6 +85,13 @@ class Number:
         return int(round(_DECIMAL.multiply(self._decimal(), total) / 100))
 
 
+def share_sum(*numbers: Number) -> float:
+    """The sum of percentages as one share, added exactly before rounding to a float:
+    ``share_sum(6.25%, 81.25%)`` is 0.875 (where ``after X% over Y%`` ends)."""
+    total = sum((n._decimal() for n in numbers), decimal.Decimal(0))
+    return float(_DECIMAL.divide(total, 100))
+
+
 @dataclass(frozen=True)
 class Name:
     """A bare name: ``roberta-small``, ``ngram_ppl``, ``noun``."""
@@ -215,13 +222,21 @@ class Ties:
 
 @dataclass(frozen=True)
 class PaceStmt:
-    """``pace FN SCHEDULE [ties RULE]`` or ``pace none``; ``target`` is ``data`` or ``vocab``."""
+    """``pace FN SCHEDULE [ties RULE]`` or ``pace none``; ``target`` is ``data`` or ``vocab``.
+
+    A vocabulary pace may say in which order tokens are released (``order``: the name
+    after ``by``, e.g. ``pos_tags``) and what a hidden token is hidden from (``hides``: a
+    name, ``inputs`` for the DSL's ``inputs only``); None: the defaults (token ids, inputs
+    and labels).
+    """
 
     target: str
     fn: Name
     schedule: Schedule | None = None
     ties: Ties | None = None
     span: Span | None = None
+    order: Name | None = None
+    hides: Name | None = None
 
 
 @dataclass(frozen=True)
@@ -234,12 +249,26 @@ class AtStmt:
 
 
 @dataclass(frozen=True)
+class DuringStmt:
+    """``during S..E [W] OBJ``: the objective is trained at every step t with
+    ``S <= t / T <= E`` (T the training steps; both ends included), with weight W."""
+
+    start: Number
+    end: Number
+    term: Term
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
 class UnitStmt:
-    """``unit NAME = CALL``."""
+    """``unit NAME = CALL [lr LR] [warmup W]``: ``lr`` is the unit's own head learning
+    rate, ``warmup`` its warm-up share of the unit's active steps (only with ``lr``)."""
 
     name: Name
     call: Call
     span: Span | None = None
+    lr: Number | None = None
+    warmup: Number | None = None
 
 
 @dataclass(frozen=True)
@@ -283,6 +312,7 @@ Statement = Union[  # noqa: UP007
     SortStmt,
     PaceStmt,
     AtStmt,
+    DuringStmt,
     UnitStmt,
     EvalStmt,
     LogStmt,

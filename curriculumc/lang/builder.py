@@ -14,21 +14,25 @@ linear decay; no sort, no pacing; with no ``at``, the model family's natural obj
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
 from pathlib import Path
 
 from curriculumc import plan, pos_tags, presets, registry
-from curriculumc.errors import did_you_mean
+from curriculumc.errors import Diagnostic, did_you_mean
 from curriculumc.files import MAX_CONFIG_BYTES, read_limited
 from curriculumc.lang import ast
-from curriculumc.lang.printer import call_text, scalar_text
+from curriculumc.lang.printer import call_text, percent_text, scalar_text
 from curriculumc.lang.values import (
     E_CHOICE,
+    E_PERCENT,
+    E_TYPE,
     Report,
     check_exists,
     read_choice,
+    read_exact_time,
     read_float,
     read_int,
     read_share,
@@ -70,6 +74,13 @@ E_AT_FIRST = "E062"
 E_FAMILY = "E063"
 E_DUPLICATE_EVAL = "E066"
 E_TIES_PLACE = "E067"
+E_DURING_MIX = "E068"
+E_DURING_RANGE = "E069"
+E_DURING_GAP = "E070"
+E_DURING_OVERLAP = "E071"
+E_UNIT_WARMUP = "E072"
+E_CORRUPTION = "E073"
+E_VOCAB_RULE = "E074"
 
 #: ``train`` setting -> TrainSpec field (and the aliases a researcher may write)
 TRAIN_SETTINGS = {
@@ -353,8 +364,35 @@ def _call_arguments(call: ast.Call, signature: registry.Signature, what: str, re
         bounds = signature.range_of(key)
         value = read_typed(arg.value, allowed[key], f"'{key}'", report, bounds=bounds)
         if value is not None:
-            kwargs[key] = value
-    return names, tuple(sorted(kwargs.items()))
+            kwargs[key] = (value, arg)
+    _check_corruption(kwargs, allowed, what, report)
+    return names, tuple(sorted((k, v) for k, (v, _) in kwargs.items()))
+
+
+def _check_corruption(kwargs: dict, allowed: dict, what: str, report: Report) -> None:
+    """``random`` and ``keep`` are shares of the chosen tokens (the rest become
+    ``<mask>``): together at most all of them, a keyword left out counting its default."""
+    keys = [k for k, _ in registry.CORRUPTION]
+    if not all(k in allowed for k in keys) or not any(k in kwargs for k in keys):
+        return
+    shares = {k: kwargs[k][0] if k in kwargs else registry.DEFAULT_CORRUPTION[k] for k in keys}
+    total = sum(shares.values())
+    if total <= 1 + 1e-12:
+        return
+    where = max((kwargs[k][1] for k in keys if k in kwargs), key=lambda a: _order(a.span))
+    parts = " + ".join(
+        f"{k} {percent_text(v)}" + ("" if k in kwargs else " (the default)")
+        for k, v in shares.items()
+    )
+    report_error(
+        report, E_CORRUPTION,
+        f"the chosen tokens of {what} cannot be split so: {parts} is more than 100%",
+        where, hint="random= and keep= are shares of the chosen tokens; the rest become <mask>",
+    )  # fmt: skip
+
+
+def _order(span) -> tuple:
+    return (0, 0) if span is None else (span.line, span.column)
 
 
 def _weight(term: ast.Term, report: Report) -> float | None:
@@ -422,8 +460,18 @@ def build_pace(stmt: ast.PaceStmt | None, steps: int, report: Report) -> plan.Pa
         end = read_share(schedule.end, "the end ('to')", report)
     after = 0
     if schedule.after is not None:
-        after = read_time(schedule.after, "'after'", report, steps)
-    over = read_time(schedule.over, "'over'", report, steps, minimum=1)
+        after = read_exact_time(schedule.after, "'after'", report, steps)
+    over = read_exact_time(schedule.over, "'over'", report, steps, minimum=1)
+    if (
+        after is not None
+        and over is not None
+        and schedule.after is not None
+        and schedule.after.percent
+        and schedule.over.percent
+    ):
+        # both shares: the ramp ends at (a + o) * T exactly, the seed's step_end = e * T
+        ends = ast.share_sum(schedule.after, schedule.over) * steps
+        over = plan.steps_number(_ramp(after, ends)) if ends - after >= 1 else over
     release = None
     if schedule.release is not None:
         release = read_share(schedule.release, "'release at'", report)
@@ -442,6 +490,47 @@ def build_pace(stmt: ast.PaceStmt | None, steps: int, report: Report) -> plan.Pa
     if not known:
         return plan.Pace()
     return plan.Pace(fn, start, end, over, after, release, ties or plan.Pace.ties)
+
+
+def _ramp(after: float, ends: float) -> float:
+    """``ends - after`` (the seed's ``step_end - step_start``), nudged by a few ulps where
+    floating point would put ``after + over`` -- where the plan's pacing jumps and ends --
+    on the other side of a whole step than ``ends``; the ramp's whole steps,
+    ``floor(over)``, stay the seed's ``int(step_end - step_start)``."""
+    over = ends - after
+    candidates = [over]
+    for direction in (math.inf, -math.inf):
+        value = over
+        for _ in range(4):
+            value = math.nextafter(value, direction)
+            candidates.append(value)
+    fitting = [c for c in candidates if math.floor(c) == math.floor(over)]
+    for ok in (lambda c: after + c == ends, lambda c: math.ceil(after + c) == math.ceil(ends)):
+        found = [c for c in fitting if ok(c)]
+        if found:
+            return found[0]
+    return over
+
+
+def build_vocab_rule(stmt: ast.PaceStmt | None, report: Report) -> plan.VocabRule:
+    """The order of a vocabulary curriculum (``by ORDER``) and what a hidden token is hidden
+    from (``inputs only``); the defaults when absent or wrong."""
+    if stmt is None or (stmt.order is None and stmt.hides is None):
+        return plan.VocabRule()
+    if stmt.fn.value == "none":
+        node = stmt.order or stmt.hides
+        report_error(
+            report, E_VOCAB_RULE, "'vocab none' shows every token from the start: it has no "
+            "order and hides nothing", node, hint="remove it, or pace the vocabulary",
+        )  # fmt: skip
+        return plan.VocabRule()
+    fields = {}
+    if stmt.order is not None:
+        fields["order"] = read_choice(stmt.order, "vocabulary order", report, plan.VOCAB_ORDERS)
+    if stmt.hides is not None:
+        fields["hides"] = read_choice(stmt.hides, "what hidden tokens are hidden from",
+                                      report, plan.VOCAB_HIDES)  # fmt: skip
+    return plan.VocabRule(**{k: v for k, v in fields.items() if v is not None})
 
 
 def _tie_rule(stmt: ast.PaceStmt, report: Report) -> str | None:
@@ -522,8 +611,26 @@ def declared_units(spec: ast.Spec, report: Report) -> dict[str, tuple[ast.UnitSt
             continue
         unit = _unit_from_call(name, stmt.call, report)
         if unit is not None:
-            declared[name] = (stmt, unit)
+            declared[name] = (stmt, _head_settings(stmt, unit, report))
     return declared
+
+
+def _head_settings(stmt: ast.UnitStmt, unit: plan.Unit, report: Report) -> plan.Unit:
+    """``lr LR [warmup W]`` of a unit statement: its head's own learning rate and warm-up."""
+    lr = warmup = None
+    if stmt.lr is not None:
+        lr = read_float(stmt.lr, "a unit's 'lr'", report, positive=True)
+    if stmt.warmup is not None:
+        if stmt.lr is None:
+            report_error(
+                report, E_UNIT_WARMUP, f"'warmup' of unit '{unit.name}' needs its 'lr'",
+                stmt.warmup, hint=f"a unit's warm-up belongs to its own head schedule: write "
+                f"'lr 1e-3 warmup {stmt.warmup.text}', or remove 'warmup' (the head then "
+                "trains with the run's schedule)",
+            )  # fmt: skip
+        else:
+            warmup = read_share(stmt.warmup, "a unit's 'warmup'", report, zero=True)
+    return dataclasses.replace(unit, lr=lr, warmup=warmup)
 
 
 def _family_problem(objective: str, family: str) -> str | None:
@@ -537,38 +644,25 @@ def _family_problem(objective: str, family: str) -> str | None:
 def build_phases(
     spec: ast.Spec, family: str, steps: int, report: Report
 ) -> tuple[tuple[plan.Unit, ...], tuple[plan.Phase, ...]]:
-    """The units used in ``at`` statements (sorted by name) and the objective phases."""
+    """The units used in ``at`` (or ``during``) statements (sorted by name) and the
+    objective phases."""
     declared = declared_units(spec, report)
-    known = registry.objectives()
     units: dict[str, plan.Unit] = {}
+    if spec.of_type(ast.DuringStmt):
+        resolved = _during_phases(spec, declared, family, steps, units, report)
+        if resolved is not None:
+            ordered = tuple(sorted(units.values(), key=lambda u: u.name))
+            return ordered, resolved
+        units.clear()
     phases = []
     for stmt in spec.of_type(ast.AtStmt):
         start = read_time(stmt.time, "the step of 'at'", report, steps)
         weights: dict[str, float] = {}
         for term in stmt.terms:
-            weight = _weight(term, report)
-            call = term.call
-            name = call.name.value
-            if name in declared:
-                if call.args:
-                    report_error(report, E_ARGS, f"unit '{name}' takes no arguments", call.args[0],
-                            hint=f"its arguments are set where it is defined "
-                            f"(line {declared[name][0].span.line})")  # fmt: skip
-                unit = declared[name][1]
-            elif name in known:
-                unit = _unit_from_call(None, call, report)
-            else:
-                report_unknown(
-                    report, E_OBJECTIVE, "objective or unit", call.name, {*known, *declared}
-                )
+            found = _term_unit(term, declared, family, report)
+            if found is None:
                 continue
-            problem = _family_problem(unit.objective, family)
-            if problem:
-                natural = presets.FAMILY_OBJECTIVE[family]
-                report_error(
-                    report, E_FAMILY, f"objective '{unit.objective}' does not fit {problem}",
-                    call, hint=f"use '{natural}', or a model of the other family",
-                )  # fmt: skip
+            unit, weight = found
             if unit.name in weights:
                 report_error(
                     report, E_DUPLICATE_ARG, f"'{unit.name}' appears twice in one 'at'", term
@@ -586,6 +680,146 @@ def build_phases(
         return tuple(units.values()), (plan.natural_phase(family),)
     ordered = tuple(sorted(units.values(), key=lambda u: u.name))
     return ordered, tuple(plan.Phase(start, weights) for start, _, weights in phases)
+
+
+def _term_unit(term: ast.Term, declared: dict, family: str, report: Report):
+    """The unit of an objective term of ``at``/``during`` and its weight (None: wrong
+    weight), or None when the term names nothing."""
+    known = registry.objectives()
+    weight = _weight(term, report)
+    call = term.call
+    name = call.name.value
+    if name in declared:
+        if call.args:
+            report_error(report, E_ARGS, f"unit '{name}' takes no arguments", call.args[0],
+                    hint=f"its arguments are set where it is defined "
+                    f"(line {declared[name][0].span.line})")  # fmt: skip
+        unit = declared[name][1]
+    elif name in known:
+        unit = _unit_from_call(None, call, report)
+    else:
+        report_unknown(report, E_OBJECTIVE, "objective or unit", call.name, {*known, *declared})
+        return None
+    problem = _family_problem(unit.objective, family)
+    if problem:
+        natural = presets.FAMILY_OBJECTIVE[family]
+        report_error(
+            report, E_FAMILY, f"objective '{unit.objective}' does not fit {problem}",
+            call, hint=f"use '{natural}', or a model of the other family",
+        )  # fmt: skip
+    return unit, weight
+
+
+def active_steps(start: float, end: float, steps: int) -> tuple[int, int]:
+    """The first and last step t of ``[0, steps)`` with ``start <= t / steps <= end``
+    (computed as ``t / steps`` in floating point, the seed system's objective ranges);
+    ``first > last`` when there is none."""
+    lo = max(0, math.ceil(start * steps))
+    while lo > 0 and (lo - 1) / steps >= start:
+        lo -= 1
+    while lo < steps and lo / steps < start:
+        lo += 1
+    hi = min(steps - 1, math.floor(end * steps))
+    while hi + 1 < steps and (hi + 1) / steps <= end:
+        hi += 1
+    while hi >= 0 and hi / steps > end:
+        hi -= 1
+    return lo, hi
+
+
+def _during_share(value: ast.Number, what: str, report: Report) -> float | None:
+    if not value.percent:
+        report_error(
+            report, E_TYPE, f"{what} must be a percentage of training, not {value.text}", value,
+            hint=f"write 'during 0%..50% OBJ'; {value.text} of the steps is "
+            f"{value.share * 100:g}%" if 0 <= value.share <= 1 else "write 'during 0%..50% OBJ'",
+        )  # fmt: skip
+        return None
+    share = value.magnitude
+    if not math.isfinite(share) or not 0 <= share <= 100:
+        report_error(report, E_PERCENT, f"{what} must be a percentage in [0, 100], not "
+                     f"{value.text}", value)  # fmt: skip
+        return None
+    return value.share
+
+
+def _during_phases(spec, declared, family, steps, units, report) -> tuple | None:
+    """The phases of ``during`` statements: one at every step where the set of active
+    units changes. None (after reporting) when the spec mixes them with ``at``."""
+    durings = spec.of_type(ast.DuringStmt)
+    ats = spec.of_type(ast.AtStmt)
+    if ats:
+        later = max(durings[0], ats[0], key=lambda stmt: _order(stmt.span))
+        word = "during" if isinstance(later, ast.DuringStmt) else "at"
+        span = later.span
+        if span is not None:  # the keyword itself
+            span = dataclasses.replace(span, end_line=span.line, end_column=span.column + len(word))
+        report(Diagnostic(
+            E_DURING_MIX, "'during' and 'at' cannot be mixed: one says when each objective "
+            "starts, the other when each is active", span,
+            "write every objective's range with 'during S%..E% OBJ', or every phase with "
+            "'at STEP OBJ'",
+        ))  # fmt: skip
+        return None
+    ranges = []  # (first step, last step, unit name, weight, statement)
+    for stmt in durings:
+        start = _during_share(stmt.start, "the start of 'during'", report)
+        end = _during_share(stmt.end, "the end of 'during'", report)
+        found = _term_unit(stmt.term, declared, family, report)
+        if None in (start, end) or found is None:
+            continue
+        unit, weight = found
+        if end < start:
+            report_error(report, E_DURING_RANGE, f"'during {stmt.start.text}..{stmt.end.text}' "
+                         "ends before it starts", stmt.end)  # fmt: skip
+            continue
+        lo, hi = active_steps(start, end, steps)
+        if lo > hi:
+            report_error(
+                report, E_DURING_RANGE,
+                f"'during {stmt.start.text}..{stmt.end.text}' holds no step of training: no "
+                f"step t of 0 to {steps - 1} has {stmt.start.text} <= t/{steps} <= "
+                f"{stmt.end.text}",
+                stmt.start,
+            )  # fmt: skip
+            continue
+        clash = next((r for r in ranges if r[2] == unit.name and r[0] <= hi and lo <= r[1]), None)
+        if clash is not None:
+            report_error(
+                report, E_DURING_OVERLAP,
+                f"'{unit.name}' is in two 'during' ranges that share steps "
+                f"{max(lo, clash[0]):,}–{min(hi, clash[1]):,}",
+                stmt.term, hint=f"the other is on line {clash[4].span.line}; a unit has one "
+                "weight at a time",
+            )  # fmt: skip
+            continue
+        if weight is None:
+            continue
+        units[unit.name] = unit
+        ranges.append((lo, hi, unit.name, weight, stmt))
+    if not ranges:
+        return None
+    cuts = sorted({0, *(r[0] for r in ranges), *(r[1] + 1 for r in ranges if r[1] + 1 < steps)})
+    phases: list[plan.Phase] = []
+    for i, cut in enumerate(cuts):
+        active = tuple(sorted((r[2], r[3]) for r in ranges if r[0] <= cut <= r[1]))
+        if not active:
+            last = cuts[i + 1] - 1 if i + 1 < len(cuts) else steps - 1
+            before = [r for r in ranges if r[1] + 1 == cut]
+            node = before[-1][4].end if before else min(ranges, key=lambda r: r[0])[4].start
+            report_error(
+                report, E_DURING_GAP,
+                f"no objective is trained at steps {cut:,}–{last:,}: no 'during' range "
+                f"holds them",
+                node, hint="ranges include both ends (t/T from S to E): let the next range "
+                "start where this one ends, e.g. 'during 0%..50% a' and 'during 50%..100% b'",
+            )  # fmt: skip
+            continue
+        if not phases or phases[-1].objectives != active:
+            phases.append(plan.Phase(cut, active))
+    if phases and phases[0].start != 0:
+        return None
+    return tuple(phases)
 
 
 def _check_phase_times(phases, steps: int, report: Report) -> None:
@@ -672,6 +906,7 @@ def build_plan(spec: ast.Spec, report: Report) -> plan.Plan:
         sort=build_sort(spec, report),
         pace=build_pace(paces.get("data"), train.steps, report),
         vocab=build_pace(paces.get("vocab"), train.steps, report),
+        vocab_rule=build_vocab_rule(paces.get("vocab"), report),
         units=units,
         phases=phases,
         evals=build_evals(spec, train.steps, report),

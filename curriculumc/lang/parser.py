@@ -31,7 +31,7 @@ E_CHARACTER = "E002"
 E_ENCODING = "E003"
 
 STATEMENT_KEYWORDS = (
-    "model", "data", "tokenizer", "train", "sort", "pace", "vocab", "at", "unit",
+    "model", "data", "tokenizer", "train", "sort", "pace", "vocab", "at", "during", "unit",
     "eval", "log", "checkpoint", "push",
 )  # fmt: skip
 
@@ -241,8 +241,14 @@ class _ToAst(Transformer):
         return ast.PaceStmt("data", self._leaf(fn), schedule, ties, self._span(meta))
 
     def vocab(self, meta, children):
-        fn, schedule, ties = children
-        return ast.PaceStmt("vocab", self._leaf(fn), schedule, ties, self._span(meta))
+        fn, schedule, order, hides, ties = children
+        return ast.PaceStmt("vocab", self._leaf(fn), schedule, ties, self._span(meta), order, hides)
+
+    def vocab_order(self, meta, children):
+        return self._leaf(children[0])
+
+    def vocab_hides(self, meta, children):
+        return ast.Name("inputs", self._span(meta))  # 'inputs only': hidden from the inputs
 
     def ties(self, meta, children):
         return ast.Ties(self._leaf(children[0]), self._span(meta))
@@ -258,9 +264,23 @@ class _ToAst(Transformer):
         time, terms = children
         return ast.AtStmt(self._leaf(time), terms, self._span(meta))
 
+    def during(self, meta, children):
+        start, end, term = children
+        return ast.DuringStmt(self._leaf(start), self._leaf(end), term, self._span(meta))
+
     def unit(self, meta, children):
-        name, call = children
-        return ast.UnitStmt(self._leaf(name), call, self._span(meta))
+        name, call, options = children
+        fields = dict(options or ())
+        return ast.UnitStmt(self._leaf(name), call, self._span(meta), **fields)
+
+    def unit_options(self, meta, children):
+        return [c for c in children if c is not None]
+
+    def unit_lr(self, meta, children):
+        return ("lr", self._leaf(children[0]))
+
+    def unit_warmup(self, meta, children):
+        return ("warmup", self._leaf(children[0]))
 
     def eval(self, meta, children):
         target, *options = children
@@ -326,8 +346,8 @@ class _ToAst(Transformer):
 # Labelled bad statements: a failing statement is named after the first example that
 # fails in the same parser state (lark's match_examples). Keep each example minimal.
 _EXAMPLES: dict[str, tuple[str, ...]] = {
-    "expected a statement (model, data, tokenizer, train, sort, pace, vocab, at, unit, "
-    "eval, log, checkpoint, push)": ("foo", "foo bar", "12", '"x"', "(", "+", "=", ","),
+    "expected a statement (model, data, tokenizer, train, sort, pace, vocab, at, during, "
+    "unit, eval, log, checkpoint, push)": ("foo", "foo bar", "12", '"x"', "(", "+", "=", ","),
     "missing the model preset or config path after 'model'": ("model",),
     "missing the data source after 'data' (a corpus name, a quoted path or hub ID)": ("data",),
     "expected a hub dataset ID such as org/name": ("data hub", "data hub x"),
@@ -347,6 +367,18 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "pace root from 10% to 90% after 100",
         "pace root from 10% 100",
     ),
+    "missing the vocabulary order after 'by' (token_ids, pos_tags or pos_tags_and_token_ids)": (
+        "vocab linear from 1% over 10 by",
+        "vocab linear from 1% over 10 by 3",
+    ),
+    "expected 'only' after 'inputs' (write '... inputs only')": (
+        "vocab linear from 1% over 10 inputs",
+        "vocab linear from 1% over 10 by pos_tags inputs",
+        "vocab linear from 1% over 10 inputs x",
+    ),
+    "missing the range after 'during' (write 'during 0%..50% OBJ')": ("during", "during mlm"),
+    "expected '..' after the start of 'during' (write 'during 0%..50% OBJ', percentages of "
+    "training)": ("during 0%", "during 0% 50% mlm", "during 0..5% x", "during 0% mlm"),
     "missing 'at' after 'release' (write 'release at R%')": (
         "pace root from 1% over 10 release 8%",
     ),
@@ -372,8 +404,13 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "checkpoint every",
         "checkpoint every 10 keep",
         "log every",
+        "during 0%..",
+        "during 0%.. mlm",
+        "unit a = mlm lr",
+        "unit a = mlm warmup",
+        "unit a = mlm lr 1e-3 warmup",
     ),
-    "missing an objective": ("at 0", "at 0 0.5"),
+    "missing an objective": ("at 0", "at 0 0.5", "during 0%..50%", "during 0%..50% 0.5"),
     "expected 'at' after ',' (write 'at 0 mlm, at 1000 pos')": ("at 0 mlm, 100 pos", "at 0 x,"),
     "unclosed parenthesis": (
         "sort by x(",
@@ -414,6 +451,14 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "at 0 mlm pos",
         "at 0 pos(noun) x",
         "unit a = b c",
+        "unit a = b lr 1e-3 c",
+        "unit a = b lr 1e-3 lr 2",
+        "unit a = b warmup 1% warmup 2",
+        "unit a = b lr 1e-3 warmup 10% x",
+        "during 0%..50% mlm pos",
+        "during 0%..50% pos(noun) x",
+        "vocab linear from 1% over 10 by pos_tags x",
+        "vocab linear from 1% over 10 inputs only x",
         "eval blimp foo",
         "eval blimp every 10 x",
         "log every 10 x",
@@ -552,7 +597,8 @@ def _syntax_diagnostic(
         hint = did_you_mean(str(token), STATEMENT_KEYWORDS, most=1) or hint
     if label and "{term}" in label:  # the scorer/objective pieces are shared by sort and at
         words = text.split()
-        term = {"sort": "a scorer", "at": "an objective"}.get(words[0] if words else "", "a term")
+        kinds = {"sort": "a scorer", "at": "an objective", "during": "an objective"}
+        term = kinds.get(words[0] if words else "", "a term")
         label = label.replace("{term}", term)
     message = f"{label}; found {found}" if label else f"syntax error: unexpected {found}"
     return Diagnostic(E_SYNTAX, message, where, hint)

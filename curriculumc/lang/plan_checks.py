@@ -100,9 +100,16 @@ class _Checks:
             elif allowed[key] == "share":
                 self.share((*path, "kwargs", key), value, zero=True)
         given = dict(kwargs)
-        split = [given[k] for k, _ in registry.CORRUPTION if type(given.get(k)) in (int, float)]
-        if len(split) == len(registry.CORRUPTION) and sum(split) > 1 + 1e-12:
-            key = registry.CORRUPTION[-1][0]
+        keys = [k for k, _ in registry.CORRUPTION]
+        # a keyword left out counts its default (the compiler's rule, builder._check_corruption)
+        split = [given.get(k, registry.DEFAULT_CORRUPTION[k]) for k in keys]
+        if (
+            all(k in allowed for k in keys)
+            and any(k in given for k in keys)
+            and all(type(v) in (int, float) for v in split)
+            and sum(split) > 1 + 1e-12
+        ):
+            key = next(k for k in reversed(keys) if k in given)
             self.fail((*path, "kwargs", key), "random and keep are shares of the chosen "
                       f"tokens and add up to {sum(split):g}, more than all of them")  # fmt: skip
 

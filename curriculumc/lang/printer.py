@@ -19,6 +19,7 @@ from curriculumc.lang.ast import (
     Call,
     CheckpointStmt,
     DataStmt,
+    DuringStmt,
     EvalStmt,
     LogStmt,
     ModelStmt,
@@ -141,12 +142,20 @@ def format_statement(stmt: Statement) -> str:
     if isinstance(stmt, PaceStmt):
         word = "pace" if stmt.target == "data" else "vocab"
         schedule = f" {_format_schedule(stmt.schedule)}" if stmt.schedule else ""
+        order = f" by {stmt.order.value}" if stmt.order else ""
+        # 'inputs only' is the one rule the DSL writes; the default (inputs and labels)
+        # is written by leaving it out
+        hides = " inputs only" if stmt.hides and stmt.hides.value == "inputs" else ""
         ties = f" ties {stmt.ties.rule.value}" if stmt.ties else ""
-        return f"{word} {stmt.fn.value}{schedule}{ties}"
+        return f"{word} {stmt.fn.value}{schedule}{order}{hides}{ties}"
     if isinstance(stmt, AtStmt):
         return f"at {stmt.time.text} {format_terms(stmt.terms)}"
+    if isinstance(stmt, DuringStmt):
+        return f"during {stmt.start.text}..{stmt.end.text} {format_terms((stmt.term,))}"
     if isinstance(stmt, UnitStmt):
-        return f"unit {stmt.name.value} = {format_call(stmt.call)}"
+        lr = f" lr {stmt.lr.text}" if stmt.lr else ""
+        warmup = f" warmup {stmt.warmup.text}" if stmt.warmup else ""
+        return f"unit {stmt.name.value} = {format_call(stmt.call)}{lr}{warmup}"
     if isinstance(stmt, EvalStmt):
         out = f"eval {format_value(stmt.target)}"
         if stmt.every:

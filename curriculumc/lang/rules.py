@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from curriculumc import plan
+from curriculumc import plan, registry
 from curriculumc.errors import Diagnostic
 from curriculumc.lang import ast
 from curriculumc.lang.builder import first
@@ -114,15 +114,36 @@ def sort_and_pace(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
 
 
 def vocabulary_and_pos(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
+    """W004 where an objective asks about tokens the vocabulary curriculum hides: a hidden
+    token is ``<unk>`` in the input, but its POS tag stays a ``pos`` target (under either
+    rule); under ``inputs only`` its id also stays an MLM/CLM target."""
     if result.vocab.fn == "none":
         return
-    if any(unit.objective == "pos" for unit in result.units):
+    stmt = _pace_statement(spec, "vocab")
+    trained = result.trained_units()
+    signatures = registry.objectives()
+    if any(u.objective == "pos" for u in trained):
         yield _warning(
             W_VOCAB_POS,
-            "a vocabulary curriculum with the 'pos' objective: restricted tokens also hide "
-            "their POS targets",
-            _pace_statement(spec, "vocab"),
-            hint="fine if intended; the POS loss then sees only the released vocabulary",
+            "a hidden token is <unk> in the input but keeps its POS tag as a target: the "
+            "'pos' objective is asked the tag of an <unk>",
+            stmt,
+            hint="fine if intended; the POS loss then also covers tokens the model cannot read",
+        )
+    readers = sorted({
+        u.name for u in trained
+        if u.objective in signatures and signatures[u.objective].token_targets
+    })  # fmt: skip
+    if result.vocab_rule.hides == "inputs" and readers:
+        names = ", ".join(f"'{n}'" for n in readers)
+        yield _warning(
+            W_VOCAB_POS,
+            f"'inputs only': a hidden token is <unk> in the input, yet {names} still "
+            f"predict{'s' * (len(readers) == 1)} it: the model is asked for tokens it never "
+            "reads",
+            stmt.hides if stmt is not None and stmt.hides is not None else stmt,
+            hint="remove 'inputs only' to hide them from the token targets too (the seed "
+            "system's rule)",
         )
 
 
@@ -131,7 +152,8 @@ def unused_units(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
     for stmt in spec.of_type(ast.UnitStmt):
         if stmt.name.value not in used:
             yield _warning(W_UNUSED_UNIT, f"unit '{stmt.name.value}' is never used", stmt.name,
-                           hint=f"train it with 'at STEP {stmt.name.value}'")  # fmt: skip
+                           hint=f"train it with 'at STEP {stmt.name.value}' or "
+                           f"'during S%..E% {stmt.name.value}'")  # fmt: skip
 
 
 def times_after_training(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:

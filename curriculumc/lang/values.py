@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from curriculumc.errors import Diagnostic, did_you_mean
 from curriculumc.lang import ast
+from curriculumc.plan import steps_number
 
 Report = Callable[[Diagnostic], None]
 
@@ -95,17 +96,19 @@ def read_float(value, what: str, report: Report, *, positive: bool = False) -> f
     return number
 
 
-def read_share(value, what: str, report: Report) -> float | None:
-    """A share of a whole: a percentage in (0, 100] or a fraction in (0, 1]."""
+def read_share(value, what: str, report: Report, *, zero: bool = False) -> float | None:
+    """A share of a whole: a percentage in (0, 100] or a fraction in (0, 1] (with
+    ``zero``: [0, 100] / [0, 1])."""
     if not isinstance(value, ast.Number):
         report_error(report, E_TYPE, f"{what} must be a percentage, not {_kind(value)}", value)
         return None
     share = value.share
-    if not math.isfinite(share) or not 0 < share <= 1:
+    if not math.isfinite(share) or not (0 <= share if zero else 0 < share) or share > 1:
         hint = None
         if not value.percent and math.isfinite(share) and 1 < share <= 100:
             hint = f"did you mean {value.text}%?"
-        shown = "a percentage in (0, 100]" if value.percent else "a fraction in (0, 1]"
+        low = "[0" if zero else "(0"
+        shown = f"a percentage in {low}, 100]" if value.percent else f"a fraction in {low}, 1]"
         report_error(report, E_PERCENT, f"{what} must be {shown}, not {value.text}", value, hint)
         return None
     return share
@@ -140,6 +143,34 @@ def read_time(value, what: str, report: Report, steps: int, *, minimum: int = 0)
     return read_int(value, what, report, minimum=minimum)
 
 
+def read_exact_time(
+    value, what: str, report: Report, steps: int, *, minimum: int = 0
+) -> int | float | None:
+    """A time in steps like :func:`read_time`, but a share of training is kept exact:
+    ``6.25%`` of 300 steps is 18.75 (``share * steps`` in floating point, the seed system's
+    ``start_percent * total_steps``), stored as an int when whole (pacing's ``after`` and
+    ``over``; phases and warm-up stay whole steps)."""
+    if isinstance(value, ast.Number) and value.percent:
+        share = value.magnitude
+        if not math.isfinite(share) or not 0 <= share <= 100:
+            report_error(
+                report, E_PERCENT, f"{what} must be a percentage in [0, 100], not {value.text}",
+                value,
+            )  # fmt: skip
+            return None
+        resolved = steps_number(value.share * steps)
+        if resolved < minimum:
+            report_error(
+                report, E_RANGE,
+                f"{what} must be at least {minimum} step{'s' * (minimum != 1)}; "
+                f"{value.text} of {steps} is {resolved:g}",
+                value,
+            )  # fmt: skip
+            return None
+        return resolved
+    return read_time(value, what, report, steps, minimum=minimum)
+
+
 def read_text(value, what: str, report: Report) -> str | None:
     """A name or a quoted string."""
     if isinstance(value, (ast.Name, ast.String)):
@@ -172,13 +203,16 @@ def read_typed(
     value, type_name: str, what: str, report: Report, *, bounds: tuple[int, int | None] = (0, None)
 ):
     """A value of a registry type: ``int`` (within ``bounds``, both ends included; see
-    :attr:`curriculumc.registry.Signature.ranges`), ``float``, ``fraction``, ``str`` or ``bool``."""
+    :attr:`curriculumc.registry.Signature.ranges`), ``float``, ``fraction`` (in (0, 1]),
+    ``share`` (in [0, 1]), ``str`` or ``bool``."""
     if type_name == "int":
         return read_int(value, what, report, minimum=bounds[0], maximum=bounds[1])
     if type_name == "float":
         return read_float(value, what, report)
     if type_name == "fraction":
         return read_share(value, what, report)
+    if type_name == "share":
+        return read_share(value, what, report, zero=True)
     if type_name == "bool":
         return read_bool(value, what, report)
     return read_text(value, what, report)

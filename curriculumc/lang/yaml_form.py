@@ -12,13 +12,18 @@ text or the structured form with the seed system's names::
       pacing_fn_kwargs: {start_percent: 0.1, num_steps: 10000, end_percent: 0.8,
                          ties: include}  # optional: random (the default) or include
       steps: {0: mlm, 10000: pos, 15000: mlm + 0.5 pos}
-      units: {pos_nv: {objective: pos, tags: [noun, verb], mask: 0.4}}
-      vocab: {pacing_fn: linear, pacing_fn_kwargs: {start_percent: 0.1, num_steps: 10000}}
+      units: {pos_nv: {objective: pos, tags: [noun, verb], mask: 0.4, lr: 1e-3, warmup: 10%}}
+      vocab: {pacing_fn: linear, pacing_fn_kwargs: {start_percent: 0.1, num_steps: 10000},
+              order: pos_tags, hides: inputs}  # order/hides optional
 
 ``pacing_fn_kwargs``: ``start_percent`` = S, ``num_steps`` = N, ``end_percent`` = R
 (release), and for the extended form ``to_percent`` = E, ``after_steps`` = T; ``ties`` is
 the data pace's tie rule (``ties include``). Training settings with a word after the value
 are one string, as in the DSL: ``train: {batch: 4096 tokens, sample: with replacement}``.
+A unit's ``lr``/``warmup`` are its head's learning rate and warm-up share (the DSL's
+``unit NAME = CALL lr LR warmup W``); the vocabulary's ``order`` (``token_ids``,
+``pos_tags``, ``pos_tags_and_token_ids``) and ``hides`` (``inputs_and_labels``, the
+default, or ``inputs``: the DSL's ``inputs only``).
 
 The YAML is loaded safely by :mod:`curriculumc.lang.yaml_nodes` (nodes, so every value
 keeps its line and column); its shape is checked against ``spec.schema.json``; every
@@ -275,9 +280,13 @@ def _outputs(doc: _Document, data: dict, problems: list) -> list:
 def _pace(doc, path: tuple, entry: dict, target: str, problems) -> ast.PaceStmt:
     fn = ast.Name(entry["pacing_fn"], doc.span(path + ("pacing_fn",)))
     span = doc.span(path + ("pacing_fn",), True)
+    vocab_rule = {}  # the vocabulary's order and what it hides: {order: pos_tags, hides: inputs}
+    for key in ("order", "hides"):
+        if key in entry:
+            vocab_rule[key] = _value(doc, path + (key,), entry[key])
     kwargs = entry.get("pacing_fn_kwargs")
     if kwargs is None:
-        return ast.PaceStmt(target, fn, None, span=span)
+        return ast.PaceStmt(target, fn, None, span=span, **vocab_rule)
     where = path + ("pacing_fn_kwargs",)
     ties = None
     if "ties" in kwargs:  # pacing_fn_kwargs: {..., ties: include}
@@ -291,7 +300,7 @@ def _pace(doc, path: tuple, entry: dict, target: str, problems) -> ast.PaceStmt:
 
     start, over = number("start_percent"), number("num_steps")
     if start is None or over is None:
-        return ast.PaceStmt(target, fn, None, ties, span)
+        return ast.PaceStmt(target, fn, None, ties, span, **vocab_rule)
     schedule = ast.Schedule(
         start,
         over,
@@ -300,7 +309,7 @@ def _pace(doc, path: tuple, entry: dict, target: str, problems) -> ast.PaceStmt:
         number("end_percent"),
         doc.span(where),
     )
-    return ast.PaceStmt(target, fn, schedule, ties, span)
+    return ast.PaceStmt(target, fn, schedule, ties, span, **vocab_rule)
 
 
 def _unit(doc, name: str, entry, problems) -> ast.UnitStmt | None:
@@ -316,13 +325,19 @@ def _unit(doc, name: str, entry, problems) -> ast.UnitStmt | None:
                 ast.Arg(None, _value(doc, path + (key, i), item), doc.span(path + (key, i)))
             )
     for key, value in entry.items():
-        if key in ("objective", "tags", "args"):
+        if key in ("objective", "tags", "args", *_HEAD_KEYS):
             continue
         key_span = doc.span(path + (key,), True)
         args.append(ast.Arg(ast.Name(key, key_span), _value(doc, path + (key,), value), key_span))
     objective = ast.Name(entry["objective"], doc.span(path + ("objective",)))
+    head = {key: _number(doc, path + (key,), entry[key], problems)
+            for key in _HEAD_KEYS if key in entry}  # fmt: skip
     return ast.UnitStmt(name_node, ast.Call(objective, tuple(args), doc.span(path)),
-                        doc.span(path, True))  # fmt: skip
+                        doc.span(path, True), **head)  # fmt: skip
+
+
+#: a unit's head settings in YAML (``lr 1e-3 warmup 10%`` in the DSL), not objective arguments
+_HEAD_KEYS = ("lr", "warmup")
 
 
 def _structured(doc: _Document, block: dict, problems: list) -> list:

@@ -14,12 +14,14 @@ The text has no colour and wraps at a fixed width, so tests compare it exactly.
 
 from __future__ import annotations
 
+import math
 import textwrap
 from dataclasses import dataclass
 
+from curriculumc import pos_tags, registry
 from curriculumc.lang.builder import canonical_unit_name
-from curriculumc.lang.printer import call_text
-from curriculumc.plan import EvalSpec, Pace, Plan, ScorerTerm
+from curriculumc.lang.printer import call_text, percent_text
+from curriculumc.plan import EvalSpec, Pace, Plan, ScorerTerm, Unit
 
 LABEL_WIDTH = 14  # "  objectives" plus two spaces: values line up in one column
 MAX_LISTED_EVALS = 5  # longer lists are shortened to "a, b, ..., z (n times)"
@@ -104,10 +106,12 @@ def _header(plan: Plan) -> list[tuple[str, str]]:
     scoring = [text for text in map(_scoring_text, plan.sort.terms if plan.sort else ()) if text]
     if scoring:
         rows.append(("scoring", "; ".join(scoring)))
-    rows.append(("data pace", _pace_text(plan.pace, "data")))
+    rows.append(("data pace", _pace_text(plan.pace, "data", plan.train.steps)))
     if plan.pace.fn != "none" and plan.sort is not None and plan.sort.terms:
         rows.append(("ties", _ties_text(plan)))
-    rows.append(("vocabulary", _pace_text(plan.vocab, "vocabulary")))
+    rows.append(("vocabulary", _pace_text(plan.vocab, "vocabulary", plan.train.steps)))
+    if plan.vocab.fn != "none":
+        rows.append(("vocab order", _vocab_rule_text(plan)))
     rows.append(("batch", _batch_text(plan)))
     rows.append(("sampling", _sampling_text(plan)))
     # a unit's definition, as the language writes it, when its name does not already say
@@ -116,7 +120,96 @@ def _header(plan: Plan) -> list[tuple[str, str]]:
     defined = [f"{name} = {text}" for name, text in definitions if text != name]
     if defined:
         rows.append(("units", "; ".join(defined)))
+    split = [text for text in map(_corruption_text, plan.trained_units()) if text]
+    if split:
+        rows.append(("corruption", "; ".join(split)))
+    for unit in plan.trained_units():
+        if unit.lr is not None:
+            rows.append(("head lr", _head_lr_text(plan, unit)))
     return rows
+
+
+def _vocab_rule_text(plan: Plan) -> str:
+    """The order a vocabulary curriculum releases tokens in, and what it hides them from."""
+    rule, start = plan.vocab_rule, plan.vocab.start
+    tags = pos_tags.VOCAB_TAG_ORDER
+    named = ", ".join(_tag_word(t) for t in tags[:3])
+    if rule.order == "token_ids":
+        text = (
+            "by token id: the lowest ids first (a BPE's bytes and first merges, its most "
+            "frequent pieces)"
+        )
+    elif rule.order == "pos_tags":
+        visible = pos_tags.visible_tags(start)
+        text = (
+            f"by POS tag class — {named}, … ({' < '.join(tags)}); at the start "
+            f"({_pct(start)}) the tokens tagged {', '.join(visible)} are visible"
+        )
+    else:
+        top = start * (len(tags) - 1)
+        whole = [t for r, t in enumerate(tags) if r <= top - 1]
+        part = math.floor(top)
+        text = f"by POS tag class and, within a class, by token id — {named}, …; at the start"
+        text += f" ({_pct(start)}) "
+        shown = []
+        if whole:
+            shown.append(f"every token tagged {', '.join(whole)}")
+        if part < len(tags) and top - part > 0:
+            shown.append(f"the {tags[part]} tokens with id up to {_pct(top - part)} of the "
+                         "vocabulary size")  # fmt: skip
+        text += " and ".join(shown) + " are visible" if shown else "no tagged token is visible"
+    if rule.order != "token_ids":
+        text += (
+            " (by the POS tag of each occurrence: the data needs POS tags; an untagged token "
+            "ranks as X)"
+        )
+    if rule.hides == "inputs":
+        text += (
+            "; hidden tokens are <unk> in the inputs only: token targets (MLM/CLM labels) keep them"
+        )
+    else:
+        text += "; hidden tokens are <unk> in inputs and token targets (POS tags stay)"
+    return text + "; special tokens are never hidden"
+
+
+def _tag_word(tag: str) -> str:
+    return {"NOUN": "nouns first", "VERB": "then verbs", "ADJ": "adjectives"}.get(tag, tag)
+
+
+def _corruption_text(unit: Unit) -> str | None:
+    """How a corrupting unit chooses and hides tokens: ``mlm: 15% of tokens chosen: 80%
+    <mask>, 10% random, 10% kept`` (None for a unit that reads the clean batch)."""
+    kwargs = dict(unit.kwargs)
+    split = {k: kwargs.get(k, registry.DEFAULT_CORRUPTION[k]) for k, _ in registry.CORRUPTION}
+    if unit.objective == "mlm":
+        chosen = f"{percent_text(kwargs.get('mask', registry.MLM_MASK))} of tokens chosen"
+    elif unit.objective == "pos":
+        tags = ", ".join(unit.args)
+        if unit.args and len(unit.args) < len(pos_tags.UNIVERSAL_TAGS):
+            mask = kwargs.get("mask", registry.POS_MASK_RESTRICTED)
+            other = kwargs.get("mask_other", registry.POS_MASK_OTHER)
+            chosen = (f"{percent_text(mask)} of {tags} tokens and {percent_text(other)} of "
+                      "the others chosen")  # fmt: skip
+        else:
+            chosen = f"{percent_text(kwargs.get('mask', registry.POS_MASK_OTHER))} of tokens chosen"
+    else:
+        return None
+    masked = 1 - split["random"] - split["keep"]
+    return (
+        f"{unit.name}: {chosen}: {percent_text(round(masked, 12))} <mask>, "
+        f"{percent_text(split['random'])} random, {percent_text(split['keep'])} kept"
+    )
+
+
+def _head_lr_text(plan: Plan, unit: Unit) -> str:
+    """A unit's own head schedule, from the plan's active spans (:meth:`Plan.head_lr`)."""
+    n = sum(hi - lo for lo, hi in plan.active_spans(unit.name))
+    w = math.floor(unit.head_warmup * n)
+    return (
+        f"{unit.name}'s head trains at lr {_rate(unit.lr)}: linear warm-up over "
+        f"{percent_text(unit.head_warmup)} of its {_steps(n)} active steps ({_steps(w)} "
+        f"step{'s' * (w != 1)}), then linear decay to 0 at its last active step"
+    )
 
 
 def _sort_text(plan: Plan) -> str:
@@ -218,16 +311,30 @@ def _scalar(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _pace_text(pace: Pace, what: str) -> str:
+def _pace_text(pace: Pace, what: str, steps: int = 0) -> str:
     if pace.fn == "none":
         whole = "all data" if what == "data" else "the full vocabulary"
         return f"none: {whole} from the start"
     text = f"{pace.fn} from {_pct(pace.start)}"
     if pace.end != 1.0:
         text += f" to {_pct(pace.end)}"
-    text += f" over {_steps(pace.over)} steps"
-    if pace.after:
-        text += f", starting at step {_steps(pace.after)}"
+    if isinstance(pace.over, float) or isinstance(pace.after, float):
+        # an exact share of training that is not a whole step: say what the plan holds
+        if pace.after:
+            text += f": from step {_steps(pace.after)}"
+            if steps:
+                text += f" ({percent_text(pace.after / steps)} of training)"
+            text += ","
+        ramp = math.floor(pace.over)
+        text += f" over {_steps(ramp)} steps"
+        if pace.fn == "step":
+            text += f" (it jumps at step {_steps(pace.after + pace.over)})"
+        elif isinstance(pace.over, float):
+            text += f" (the ramp's whole steps; it ends at step {_steps(pace.after + pace.over)})"
+    else:
+        text += f" over {_steps(pace.over)} steps"
+        if pace.after:
+            text += f", starting at step {_steps(pace.after)}"
     release = pace.release_step
     if release is not None and pace.release is not None and pace.release < 1.0:
         text += f", released at {_steps(release)} ({_pct(pace.release)})"
@@ -240,7 +347,10 @@ def _segment_title(plan: Plan, segment: Segment) -> str:
         drawn = f"up to {_steps(span * plan.train.batch)} tokens"
     else:
         drawn = f"{_steps(span * plan.train.batch)} examples"
-    return f"steps {_steps(segment.start)}–{_steps(segment.end)} ({_steps(span)} steps, {drawn})"
+    return (
+        f"steps {_steps(segment.start)}–{_steps(segment.end)} "
+        f"({_steps(span)} step{'s' * (span != 1)}, {drawn})"
+    )
 
 
 def _segment_body(plan: Plan, segment: Segment) -> list[tuple[str, str]]:
@@ -254,6 +364,7 @@ def _segment_body(plan: Plan, segment: Segment) -> list[tuple[str, str]]:
     rows += [
         ("  data", data),
         ("  objectives", _objectives_text(plan.objectives(first))),
+        ("  forwards", _forwards_text(plan, plan.objectives(first))),
         (
             "  vocabulary",
             _share_text(plan, plan.vocab_fraction(first), plan.vocab_fraction(last), "vocabulary"),
@@ -297,6 +408,28 @@ def _objectives_text(weights: dict[str, float]) -> str:
     if not weights:
         return "none (no loss is trained)"
     return " + ".join(f"{name} ×{weight:g}" for name, weight in weights.items())
+
+
+def _forwards_text(plan: Plan, weights: dict[str, float]) -> str:
+    """What a step of these objectives costs in backbone forwards
+    (:func:`curriculumc.registry.forwards_per_step`)."""
+    objectives = []
+    for name in weights:
+        try:
+            objectives.append(plan.unit(name).objective)
+        except KeyError:
+            objectives.append(name)
+    n = registry.forwards_per_step(objectives)
+    signatures = registry.objectives()
+    corrupted = sum(
+        1 for o in objectives if signatures.get(o, registry.Signature()).inputs == "corrupted"
+    )
+    text = f"{n} backbone forward{'s' * (n != 1)} a step"
+    if corrupted > 1:
+        text += ": each corrupting objective reads its own corruption"
+        if n > corrupted:
+            text += ", plus one of the clean batch"
+    return text
 
 
 def _eval_text(plan: Plan, spec: EvalSpec, segment: Segment) -> str:
@@ -366,8 +499,20 @@ def _totals(plan: Plan) -> list[tuple[str, str]]:
 # --- formatting ------------------------------------------------------------------------
 
 
-def _steps(n: int) -> str:
+def _steps(n: int | float) -> str:
+    """A step count with thousands separators; a fractional one (an exact share of
+    training) with its decimals, as the plan holds it: ``18.75``."""
+    if isinstance(n, float):
+        return f"{n:,.12g}" if n.is_integer() else f"{n:,.6f}".rstrip("0").rstrip(".")
     return f"{n:,}"
+
+
+def _rate(value: float) -> str:
+    """A learning rate as a researcher writes it: ``1e-3``, ``2.5e-4``, ``0.05``."""
+    if value == 0 or value >= 1e-2:
+        return f"{value:g}"
+    mantissa, exponent = f"{value:.6e}".split("e")
+    return f"{float(mantissa):g}e{int(exponent)}"
 
 
 def _pct(x: float) -> str:

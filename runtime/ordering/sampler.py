@@ -463,37 +463,3 @@ class CurriculumSampler:
         stream.rejoin()
         stream.step = step + 1
         stream.last, stream.last_epochs = np.concatenate(parts), np.concatenate(epochs)
-
-
-# --- vocabulary curriculum -------------------------------------------------------------
-
-
-def vocab_limit(fraction: float, vocab_size: int) -> int:
-    """Ids below this are visible when ``fraction`` of the vocabulary is: ``ceil(fraction*V)``."""
-    return int(min(vocab_size, math.ceil(fraction * vocab_size - _CEIL_SLACK)))
-
-
-def limit_vocab(input_ids, fraction: float, vocab_size: int, unk_id: int, special_ids=()):
-    """Replace ids at or above ``ceil(fraction * vocab_size)`` by ``unk_id``.
-
-    Takes a numpy array or a torch tensor of input ids and returns a new one of the same
-    type, shape and dtype (the input is not modified). Special token ids (``special_ids``,
-    and ``unk_id`` itself) are never replaced. This maps model *inputs* only: callers keep
-    their targets (MLM labels, POS tags) as they were, so a hidden word is still predicted
-    and scored -- the vocabulary curriculum limits what the model reads, not what it learns.
-    """
-    limit = vocab_limit(fraction, vocab_size)
-    keep = sorted({int(s) for s in special_ids} | {int(unk_id)})
-    if type(input_ids).__module__.startswith("torch"):
-        import torch  # only when a tensor was given
-
-        hidden = input_ids >= limit
-        if keep:
-            kept = torch.tensor(keep, dtype=input_ids.dtype, device=input_ids.device)
-            hidden &= ~torch.isin(input_ids, kept)
-        return input_ids.masked_fill(hidden, unk_id)
-    ids = np.asarray(input_ids)
-    hidden = ids >= limit
-    if keep:
-        hidden &= ~np.isin(ids, np.array(keep, dtype=ids.dtype))
-    return np.where(hidden, np.asarray(unk_id, dtype=ids.dtype), ids)

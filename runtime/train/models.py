@@ -5,8 +5,9 @@ a ``config.json`` (any ``transformers`` architecture with a masked-LM or causal-
 The vocabulary size and the special-token ids always come from the tokenizer, and the
 position table is made long enough for ``seq`` tokens plus RoBERTa's two-slot offset.
 
-The trainer runs the *backbone* (:func:`backbone`) once per batch and applies the LM head
-(:func:`lm_head`) only where a loss needs it -- see :mod:`curriculumc.runtime.train.objectives`.
+The trainer runs the *backbone* (:func:`backbone`) once per distinct input of a step (the
+clean batch, each objective's own corruption) and applies the LM head (:func:`lm_head`)
+only where a loss needs it -- see :mod:`curriculumc.runtime.train.objectives`.
 """
 
 from __future__ import annotations

@@ -15,13 +15,20 @@ One optimizer step ``t``::
 
     indices  = sampler.indices(t)                  # global batch, same on every rank
     batch    = collate(corpus, indices)            # <s> ... </s>, padded
-    targets  = each active objective's labels and positions to hide   (seeded by t)
-    inputs   = corrupt(union of positions), then limit_vocab(inputs)  (targets untouched)
+    for each active objective k:                   # seeded by (seed, t, k): exact on resume
+        targets_k = k.targets(batch)               # labels_k, positions_k to hide (or none)
+        input_k   = corrupt(batch, positions_k, k's random/keep split)  or the clean batch
+    with a vocabulary pace: input_k = <unk> where hidden, and (hides inputs_and_labels)
+        token labels_k = <unk> where the TARGET token is hidden    (vocabulary.py)
+    groups   = the distinct inputs (torch.equal): the clean batch is one for all that read
+               it (clm), each corruption its own -- registry.forwards_per_step of them
     for each micro-batch of this rank's rows:      # batch / (world x grad_accum) rows
-        hidden = backbone(inputs)                  # ONE forward for all objectives
-        loss   = sum_k w_k * loss_sum_k(hidden) / labels_k in the GLOBAL batch
+        for each group: hidden = backbone(input)   # ONE forward PER DISTINCT INPUT
+            loss_k = loss_sum_k(hidden) for the group's objectives
+        loss   = sum_k w_k * loss_k / labels_k in the GLOBAL batch
         loss.backward()
-    clip, AdamW step at lr_at(t)
+    clip, AdamW step: backbone groups at lr_at(t), a unit's own head groups at
+    plan.head_lr(unit, t) (units with ``lr``)
 
 Dividing each objective's summed loss by its label count over the global batch makes the
 gradient independent of how the batch is split across ranks and accumulation steps.
@@ -56,6 +63,7 @@ from typing import Any
 
 import numpy as np
 
+from curriculumc import registry
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Plan, TrainSpec
 from curriculumc.runtime.evaluate.evaluation import EvalOutcomes
@@ -68,9 +76,12 @@ from curriculumc.runtime.train.objectives import (
     build_objectives,
     collate,
     corrupt,
+    split_of,
     step_generator,
 )
 from curriculumc.runtime.train.reporting import Reporter, start_wandb, wandb_image
+from curriculumc.runtime.train.vocabulary import active as vocab_active
+from curriculumc.runtime.train.vocabulary import check_tags, hide_inputs, hide_targets
 
 
 def lr_at(step: int, train: TrainSpec) -> float:
@@ -147,7 +158,8 @@ class StepResult:
 
 def _curriculum_model(model, objectives: dict):
     """The LM plus every objective's head as one module, whose forward runs the backbone
-    once and returns each active objective's summed loss (what DDP wraps)."""
+    once per input group and returns each active objective's summed loss (what DDP wraps:
+    every forward of a step is inside this one module call)."""
     import torch
     from torch import nn
 
@@ -161,30 +173,99 @@ def _curriculum_model(model, objectives: dict):
                 {name: o.head for name, o in objectives.items() if o.head is not None}
             )
 
-        def forward(self, input_ids, attention_mask, labels: dict, scales: dict):
-            hidden = backbone(self.model)(
-                input_ids=input_ids, attention_mask=attention_mask
-            ).last_hidden_state
-            sums = {
-                name: objectives[name].loss_sum(self.model, hidden, target)
-                for name, target in labels.items()
-            }
+        def forward(self, groups, attention_mask, labels: dict, scales: dict):
+            """``groups``: ``[(input_ids, (objective, ...)), ...]``, one backbone forward
+            each; every objective's head runs on its own group's hidden states (on zero
+            rows when it has no label here, so that it takes part in backward)."""
+            sums = {}
+            for input_ids, names in groups:
+                hidden = backbone(self.model)(
+                    input_ids=input_ids, attention_mask=attention_mask
+                ).last_hidden_state
+                for name in names:
+                    sums[name] = objectives[name].loss_sum(self.model, hidden, labels[name])
             total = torch.stack([scales[name] * sums[name] for name in sums]).sum()
             return total, sums
 
     return _CurriculumModel()
 
 
-def decay_groups(module, weight_decay: float) -> list[dict]:
-    """AdamW parameter groups: weight decay on matrices only (not biases, not LayerNorm)."""
+def input_groups(inputs: dict) -> list[tuple[object, tuple[str, ...]]]:
+    """``{objective: input ids}`` as ``[(input ids, (objectives...)), ...]``: objectives
+    whose inputs are equal (``torch.equal``, e.g. every reader of the clean batch) share
+    one group -- one backbone forward --, in the order of first appearance."""
+    import torch
+
+    groups: list[tuple[object, list[str]]] = []
+    for name, ids in inputs.items():
+        for held, names in groups:
+            if held is ids or (held.shape == ids.shape and torch.equal(held, ids)):
+                names.append(name)
+                break
+        else:
+            groups.append((ids, [name]))
+    return [(ids, tuple(names)) for ids, names in groups]
+
+
+def decay_groups(module, weight_decay: float, *, exclude=()) -> list[dict]:
+    """AdamW parameter groups: weight decay on matrices only (not biases, not LayerNorm).
+    Parameters in ``exclude`` (by identity) are left out (they are in a unit's groups)."""
+    skip = {id(p) for p in exclude}
     decay, no_decay = [], []
     for _, param in module.named_parameters():
-        if param.requires_grad:
+        if param.requires_grad and id(param) not in skip:
             (decay if param.ndim >= 2 else no_decay).append(param)
     return [
         {"params": decay, "weight_decay": weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
+
+
+def head_parameters(model, objective) -> list:
+    """The parameters of ``objective``'s head: its own head's, or -- for an objective that
+    uses the model's LM head (mlm, clm) -- the LM head's parameters that are NOT the input
+    embedding matrix (tied weights train with the backbone), found by identity."""
+    from curriculumc.runtime.train.models import lm_head
+
+    if objective.head is not None:
+        return [p for p in objective.head.parameters() if p.requires_grad]
+    embeddings = model.get_input_embeddings()
+    tied = {id(p) for p in embeddings.parameters()} if embeddings is not None else set()
+    seen, out = set(), []
+    for param in lm_head(model).parameters():
+        if param.requires_grad and id(param) not in tied and id(param) not in seen:
+            seen.add(id(param))
+            out.append(param)
+    return out
+
+
+def optimizer_groups(module, model, objectives: dict, plan: Plan) -> list[dict]:
+    """AdamW parameter groups: for each unit with its own ``lr`` (in the plan's order), its
+    head's parameters (:func:`head_parameters`; a parameter already claimed by an earlier
+    unit stays there) split by :func:`decay_groups`' rule and marked ``unit``; then the
+    rest -- backbone and the heads of units without ``lr`` -- as :func:`decay_groups`
+    (exactly today's two groups when no unit has an ``lr``). Empty groups are left out
+    of a unit's pair."""
+    weight_decay = plan.train.weight_decay
+    claimed: set[int] = set()
+    unit_groups: list[dict] = []
+    for unit in plan.trained_units():
+        if unit.lr is None or unit.name not in objectives:
+            continue
+        params = [p for p in head_parameters(model, objectives[unit.name]) if id(p) not in claimed]
+        claimed.update(id(p) for p in params)
+        for decay in (True, False):
+            chosen = [p for p in params if (p.ndim >= 2) == decay]
+            if chosen:
+                unit_groups.append(
+                    {
+                        "params": chosen,
+                        "weight_decay": weight_decay if decay else 0.0,
+                        "unit": unit.name,
+                    }
+                )
+    rest = decay_groups(module, weight_decay, exclude=[p for g in unit_groups for p in g["params"]])
+    return rest + unit_groups
 
 
 @dataclass
@@ -300,16 +381,24 @@ class Trainer:
             config=config,
         )
         self.objectives = build_objectives(plan.trained_units(), context)
+        check_tags(plan, self.corpus)
+        signatures = registry.objectives()
+        #: whether each unit's targets are token ids (the vocabulary curriculum maps them)
+        self.token_targets = {
+            u.name: signatures[u.objective].token_targets if u.objective in signatures else True
+            for u in plan.trained_units()
+        }
         self.module = _curriculum_model(self.model, self.objectives).to(self.device)
         self.heads = dict(self.module.heads.items())
         self.parameters = count_parameters(self.module)
 
     def _setup_optimizer(self) -> None:
-        """AdamW over the model and heads (the learning rate is set every step: lr_at)."""
+        """AdamW over the model and heads, one pair of groups per unit with its own ``lr``
+        (the learning rates are set every step: :meth:`set_learning_rates`)."""
         import torch
 
         self.optimizer = torch.optim.AdamW(
-            decay_groups(self.module, self.plan.train.weight_decay),
+            optimizer_groups(self.module, self.model, self.objectives, self.plan),
             lr=self.plan.train.lr,
             betas=(0.9, 0.98),
             eps=1e-6,
@@ -583,44 +672,75 @@ class Trainer:
             checkpoint = bool(flags[1] > 0)
         return stop, checkpoint
 
+    def step_inputs(self, step: int, batch, weights: dict[str, float]) -> tuple[dict, dict]:
+        """``({objective: input ids}, {objective: labels})`` of step ``step``'s global
+        ``batch``: each objective's targets (generator ``objective:NAME``), each corrupting
+        objective's own corrupted copy at its written split (generator ``corrupt:NAME``),
+        the clean batch for the others; then the vocabulary curriculum. A pure function of
+        (seed, step, unit names, batch)."""
+        seed = self.plan.train.seed
+        inputs, labels, shifts = {}, {}, {}
+        for name in weights:
+            objective = self.objectives[name]
+            target = objective.targets(batch, step_generator(seed, step, f"objective:{name}"))
+            labels[name], shifts[name] = target.labels, target.shift
+            if target.corrupt is None:
+                inputs[name] = batch.ids
+                continue
+            random, keep = split_of(objective)
+            inputs[name] = corrupt(
+                batch.ids,
+                target.corrupt,
+                step_generator(seed, step, f"corrupt:{name}"),
+                mask_id=self.specials.mask,
+                vocab_size=self.vocab_size,
+                random=random,
+                keep=keep,
+            )
+        if vocab_active(self.plan):
+            rule = self.plan.vocab_rule
+            how = dict(
+                order=rule.order,
+                fraction=self.plan.vocab_fraction(step),
+                vocab_size=self.vocab_size,
+                special_ids=self.specials.all,
+                unk_id=self.specials.unk,
+            )
+            mapped: dict[int, Any] = {}  # the clean batch is mapped once for all its readers
+            for name, ids in inputs.items():
+                if id(ids) not in mapped:
+                    mapped[id(ids)] = hide_inputs(ids, batch.pos, **how)
+                inputs[name] = mapped[id(ids)]
+            if rule.hides == "inputs_and_labels":
+                for name in labels:
+                    if self.token_targets.get(name, True):
+                        labels[name] = hide_targets(
+                            labels[name], batch.pos, shift=shifts[name], ignore=IGNORE, **how
+                        )
+        return inputs, labels
+
+    def set_learning_rates(self, step: int) -> None:
+        """Backbone groups at :func:`lr_at`, a unit's own head groups at ``plan.head_lr``."""
+        lr = lr_at(step, self.plan.train)
+        for group in self.optimizer.param_groups:
+            unit = group.get("unit")
+            group["lr"] = lr if unit is None else self.plan.head_lr(unit, step)
+
     def train_step(self, step: int, weights: dict[str, float]) -> StepResult:
         """One optimizer step on the global batch of ``step``; raises CurriculumError E450
         when a loss is not finite (before the optimizer touches the weights)."""
         import torch
 
-        from curriculumc.runtime.ordering.sampler import limit_vocab
-
         train = self.plan.train
         indices = self.sampler.indices(step)
         batch = collate(self.corpus, indices, seq=train.seq, specials=self.specials)
-        targets = {
-            name: self.objectives[name].targets(
-                batch, step_generator(train.seed, step, f"objective:{name}")
-            )
-            for name in weights
-        }
-        hidden_positions = [t.corrupt for t in targets.values() if t.corrupt is not None]
-        inputs = batch.ids
-        if hidden_positions:
-            inputs = corrupt(
-                inputs,
-                torch.stack(hidden_positions).any(dim=0),
-                step_generator(train.seed, step, "corrupt"),
-                mask_id=self.specials.mask,
-                vocab_size=self.vocab_size,
-            )
-        fraction = self.plan.vocab_fraction(step)
-        if fraction < 1.0:
-            inputs = limit_vocab(
-                inputs, fraction, self.vocab_size, self.specials.unk, self.specials.all
-            )
-        counts = {name: int((t.labels != IGNORE).sum()) for name, t in targets.items()}
+        inputs, labels = self.step_inputs(step, batch, weights)
+        groups = input_groups(inputs)
+        counts = {name: int((labels[name] != IGNORE).sum()) for name in weights}
         # DDP averages gradients over ranks; scaling by the world size makes that a sum
         scales = {name: weights[name] * self.world.size / max(1, counts[name]) for name in weights}
 
-        lr = lr_at(step, train)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        self.set_learning_rates(step)
         shares = self._micro_rows(batch)
         sums = torch.zeros(len(weights), dtype=torch.float64, device=self.device)
         autocast = (
@@ -636,9 +756,12 @@ class Trainer:
             with sync:
                 with autocast:
                     total, loss_sums = self.train_module(
-                        input_ids=inputs[rows].to(self.device, non_blocking=True),
+                        groups=[
+                            (ids[rows].to(self.device, non_blocking=True), names)
+                            for ids, names in groups
+                        ],
                         attention_mask=batch.attention_mask[rows].to(self.device),
-                        labels={n: t.labels[rows].to(self.device) for n, t in targets.items()},
+                        labels={n: labels[n][rows].to(self.device) for n in weights},
                         scales=scales,
                     )
                 total.backward()
@@ -815,6 +938,9 @@ class Trainer:
         record["pool"] = round(self.sampler.pool_size(step - 1) / len(self.sampler), 6)
         record["vocab"] = round(self.plan.vocab_fraction(step - 1), 6)
         record["lr"] = lr_at(step - 1, self.plan.train)
+        for unit in self.plan.trained_units():  # units whose heads have their own schedule
+            if unit.lr is not None:
+                record[f"lr/{unit.name}"] = self.plan.head_lr(unit.name, step - 1)
         record["tokens_per_s"] = round(window.tokens_per_s(), 1)
         record["words_seen"] = self.words_seen
         return record

@@ -15,6 +15,8 @@ from curriculumc.importers.climb import import_climb
 from curriculumc.plan import Pace
 
 FIXTURES = TESTS / "fixtures" / "climb"
+#: a whole CLIMB conf/ tree, written for these tests in the seed's formats
+CONF = FIXTURES / "conf"
 
 
 # --- the seed's semantics, written out independently of curriculumc.pacing --------------
@@ -102,39 +104,45 @@ def test_no_pacing_carries_no_tie_rule():
 
 
 def active_units(steps: dict, step: int, total: int) -> dict[str, float]:
-    return {u: 1.0 for u, (a, b) in steps.items() if a * total <= step < b * total}
+    """The seed's ObjectiveCurriculum.__getitem__: start <= step / total <= end."""
+    return {
+        ("climb_mlm" if u == "mlm" else u): 1.0
+        for u, (a, b) in steps.items()
+        if a <= step / total <= b
+    }
 
 
-def test_overlapping_ranges_become_phases_at_every_boundary():
+def test_overlapping_ranges_become_during_statements():
     result, plan = compiled("overlap")
     steps = seed_config("overlap", "objective_curriculum", "mlm_pos_overlap")["steps"]
-    assert "at 0 mlm + pos_noun_verb, at 50% mlm" in result.text
+    assert "during 0%..100% climb_mlm\nduring 0%..50% pos_noun_verb" in result.text
     assert "unit pos_noun_verb = pos(noun, verb, mask=40%, mask_other=15%)" in result.text
     for step in steps_grid(19999, [10000]):  # training steps are 0 .. steps - 1
         assert plan.objectives(step) == active_units(steps, step, 20000), step
+    # both ends included: step 10000 (t/T = 0.5) still trains pos_noun_verb
+    assert plan.objectives(10000) == {"climb_mlm": 1.0, "pos_noun_verb": 1.0}
+    assert plan.objectives(10001) == {"climb_mlm": 1.0}
     assert plan.unit("pos_noun_verb").kwargs == (("mask", 0.4), ("mask_other", 0.15))
 
 
-def test_gaps_with_no_objective_are_reported():
-    result = import_climb(FIXTURES / "overlap" / "gaps.yaml")
-    plan = curriculumc.loads(result.text, "gaps.cur", str(FIXTURES))
-    steps = seed_config("overlap", "objective_curriculum", "pos_then_mlm_gap")["steps"]
-    gaps = [n for n in result.not_carried if "no objective is active" in n]
-    assert len(gaps) == 2 and "0% to 25%" in gaps[0] and "50% to 60%" in gaps[1]
-    for step in steps_grid(19999, [5000, 10000, 12000]):
-        seed = active_units(steps, step, 20000)
-        if seed:  # where the seed trains something, curriculumc trains the same
-            assert plan.objectives(step) == seed, step
-    assert plan.objectives(0) == {"pos_noun_verb": 1.0}  # the gap at the start
-    assert plan.objectives(11000) == {"pos_noun_verb": 1.0}  # the previous phase goes on
+def test_gaps_the_seed_refuses_are_refused():
+    """The seed's _is_valid_curriculum refuses ranges that leave steps without an
+    objective (and a config without a unit named mlm): so does the import."""
+    with pytest.raises(CurriculumError) as info:
+        import_climb(FIXTURES / "overlap" / "gaps.yaml")
+    (d,) = info.value.diagnostics
+    assert d.code == "E871" and "_is_valid_curriculum" in d.message
+    assert d.span is not None and d.span.file.endswith("pos_then_mlm_gap.yaml")
 
 
 def test_old_integer_steps_map_one_to_one():
     result, plan = compiled("old_steps")
-    assert "at 0 mlm, at 10000 pos_noun_verb, at 15000 mlm + pos_noun_verb" in result.text
-    assert plan.objectives(9999) == {"mlm": 1.0}
+    assert "at 0 climb_mlm, at 10000 pos_noun_verb, at 15000 climb_mlm + pos_noun_verb" in (
+        result.text
+    )
+    assert plan.objectives(9999) == {"climb_mlm": 1.0}
     assert plan.objectives(10000) == {"pos_noun_verb": 1.0}
-    assert plan.objectives(20000) == {"mlm": 1.0, "pos_noun_verb": 1.0}
+    assert plan.objectives(20000) == {"climb_mlm": 1.0, "pos_noun_verb": 1.0}
     assert plan.data_fraction(0) == 1.0 and plan.pace.fn == "none"  # data_curriculum: null
 
 
@@ -143,9 +151,10 @@ def test_scorers_and_settings_map():
     assert plan.sort.terms[0].name == "ngram_ppl" and plan.sort.terms[0].kwargs == (("n", 3),)
     assert (plan.train.steps, plan.train.batch, plan.train.lr) == (400000, 32 * 4, 0.001)
     assert (plan.train.warmup, plan.train.seq, plan.train.seed) == (10000, 128, 42)
+    assert plan.train.weight_decay == 0.0  # the HF Trainer's and the heads' AdamW
     assert plan.model.preset == "roberta-small" and plan.data.kind == "hub"
     assert plan.data.unit == "packed" and plan.evals[0].name == "blimp"
-    assert "pace root from 20% after 40000 over 160000 ties include" in result.text
+    assert "pace root from 20% after 10% over 40% ties include" in result.text
     result, plan = compiled("self_ppl_linear")
     assert plan.sort.terms[0].name == "model_ppl"
     # the seed scores with the model first at step `update`, all data uniformly before
@@ -161,22 +170,22 @@ def test_scorers_and_settings_map():
 def test_what_is_not_carried_over_is_listed_in_the_spec():
     result = import_climb(FIXTURES / "overlap")
     carried = "\n".join(result.not_carried)
-    assert "unit pos_noun_verb: optimizer_params" in carried
-    assert "unit pos_noun_verb: scheduler_params" in carried
-    assert "unit pos_noun_verb: task_head_params" in carried
+    assert "separate RobertaPreLayerNormLMHead" in carried
+    assert "steps the units active at step t + 1" in carried
     assert "# not carried over:" in result.text
     for item in result.not_carried:
         assert f"#   - {item}" in result.text
-    assert any("update" in n for n in import_climb(FIXTURES / "ngram_root").not_carried)
+    assert "optimizer_params" not in carried  # lr is carried: `lr`
     pos_vocab = import_climb(FIXTURES / "data_split")
-    assert any("POS tags" in n for n in pos_vocab.not_carried)
+    assert "by pos_tags" in pos_vocab.text
+    both = import_climb(
+        CONF, ["objective_curriculum=pos_nv_mlm", "vocabulary_curriculum=linear_pos_tags"]
+    )
+    assert any("rewrites POS class labels" in n for n in both.not_carried)
     assert any("spoken first" in a for a in pos_vocab.assumptions)
-    assert "self_perplexity's initial 2-gram scoring before the first model scoring " in (
-        "\n".join(import_climb(FIXTURES / "self_ppl_linear").not_carried)
-    )
-    assert "(model_ppl draws all data uniformly until step 5000)" in (
-        "\n".join(import_climb(FIXTURES / "self_ppl_linear").not_carried)
-    )
+    notes = "\n".join(import_climb(FIXTURES / "self_ppl_linear").not_carried)
+    assert "self_perplexity's initial 2-gram scoring: until step 5000 the seed" in notes
+    assert "model_ppl draws from all data, uniformly, until step 5000" in notes
 
 
 def test_errors_point_into_the_seed_files(tmp_path):
@@ -185,6 +194,7 @@ def test_errors_point_into_the_seed_files(tmp_path):
     conf = tmp_path / "conf"
     shutil.copytree(FIXTURES / "ngram_root", conf)
     text = (conf / "config.yaml").read_text().replace("  max_training_steps: 400000\n", "")
+    assert "max_training_steps" not in text
     (conf / "config.yaml").write_text(text)
     scorer = conf / "data_curriculum" / "ngram_root.yaml"
     scorer.write_text(scorer.read_text().replace("ngram_perplexity", "bigram_magic"))
@@ -227,9 +237,16 @@ def test_yaml_and_defaults_problems_are_positioned_errors(tmp_path):
 
 def test_the_spec_is_written_by_the_printer(tmp_path):
     result = import_climb(FIXTURES / "data_split", data='odd "name".jsonl')
-    assert 'data "odd \\"name\\".jsonl"' in result.text
+    assert 'data "odd \\"name\\".jsonl" packed' in result.text
     spec = curriculumc.parse(result.text)
-    assert curriculumc.format_spec(spec).splitlines()[1] == 'data "odd \\"name\\".jsonl"'
+    printed = curriculumc.format_spec(spec).splitlines()
+    assert printed[1] == 'data "odd \\"name\\".jsonl" packed'
+
+    # every statement the importer writes prints back as written
+    def statements(lines):  # the train line is written number first (`10000 steps`)
+        return [x for x in lines if x and not x.startswith(("#", "train "))]
+
+    assert statements(printed) == statements(result.text.splitlines())
 
 
 def test_cli_writes_a_spec_that_validates(tmp_path, capsys):
@@ -237,11 +254,11 @@ def test_cli_writes_a_spec_that_validates(tmp_path, capsys):
     code = main(["import", "climb", str(FIXTURES / "overlap"), "-o", str(out)])
     captured = capsys.readouterr()
     assert code == 0
-    assert "not carried over:" in captured.err and "optimizer_params" in captured.err
+    assert "not carried over:" in captured.err and "RobertaPreLayerNormLMHead" in captured.err
     plan = curriculumc.load(out)
-    assert plan.phases[1].start == 10000
+    assert plan.phases[1].start == 10001  # pos_noun_verb [0, 0.5] includes step 10000
     assert main(["import", "climb", str(FIXTURES / "old_steps")]) == 0
-    assert "at 0 mlm, at 10000 pos_noun_verb" in capsys.readouterr().out
+    assert "at 0 climb_mlm, at 10000 pos_noun_verb" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("folder", ["ngram_root", "self_ppl_linear", "data_split", "overlap"])
@@ -282,7 +299,7 @@ def test_nested_unit_files_import_each_units_own_settings():
     lists mlm, pos_noun_verb and pos_all, each with its own tags and masking shares."""
     result, plan = compiled("multitask")
     units = {u.name: u for u in plan.units}
-    assert set(units) == {"mlm", "pos_noun_verb", "pos_all"}
+    assert set(units) == {"climb_mlm", "pos_noun_verb", "pos_all"}
     nv, every = units["pos_noun_verb"], units["pos_all"]
     assert nv.objective == "pos" and nv.args == ("NOUN", "VERB")
     assert dict(nv.kwargs) == {"mask": 0.4, "mask_other": 0.15}
@@ -291,16 +308,17 @@ def test_nested_unit_files_import_each_units_own_settings():
         "NOUN", "VERB", "ADJ", "ADV", "PRON", "DET", "ADP", "NUM", "CONJ", "PRT", "."
     }  # fmt: skip
     assert dict(every.kwargs) == {"mask": 0.3, "mask_other": 0.1}
-    assert units["mlm"].objective == "mlm" and units["mlm"].kwargs == ()
-    assert "unit pos_noun_verb = pos(noun, verb, mask=40%, mask_other=15%)" in result.text
+    mlm = units["climb_mlm"]
+    assert mlm.objective == "mlm"
+    assert dict(mlm.kwargs) == {"mask": 0.15, "random": 0.1, "keep": 0.0}
+    assert "unit pos_noun_verb = pos(noun, verb, mask=40%, mask_other=15%) lr" in result.text
     assert plan.objectives(0) == {"pos_noun_verb": 1.0}
-    assert plan.objectives(1000) == {"pos_all": 1.0}
-    assert plan.objectives(2000) == {"pos_all": 1.0, "mlm": 1.0}
-    carried = "\n".join(result.not_carried)
-    for unit, lr in (("mlm", "1e-3"), ("pos_noun_verb", "1e-3"), ("pos_all", "5e-4")):
-        assert f"unit {unit}: optimizer_params {{'lr': '{lr}'}}" in carried
-    assert "per-unit learning rates are a later change" in carried
-    assert "unit mlm: optional_kwargs.unmask_probability: 0" in carried
+    assert plan.objectives(1000) == {"pos_noun_verb": 1.0, "pos_all": 1.0}  # both ends in
+    assert plan.objectives(1001) == {"pos_all": 1.0}
+    assert plan.objectives(2000) == {"pos_all": 1.0, "climb_mlm": 1.0}
+    # optimizer_params.lr (1e-3 read as a number, as OmegaConf reads it) -> the head's lr
+    assert (mlm.lr, nv.lr, every.lr) == (0.001, 0.001, 0.0005)
+    assert {u.head_warmup for u in units.values()} == {0.1}
 
 
 def test_a_unit_file_without_the_units_name_is_refused(tmp_path):

@@ -45,14 +45,20 @@ data pace     root from 10% over 10,000 steps, released at 8,000 (80%)
 ties          ties at the edge of the pool: broken by a seeded random order
               (seed 42), never by file position
 vocabulary    linear from 10% over 10,000 steps
+vocab order   by token id: the lowest ids first (a BPE's bytes and first merges,
+              its most frequent pieces); hidden tokens are <unk> in inputs and
+              token targets (POS tags stay); special tokens are never hidden
 batch         batches of 32 examples
 sampling      batches drawn without replacement within an epoch: every released
               example once before any repeats; examples released mid-epoch join
               the epoch's remaining draws at random places
+corruption    mlm: 15% of tokens chosen: 80% <mask>, 10% random, 10% kept; pos:
+              15% of tokens chosen: 80% <mask>, 10% random, 10% kept
 
 steps 0–8,000 (8,000 steps, 256,000 examples)
   data        easiest 10% → 90.5% of the data, rising (root)
   objectives  mlm ×1
+  forwards    1 backbone forward a step
   vocabulary  10% → 82% of the vocabulary, rising (linear)
   evals       blimp at 2,000, 4,000, 6,000, 8,000
 
@@ -60,6 +66,7 @@ steps 8,000–10,000 (2,000 steps, 64,000 examples)
   changes     data released
   data        all data
   objectives  mlm ×1
+  forwards    1 backbone forward a step
   vocabulary  82% → ≈100% of the vocabulary, rising (linear)
   evals       blimp at 10,000
 
@@ -67,6 +74,7 @@ steps 10,000–15,000 (5,000 steps, 160,000 examples)
   changes     objectives: pos; vocab fully released
   data        all data
   objectives  pos ×1
+  forwards    1 backbone forward a step
   vocabulary  full vocabulary
   evals       blimp at 12,000, 14,000
 
@@ -74,6 +82,8 @@ steps 15,000–20,000 (5,000 steps, 160,000 examples)
   changes     objectives: mlm + 0.5 pos
   data        all data
   objectives  mlm ×1 + pos ×0.5
+  forwards    2 backbone forwards a step: each corrupting objective reads its
+              own corruption
   vocabulary  full vocabulary
   evals       blimp at 16,000, 18,000, 20,000
 
@@ -110,6 +120,7 @@ sampling      batches drawn without replacement within an epoch: every released
 steps 0–5,000 (5,000 steps, 80,000 examples)
   data        all data
   objectives  clm ×1
+  forwards    1 backbone forward a step
   vocabulary  full vocabulary
   evals       blimp at 1,000, 2,000, 3,000, 4,000, 5,000
 
@@ -344,6 +355,77 @@ def test_model_ppl_default_interval_is_the_runtime_scorers():
     runtime_scorer = scorers.BUILTIN_SCORERS["model_ppl"]
     default = inspect.signature(runtime_scorer).parameters["every"].default
     assert default == MODEL_PPL_EVERY
+
+
+def test_fractional_pacing_steps_are_shown_as_the_plan_holds_them():
+    rows = _explained("train 300 steps\nsort by random\npace log from 10% after 6.25% over 81.25%")
+    assert rows["data pace"] == (
+        "log from 10%: from step 18.75 (6.25% of training), over 243 steps (the ramp's whole "
+        "steps; it ends at step 262.5)"
+    )
+    rows = _explained("train 300 steps\nvocab step from 10% after 6.25% over 81.25%")
+    assert rows["vocabulary"] == (
+        "step from 10%: from step 18.75 (6.25% of training), over 243 steps (it jumps at "
+        "step 262.5)"
+    )
+    # whole steps read as before
+    rows = _explained(
+        "train 400000 steps\nsort by random\npace log from 10% after 6.25% over 81.25%"
+    )
+    assert rows["data pace"] == "log from 10% over 325,000 steps, starting at step 25,000"
+
+
+def test_each_corrupting_unit_states_its_split():
+    rows = _explained("at 0 mlm + pos(noun, verb, mask=40%, random=5%, keep=0%)")
+    assert rows["corruption"] == (
+        "mlm: 15% of tokens chosen: 80% <mask>, 10% random, 10% kept; "
+        "pos(noun, verb, keep=0, mask=0.4, random=0.05): 40% of NOUN, VERB tokens and 15% of "
+        "the others chosen: 95% <mask>, 5% random, 0% kept"
+    )
+    assert "corruption" not in _explained("model gpt-tiny")  # clm reads the clean batch
+
+
+def test_a_units_head_schedule_is_stated_from_its_active_steps():
+    rows = _explained("train 1000 steps\nunit nv = pos(noun, verb) lr 1e-3 warmup 10%\n"
+                      "during 0%..25% nv\nduring 0%..100% mlm")  # fmt: skip
+    # active at t/1000 <= 0.25: steps 0..250, 251 of them; floor(10% of 251) = 25
+    assert rows["head lr"] == (
+        "nv's head trains at lr 1e-3: linear warm-up over 10% of its 251 active steps (25 "
+        "steps), then linear decay to 0 at its last active step"
+    )
+
+
+def test_each_phase_states_its_backbone_forwards():
+    text = explain(curriculumc.loads("at 0 mlm, at 100 mlm + pos"), width=400)
+    assert "  forwards    1 backbone forward a step\n" in text
+    assert (
+        "  forwards    2 backbone forwards a step: each corrupting objective reads its own "
+        "corruption\n"
+    ) in text
+
+
+def test_the_vocabulary_order_and_rule_are_stated():
+    rows = _explained("vocab linear from 10% over 1000")
+    assert rows["vocab order"].startswith("by token id: the lowest ids first")
+    assert (
+        "hidden tokens are <unk> in inputs and token targets (POS tags stay)"
+        in (rows["vocab order"])
+    )
+    rows = _explained("vocab linear from 30% over 1000 by pos_tags inputs only")
+    assert "by POS tag class — nouns first, then verbs, adjectives, …" in rows["vocab order"]
+    # 30% of 11 ranks = 3.3: NOUN, VERB, ADJ, ADV
+    assert (
+        "at the start (30%) the tokens tagged NOUN, VERB, ADJ, ADV are visible"
+        in (rows["vocab order"])
+    )
+    assert (
+        "<unk> in the inputs only: token targets (MLM/CLM labels) keep them"
+        in (rows["vocab order"])
+    )
+    rows = _explained("vocab linear from 10% over 1000 by pos_tags_and_token_ids")
+    assert ("every token tagged NOUN and the VERB tokens with id up to 10% of the "
+            "vocabulary size are visible") in rows["vocab order"]  # fmt: skip
+    assert "vocab order" not in _explained("at 0 mlm")
 
 
 # --- the command -----------------------------------------------------------------------

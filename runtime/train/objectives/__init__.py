@@ -8,18 +8,25 @@ built-ins (``mlm``, ``clm``, ``pos``) or a plugin registered under the entry-poi
     [project.entry-points."curriculumc.objectives"]
     span = "my_package.span:build"
 
-An :class:`Objective` does two things, so that several objectives share ONE backbone
-forward per batch:
+An :class:`Objective` does two things:
 
 1. :meth:`Objective.targets` picks, from the *global* batch and a generator seeded by
-   ``(seed, step)``, the positions it wants hidden from the model (``corrupt``) and the
-   labels it will be scored on (``labels``, -100 elsewhere). The trainer corrupts the union
-   of every active objective's positions once (:func:`corrupt`), so one masked input serves
-   them all.
-2. :meth:`Objective.loss_sum` maps the backbone's hidden states at its labelled positions
-   to logits (its own head, or the model's LM head) and returns the *summed* loss; the
-   trainer divides by the global number of labels, so that any split of the global batch
-   over ranks and accumulation steps gives the same loss.
+   ``(seed, step, unit name)``, the positions it wants hidden from the model (``corrupt``;
+   None: it reads the clean batch) and the labels it will be scored on (``labels``, -100
+   elsewhere). The trainer then gives every corrupting objective its OWN corrupted copy of
+   the batch (:func:`corrupt`, with the objective's ``random``/``keep`` split and a
+   generator of its own), so each trains at exactly its written rates: ``mlm + pos`` is
+   MLM at 15% and POS at its 40%/15%, never their union. One backbone forward runs per
+   distinct input -- the clean batch is shared by every objective that reads it, and
+   corruptions that come out identical share too (``registry.forwards_per_step``).
+2. :meth:`Objective.loss_sum` maps the backbone's hidden states of its own input at its
+   labelled positions to logits (its own head, or the model's LM head) and returns the
+   *summed* loss; the trainer divides by the global number of labels, so that any split
+   of the global batch over ranks and accumulation steps gives the same loss.
+
+The vocabulary curriculum (:mod:`curriculumc.runtime.train.vocabulary`) maps hidden tokens
+to ``<unk>`` in every input and, by default, in token targets (``Targets.shift`` says
+which batch position a label's token comes from).
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from curriculumc.errors import CurriculumError
-from curriculumc.registry import OBJECTIVE_GROUP
+from curriculumc.registry import DEFAULT_CORRUPTION, OBJECTIVE_GROUP
 
 if TYPE_CHECKING:
     import torch
@@ -65,10 +72,14 @@ class TokenBatch:
 @dataclass(frozen=True)
 class Targets:
     """What one objective wants from a batch: ``labels`` ``[B, L]`` (-100 = no loss) and the
-    positions to hide from the model (``corrupt``, ``[B, L]`` bool, or None for none)."""
+    positions to hide from the model (``corrupt``, ``[B, L]`` bool, or None: the objective
+    reads the clean batch). ``shift``: a token label at position i is the batch's token at
+    i + shift (0 for mlm, 1 for clm's next token) -- what the vocabulary curriculum reads
+    to find the target token's own POS tag."""
 
     labels: torch.Tensor
     corrupt: torch.Tensor | None = None
+    shift: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,8 @@ class ObjectiveContext:
 
 
 class Objective(Protocol):
-    """A training objective; see the module docstring."""
+    """A training objective; see the module docstring. A corrupting objective may also
+    carry ``random`` and ``keep`` (its corruption split, :func:`split_of`)."""
 
     name: str  # the unit's name (``pos_nv``), used in logs and checkpoints
     head: torch.nn.Module | None  # its own trainable parameters, or None
@@ -131,8 +143,13 @@ def build_objectives(units: tuple[Unit, ...], context: ObjectiveContext) -> dict
 
 
 def needs_pos(plan: Plan) -> bool:
-    """Whether any unit's objective reads POS tags (the data layer then provides them)."""
-    return any(getattr(factory(u.objective), "needs_pos", False) for u in plan.units)
+    """Whether any unit's objective, or the vocabulary curriculum's order, reads POS tags
+    (the data layer then provides them)."""
+    from curriculumc.runtime.train.vocabulary import needs_tags
+
+    return needs_tags(plan) or any(
+        getattr(factory(u.objective), "needs_pos", False) for u in plan.units
+    )
 
 
 def step_generator(seed: int, step: int, salt: str) -> torch.Generator:
@@ -187,25 +204,58 @@ def corrupt(
     *,
     mask_id: int,
     vocab_size: int,
-    replace_mask: float = 0.8,
-    replace_random: float = 0.1,
+    random: float = DEFAULT_CORRUPTION["random"],
+    keep: float = DEFAULT_CORRUPTION["keep"],
 ) -> torch.Tensor:
-    """BERT's corruption of the chosen ``positions``: ``replace_mask`` of them become
-    ``<mask>``, ``replace_random`` a random token, the rest stay. Returns new ids.
-
-    One draw per position for the whole batch, so a position chosen by two objectives
-    is corrupted once.
-    """
+    """Corrupt the chosen ``positions`` of ``ids``: a share ``random`` of them become a
+    random token (uniform over the vocabulary), ``keep`` stay as they are, the rest
+    (``1 - random - keep``) become ``<mask>`` -- BERT's 80/10/10 by default. Returns new
+    ids; one uniform draw per position decides (``< 1 - random - keep``: mask, then
+    random, then keep), so the split is exact in expectation."""
     import torch
 
     draw = torch.rand(ids.shape, generator=generator)
     random_ids = torch.randint(vocab_size, ids.shape, generator=generator)
     out = ids.clone()
-    to_mask = positions & (draw < replace_mask)
-    to_random = positions & (draw >= replace_mask) & (draw < replace_mask + replace_random)
+    masked_below = 1.0 - random - keep
+    to_mask = positions & (draw < masked_below)
+    to_random = positions & (draw >= masked_below) & (draw < masked_below + random)
     out[to_mask] = mask_id
     out[to_random] = random_ids[to_random]
     return out
+
+
+def split_of(objective) -> tuple[float, float]:
+    """``(random, keep)`` an objective corrupts its chosen tokens with (its ``random`` /
+    ``keep`` attributes; BERT's 10% / 10% for one that has none, e.g. a plugin)."""
+    return (
+        float(getattr(objective, "random", DEFAULT_CORRUPTION["random"])),
+        float(getattr(objective, "keep", DEFAULT_CORRUPTION["keep"])),
+    )
+
+
+def corruption_split(unit: Unit) -> tuple[float, float]:
+    """``(random, keep)`` of ``unit`` (``mlm(random=10%, keep=0%)``), defaults
+    :data:`curriculumc.registry.DEFAULT_CORRUPTION`; each a share in [0, 1] and together
+    at most 1. Raises CurriculumError E411 otherwise."""
+    values = {}
+    for key, default in DEFAULT_CORRUPTION.items():
+        value = dict(unit.kwargs).get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise CurriculumError.single(
+                "E411",
+                f"unit {unit.name}: {key}={value!r} must be a share in [0, 1] of the chosen tokens",
+                hint=f"e.g. {unit.objective}({key}=10%)",
+            )
+        values[key] = float(value)
+    if values["random"] + values["keep"] > 1 + 1e-12:
+        raise CurriculumError.single(
+            "E411",
+            f"unit {unit.name}: random={values['random']:g} + keep={values['keep']:g} is "
+            "more than all of the chosen tokens",
+            hint="random + keep <= 1; the rest of the chosen tokens become <mask>",
+        )
+    return values["random"], values["keep"]
 
 
 def fraction_kwarg(unit: Unit, key: str, default: float) -> float:

@@ -1,7 +1,9 @@
 """``clm``: causal (next-token) language modelling (GPT-2).
 
-The label at position t is the token at t + 1 (none after ``</s>`` or at padding); the
-input is never corrupted. The LM head is applied only at labelled positions, so padding
+The label at position t is the token at t + 1 (none after ``</s>`` or at padding:
+``Targets.shift`` 1, so that a vocabulary curriculum judges the target by that next
+token's own id and tag); the input is the clean batch, never corrupted, and one backbone
+forward on it serves every objective that reads it. The LM head is applied only at labelled positions, so padding
 costs no projection.
 """
 
@@ -33,7 +35,7 @@ class CausalLM:
         labels = torch.full_like(batch.ids, IGNORE)
         following = batch.attention_mask[:, 1:].bool()
         labels[:, :-1] = torch.where(following, batch.ids[:, 1:], labels[:, :-1])
-        return Targets(labels=labels, corrupt=None)
+        return Targets(labels=labels, corrupt=None, shift=1)
 
     def loss_sum(self, model, hidden, labels):
         from curriculumc.runtime.train.models import lm_head

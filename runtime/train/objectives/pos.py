@@ -4,9 +4,13 @@ POS objective).
 ``pos(noun, verb)`` restricts the classes to those tags; every other token is one class,
 ``other`` (class 0). Tokens whose tag is in the set are chosen with probability ``mask``
 (default 40% when the set is restricted, 15% otherwise), all other non-special tokens with
-``mask_other`` (default 15%). Chosen tokens are hidden like MLM's (the trainer's shared
-corruption), and a small head -- dense, GELU, layer norm, projection to the classes, the
-shape of RoBERTa's LM head -- reads the backbone's hidden states there.
+``mask_other`` (default 15%). The chosen tokens are corrupted in POS's own copy of the
+batch, ``random`` / ``keep`` of them (default 10% / 10%: the seed's 80/10/10) replaced by a
+random token / kept, the rest ``<mask>``; the trainer runs a backbone forward on that copy
+(never on another objective's corruption), and a small head -- dense, GELU, layer norm,
+projection to the classes, the shape of RoBERTa's LM head -- reads its hidden states at
+the chosen positions. POS class targets are not tokens: a vocabulary curriculum hides
+tokens from POS's input but leaves its targets.
 
 Tags come from the data layer, one per token (:attr:`TokenizedCorpus.pos`).
 """
@@ -17,12 +21,14 @@ from dataclasses import dataclass, field
 
 from curriculumc.errors import CurriculumError
 from curriculumc.pos_tags import SPEC_NAMES, TAG_INDEX, UNIVERSAL_TAGS
+from curriculumc.registry import POS_MASK_OTHER, POS_MASK_RESTRICTED
 from curriculumc.runtime.train.objectives import (
     IGNORE,
     ObjectiveContext,
     Targets,
     TokenBatch,
     check_kwargs,
+    corruption_split,
     fraction_kwarg,
     require_family,
 )
@@ -39,6 +45,8 @@ class PosTagging:
     tags: tuple[str, ...]  # class i + 1 is tags[i]; class 0 is "other"
     mask: float
     mask_other: float
+    random: float = 0.1  # share of the chosen tokens replaced by a random token
+    keep: float = 0.1  # share of the chosen tokens left as they are
     head: object = field(default=None, repr=False)
     needs_pos = True
 
@@ -110,20 +118,21 @@ def parse_tags(unit) -> tuple[str, ...]:
 
 
 def build(unit, context: ObjectiveContext) -> PosTagging:
-    """``pos`` / ``pos(noun, verb, mask=40%, mask_other=15%)``.
+    """``pos`` / ``pos(noun, verb, mask=40%, mask_other=15%, random=10%, keep=10%)``.
 
     Raises CurriculumError E411-E416 for bad settings or a causal model.
     """
-    check_kwargs(unit, ("mask", "mask_other"))
+    check_kwargs(unit, ("mask", "mask_other", "random", "keep"))
     require_family(unit, context, "masked")
     tags = parse_tags(unit)
     restricted = len(tags) < len(UNIVERSAL_TAGS)
     objective = PosTagging(
         name=unit.name,
         tags=tags,
-        mask=fraction_kwarg(unit, "mask", 0.4 if restricted else 0.15),
-        mask_other=fraction_kwarg(unit, "mask_other", 0.15),
+        mask=fraction_kwarg(unit, "mask", POS_MASK_RESTRICTED if restricted else POS_MASK_OTHER),
+        mask_other=fraction_kwarg(unit, "mask_other", POS_MASK_OTHER),
     )
+    objective.random, objective.keep = corruption_split(unit)
     # drawn from the global generator, which the trainer seeds before building anything
     objective.head = make_head(context.hidden_size, len(objective.classes))
     return objective

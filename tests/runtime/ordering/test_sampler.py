@@ -1,5 +1,6 @@
 """The curriculum sampler: epochs without replacement, pools (ties), token budgets, rank
-shares, the with-replacement draw of v1, vocabulary limits -- each measured."""
+shares, the with-replacement draw of v1 -- each measured (the vocabulary curriculum is
+runtime/train/vocabulary.py's, tested in tests/runtime/train/test_vocabulary.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from curriculumc.plan import Pace, Plan, TrainSpec
 from curriculumc.runtime.ordering.sampler import (
     CurriculumSampler,
     global_batch,
-    limit_vocab,
     percentile_count,
     pool_size,
     rank_slice,
@@ -150,25 +150,6 @@ def test_a_corpus_smaller_than_a_batch_is_refused():
     with pytest.raises(CurriculumError) as err:
         CurriculumSampler(_plan(batch=32), np.arange(10))
     assert err.value.diagnostics[0].code == "E361"
-
-
-def test_limit_vocab_maps_rare_ids_to_unk_and_keeps_specials():
-    ids = np.array([[0, 1, 5, 9, 3], [2, 8, 4, 7, 6]], dtype=np.int64)
-    out = limit_vocab(ids, 0.5, vocab_size=10, unk_id=3, special_ids=(0, 1, 2, 9))
-    np.testing.assert_array_equal(out, [[0, 1, 3, 9, 3], [2, 3, 4, 3, 3]])
-    assert out.dtype == ids.dtype
-    np.testing.assert_array_equal(ids[0], [0, 1, 5, 9, 3])  # input untouched
-    np.testing.assert_array_equal(limit_vocab(ids, 1.0, 10, 3, ()), ids)
-
-
-def test_limit_vocab_on_tensors_matches_numpy():
-    torch = pytest.importorskip("torch")
-    ids = np.random.default_rng(0).integers(0, 100, size=(4, 16))
-    tensor = torch.tensor(ids)
-    out = limit_vocab(tensor, 0.3, vocab_size=100, unk_id=1, special_ids=(0, 2, 99))
-    assert isinstance(out, torch.Tensor) and out.dtype == tensor.dtype
-    np.testing.assert_array_equal(out.numpy(), limit_vocab(ids, 0.3, 100, 1, (0, 2, 99)))
-    assert (out.numpy() < 30).sum() + np.isin(out.numpy(), (99,)).sum() == out.numel()
 
 
 # --- epochs without replacement ---------------------------------------------------------

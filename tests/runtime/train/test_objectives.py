@@ -1,5 +1,5 @@
-"""Objectives: masking statistics and determinism, the masked-only projection, the pos head,
-several objectives in one forward, the registry."""
+"""Objectives: masking statistics and determinism, the corruption split, the masked-only
+projection, the pos head, one forward per distinct input, the registry."""
 
 from __future__ import annotations
 
@@ -186,9 +186,11 @@ def test_pos_rejects_unknown_tags_and_causal_models(specials, tiny_model):
     assert err.value.diagnostics[0].code == "E411"
 
 
-def test_several_objectives_share_one_forward(specials, tiny_model):
-    """mlm + 0.5 pos: one backbone forward; total = weighted sum of the two losses."""
-    from curriculumc.runtime.train.trainer import _curriculum_model
+def test_each_distinct_input_gets_its_own_forward(specials, tiny_model):
+    """mlm + 0.5 pos, each on its own corruption: two backbone forwards in one module
+    call, each loss what its head gives on ITS input's states; total = the weighted sum.
+    Two objectives with identical inputs share one forward."""
+    from curriculumc.runtime.train.trainer import _curriculum_model, input_groups
 
     model, config = tiny_model
     units = (Unit("mlm", "mlm"), Unit("pos", "pos", args=("noun", "verb")))
@@ -196,30 +198,92 @@ def test_several_objectives_share_one_forward(specials, tiny_model):
     module = _curriculum_model(model, objectives)
     batch = obj.collate(corpus(), np.arange(32), seq=64, specials=specials)
     targets = {n: o.targets(batch, obj.step_generator(0, 0, n)) for n, o in objectives.items()}
-    union = targets["mlm"].corrupt | targets["pos"].corrupt
-    inputs = obj.corrupt(
-        batch.ids, union, obj.step_generator(0, 0, "c"), mask_id=specials.mask, vocab_size=1000
-    )
+    inputs = {
+        n: obj.corrupt(
+            batch.ids,
+            t.corrupt,
+            obj.step_generator(0, 0, f"corrupt:{n}"),
+            mask_id=specials.mask,
+            vocab_size=1000,
+        )
+        for n, t in targets.items()
+    }
+    assert not torch.equal(inputs["mlm"], inputs["pos"])
+    labels = {n: t.labels for n, t in targets.items()}
     calls = []
     hook = backbone(model).register_forward_hook(lambda *a: calls.append(1))
     try:
+        groups = input_groups(inputs)
         total, sums = module(
-            input_ids=inputs,
+            groups=groups,
             attention_mask=batch.attention_mask,
-            labels={n: t.labels for n, t in targets.items()},
+            labels=labels,
             scales={"mlm": 1.0, "pos": 0.5},
         )
+        assert len(groups) == len(calls) == 2
+        shared = input_groups({"mlm": inputs["mlm"], "pos": inputs["mlm"].clone()})
+        assert [names for _, names in shared] == [("mlm", "pos")]
+        calls.clear()
+        module(
+            groups=shared,
+            attention_mask=batch.attention_mask,
+            labels=labels,
+            scales={"mlm": 1.0, "pos": 0.5},
+        )
+        assert len(calls) == 1
     finally:
         hook.remove()
-    assert len(calls) == 1
     assert torch.allclose(total, sums["mlm"] + 0.5 * sums["pos"])
-    with torch.no_grad():  # each loss is what its own head gives on that one forward's states
-        hidden = backbone(model)(input_ids=inputs, attention_mask=batch.attention_mask)[0]
-        pos_alone = projected_loss_sum(objectives["pos"].head, hidden, targets["pos"].labels)
-    assert torch.allclose(sums["pos"], pos_alone, atol=1e-4)
+    with torch.no_grad():  # each loss is its own head on its own input's forward
+        for name, head in (("mlm", lm_head(model)), ("pos", objectives["pos"].head)):
+            hidden = backbone(model)(input_ids=inputs[name], attention_mask=batch.attention_mask)
+            alone = projected_loss_sum(head, hidden[0], labels[name])
+            assert torch.allclose(sums[name], alone, atol=1e-4), name
     total.backward()
     assert objectives["pos"].head[0].weight.grad is not None
     model.zero_grad(set_to_none=True)
+
+
+def test_corruption_split_is_as_written_and_checked(big_batch, specials, tiny_model):
+    """corrupt(random=r, keep=k): of the chosen tokens 1-r-k become <mask>, r a random
+    token, k stay (measured on 1,500 utterances); the factories take random=/keep= and
+    refuse shares outside [0, 1] or summing over 1 (E411)."""
+    chosen = ~big_batch.special  # every text token of 1,500 utterances
+    n = chosen.sum().item()
+    assert n > 5000, n
+    tol = 4 * (0.25 / n) ** 0.5  # 4 binomial standard deviations at most
+    for random, keep in ((0.1, 0.0), (0.1, 0.1), (0.0, 0.3), (0.5, 0.5)):
+        out = obj.corrupt(
+            big_batch.ids,
+            chosen,
+            obj.step_generator(0, 1, "c"),
+            mask_id=specials.mask,
+            vocab_size=1000,
+            random=random,
+            keep=keep,
+        )
+        assert torch.equal(out[~chosen], big_batch.ids[~chosen])
+        masked = (out[chosen] == specials.mask).sum().item() / n
+        same = (out[chosen] == big_batch.ids[chosen]).sum().item() / n
+        other = 1 - masked - same  # random draws of the same id count as kept (1/1000)
+        assert masked == pytest.approx(1 - random - keep, abs=tol), (random, keep)
+        assert other == pytest.approx(random, abs=tol) and same == pytest.approx(keep, abs=tol)
+    ctx = context(specials, tiny_model[1])
+    mlm = obj.factory("mlm")(Unit("m", "mlm", kwargs=(("random", 0.1), ("keep", 0.0))), ctx)
+    assert (mlm.random, mlm.keep) == (0.1, 0.0)
+    pos = obj.factory("pos")(Unit("p", "pos", kwargs=(("keep", 0.2),)), ctx)
+    assert (pos.random, pos.keep) == (0.1, 0.2)
+    assert obj.split_of(obj.factory("mlm")(Unit("m", "mlm"), ctx)) == (0.1, 0.1)
+    for kwargs, words in (
+        ((("random", 1.5),), "random=1.5 must be a share in [0, 1]"),
+        ((("keep", -0.1),), "keep=-0.1 must be a share in [0, 1]"),
+        ((("random", 0.6), ("keep", 0.5)), "random=0.6 + keep=0.5 is more than all"),
+    ):
+        for objective in ("mlm", "pos"):
+            with pytest.raises(CurriculumError) as err:
+                obj.factory(objective)(Unit("u", objective, kwargs=kwargs), ctx)
+            assert err.value.diagnostics[0].code == "E411"
+            assert words in err.value.diagnostics[0].message
 
 
 def test_registry_finds_plugins_and_names_unknown_ones(monkeypatch, specials, tiny_model):
