@@ -69,6 +69,7 @@ from curriculumc.lang.yaml_nodes import (
     node_span,
     plain_data,
     read_yaml_file,
+    tag_source,
     yaml_errors,
 )
 from curriculumc.pacing import PACING_FUNCTIONS
@@ -245,17 +246,6 @@ def _plain(root, prefix: tuple = ()) -> tuple[Any, dict[tuple, Span]]:
     return data, where
 
 
-def _tag(node: yaml.Node, source: Source) -> None:
-    node.source = source
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            _tag(key, source)
-            _tag(value, source)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            _tag(item, source)
-
-
 @dataclass(frozen=True)
 class _Override:
     """One command-line override: ``key=value`` (``add``: written ``+key=value``)."""
@@ -287,7 +277,7 @@ def _overrides(items: Sequence[str]) -> list[_Override]:
     text = "\n".join(lines)
     node = compose_yaml(text, OVERRIDES)
     source = Source(OVERRIDES, text, tuple(lines))
-    _tag(node, source)
+    tag_source(node, source)
     return [_Override(key_text(k), add, k, v) for (k, v), add in zip(node.value, adds, strict=True)]
 
 

@@ -32,7 +32,6 @@ from curriculumc.lang.values import (
     Report,
     check_exists,
     read_choice,
-    read_exact_time,
     read_float,
     read_int,
     read_share,
@@ -460,8 +459,8 @@ def build_pace(stmt: ast.PaceStmt | None, steps: int, report: Report) -> plan.Pa
         end = read_share(schedule.end, "the end ('to')", report)
     after = 0
     if schedule.after is not None:
-        after = read_exact_time(schedule.after, "'after'", report, steps)
-    over = read_exact_time(schedule.over, "'over'", report, steps, minimum=1)
+        after = read_time(schedule.after, "'after'", report, steps, exact=True)
+    over = read_time(schedule.over, "'over'", report, steps, minimum=1, exact=True)
     if (
         after is not None
         and over is not None

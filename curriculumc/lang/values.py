@@ -114,8 +114,15 @@ def read_share(value, what: str, report: Report, *, zero: bool = False) -> float
     return share
 
 
-def read_time(value, what: str, report: Report, steps: int, *, minimum: int = 0) -> int | None:
-    """A time in optimizer steps: ``10000``, ``10k`` or ``50%`` of the ``steps`` of training."""
+def read_time(
+    value, what: str, report: Report, steps: int, *, minimum: int = 0, exact: bool = False
+) -> int | float | None:
+    """A time in optimizer steps: ``10000``, ``10k`` or ``50%`` of the ``steps`` of training.
+
+    A share of training is rounded to whole steps, or with ``exact`` kept exact: ``6.25%``
+    of 300 steps is 18.75 (``share * steps`` in floating point, the seed system's
+    ``start_percent * total_steps``), stored as an int when whole (pacing's ``after`` and
+    ``over``; phases and warm-up stay whole steps)."""
     if isinstance(value, ast.Number) and value.percent:
         share = value.magnitude
         if not math.isfinite(share) or not 0 <= share <= 100:
@@ -124,7 +131,7 @@ def read_time(value, what: str, report: Report, steps: int, *, minimum: int = 0)
                 value,
             )  # fmt: skip
             return None
-        resolved = value.share_of(steps)
+        resolved = steps_number(value.share * steps) if exact else value.share_of(steps)
         if resolved < minimum:
             report_error(
                 report, E_RANGE,
@@ -141,34 +148,6 @@ def read_time(value, what: str, report: Report, steps: int, *, minimum: int = 0)
         )  # fmt: skip
         return None
     return read_int(value, what, report, minimum=minimum)
-
-
-def read_exact_time(
-    value, what: str, report: Report, steps: int, *, minimum: int = 0
-) -> int | float | None:
-    """A time in steps like :func:`read_time`, but a share of training is kept exact:
-    ``6.25%`` of 300 steps is 18.75 (``share * steps`` in floating point, the seed system's
-    ``start_percent * total_steps``), stored as an int when whole (pacing's ``after`` and
-    ``over``; phases and warm-up stay whole steps)."""
-    if isinstance(value, ast.Number) and value.percent:
-        share = value.magnitude
-        if not math.isfinite(share) or not 0 <= share <= 100:
-            report_error(
-                report, E_PERCENT, f"{what} must be a percentage in [0, 100], not {value.text}",
-                value,
-            )  # fmt: skip
-            return None
-        resolved = steps_number(value.share * steps)
-        if resolved < minimum:
-            report_error(
-                report, E_RANGE,
-                f"{what} must be at least {minimum} step{'s' * (minimum != 1)}; "
-                f"{value.text} of {steps} is {resolved:g}",
-                value,
-            )  # fmt: skip
-            return None
-        return resolved
-    return read_time(value, what, report, steps, minimum=minimum)
 
 
 def read_text(value, what: str, report: Report) -> str | None:

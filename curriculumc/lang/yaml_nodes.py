@@ -193,21 +193,21 @@ def read_yaml_file(path: Path, cited: Span | None = None):
     source = Source(str(path), text, tuple(text.split("\n")))
     node = compose_yaml(text, str(path), cited)
     if node is not None:
-        _tag(node, source)
+        tag_source(node, source)
     return source, node
 
 
-def _tag(node: yaml.Node, source: Source) -> None:
-    # yaml nodes are plain objects: remember each node's file on it (a composed tree mixes
-    # nodes of several files)
+def tag_source(node: yaml.Node, source: Source) -> None:
+    """Remember ``source`` on ``node`` and every node below it (yaml nodes are plain
+    objects; a composed tree mixes nodes of several files)."""
     node.source = source
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
-            _tag(key, source)
-            _tag(value, source)
+            tag_source(key, source)
+            tag_source(value, source)
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
-            _tag(item, source)
+            tag_source(item, source)
 
 
 def node_span(node: yaml.Node) -> Span:
