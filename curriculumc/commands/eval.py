@@ -1,7 +1,13 @@
 """``curriculumc eval``: minimal-pair accuracy (BLiMP) and dev perplexity of a model.
 
     curriculumc eval RUN_OR_MODEL_DIR --blimp PATH_OR_ID [--limit N] [--json OUT]
+                     [--ties strict|babylm] [--pll pll|pll-word-l2r]
                      [--dev FILE] [--batch-tokens N] [--device cpu|cuda] [--quiet]
+
+``--blimp`` (or ``--pairs``) also reads the BabyLM 2025 pipeline's other zero-shot
+folders (BLiMP supplement, EWoK, entity tracking, WUG, COMPS) by their own field names
+(:mod:`curriculumc.runtime.evaluate.minimal_pairs`). ``--ties`` picks the headline tie
+rule (``babylm``: a tie counts as correct, as in the pipeline); the JSON carries both.
 
 Prints per-paradigm, per-field and summary tables and writes the JSON of
 :meth:`PairResult.to_json` (plus ``model`` and, with ``--dev``, ``perplexity``). Given a
@@ -31,8 +37,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("model", metavar="RUN_OR_MODEL_DIR", help="a run folder or a model folder")
     parser.add_argument(
         "--blimp",
+        "--pairs",
+        dest="blimp",
         metavar="PATH_OR_ID",
-        help="folder of BLiMP-style .jsonl files, one .jsonl file, or a hub id ('blimp')",
+        help="folder of BLiMP-style .jsonl files, one .jsonl file, or a hub id ('blimp'); "
+        "also the BabyLM pipeline's supplement, EWoK, entity tracking, WUG and COMPS folders",
+    )
+    parser.add_argument(
+        "--ties",
+        choices=("strict", "babylm"),
+        default="strict",
+        help="the headline accuracy's tie rule: strict (a tie is wrong, the default) or "
+        "babylm (a tie is right, as in the BabyLM pipeline); the JSON carries both",
+    )
+    parser.add_argument(
+        "--pll",
+        choices=("pll", "pll-word-l2r"),
+        default="pll",
+        help="a masked model's pseudo-log-likelihood: pll (each token masked alone, "
+        "Salazar et al. 2020; the default) or pll-word-l2r (also the later tokens of its "
+        "word, Kauf & Ivanova 2023; minicons' within_word_l2r)",
     )
     parser.add_argument(
         "--limit", type=int, metavar="N", help="first N pairs of each paradigm (and N dev texts)"
@@ -140,6 +164,8 @@ def run(args: argparse.Namespace) -> int:
                 batch_tokens=args.batch_tokens,
                 device=device,
                 progress=bar,
+                ties=args.ties,
+                pll=args.pll,
             )
         output.update(result.to_json())
     ppl = None

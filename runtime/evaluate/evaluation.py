@@ -1,9 +1,24 @@
 """Minimal-pair accuracy and held-out perplexity of a trained model.
 
 :func:`evaluate_pairs` scores every distinct sentence of a :class:`PairSet` once (see
-:mod:`curriculumc.runtime.evaluate.likelihoods`) and judges each pair: correct when the good sentence
-scores strictly higher than the bad one. A tie is *not* correct and is counted, so a
-model that gives every sentence the same score gets 0 % with every pair a tie.
+:mod:`curriculumc.runtime.evaluate.likelihoods`) and judges each pair by one of two tie
+rules (:data:`TIE_RULES`), the *headline* rule of the result:
+
+- ``strict`` (the default): correct when the good sentence scores strictly higher than
+  the bad one. A tie is *not* correct and is counted, so a model that gives every
+  sentence the same score gets 0 % with every pair a tie.
+- ``babylm``: the BabyLM 2025 pipeline's rule (``sentence_zero_shot/compute_results.py``,
+  ``rank_and_evaluate``): it stacks the candidates' scores, the right one first, takes
+  ``torch.max(..., dim=1)[1]`` -- the index of the *first* maximum -- and counts the pair
+  right when that index is 0. So a tie with the good sentence counts as correct, and
+  with more than two candidates (entity tracking, WUG) the good one must score at least
+  as high as the best of the others.
+
+With more than two candidates the ``bad`` score of a pair is the best wrong candidate's.
+Every result carries both rules' accuracies (per paradigm, per field, macro) whatever
+its headline rule, which it names (``ties_rule``); ``accuracy``/``macro``/``per_field``
+and ``correct`` are the headline rule's (what ``compare`` and the metrics read). The PLL
+variant of a masked model is named too (``pll``; null for a causal model).
 Accuracies are fractions in [0, 1]; the macro average is the mean over paradigms and a
 field's figure is the mean over its paradigms (BLiMP's convention).
 
@@ -12,11 +27,15 @@ perplexity for causal models, pseudo-perplexity (Salazar et al., 2020) for maske
 
 JSON written by :meth:`PairResult.to_json` (``format`` ``curriculumc.eval/1``)::
 
-    {"format", "pairs": {name, source}, "family", "n_pairs", "macro", "ties",
-     "wall_s", "pairs_per_s", "per_field": {field: accuracy},
-     "paradigms": {name: {"field", "n", "accuracy", "ties",
-                          "pair_ids": [...], "correct": [1|0, ...],
+    {"format", "pairs": {name, source}, "family", "pll", "ties_rule", "n_pairs",
+     "macro", "macro_strict", "macro_babylm", "ties", "wall_s", "pairs_per_s",
+     "per_field": {field: accuracy}, "per_field_strict": {...}, "per_field_babylm": {...},
+     "paradigms": {name: {"field", "n", "accuracy", "accuracy_strict", "accuracy_babylm",
+                          "ties", "pair_ids": [...], "correct": [1|0, ...],
                           "good": [score, ...], "bad": [score, ...]}}}
+
+(Files written before the tie rules were named have neither ``ties_rule`` nor the
+``_strict``/``_babylm`` keys; they were ``strict`` and read back so.)
 
 A pair with a sentence longer than the model's positions is *skipped* and counted per
 paradigm (``"skipped"`` in a paradigm's entry and at the top, present only when some
@@ -54,6 +73,22 @@ from curriculumc.runtime.evaluate.likelihoods import (
 from curriculumc.runtime.evaluate.minimal_pairs import PairSet
 
 RESULT_FORMAT = "curriculumc.eval/1"
+#: how a tie of the good sentence with the best wrong one is judged (module docstring)
+TIE_RULES = ("strict", "babylm")
+
+
+def is_correct(good: float, bad: float, rule: str) -> bool:
+    """One pair under a tie rule: ``strict`` good > bad; ``babylm`` good >= bad (the
+    pipeline's first-index argmax, the good sentence first)."""
+    if rule == "strict":
+        return good > bad
+    if rule == "babylm":
+        return good >= bad
+    raise CurriculumError.single(
+        "E610", f"unknown tie rule {rule!r}", hint=f"use one of {', '.join(TIE_RULES)}"
+    )
+
+
 #: the one name of held-out (pseudo-)perplexity, in metrics.jsonl, summaries and eval JSON
 PERPLEXITY_METRIC = "ppl/dev"
 
@@ -69,6 +104,7 @@ class ParadigmResult:
     good_scores: tuple[float, ...]
     bad_scores: tuple[float, ...]
     skipped: int = 0  # pairs not scored: a sentence longer than the model's positions
+    ties_rule: str = "strict"  # the rule ``correct`` and ``accuracy`` follow
 
     @property
     def n(self) -> int:
@@ -77,6 +113,11 @@ class ParadigmResult:
     @property
     def accuracy(self) -> float:
         return sum(self.correct) / self.n if self.n else 0.0
+
+    def accuracy_by(self, rule: str) -> float:
+        """Accuracy under a tie rule (:data:`TIE_RULES`), from the scores."""
+        right = sum(is_correct(g, b, rule) for g, b in zip(self.good_scores, self.bad_scores))
+        return right / self.n if self.n else 0.0
 
     @property
     def ties(self) -> int:
@@ -95,6 +136,8 @@ class PairResult:
     family: str
     paradigms: tuple[ParadigmResult, ...]
     wall_s: float = 0.0
+    ties_rule: str = "strict"  # the headline rule: accuracy, macro, per_field, correct
+    pll: str | None = None  # the PLL variant of a masked model; None for causal
 
     @property
     def per_paradigm(self) -> dict[str, float]:
@@ -125,6 +168,18 @@ class PairResult:
         scored = self.scored_paradigms
         return sum(p.accuracy for p in scored) / len(scored) if scored else 0.0
 
+    def macro_by(self, rule: str) -> float:
+        """The macro accuracy under a tie rule (:data:`TIE_RULES`)."""
+        scored = self.scored_paradigms
+        return sum(p.accuracy_by(rule) for p in scored) / len(scored) if scored else 0.0
+
+    def per_field_by(self, rule: str) -> dict[str, float]:
+        """:attr:`per_field` under a tie rule."""
+        groups: dict[str, list[float]] = {}
+        for p in self.scored_paradigms:
+            groups.setdefault(p.field, []).append(p.accuracy_by(rule))
+        return {field: sum(v) / len(v) for field, v in sorted(groups.items())}
+
     @property
     def ties(self) -> int:
         return sum(p.ties for p in self.paradigms)
@@ -138,9 +193,11 @@ class PairResult:
         return self.n_pairs / self.wall_s if self.wall_s > 0 else 0.0
 
     def to_metrics(self, prefix: str = "blimp") -> dict[str, float]:
-        """Flat metrics: ``<prefix>/macro``, ``<prefix>/<paradigm>``, ``<prefix>/field/<field>``,
+        """Flat metrics: ``<prefix>/macro`` (the headline rule), ``<prefix>/macro_strict``
+        and ``<prefix>/macro_babylm``, ``<prefix>/<paradigm>``, ``<prefix>/field/<field>``,
         and ``<prefix>/ties``."""
         metrics = {f"{prefix}/macro": self.macro, f"{prefix}/ties": float(self.ties)}
+        metrics.update({f"{prefix}/macro_{rule}": self.macro_by(rule) for rule in TIE_RULES})
         metrics.update({f"{prefix}/{name}": acc for name, acc in self.per_paradigm.items()})
         metrics.update({f"{prefix}/field/{field}": acc for field, acc in self.per_field.items()})
         if self.skipped:
@@ -153,17 +210,22 @@ class PairResult:
             "format": RESULT_FORMAT,
             "pairs": {"name": self.pairs_name, "source": self.pairs_source},
             "family": self.family,
+            "pll": self.pll,
+            "ties_rule": self.ties_rule,
             "n_pairs": self.n_pairs,
             "macro": self.macro,
+            **{f"macro_{rule}": self.macro_by(rule) for rule in TIE_RULES},
             "ties": self.ties,
             "wall_s": round(self.wall_s, 3),
             "pairs_per_s": round(self.pairs_per_s, 2),
             "per_field": self.per_field,
+            **{f"per_field_{rule}": self.per_field_by(rule) for rule in TIE_RULES},
             "paradigms": {
                 p.name: {
                     "field": p.field,
                     "n": p.n,
                     "accuracy": p.accuracy,
+                    **{f"accuracy_{rule}": p.accuracy_by(rule) for rule in TIE_RULES},
                     "ties": p.ties,
                     "pair_ids": list(p.pair_ids),
                     "correct": list(p.correct),
@@ -188,6 +250,7 @@ class PairResult:
             raise CurriculumError.single(
                 "E640", f"not a curriculumc evaluation result (format {data.get('format')!r})"
             )
+        rule = data.get("ties_rule", "strict")  # files from before the rules were named
         paradigms = tuple(
             ParadigmResult(
                 name,
@@ -197,6 +260,7 @@ class PairResult:
                 tuple(entry["good"]),
                 tuple(entry["bad"]),
                 int(entry.get("skipped", 0)),
+                rule,
             )
             for name, entry in data["paradigms"].items()
         )
@@ -207,36 +271,54 @@ class PairResult:
             data.get("family", ""),
             paradigms,
             data.get("wall_s", 0.0),
+            rule,
+            data.get("pll"),
         )
 
 
 def judge_pairs(
-    pairs: PairSet, scores: Mapping[str, float], *, family: str = "", wall_s: float = 0.0
+    pairs: PairSet,
+    scores: Mapping[Any, float],
+    *,
+    family: str = "",
+    wall_s: float = 0.0,
+    ties: str = "strict",
+    pll: str | None = None,
 ) -> PairResult:
-    """Judge every pair from sentence scores (``scores[sentence]``); a pure function.
+    """Judge every pair from sentence scores; a pure function.
 
-    A pair is correct when its good sentence scores strictly higher than its bad one. A
-    pair with a NaN score (a sentence too long to score) is skipped and counted. Raises
-    ``KeyError`` when a sentence has no score.
+    ``scores[key]`` for every :meth:`MinimalPair.keys` key (the sentence itself for a pair
+    scored whole). A pair is correct under ``ties`` (:func:`is_correct`) against its best
+    wrong candidate. A pair with a NaN score (a sentence too long to score) is skipped and
+    counted. Raises ``KeyError`` when a sentence has no score, CurriculumError (E610) for
+    an unknown rule.
     """
+    is_correct(0.0, 0.0, ties)  # an unknown rule fails here, not after scoring
     paradigms = []
     for name, all_items in pairs.by_paradigm().items():
-        items = [p for p in all_items if scores[p.good] == scores[p.good]]  # NaN: skipped
-        items = [p for p in items if scores[p.bad] == scores[p.bad]]
-        good = tuple(scores[p.good] for p in items)
-        bad = tuple(scores[p.bad] for p in items)
+        good: list[float] = []
+        bad: list[float] = []
+        kept = []
+        for pair in all_items:
+            values = [scores[key] for key in pair.keys()]
+            if any(v != v for v in values):  # NaN: skipped
+                continue
+            kept.append(pair)
+            good.append(values[0])
+            bad.append(max(values[1:]))
         paradigms.append(
             ParadigmResult(
                 name,
                 all_items[0].field,
-                tuple(p.pair_id for p in items),
-                tuple(int(g > b) for g, b in zip(good, bad)),
-                good,
-                bad,
-                len(all_items) - len(items),
+                tuple(p.pair_id for p in kept),
+                tuple(int(is_correct(g, b, ties)) for g, b in zip(good, bad)),
+                tuple(good),
+                tuple(bad),
+                len(all_items) - len(kept),
+                ties,
             )
         )
-    return PairResult(pairs.name, pairs.source, family, tuple(paradigms), wall_s)
+    return PairResult(pairs.name, pairs.source, family, tuple(paradigms), wall_s, ties, pll)
 
 
 def evaluate_pairs(
@@ -248,34 +330,46 @@ def evaluate_pairs(
     batch_tokens: int = 8192,
     device: Any = None,
     progress: Callable[[int, int], None] | None = None,
+    ties: str = "strict",
+    pll: str = "pll",
 ) -> PairResult:
     """Score a pair set with a model and judge every pair.
 
     ``family`` (``"masked"``/``"causal"``) defaults to :func:`model_family` of the model.
     ``batch_tokens``, ``device`` and ``progress`` (an
     :class:`~curriculumc.runtime.evaluate.progress.EvalProgress`, or any
-    ``progress(done, total)``) are passed to the scorer. Returns a
+    ``progress(done, total)``) are passed to the scorer. ``ties``: the headline tie rule
+    (:data:`TIE_RULES`; both are in the result); ``pll``: the PLL variant of a masked
+    model (:data:`~curriculumc.runtime.evaluate.likelihoods.PLL_VARIANTS`). Returns a
     :class:`PairResult` whose ``wall_s`` is the scoring time. A pair with a sentence
     longer than the model's positions is skipped and counted per paradigm. Raises
     :class:`CurriculumError` as :func:`score_sentences` does, and E615 when every pair is
     skipped.
     """
     family = family or model_family(model)
-    sentences = pairs.sentences()
+    is_correct(0.0, 0.0, ties)
+    keys = pairs.score_keys()
     started = time.perf_counter()
     scored = score_sentences_with_counts(
         model,
         tokenizer,
-        sentences,
+        [k if isinstance(k, str) else k[0] for k in keys],
         family=family,
         batch_tokens=batch_tokens,
         device=device,
         over_long="skip",
         progress=progress,
+        pll=pll,
+        scored_from=[0 if isinstance(k, str) else k[1] for k in keys],
     )
     wall = time.perf_counter() - started
     result = judge_pairs(
-        pairs, dict(zip(sentences, scored.log_likelihoods)), family=family, wall_s=wall
+        pairs,
+        dict(zip(keys, scored.log_likelihoods)),
+        family=family,
+        wall_s=wall,
+        ties=ties,
+        pll=pll if family == "masked" else None,
     )
     if not result.n_pairs:
         raise CurriculumError.single(
@@ -430,17 +524,30 @@ def result_tables(result: PairResult, *, perplexity_value: float | None = None) 
     from rich.console import Group
     from rich.table import Table
 
-    paradigms = Table(title=f"minimal pairs: {result.pairs_name}", title_justify="left")
+    headline = result.ties_rule
+    paradigms = Table(
+        title=f"minimal pairs: {result.pairs_name} (accuracy: ties {headline})",
+        title_justify="left",
+    )
+    other = next(rule for rule in TIE_RULES if rule != headline)
     for header, justify in (
         ("paradigm", "left"),
         ("field", "left"),
         ("pairs", "right"),
         ("accuracy", "right"),
+        (f"ties {other}", "right"),
         ("ties", "right"),
     ):
         paradigms.add_column(header, justify=justify)
     for p in result.paradigms:
-        paradigms.add_row(p.name, p.field, str(p.n), _percent(p.accuracy), str(p.ties))
+        paradigms.add_row(
+            p.name,
+            p.field,
+            str(p.n),
+            _percent(p.accuracy),
+            _percent(p.accuracy_by(other)),
+            str(p.ties),
+        )
 
     fields = Table(title="per field (mean over paradigms)", title_justify="left")
     for header, justify in (("field", "left"), ("paradigms", "right"), ("accuracy", "right")):
@@ -454,10 +561,13 @@ def result_tables(result: PairResult, *, perplexity_value: float | None = None) 
     summary = Table(show_header=False, title="summary", title_justify="left")
     summary.add_column("what")
     summary.add_column("value", justify="right")
-    summary.add_row("macro accuracy", _percent(result.macro))
+    summary.add_row(f"macro accuracy (ties {headline})", _percent(result.macro))
+    summary.add_row(f"macro accuracy (ties {other})", _percent(result.macro_by(other)))
     summary.add_row("pairs", str(result.n_pairs))
     summary.add_row("ties", str(result.ties))
     summary.add_row("model family", result.family)
+    if result.pll:
+        summary.add_row("pseudo-log-likelihood", result.pll)
     if result.wall_s > 0:
         summary.add_row("wall time", f"{result.wall_s:.1f} s")
         summary.add_row("pairs/s", f"{result.pairs_per_s:.1f}")
@@ -523,9 +633,19 @@ def run_eval(
     prefix = spec.name if not spec.path else Path(spec.path).stem
     # named as in the spec and the metrics (not by the pair folder's name)
     pairs = replace(load_pairs(source, limit=spec.limit), name=prefix)
+    # the plan's tie rule and PLL variant, once the plan carries them (`eval ... ties babylm`)
+    ties = getattr(spec, "ties", None) or "strict"
+    pll = getattr(spec, "pll", None) or "pll"
     with progress_of(f"eval {spec.name} ({len(pairs):,} pairs)") as progress:
         result = evaluate_pairs(
-            model, tokenizer, pairs, family=family, device=device, progress=progress
+            model,
+            tokenizer,
+            pairs,
+            family=family,
+            device=device,
+            progress=progress,
+            ties=ties,
+            pll=pll,
         )
     return result.to_metrics(prefix=prefix), result.to_json()
 

@@ -11,6 +11,23 @@
   sentence is tokenized *without* the tokenizer's own special tokens, so a post-processor
   that wraps text in ``<s> ... </s>`` adds neither a second ``<s>`` nor a scored ``</s>``.
 
+Two pseudo-log-likelihood variants (``pll``, :data:`PLL_VARIANTS`):
+
+- ``pll`` (Salazar et al., 2020): each token is masked alone. This is also what the BabyLM
+  2025 pipeline's ``mlm`` backend computes (``sentence_zero_shot/dataset.py``: every token
+  whose character span ends after the completion's start is masked alone, so for a whole
+  sentence every token but the specials, whose offsets are ``(0, 0)``), up to its float32
+  sums: it is not a third variant.
+- ``pll-word-l2r`` (Kauf & Ivanova, 2023; minicons' ``within_word_l2r``): when token t is
+  scored, the later tokens of t's *word* are masked too. A word is what the (fast)
+  tokenizer's ``word_ids()`` says -- its pre-tokenizer's words (ByteLevel: a run starting
+  with a ``Ġ`` space, punctuation apart), as minicons reads them; special tokens belong
+  to no word and are masked alone.
+
+A sentence may also be scored only from a character on (``scored_from``): then only the
+tokens whose character span ends after it count -- the pipeline's completion scoring
+(EWoK, entity tracking, COMPS), the rest of the sentence staying in the context.
+
 The cost centre is the masked model, which needs one forward row per token. All copies
 of all sentences are packed together: sentences are sorted by length (longest first)
 so that each batch pads little, and a batch holds as many rows as fit in
@@ -35,6 +52,8 @@ from curriculumc.errors import CurriculumError
 from curriculumc.presets import family_of_config
 
 FAMILIES = ("masked", "causal")
+#: the pseudo-log-likelihood variants of a masked model (module docstring)
+PLL_VARIANTS = ("pll", "pll-word-l2r")
 # RoBERTa-style embeddings start counting positions after the padding index
 _OFFSET_POSITION_TYPES = {"roberta", "xlm-roberta", "camembert", "roberta-prelayernorm"}
 # rows of the vocabulary projection computed at once (bounds memory: rows x vocab floats)
@@ -86,8 +105,13 @@ def score_sentences(
     family: str,
     batch_tokens: int = 8192,
     device: Any = None,
+    pll: str = "pll",
+    scored_from: Sequence[int] | None = None,
 ) -> list[float]:
     """Log-likelihood (natural log, summed over tokens) of each sentence, in order.
+
+    ``pll``: the pseudo-log-likelihood variant of a masked model (:data:`PLL_VARIANTS`);
+    ``scored_from``: per sentence, the character its scored part starts at (None: whole).
 
     ``family`` is ``"masked"`` (pseudo-log-likelihood) or ``"causal"``. ``batch_tokens``
     bounds rows x padded length of one forward pass. ``device`` moves the model there
@@ -97,7 +121,14 @@ def score_sentences(
     the model's positions.
     """
     result = score_sentences_with_counts(
-        model, tokenizer, sentences, family=family, batch_tokens=batch_tokens, device=device
+        model,
+        tokenizer,
+        sentences,
+        family=family,
+        batch_tokens=batch_tokens,
+        device=device,
+        pll=pll,
+        scored_from=scored_from,
     )
     return list(result.log_likelihoods)
 
@@ -112,6 +143,8 @@ def score_sentences_with_counts(
     device: Any = None,
     over_long: str = "raise",
     progress: Callable[[int, int], None] | None = None,
+    pll: str = "pll",
+    scored_from: Sequence[int] | None = None,
 ) -> SentenceScores:
     """Like :func:`score_sentences`, also returning the number of tokens scored per sentence.
 
@@ -120,6 +153,8 @@ def score_sentences_with_counts(
     sentence is not scored, its log-likelihood is NaN and its count 0. ``progress`` is
     called as ``progress(done, total)`` with the forward batches done (0 before the
     first, ``total`` after the last; batches hold about the same number of tokens).
+    ``pll`` and ``scored_from`` as for :func:`score_sentences` (both need a fast
+    tokenizer, for its words and offsets, unless ``pll`` and whole sentences).
     """
     import torch
 
@@ -127,48 +162,76 @@ def score_sentences_with_counts(
         raise CurriculumError.single(
             "E610", f"unknown model family {family!r}", hint="use 'masked' or 'causal'"
         )
+    if pll not in PLL_VARIANTS:
+        raise CurriculumError.single(
+            "E610",
+            f"unknown pseudo-log-likelihood variant {pll!r}",
+            hint=f"use one of {', '.join(PLL_VARIANTS)}",
+        )
     if batch_tokens < 1:
         raise CurriculumError.single("E610", f"batch_tokens must be positive, got {batch_tokens}")
+    starts = list(scored_from) if scored_from is not None else [0] * len(sentences)
+    if len(starts) != len(sentences):
+        raise CurriculumError.single(
+            "E610", f"scored_from has {len(starts)} entries for {len(sentences)} sentences"
+        )
     model = _unwrap(model)
     if device is not None:
         model.to(device)
     device = next(model.parameters()).device
-    unique = list(dict.fromkeys(sentences))
+    items = list(zip(sentences, starts))
+    unique = list(dict.fromkeys(items))
     if not unique:
         return SentenceScores((), ())
-    batch = _encode(tokenizer, unique, family)
+    batch = _encode(tokenizer, unique, family, words=family == "masked" and pll != "pll")
     limit = position_limit(model)
     if over_long == "skip" and limit and int(batch.lengths.max()) > limit:
-        fits = [s for s, n in zip(unique, batch.lengths.tolist()) if n <= limit]
+        fits = [item for item, n in zip(unique, batch.lengths.tolist()) if n <= limit]
         inner = (
             score_sentences_with_counts(
-                model, tokenizer, fits, family=family, batch_tokens=batch_tokens, progress=progress
+                model,
+                tokenizer,
+                [text for text, _ in fits],
+                family=family,
+                batch_tokens=batch_tokens,
+                progress=progress,
+                pll=pll,
+                scored_from=[start for _, start in fits],
             )
             if fits
             else SentenceScores((), ())
         )
         scored_of = dict(zip(fits, zip(inner.log_likelihoods, inner.token_counts)))
-        values = [scored_of.get(s, (float("nan"), 0)) for s in sentences]
+        values = [scored_of.get(item, (float("nan"), 0)) for item in items]
         return SentenceScores(tuple(v[0] for v in values), tuple(v[1] for v in values))
-    _check_lengths(model, batch, unique)
+    _check_lengths(model, batch, [text for text, _ in unique])
     with _eval_mode(model), torch.inference_mode():
         ids = batch.ids.to(device)
         attention = batch.attention.to(device)
         scored = batch.scored.to(device)
         head = _LogProbs(model, family)
         if family == "masked":
+            words = batch.words.to(device) if batch.words is not None else None
             totals = _pseudo_log_likelihoods(
-                head, ids, attention, scored, batch.lengths, batch.mask_id, batch_tokens, progress
+                head,
+                ids,
+                attention,
+                scored,
+                batch.lengths,
+                batch.mask_id,
+                batch_tokens,
+                progress,
+                words=words,
             )
         else:
             totals = _causal_log_likelihoods(
                 head, ids, attention, scored, batch.lengths, batch_tokens, progress
             )
     counts = scored.sum(dim=1).tolist()
-    by_sentence = dict(zip(unique, zip(totals.tolist(), counts)))
+    by_item = dict(zip(unique, zip(totals.tolist(), counts)))
     return SentenceScores(
-        tuple(by_sentence[s][0] for s in sentences),
-        tuple(int(by_sentence[s][1]) for s in sentences),
+        tuple(by_item[item][0] for item in items),
+        tuple(int(by_item[item][1]) for item in items),
     )
 
 
@@ -188,12 +251,28 @@ class _Encoded:
     scored: Any  # BoolTensor [S, L]
     lengths: Any  # LongTensor [S]
     mask_id: int | None
+    # LongTensor [S, L]: the word of each token (-1: none, a special token or padding);
+    # only for pll-word-l2r
+    words: Any = None
 
 
-def _encode(tokenizer: Any, sentences: list[str], family: str) -> _Encoded:
+def _encode(
+    tokenizer: Any, items: list[tuple[str, int]], family: str, *, words: bool = False
+) -> _Encoded:
+    """``items``: (sentence, first scored character); ``words``: also the word ids."""
     import numpy as np
     import torch
 
+    sentences = [text for text, _ in items]
+    offsets_needed = words or any(start for _, start in items)
+    if offsets_needed and not getattr(tokenizer, "is_fast", False):
+        raise CurriculumError.single(
+            "E610",
+            "scoring by words (pll-word-l2r) or a completion only needs a fast tokenizer "
+            "(its word ids and character offsets)",
+            hint="save the tokenizer with tokenizers (a tokenizer.json), or use --pll pll",
+        )
+    extra = {"return_offsets_mapping": True} if offsets_needed else {}
     if family == "masked":
         if tokenizer.mask_token_id is None:
             raise CurriculumError.single(
@@ -201,16 +280,31 @@ def _encode(tokenizer: Any, sentences: list[str], family: str) -> _Encoded:
                 "the tokenizer has no mask token, which pseudo-log-likelihood needs",
                 hint="save the tokenizer with mask_token='<mask>' (or score as causal)",
             )
-        encoded = tokenizer(sentences, add_special_tokens=True, return_special_tokens_mask=True)
+        encoded = tokenizer(
+            sentences, add_special_tokens=True, return_special_tokens_mask=True, **extra
+        )
         rows = encoded["input_ids"]
         counted = [[not special for special in mask] for mask in encoded["special_tokens_mask"]]
+        spans = encoded["offset_mapping"] if offsets_needed else None
         mask_id = int(tokenizer.mask_token_id)
     else:
         start = _start_token_id(tokenizer)
-        encoded = tokenizer(sentences, add_special_tokens=False)
+        encoded = tokenizer(sentences, add_special_tokens=False, **extra)
         rows = [[start, *row] for row in encoded["input_ids"]]
         counted = [[False] + [True] * (len(row) - 1) for row in rows]
+        spans = [[(0, 0), *row] for row in encoded["offset_mapping"]] if offsets_needed else None
         mask_id = None
+    if spans is not None:
+        # the pipeline's rule: a token counts when its span ends after the completion starts
+        counted = [
+            [flag and (not first or end > first) for flag, (_, end) in zip(row, spans_row)]
+            for row, spans_row, (_, first) in zip(counted, spans, items)
+        ]
+    word_rows = None
+    if words:
+        word_rows = [
+            [-1 if w is None else w for w in encoded.word_ids(i)] for i in range(len(rows))
+        ]
     lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
     width = int(lengths.max())
     # fill the padded matrix in one vectorised step rather than row by row
@@ -227,12 +321,20 @@ def _encode(tokenizer: Any, sentences: list[str], family: str) -> _Encoded:
     scored[row_index, col_index] = np.fromiter(
         (flag for row in counted for flag in row), dtype=bool, count=int(lengths.sum())
     )
+    word_matrix = None
+    if word_rows is not None:
+        word_matrix = np.full((len(rows), width), -1, dtype=np.int64)
+        word_matrix[row_index, col_index] = np.fromiter(
+            (w for row in word_rows for w in row), dtype=np.int64, count=int(lengths.sum())
+        )
+        word_matrix = torch.from_numpy(word_matrix)
     return _Encoded(
         torch.from_numpy(ids),
         torch.from_numpy(attention),
         torch.from_numpy(scored),
         torch.from_numpy(lengths),
         mask_id,
+        word_matrix,
     )
 
 
@@ -427,7 +529,11 @@ def _pseudo_log_likelihoods(
     mask_id: int,
     batch_tokens: int,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    words: Any = None,
 ) -> Any:
+    """Salazar et al.'s PLL; with ``words`` (word id per token, -1 for none), Kauf &
+    Ivanova's within-word l2r: the later tokens of the scored token's word masked too."""
     import torch
 
     device = ids.device
@@ -447,11 +553,25 @@ def _pseudo_log_likelihoods(
         inputs = ids[sentence, :width].clone()
         targets = inputs[rows, position]
         inputs[rows, position] = mask_id
+        if words is not None:
+            inputs[later_in_word(words[sentence, :width], position)] = mask_id
         values = log_probs(inputs, attention[sentence, :width], rows, position, targets)
         totals.index_add_(0, sentence, values.double())
         if progress is not None:
             progress(done, len(batches))
     return totals.cpu()
+
+
+def later_in_word(words: Any, position: Any) -> Any:
+    """Which tokens to mask besides the scored one (pll-word-l2r): ``words[i, j]`` is the
+    word of token j of copy i (-1: none), ``position[i]`` the token copy i scores. True
+    at the tokens after it in the same word (none for a token of no word)."""
+    import torch
+
+    rows = torch.arange(words.shape[0], device=words.device)
+    word = words[rows, position].unsqueeze(1)
+    cols = torch.arange(words.shape[1], device=words.device).unsqueeze(0)
+    return (words == word) & (cols > position.unsqueeze(1)) & (word >= 0)
 
 
 def _causal_log_likelihoods(

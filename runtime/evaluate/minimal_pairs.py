@@ -23,6 +23,39 @@ Every malformed line is an error naming its file and line (code E600-E609; E003 
 line that is not UTF-8, as for any file that is not text); nothing is dropped silently.
 A pair whose two sentences are the same is kept (it is always a tie) and listed by
 :meth:`PairSet.identical` so that the evaluation's input check warns about it.
+
+**The BabyLM 2025 pipeline's zero-shot formats** (``evaluation_pipeline/sentence_zero_shot/
+read_files.py`` of babylm/evaluation-pipeline-2025) are read by their own field names,
+recognised line by line from the fields present (with the default :class:`PairFormat`
+only). Each becomes the candidates the pipeline ranks, the right one first (its label is
+always 0), and the part of each candidate it scores (``scored_from``: the character where
+the pipeline's *completion* starts; 0 = the whole sentence):
+
+========================  ==============================================================
+fields of a line          read as
+========================  ==============================================================
+``sentence_good``,        BLiMP and the BLiMP supplement (above). The pipeline names a
+``sentence_bad``          supplement line's field ``supplement``; here it stays
+                          ``unknown`` (the paradigm is the file name in both).
+``Context1``,             EWoK: ``Context1 + " " + Target1`` against ``Context1 + " " +
+``Target1``, ``Target2``, ``Target2`` (the pipeline uses Context1 for both), paradigm
+``Domain``                ``Domain``, field ``ewok``; only the target is scored.
+``input_prefix``,         entity tracking: ``input_prefix + option`` for every option
+``options``, ``numops``   (``options[0]`` is right), paradigm ``<file stem>_<numops>_ops``,
+                          field the file stem; only the option is scored.
+``sentences``, ``ratio``  WUG (adjective nominalisation, past tense): the tab-separated
+                          ``sentences``, the first counted right, paradigm the file stem,
+                          field ``wug``. (The pipeline reports the Spearman correlation of
+                          the first candidate's probability with ``ratio``, not an
+                          accuracy.)
+``prefix_acceptable``,    COMPS: ``prefix + " " + property_phrase`` for both prefixes,
+``prefix_unacceptable``,  paradigm as the pipeline names it (``base``, ``wugs``,
+``property_phrase``       ``wugs_dist_before``, ``wugs_dist_in_between``), field
+                          ``comps``; only the property phrase is scored.
+========================  ==============================================================
+
+Pairs of these formats without an id are numbered ``<file stem>:<line index>``. A line
+of a recognised format that lacks one of its fields is E603 with file and line.
 """
 
 from __future__ import annotations
@@ -71,7 +104,12 @@ HUB_BLIMP_FORMAT = PairFormat()
 
 @dataclass(frozen=True)
 class MinimalPair:
-    """One pair; ``file`` and ``line`` say where it came from (line is 1-based)."""
+    """One pair; ``file`` and ``line`` say where it came from (line is 1-based).
+
+    ``others``: further wrong candidates after ``bad`` (entity tracking, WUG: more than
+    two); ``scored_from``: for each candidate (good, bad, *others) the character where its
+    scored part starts (empty: every candidate scored whole, as for BLiMP).
+    """
 
     pair_id: str
     paradigm: str
@@ -80,6 +118,25 @@ class MinimalPair:
     bad: str
     file: str
     line: int
+    others: tuple[str, ...] = ()
+    scored_from: tuple[int, ...] = ()
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """Every candidate sentence, the right one first."""
+        return (self.good, self.bad, *self.others)
+
+    def keys(self) -> tuple[ScoreKey, ...]:
+        """What to score for each candidate: the sentence (scored whole), or
+        ``(sentence, first scored character)`` when only its completion is scored."""
+        starts = self.scored_from or (0,) * len(self.candidates)
+        return tuple(
+            text if not start else (text, start) for text, start in zip(self.candidates, starts)
+        )
+
+
+#: what is scored: a whole sentence, or (sentence, the character its scored part starts at)
+ScoreKey = str | tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -107,8 +164,13 @@ class PairSet:
         return tuple(p for p in self.pairs if p.good == p.bad)
 
     def sentences(self) -> tuple[str, ...]:
-        """Every distinct sentence (good and bad), in first-appearance order."""
-        return tuple(dict.fromkeys(s for p in self.pairs for s in (p.good, p.bad)))
+        """Every distinct sentence (every candidate), in first-appearance order."""
+        return tuple(dict.fromkeys(s for p in self.pairs for s in p.candidates))
+
+    def score_keys(self) -> tuple[ScoreKey, ...]:
+        """Every distinct thing to score (:meth:`MinimalPair.keys`), in first-appearance
+        order: the sentences themselves when every pair is scored whole."""
+        return tuple(dict.fromkeys(k for p in self.pairs for k in p.keys()))
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -295,12 +357,23 @@ def _line_error(code: str, file: str, line: int, message: str) -> CurriculumErro
 
 
 def _column_error(
-    file: str, line: int, row: Mapping[str, object], column: str, problem: str
+    file: str,
+    line: int,
+    row: Mapping[str, object],
+    column: str,
+    problem: str,
+    *,
+    formats: bool = False,
 ) -> CurriculumError:
-    """E603 for ``column`` on this line: the columns found, and the closest of them."""
+    """E603 for ``column`` on this line: the columns found, and the closest of them
+    (``formats``: also name the zero-shot formats that were not recognised either)."""
     found = sorted(map(str, row))
     same_but_case = next((c for c in found if c.lower() == column.lower()), None)
     hint = f"did you mean '{same_but_case}'?" if same_but_case else did_you_mean(column, found)
+    if formats and hint is None:
+        hint = "the formats read: " + "; ".join(
+            f"{name} ({', '.join(fields)})" for name, fields in ZERO_SHOT_FORMATS.items()
+        )
     return CurriculumError(
         (
             Diagnostic(
@@ -311,6 +384,129 @@ def _column_error(
             ),
         )
     )
+
+
+#: the fields that identify each zero-shot format of the BabyLM pipeline (module docstring)
+ZERO_SHOT_FORMATS: dict[str, tuple[str, ...]] = {
+    "blimp": ("sentence_good", "sentence_bad"),
+    "ewok": ("Context1", "Target1", "Target2", "Domain"),
+    "entity_tracking": ("input_prefix", "options", "numops"),
+    "wug": ("sentences", "ratio"),
+    "comps": ("prefix_acceptable", "prefix_unacceptable", "property_phrase"),
+}
+# COMPS' subsets, as the pipeline names them from the file stem (anything else: the last)
+_COMPS_SUBSETS = {
+    "comps_base": "base",
+    "comps_wugs": "wugs",
+    "comps_wugs_dist-before": "wugs_dist_before",
+}
+
+
+def zero_shot_format(row: Mapping[str, object]) -> str | None:
+    """Which zero-shot format a line is in (a key of :data:`ZERO_SHOT_FORMATS`): the first
+    whose identifying field (the first listed) the line has; None for none."""
+    for name, fields in ZERO_SHOT_FORMATS.items():
+        if fields[0] in row:
+            return name
+    return None
+
+
+def _decode_zero_shot(
+    file: str, line: int, row: Mapping[str, object]
+) -> tuple[str, str, tuple[str, ...], tuple[int, ...], str, str, object] | None:
+    """A line of a non-BLiMP zero-shot format as ``(good, bad, others, scored_from,
+    paradigm, field, id or None)``, the pipeline's way; None for a BLiMP-style line (or
+    one of no known format, which the BLiMP reading then reports)."""
+    kind = zero_shot_format(row)
+    if kind in (None, "blimp"):
+        return None
+    stem = Path(file).name.removesuffix(".jsonl")
+
+    def text(column: str, *, empty_ok: bool = False) -> str:
+        value = row.get(column)
+        if not isinstance(value, str) or not (empty_ok or value.strip()):
+            raise _column_error(file, line, row, column, "is missing or not a non-empty string")
+        return value
+
+    if kind == "ewok":
+        context = text("Context1")
+        candidates = [f"{context} {text('Target1')}", f"{context} {text('Target2')}"]
+        starts = [len(context)] * 2
+        paradigm, field = str(text("Domain")), "ewok"
+    elif kind == "entity_tracking":
+        prefix = text("input_prefix")
+        options = row.get("options")
+        if (
+            not isinstance(options, list)
+            or len(options) < 2
+            or not all(isinstance(o, str) and o.strip() for o in options)
+        ):
+            raise _column_error(
+                file, line, row, "options", "is not a list of two or more non-empty strings"
+            )
+        if "numops" not in row:
+            raise _column_error(file, line, row, "numops", "is missing")
+        candidates = [prefix + option for option in options]
+        starts = [len(prefix)] * len(options)
+        paradigm, field = f"{stem}_{row['numops']}_ops", stem
+    elif kind == "wug":
+        candidates = text("sentences").split("\t")
+        if len(candidates) < 2 or not all(c.strip() for c in candidates):
+            raise _column_error(
+                file, line, row, "sentences", "does not hold two or more tab-separated sentences"
+            )
+        try:
+            float(row.get("ratio"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise _column_error(file, line, row, "ratio", "is missing or not a number") from None
+        starts = [0] * len(candidates)
+        paradigm, field = stem, "wug"
+    else:  # comps
+        phrase = text("property_phrase")
+        prefixes = [text("prefix_acceptable"), text("prefix_unacceptable")]
+        candidates = [f"{prefix} {phrase}" for prefix in prefixes]
+        starts = [len(prefix) + 1 for prefix in prefixes]
+        paradigm, field = _COMPS_SUBSETS.get(stem, "wugs_dist_in_between"), "comps"
+    raw_id = next((row[c] for c in DEFAULT_PAIR_ID_COLUMNS if row.get(c) not in (None, "")), None)
+    starts_or_whole = tuple(starts) if any(starts) else ()
+    return (
+        candidates[0],
+        candidates[1],
+        tuple(candidates[2:]),
+        starts_or_whole,
+        paradigm,
+        field,
+        raw_id,
+    )
+
+
+def _check_field_and_id(
+    paradigm: str,
+    field: str,
+    pair_id: str,
+    file: str,
+    line: int,
+    field_of: dict[str, tuple[str, str, int]],
+    seen_ids: dict[tuple[str, str], tuple[str, int]],
+) -> None:
+    known = field_of.setdefault(paradigm, (field, file, line))
+    if known[0] != field:
+        raise _line_error(
+            "E604",
+            file,
+            line,
+            f"paradigm '{paradigm}' has field '{field}' here but '{known[0]}' "
+            f"at {known[1]}:{known[2]}",
+        )
+    first = seen_ids.setdefault((paradigm, pair_id), (file, line))
+    if first != (file, line):
+        raise _line_error(
+            "E605",
+            file,
+            line,
+            f"pair id '{pair_id}' repeats in paradigm '{paradigm}' "
+            f"(first at {first[0]}:{first[1]})",
+        )
 
 
 def _build(
@@ -328,10 +524,29 @@ def _build(
     for file, line, row in rows:
         index = index_in_file.get(file, 0)
         index_in_file[file] = index + 1
+        decoded = _decode_zero_shot(file, line, row) if fmt == PairFormat() else None
+        if decoded is not None:
+            good, bad, others, starts, paradigm, field, raw_id = decoded
+            if limit is not None and count.get(paradigm, 0) >= limit:
+                continue
+            pair_id = str(raw_id) if raw_id is not None else f"{Path(file).stem}:{index}"
+            _check_field_and_id(paradigm, field, pair_id, file, line, field_of, seen_ids)
+            count[paradigm] = count.get(paradigm, 0) + 1
+            pairs.append(
+                MinimalPair(pair_id, paradigm, field, good, bad, file, line, others, starts)
+            )
+            continue
         good, bad = row.get(fmt.good), row.get(fmt.bad)
         for column, value in ((fmt.good, good), (fmt.bad, bad)):
             if not isinstance(value, str) or not value.strip():
-                raise _column_error(file, line, row, column, "is missing or not a non-empty string")
+                raise _column_error(
+                    file,
+                    line,
+                    row,
+                    column,
+                    "is missing or not a non-empty string",
+                    formats=fmt == PairFormat(),
+                )
         for column in (fmt.paradigm, fmt.field, fmt.pair_id):
             if column is not None and column not in row:
                 raise _column_error(file, line, row, column, "is missing")
@@ -344,15 +559,6 @@ def _build(
         if limit is not None and count.get(paradigm, 0) >= limit:
             continue
         field = normalise_field(row.get(fmt.field or DEFAULT_FIELD_COLUMN))
-        known = field_of.setdefault(paradigm, (field, file, line))
-        if known[0] != field:
-            raise _line_error(
-                "E604",
-                file,
-                line,
-                f"paradigm '{paradigm}' has field '{field}' here but '{known[0]}' "
-                f"at {known[1]}:{known[2]}",
-            )
         raw_id = (
             row.get(fmt.pair_id)
             if fmt.pair_id is not None
@@ -361,15 +567,7 @@ def _build(
             )
         )
         pair_id = str(raw_id) if raw_id not in (None, "") else str(index)
-        first = seen_ids.setdefault((paradigm, pair_id), (file, line))
-        if first != (file, line):
-            raise _line_error(
-                "E605",
-                file,
-                line,
-                f"pair id '{pair_id}' repeats in paradigm '{paradigm}' "
-                f"(first at {first[0]}:{first[1]})",
-            )
+        _check_field_and_id(paradigm, field, pair_id, file, line, field_of, seen_ids)
         count[paradigm] = count.get(paradigm, 0) + 1
         pairs.append(MinimalPair(pair_id, paradigm, field, good.strip(), bad.strip(), file, line))
     if not pairs:

@@ -109,6 +109,8 @@ def test_json_round_trip_holds_per_pair_outcomes(hand_made):
         "field": "morphology",
         "n": 4,
         "accuracy": 0.5,
+        "accuracy_strict": 0.5,
+        "accuracy_babylm": 0.75,  # the tie (-2 against -2) counts under babylm
         "ties": 1,
         "pair_ids": ["100", "101", "102", "103"],
         "correct": [1, 1, 0, 0],
