@@ -76,6 +76,7 @@ class RunRecord:
     wall_s: float | None = None
     complete: bool = False
     notes: tuple[str, ...] = ()
+    ties_rule: str | None = None  # the final evaluation's headline tie rule
 
     @property
     def best_macro(self) -> float | None:
@@ -117,7 +118,10 @@ def read_run(folder: str | Path) -> RunRecord:
     per_field: dict[str, float] = {}
     outcomes: dict[str, int] = {}
     paradigm_of: dict[str, str] = {}
+    ties_rule = None
     if final_eval is not None:
+        # results written before the tie rules existed counted a tie wrong
+        ties_rule = str(final_eval.get("ties_rule", "strict"))
         final_macro = _number(final_eval.get("macro"))
         per_field = {k: float(v) for k, v in (final_eval.get("per_field") or {}).items()}
         for paradigm, entry in (final_eval.get("paradigms") or {}).items():
@@ -156,6 +160,7 @@ def read_run(folder: str | Path) -> RunRecord:
         wall_s=_first(summary or {}, ("wall_s",)),
         complete=rf.is_finished(run),
         notes=tuple(notes),
+        ties_rule=ties_rule,
     )
 
 
@@ -579,10 +584,18 @@ def compare_groups(
     """Aggregate every group into a :class:`Row` (a pure function of the records)."""
     by_key = {g.key: g for g in groups}
     fields = sorted({f for g in groups for r in g.runs for f in r.per_field})
+    rules = sorted({r.ties_rule for g in groups for r in g.runs if r.ties_rule})
     rows = []
     for group in groups:
         runs = group.runs
         notes = [f"{r.name}: {n}" for r in runs for n in r.notes]
+        if len(rules) > 1:
+            own = sorted({r.ties_rule for r in runs if r.ties_rule})
+            notes.append(
+                f"scored with ties {', '.join(own) or 'unknown'} while other runs here use "
+                f"{', '.join(r for r in rules if r not in own)}: accuracies are not comparable "
+                "(re-evaluate with one --ties rule)"
+            )
         interval = None
         control_label = None
         control_words = None

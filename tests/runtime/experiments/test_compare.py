@@ -309,3 +309,20 @@ def test_words_seen_and_the_controls_words_relative_to_its_curriculums(tmp_path)
     assert float(table["root_pos-control"]["words_seen_mean"]) == 132_200
     assert float(table["root_pos"]["control_words_relative"]) == pytest.approx(0.259047, abs=1e-6)
     assert table["root_pos-control"]["control_words_relative"] == ""
+
+
+def test_runs_scored_under_different_tie_rules_are_flagged(tmp_path):
+    write_run(tmp_path, "root_pos-1", curriculum_plan(1), outcomes=A1,
+              summary={"finished": True})  # fmt: skip
+    control = write_run(tmp_path, "root_pos-control-1", control_of(curriculum_plan(1)),
+                        outcomes=C1, summary={"finished": True})  # fmt: skip
+    result = comparison(tmp_path, resamples=20)
+    assert not [n for row in result.rows for n in row.notes if "tie" in n]  # both strict
+    path = control / "eval" / "blimp_final.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "ties_rule": "babylm"}))
+    runs, _ = compare.collect_runs([tmp_path])
+    assert sorted(r.ties_rule for r in runs) == ["babylm", "strict"]
+    rows = {row.label: row for row in comparison(tmp_path, resamples=20).rows}
+    note = next(n for n in rows["root_pos"].notes if "tie" in n)
+    assert "scored with ties strict while other runs here use babylm" in note
+    assert any("ties babylm" in n for n in rows["root_pos-control"].notes)
