@@ -253,13 +253,20 @@ class Phase:
 
 @dataclass(frozen=True)
 class EvalSpec:
-    """``eval blimp every 2000`` / ``eval "path/to/pairs" at phases``."""
+    """``eval blimp every 2000`` / ``eval "path/to/pairs" at phases``.
+
+    ``ties``: the headline accuracy's rule for a pair whose sentences score the same
+    (:data:`curriculumc.registry.TIE_RULES`; results always carry both); ``pll``: a masked
+    model's pseudo-log-likelihood (:data:`curriculumc.registry.PLL_VARIANTS`).
+    """
 
     name: str
     path: str | None = None
     every: int | None = None
     at_phases: bool = False
     limit: int | None = None
+    ties: str = "strict"
+    pll: str = "pll"
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,14 @@ REGISTERED_CORPORA: dict[str, str] = {
     "synth": "the generated child-directed language shipped with curriculumc",
 }
 
+#: how a minimal pair whose two sentences score the same counts: ``strict`` (wrong) or
+#: ``babylm`` (right -- the official BabyLM pipeline takes the first of equal scores, the
+#: good sentence)
+TIE_RULES = ("strict", "babylm")
+#: a masked model's pseudo-log-likelihood: ``pll`` (Salazar et al., 2020: each token masked
+#: alone) or ``pll-word-l2r`` (Kauf & Ivanova, 2023: also the later tokens of its word)
+PLL_VARIANTS = ("pll", "pll-word-l2r")
+
 #: evaluation presets for ``eval NAME``; a quoted path names a folder or file of pairs
 EVAL_PRESETS: dict[str, str] = {
     "blimp": "BLiMP (67 paradigms); local folder from $CURRICULUMC_BLIMP, else hub nyu-mll/blimp",

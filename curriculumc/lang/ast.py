@@ -280,6 +280,8 @@ class EvalStmt:
     limit: Number | None = None
     at_phases: bool = False
     span: Span | None = None
+    ties: Name | None = None  # ``ties babylm``
+    pll: Name | None = None  # ``pll pll-word-l2r``
 
 
 @dataclass(frozen=True)

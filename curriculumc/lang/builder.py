@@ -868,7 +868,13 @@ def build_evals(spec: ast.Spec, steps: int, report: Report) -> tuple[plan.EvalSp
             every = read_time(stmt.every, "'every'", report, steps, minimum=1)
         if stmt.limit is not None:
             limit = read_int(stmt.limit, "'limit'", report)
-        evals.append(plan.EvalSpec(name, path, every, stmt.at_phases, limit))
+        rules = {}
+        for key, what, choices in (("ties", "tie rule", registry.TIE_RULES),
+                                   ("pll", "PLL variant", registry.PLL_VARIANTS)):  # fmt: skip
+            value = getattr(stmt, key)
+            if value is not None:
+                rules[key] = read_choice(value, what, report, choices) or choices[0]
+        evals.append(plan.EvalSpec(name, path, every, stmt.at_phases, limit, **rules))
     return tuple(evals)
 
 

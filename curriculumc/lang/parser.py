@@ -284,7 +284,7 @@ class _ToAst(Transformer):
 
     def eval(self, meta, children):
         target, *options = children
-        fields = dict(every=None, limit=None, at_phases=False)
+        fields = dict(every=None, limit=None, at_phases=False, ties=None, pll=None)
         for key, value in options:
             fields[key] = value  # a repeated option: the last one counts
         return ast.EvalStmt(self._leaf(target), span=self._span(meta), **fields)
@@ -297,6 +297,12 @@ class _ToAst(Transformer):
 
     def eval_at_phases(self, meta, children):
         return ("at_phases", True)
+
+    def eval_ties(self, meta, children):
+        return ("ties", self._leaf(children[0]))
+
+    def eval_pll(self, meta, children):
+        return ("pll", self._leaf(children[0]))
 
     def log(self, meta, children):
         fields = dict(children)

@@ -218,6 +218,8 @@ def check_plan(
     for i, spec in enumerate(subject.evals):
         if spec.path is None:
             c.choice(("evals", i, "name"), spec.name, tuple(registry.EVAL_PRESETS))
+        c.choice(("evals", i, "ties"), spec.ties, registry.TIE_RULES)
+        c.choice(("evals", i, "pll"), spec.pll, registry.PLL_VARIANTS)
         c.whole(("evals", i, "every"), spec.every, optional=True)
         c.whole(("evals", i, "limit"), spec.limit, optional=True)
     out = subject.output

@@ -164,6 +164,10 @@ def format_statement(stmt: Statement) -> str:
             out += f" limit {stmt.limit.text}"
         if stmt.at_phases:
             out += " at phases"
+        if stmt.ties:
+            out += f" ties {stmt.ties.value}"
+        if stmt.pll:
+            out += f" pll {stmt.pll.value}"
         return out
     if isinstance(stmt, LogStmt):
         parts = []

@@ -252,8 +252,13 @@ def _outputs(doc: _Document, data: dict, problems: list) -> list:
             every = _number(doc, path + ("every",), entry["every"], problems)
         if "limit" in entry:
             limit = _number(doc, path + ("limit",), entry["limit"], problems)
+        rules = {
+            key: ast.Name(str(entry[key]), doc.span(path + (key,)))
+            for key in ("ties", "pll")
+            if key in entry
+        }
         out.append(ast.EvalStmt(target, every, limit, bool(entry.get("at_phases")),
-                                doc.span(path)))  # fmt: skip
+                                doc.span(path), **rules))  # fmt: skip
     if "log" in data:
         entry = data["log"]
         every = wandb = None

@@ -493,6 +493,11 @@ def _totals(plan: Plan) -> list[tuple[str, str]]:
         count = f"{len(runs)} evaluation{'s' * (len(runs) != 1)}"
         when = " and ".join(how)  # at most three parts: every N, at phases, at the end
         rows.append(("", f"{spec.name}{where} {when}: {count}"))
+        if spec.name != "ppl" and (spec.ties, spec.pll) != ("strict", "pll"):
+            rules = {"strict": "a tie counts wrong", "babylm": "a tie counts right, as the "
+                     "official BabyLM pipeline counts it"}  # fmt: skip
+            rows.append(("", f"{spec.name}: headline accuracy with ties {spec.ties} "
+                         f"({rules[spec.ties]}; results carry both), PLL {spec.pll}"))  # fmt: skip
     return rows
 
 

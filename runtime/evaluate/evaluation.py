@@ -61,6 +61,7 @@ from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
+from curriculumc import registry
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import DataSpec
 from curriculumc.runtime.data.readers import load_raw
@@ -74,7 +75,7 @@ from curriculumc.runtime.evaluate.minimal_pairs import PairSet
 
 RESULT_FORMAT = "curriculumc.eval/1"
 #: how a tie of the good sentence with the best wrong one is judged (module docstring)
-TIE_RULES = ("strict", "babylm")
+TIE_RULES = registry.TIE_RULES
 
 
 def is_correct(good: float, bad: float, rule: str) -> bool:
@@ -633,9 +634,7 @@ def run_eval(
     prefix = spec.name if not spec.path else Path(spec.path).stem
     # named as in the spec and the metrics (not by the pair folder's name)
     pairs = replace(load_pairs(source, limit=spec.limit), name=prefix)
-    # the plan's tie rule and PLL variant, once the plan carries them (`eval ... ties babylm`)
-    ties = getattr(spec, "ties", None) or "strict"
-    pll = getattr(spec, "pll", None) or "pll"
+    ties, pll = spec.ties, spec.pll  # `eval ... ties babylm pll pll-word-l2r`
     with progress_of(f"eval {spec.name} ({len(pairs):,} pairs)") as progress:
         result = evaluate_pairs(
             model,

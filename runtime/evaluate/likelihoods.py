@@ -48,12 +48,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from curriculumc import registry
 from curriculumc.errors import CurriculumError
 from curriculumc.presets import family_of_config
 
 FAMILIES = ("masked", "causal")
 #: the pseudo-log-likelihood variants of a masked model (module docstring)
-PLL_VARIANTS = ("pll", "pll-word-l2r")
+PLL_VARIANTS = registry.PLL_VARIANTS
 # RoBERTa-style embeddings start counting positions after the padding index
 _OFFSET_POSITION_TYPES = {"roberta", "xlm-roberta", "camembert", "roberta-prelayernorm"}
 # rows of the vocabulary projection computed at once (bounds memory: rows x vocab floats)

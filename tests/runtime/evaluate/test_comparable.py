@@ -310,3 +310,26 @@ def test_evaluate_pairs_names_the_variant_and_scores_completions(tiny):
     first = pairs.pairs[0]
     want = hand_pll(model, tokenizer, first.good, word_l2r=True, scored_from=first.scored_from[0])
     assert result.paradigms[0].good_scores[0] == pytest.approx(want, abs=1e-4)
+
+
+def test_an_in_training_evaluation_follows_the_plans_tie_rule_and_pll(tmp_path):
+    """`eval ... ties babylm pll pll-word-l2r` in a spec reaches the evaluation the trainer
+    runs (run_eval with the plan's EvalSpec): the zero model's ties count right."""
+    torch = pytest.importorskip("torch")
+    from curriculumc.plan import EvalSpec
+    from curriculumc.runtime.evaluate.evaluation import run_eval
+
+    tokenizer = make_tokenizer()
+    model = make_masked_model(tokenizer)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.zero_()
+    pairs = write_pairs(
+        tmp_path / "pairs", [{"sentence_good": "he is happy .", "sentence_bad": "he are happy ."}]
+    )
+    figures = {}
+    for ties in TIE_RULES:
+        spec = EvalSpec(name="pairs", path=str(pairs), ties=ties, pll="pll-word-l2r")
+        figures[ties], result = run_eval(spec, model, tokenizer, family="masked")
+        assert result["ties_rule"] == ties and result["pll"] == "pll-word-l2r"
+    assert figures["babylm"]["pairs/macro"] == 1.0 and figures["strict"]["pairs/macro"] == 0.0
