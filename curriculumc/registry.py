@@ -42,6 +42,10 @@ class Signature:
     #: whether its targets are token ids (``<unk>``-mapped by a vocabulary curriculum)
     inputs: str = "corrupted"  # "corrupted" | "clean"
     token_targets: bool = True
+    #: keywords that must be given, and ``str`` keywords that name a file or folder
+    #: (resolved against the spec's folder, like data paths, and checked to exist)
+    required: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
 
     def range_of(self, keyword: str) -> tuple[int, int | None]:
         """``(lowest, highest)`` an ``int`` keyword may take (``highest`` None: unbounded)."""
@@ -71,6 +75,14 @@ BUILTIN_SCORERS: dict[str, Signature] = {
         "(all data, uniformly, until then) and again every 'every' steps",
         # steps between re-scorings; the first scoring step; examples scored at once
         ranges=(("every", 1, None), ("first", 0, None), ("batch", 1, None)),
+    ),
+    "reference_ppl": Signature(
+        keywords=(("model", "str"),),
+        doc="mean negative log-likelihood per token under a saved reference model "
+        '(model="folder": a Hugging Face model folder with its tokenizer, masked or '
+        "causal), scored once before training; the reference's own tokenizer reads the text",
+        required=("model",),
+        paths=("model",),
     ),
 }
 

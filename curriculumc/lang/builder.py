@@ -330,8 +330,11 @@ def build_tokenizer(spec: ast.Spec, report: Report) -> plan.TokenizerSpec:
     return plan.TokenizerSpec("bpe", size)
 
 
-def _call_arguments(call: ast.Call, signature: registry.Signature, what: str, report: Report):
-    """(positional, keyword) values of a scorer or objective call, checked."""
+def _call_arguments(
+    call: ast.Call, signature: registry.Signature, what: str, report: Report, spec=None
+):
+    """(positional, keyword) values of a scorer or objective call, checked; a keyword that
+    names a path (``signature.paths``) is resolved against the spec's folder."""
     positional = [a for a in call.args if a.key is None]
     keywords = [a for a in call.args if a.key is not None]
     names = []
@@ -362,8 +365,17 @@ def _call_arguments(call: ast.Call, signature: registry.Signature, what: str, re
             continue
         bounds = signature.range_of(key)
         value = read_typed(arg.value, allowed[key], f"'{key}'", report, bounds=bounds)
+        if value is not None and key in signature.paths and spec is not None:
+            value = resolve_path(spec, value)
+            check_exists(value, arg.value, f"the {key} of {what}", report)
         if value is not None:
             kwargs[key] = (value, arg)
+    given = {a.key.value for a in keywords}
+    for key in signature.required:
+        # an unknown keyword (a misspelt one) was reported already
+        if key not in given and given <= set(allowed):
+            report_error(report, E_ARGS, f"{what} needs {key}=…", call,
+                         hint=f"e.g. {call.name.value}({key}=\"…\")")  # fmt: skip
     _check_corruption(kwargs, allowed, what, report)
     return names, tuple(sorted((k, v) for k, (v, _) in kwargs.items()))
 
@@ -420,7 +432,7 @@ def build_sort(spec: ast.Spec, report: Report) -> plan.SortSpec | None:
             report_unknown(report, E_SCORER, "scorer", name, known)
             continue
         what = f"scorer '{name.value}'"
-        positional, kwargs = _call_arguments(term.call, known[name.value], what, report)
+        positional, kwargs = _call_arguments(term.call, known[name.value], what, report, spec)
         if known[name.value].positional == "names" and not positional and name.value == "source":
             report_error(
                 report, E_ARGS, "source needs the sources in order, e.g. source(a, b)", term

@@ -254,6 +254,13 @@ def _scoring_text(term: ScorerTerm) -> str | None:
             f"{_term(term)}: {start}, then re-scored every {_steps(every)} steps with the "
             "model being trained; every token of an example is scored"
         )
+    if term.name == "reference_ppl":
+        return (
+            f"{_term(term)}: scored once, before training, by the saved reference model (not "
+            "the one being trained), which reads each example's text with its own tokenizer: "
+            "mean negative log-likelihood per token (masked: pseudo-log-likelihood; causal: "
+            "next-token)"
+        )
     return None
 
 

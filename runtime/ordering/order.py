@@ -9,21 +9,30 @@ simulate shows is the order the trainer draws from.
   scorers.score_sort`, then :func:`~curriculumc.runtime.ordering.scorers.difficulty_order`);
 - a self-paced sort (``model_ppl``): the order depends on the model being trained, so there
   is none before training (the trainer scores at its first re-score step); without a
-  model (``simulate``) the sort's other terms (or the corpus order) stand in, with a note.
+  model (``simulate``) the sort's other terms (or the corpus order) stand in, with a note;
+- a reference-model sort (``reference_ppl``): scored once, here, by the reference model
+  reading each example's text (``texts``: the caller's, else the plan's data read again
+  from the cache); ``simulate`` (``without_model``) of a plan whose reference model is not
+  on this machine stands in as for ``model_ppl``, with a note -- ``run`` refuses (E630).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
+from curriculumc.errors import CurriculumError
 from curriculumc.plan import Plan, SortSpec
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
 from curriculumc.runtime.ordering.scorers import describe, difficulty_order, score_sort, sort_keys
 from curriculumc.runtime.ordering.scorers.model_ppl import NAME as MODEL_PPL
 from curriculumc.runtime.ordering.scorers.model_ppl import is_self_paced
+from curriculumc.runtime.ordering.scorers.reference_ppl import NAME as REFERENCE_PPL
+from curriculumc.runtime.ordering.scorers.reference_ppl import example_texts, model_folder
 
 #: the scorers' note for examples without a score (they are placed last)
 E_UNSCORED = "E381"
@@ -58,12 +67,17 @@ def initial_order(
     *,
     cache_dir: Path | str | None = None,
     without_model: bool = False,
+    texts: Callable[[], Sequence[str]] | None = None,
+    quiet: bool = False,
 ) -> InitialOrder:
     """Score ``corpus`` by the plan's sort (cached under ``cache_dir``) and order it.
 
     A self-paced sort gives ``order=None`` (the trainer scores it with its model), unless
     ``without_model``: then the order of its other terms (or the corpus order), with a
-    note saying so -- what ``simulate`` shows. Raises
+    note saying so -- what ``simulate`` shows; so does a ``reference_ppl`` term whose
+    model folder is not here, when ``without_model``. ``texts`` gives the text of every
+    example (for ``reference_ppl``; None: the plan's data is read again from
+    ``cache_dir``); ``quiet``: no progress display. Raises
     :class:`~curriculumc.errors.CurriculumError` for what the scorers raise.
     """
     sort = plan.sort
@@ -72,6 +86,10 @@ def initial_order(
     if sort is None or not sort.terms:
         return InitialOrder(identity, described)
     notes: list[str] = []
+    if without_model:
+        sort = _without_absent_references(sort, notes)
+        if not sort.terms:
+            return InitialOrder(identity, described, tuple(notes))
     if is_self_paced(sort):
         if not without_model:
             return InitialOrder(None, described)
@@ -86,7 +104,11 @@ def initial_order(
         if not static:
             return InitialOrder(identity, described, tuple(notes))
         sort = SortSpec(static, sort.descending)
-    scores = score_sort(sort, corpus, cache_dir=cache_dir, seed=plan.train.seed)
+    if texts is None:
+        texts = _plan_texts(plan, corpus, cache_dir)
+    scores = score_sort(
+        sort, corpus, cache_dir=cache_dir, seed=plan.train.seed, texts=cache(texts), quiet=quiet
+    )
     notes.extend(f"warning[{n.code}]: {n.message}" for n in scores.notes)
     missing = int(np.count_nonzero(np.isnan(scores.values)))
     if missing and not any(n.code == E_UNSCORED for n in scores.notes):
@@ -96,3 +118,42 @@ def initial_order(
     order = difficulty_order(scores.values, sort.descending, seed=plan.train.seed)
     keys = sort_keys(scores.values, sort.descending)[order]
     return InitialOrder(order, described, tuple(notes), keys)
+
+
+def _without_absent_references(sort: SortSpec, notes: list[str]) -> SortSpec:
+    """``sort`` less its ``reference_ppl`` terms whose model folder is not here (a note for
+    each): what ``simulate`` stands in with."""
+    kept = []
+    for term in sort.terms:
+        if term.name == REFERENCE_PPL and "model" in dict(term.kwargs):
+            try:
+                model_folder(dict(term.kwargs)["model"])
+            except CurriculumError as exc:
+                notes.append(
+                    f"note: {describe(term)}: {exc.diagnostics[0].message}; simulated "
+                    "without it (the order is not the run's; run refuses a missing "
+                    "reference model)"
+                )
+                continue
+        kept.append(term)
+    return SortSpec(tuple(kept), sort.descending)
+
+
+def _plan_texts(plan: Plan, corpus: TokenizedCorpus, cache_dir) -> Callable[[], list[str]]:
+    """The texts of ``corpus`` read from the plan's data (cached: no tokenizing again),
+    for a caller that has only the corpus. Raises E356 when that data is not ``corpus``."""
+
+    def texts() -> list[str]:
+        from curriculumc.runtime.data.prepare import prepare_data
+
+        data = prepare_data(plan, cache_dir=Path(cache_dir) if cache_dir is not None else None)
+        if data.corpus.content_hash != corpus.content_hash:
+            raise CurriculumError.single(
+                "E356",
+                "the examples' text is needed (reference_ppl) and the plan's data is not "
+                "the corpus being scored",
+                hint="pass texts= to initial_order",
+            )
+        return example_texts(data)
+
+    return texts

@@ -38,6 +38,7 @@ from curriculumc.runtime.data.prepare import (
     prepare_data,
 )
 from curriculumc.runtime.ordering.order import initial_order
+from curriculumc.runtime.ordering.scorers.reference_ppl import example_texts
 from curriculumc.runtime.train import checkpoint as ckpt
 from curriculumc.runtime.train import distributed
 from curriculumc.runtime.train import run_folder as rf
@@ -135,7 +136,15 @@ class Recipe:
         )
         if world.is_main and not request.quiet:
             print(data_report_text(data.summary), file=sys.stderr)
-        start = self._on_main_first(lambda: initial_order(plan, data.corpus, cache_dir=cache_dir))
+        start = self._on_main_first(
+            lambda: initial_order(
+                plan,
+                data.corpus,
+                cache_dir=cache_dir,
+                texts=lambda: example_texts(data),  # reference_ppl reads the text
+                quiet=request.quiet or not world.is_main,
+            )
+        )
         self.notes = start.notes
         if world.is_main:
             for note in self.notes:

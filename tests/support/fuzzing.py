@@ -11,6 +11,7 @@ whose line is not a line of its source by ``str.split("\\n")``, the renderer's r
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import tempfile
@@ -118,9 +119,11 @@ def mutate_plan(data: dict, rng: random.Random) -> str | bytes:
         if kind == 0 and isinstance(parent, dict):
             del parent[where[-1]]
         elif kind == 1 and isinstance(parent, dict):
-            parent[rng.choice(["extra", "steps", "fn", "name"])] = rng.choice(PLAN_VALUES)
+            key = rng.choice(["extra", "steps", "fn", "name"])
+            parent[key] = copy.deepcopy(rng.choice(PLAN_VALUES))
         else:
-            parent[where[-1]] = rng.choice(PLAN_VALUES)
+            # a copy: the same list or object placed twice could end up inside itself
+            parent[where[-1]] = copy.deepcopy(rng.choice(PLAN_VALUES))
     text = json.dumps(data, indent=2)  # NaN and Infinity as Python writes them
     if rng.random() < 0.15:
         return _mutate_text(text, rng)

@@ -12,7 +12,14 @@ sentence_length`` sorts by token count); several terms are each z-scored (mean 0
 deviation 1; a constant term becomes 0) and summed with their weights. Missing values (NaN)
 stay NaN and sort last. Term scores are cached on disk under
 ``cache_dir/scores/<corpus content hash>/`` keyed by scorer name, arguments and scorer
-version, so a second run reads them instead of recomputing.
+version, so a second run reads them instead of recomputing (``reference_ppl``: its model
+folder's content hash in place of its path, see
+:func:`~curriculumc.runtime.ordering.scorers.reference_ppl.cache_kwargs`).
+
+Scorers in :data:`TEXT_SCORERS` read the examples' text, not their token ids: the caller
+passes ``texts`` (a function giving the text of every example, called only when the
+scores are not cached) and ``quiet`` (no progress display), which
+:func:`~curriculumc.runtime.ordering.order.initial_order` does.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import inspect
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
@@ -35,6 +42,7 @@ from curriculumc.plan import ScorerTerm, SortSpec
 from curriculumc.registry import BUILTIN_SCORERS as BUILTIN_SIGNATURES
 from curriculumc.registry import SCORER_GROUP
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
+from curriculumc.runtime.ordering.scorers import reference_ppl as reference
 from curriculumc.runtime.ordering.scorers import simple
 from curriculumc.runtime.ordering.scorers.ngram import crossfit_perplexities
 from curriculumc.runtime.ordering.scorers.simple import ScorerOutput
@@ -42,10 +50,19 @@ from curriculumc.runtime.ordering.scorers.simple import ScorerOutput
 Scorer = Callable[..., "np.ndarray | ScorerOutput"]
 
 #: bump when a built-in's output changes, so that old cached scores are not reused
-SCORER_VERSIONS = {"ngram_ppl": "kn-mod-1", "unigram_ppl": "add1-1", "random": "philox-1"}
+SCORER_VERSIONS = {
+    "ngram_ppl": "kn-mod-1",
+    "unigram_ppl": "add1-1",
+    "random": "philox-1",
+    reference.NAME: reference.VERSION,
+}
 #: scorers whose ``seed`` defaults to the plan's seed (``ngram_ppl`` only when cross-fitted,
 #: see :func:`_resolved_kwargs`)
 SEEDED = frozenset({"random", "ngram_ppl"})
+#: built-ins that score the examples' text (called with ``texts=`` and ``quiet=``)
+TEXT_SCORERS = frozenset({reference.NAME})
+#: built-ins whose cache key is made of other values than their arguments
+CACHE_KWARGS = {reference.NAME: reference.cache_kwargs}
 
 
 def ngram_ppl(corpus: TokenizedCorpus, n: int = 3, folds: int = 1, seed: int = 0) -> np.ndarray:
@@ -90,6 +107,7 @@ BUILTIN_SCORERS: dict[str, Scorer] = {
     "age": simple.age,
     "random": simple.random,
     "model_ppl": model_ppl,
+    reference.NAME: reference.reference_ppl,
 }
 
 
@@ -162,6 +180,8 @@ def _in_sample(folds) -> bool:
 
 
 def _cache_path(cache_dir: Path, corpus: TokenizedCorpus, term: ScorerTerm, kwargs: dict) -> Path:
+    if term.name in CACHE_KWARGS and term.name in BUILTIN_SCORERS:
+        kwargs = CACHE_KWARGS[term.name](kwargs)
     key = json.dumps(
         [term.name, list(term.args), sorted(kwargs.items()), SCORER_VERSIONS.get(term.name, "1")],
         default=str,
@@ -170,7 +190,9 @@ def _cache_path(cache_dir: Path, corpus: TokenizedCorpus, term: ScorerTerm, kwar
     return Path(cache_dir) / "scores" / corpus.content_hash / f"{term.name}-{digest}.npy"
 
 
-def _run_scorer(corpus: TokenizedCorpus, term: ScorerTerm, kwargs: dict) -> ScorerOutput:
+def _run_scorer(
+    corpus: TokenizedCorpus, term: ScorerTerm, kwargs: dict, extra: dict | None = None
+) -> ScorerOutput:
     fn = get_scorer(term.name)
     try:
         inspect.signature(fn).bind(corpus, *term.args, **kwargs)
@@ -180,7 +202,7 @@ def _run_scorer(corpus: TokenizedCorpus, term: ScorerTerm, kwargs: dict) -> Scor
         ) from None
     except ValueError:
         pass  # no signature to check (a C function): let the call decide
-    result = fn(corpus, *term.args, **kwargs)
+    result = fn(corpus, *term.args, **kwargs, **(extra or {}))
     output = result if isinstance(result, ScorerOutput) else ScorerOutput(result)
     values = np.asarray(output.values, dtype=np.float64)
     if values.shape != (len(corpus),):
@@ -193,20 +215,30 @@ def _run_scorer(corpus: TokenizedCorpus, term: ScorerTerm, kwargs: dict) -> Scor
 
 
 def score_term(
-    term: ScorerTerm, corpus: TokenizedCorpus, *, cache_dir: Path | str | None = None, seed: int = 0
+    term: ScorerTerm,
+    corpus: TokenizedCorpus,
+    *,
+    cache_dir: Path | str | None = None,
+    seed: int = 0,
+    texts: Callable[[], Sequence[str]] | None = None,
+    quiet: bool = False,
 ) -> tuple[ScorerOutput, bool]:
     """One term's raw scores (unweighted) and whether they came from the cache.
 
+    ``texts`` and ``quiet``: for the :data:`TEXT_SCORERS` (see the module docstring).
     Raises :class:`CurriculumError` (E350-E358) for unknown scorers, wrong arguments and
     data the scorer cannot use.
     """
     kwargs = _resolved_kwargs(term, seed)
+    extra = None
+    if term.name in TEXT_SCORERS and term.name in BUILTIN_SCORERS:
+        extra = {"texts": texts, "quiet": quiet}
     path = _cache_path(Path(cache_dir), corpus, term, kwargs) if cache_dir else None
     if path is not None and path.exists():
         notes_file = path.with_suffix(".json")
         notes = json.loads(notes_file.read_text()) if notes_file.exists() else []
         return ScorerOutput(np.load(path), tuple(Diagnostic(**n) for n in notes)), True
-    output = _run_scorer(corpus, term, kwargs)
+    output = _run_scorer(corpus, term, kwargs, extra)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         notes = [
@@ -253,10 +285,13 @@ def score_sort(
     *,
     cache_dir: Path | str | None = None,
     seed: int = 0,
+    texts: Callable[[], Sequence[str]] | None = None,
+    quiet: bool = False,
 ) -> Scores:
     """Score every example by ``sort`` (see the module docstring for the combination).
 
-    ``seed`` is the plan's seed, used by ``random`` when it has no seed of its own.
+    ``seed`` is the plan's seed, used by ``random`` when it has no seed of its own;
+    ``texts`` and ``quiet`` are for the :data:`TEXT_SCORERS`.
     Raises :class:`CurriculumError` for an empty sort, an empty corpus, and whatever the
     scorers raise (E350-E358).
     """
@@ -264,7 +299,10 @@ def score_sort(
         raise CurriculumError.single("E363", "the sort has no scorer")
     if len(corpus) == 0:
         raise CurriculumError.single("E362", "the corpus has no examples to score")
-    outputs = [score_term(t, corpus, cache_dir=cache_dir, seed=seed) for t in sort.terms]
+    outputs = [
+        score_term(t, corpus, cache_dir=cache_dir, seed=seed, texts=texts, quiet=quiet)
+        for t in sort.terms
+    ]
     terms = tuple(out.values for out, _ in outputs)
     values = combine([(v, t.weight) for v, t in zip(terms, sort.terms)])
     notes = tuple(n for out, _ in outputs for n in out.notes)
