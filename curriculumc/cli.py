@@ -31,6 +31,7 @@ COMMANDS = (
     "sweep",
     "compare",
     "import",
+    "export",
 )
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2

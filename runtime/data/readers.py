@@ -13,7 +13,12 @@ Inputs
   when absent), POS in ``pos_field``; every numeric field becomes a column (``columns=``
   restricts them; ``age_days`` is called ``age``);
 - a folder: every file in it (sorted by name; hidden files and ``README*`` skipped), one
-  source per file; a folder written by ``datasets.save_to_disk`` is read as a dataset;
+  source per file; a folder written by ``datasets.save_to_disk`` is read as a dataset.
+  A BabyLM corpus folder (the organisers' ``train_10M/``: ``bnc_spoken.train``,
+  ``childes.train``, ...) is such a folder: its sources are the file stems and its words
+  are counted as the organisers count them (whitespace-separated). In a folder that holds
+  ``*.train`` files, ``*.dev`` / ``*.test`` files are held-out splits and are skipped
+  (recorded in :attr:`RawCorpus.skipped`), never trained on;
 - a hub dataset id (``kind="hub"``), only when online;
 - ``synth``: the generated corpus (:mod:`curriculumc.runtime.data.synth`), 300k words unless
   ``words=`` or ``sentences=`` says otherwise, read as JSON Lines with gold universal
@@ -394,6 +399,12 @@ def _resolve_registered(spec: DataSpec, options: ReadOptions, cache_dir):
     return (inp,), f"synth({size})"
 
 
+#: a BabyLM-style folder: beside ``*.train`` files, ``*.dev``/``*.test`` are held out
+TRAIN_SUFFIX = ".train"
+HELD_OUT_SUFFIXES = (".dev", ".test")
+HELD_OUT_REASON = "held-out split (beside .train files)"
+
+
 def _resolve_path(
     path: Path, options: ReadOptions, skipped: list[tuple[str, str]] | None = None
 ) -> tuple[RawInput, ...]:
@@ -419,6 +430,10 @@ def _resolve_path(
                 files.append(p)
             else:
                 skipped.append((str(p), reason))
+        if any(p.suffix == TRAIN_SUFFIX for p in files):
+            held_out = [p for p in files if p.suffix in HELD_OUT_SUFFIXES]
+            files = [p for p in files if p not in held_out]
+            skipped.extend((str(p), HELD_OUT_REASON) for p in held_out)
         if not files:
             listed = "; ".join(f"{Path(p).name} ({why})" for p, why in skipped[:5])
             raise CurriculumError.single(

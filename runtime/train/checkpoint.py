@@ -51,6 +51,18 @@ MANIFEST_FILE = "manifest.json"
 RNG_TENSORS = "rng.safetensors"
 RNG_JSON = "rng.json"
 LEGACY_RNG = "rng.pt"  # pickled; written by versions before rng.safetensors
+HEADS_FILE = "heads.safetensors"
+OPTIMIZER_FILE = "optimizer.pt"
+PLAN_COPY = "plan.json"
+ORDER_FILE = "order.npy"
+SCORES_FILE = "model_scores.npy"
+#: what a checkpoint holds only to continue training; everything else in it is the
+#: Hugging Face model folder (``save_pretrained`` of the model and the tokenizer), which
+#: ``export`` copies
+TRAINING_FILES = (
+    HEADS_FILE, OPTIMIZER_FILE, RNG_TENSORS, RNG_JSON, LEGACY_RNG, PLAN_COPY, ORDER_FILE,
+    SCORES_FILE, STATE_FILE, MANIFEST_FILE,
+)  # fmt: skip
 
 #: a checkpoint is good when the mean loss of the steps since the previous one is at most
 #: this many times the lowest step loss of the run so far (and every loss was finite)
@@ -103,14 +115,14 @@ def save(
         for key, value in head.state_dict().items()
     }
     if head_tensors:
-        save_file(head_tensors, str(tmp / "heads.safetensors"))
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+        save_file(head_tensors, str(tmp / HEADS_FILE))
+    torch.save(optimizer.state_dict(), tmp / OPTIMIZER_FILE)
     save_rng(tmp)
-    (tmp / "plan.json").write_text(plan_json + "\n", encoding="utf-8")
+    (tmp / PLAN_COPY).write_text(plan_json + "\n", encoding="utf-8")
     if order is not None:
-        np.save(tmp / "order.npy", np.asarray(order, dtype=np.int64))
+        np.save(tmp / ORDER_FILE, np.asarray(order, dtype=np.int64))
     if model_scores is not None:
-        np.save(tmp / "model_scores.npy", model_scores)
+        np.save(tmp / SCORES_FILE, model_scores)
     (tmp / STATE_FILE).write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
     write_manifest(tmp)
     _fsync_tree(tmp)
@@ -244,13 +256,13 @@ def load(folder: Path, *, model, heads: dict, optimizer, restore_rng: bool = Tru
         weights = load_file(str(folder / "model.safetensors"))
         _load_model_weights(model, weights, folder)
         if heads:
-            head_tensors = load_file(str(folder / "heads.safetensors"))
+            head_tensors = load_file(str(folder / HEADS_FILE))
             for name, head in heads.items():
                 prefix = f"{name}."
                 head.load_state_dict(
                     {k[len(prefix) :]: v for k, v in head_tensors.items() if k.startswith(prefix)}
                 )
-        optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=True))
+        optimizer.load_state_dict(torch.load(folder / OPTIMIZER_FILE, weights_only=True))
         state = json.loads((folder / STATE_FILE).read_text())
         if restore_rng:
             set_rng_state(load_rng(folder))
