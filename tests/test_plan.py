@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.seed_oracles import seed_pacing_fn
 
 import curriculumc
 from curriculumc.plan import (
@@ -99,38 +98,13 @@ def test_step_counts_are_stored_whole_when_whole_so_equal_meanings_hash_equal():
         Plan.from_dict({"pace": {"fn": "linear", "after": True}})
 
 
-def _climb_pacing(name, total, a, e, b=0.1, top=1.0):
-    """The seed system's get_pacing_fn, re-derived from its source (step units, float
-    step_start, int num_steps; 'step' at step_end)."""
-    start, end = a * total, e * total
-    n = int(end - start)
-
-    def f(step):
-        if name == "step":
-            return b if step < end else top
-        if step < start:
-            return b
-        d = step - start
-        if name == "linear":
-            return min((top - b) / n * d + b, top)
-        if name == "quad":
-            return min((top - b) / n**2 * d**2 + b, top)
-        if name == "root":
-            return min((top - b) / n**0.5 * d**0.5 + b, top)
-        if name == "exp":
-            return min((top - b) / (math.exp(10) - 1) * (math.exp(d * 10 / n) - 1) + b, top)
-        return min((top - b) * (1 + 0.1 * math.log(d / n + math.exp(-10))) + b, top)
-
-    return f
-
-
 @pytest.mark.parametrize("fn", ["linear", "quad", "root", "step", "exp", "log"])
 @pytest.mark.parametrize("total", [300, 1001, 400_000])
 def test_fractional_after_and_over_follow_the_seed_pacing_at_every_step(fn, total):
     a, e = 0.0625, 0.875
     after = a * total
     pace = Pace(fn, 0.1, 1.0, over=e * total - after, after=after)
-    climb = _climb_pacing(fn, total, a, e)
+    climb = seed_pacing_fn(fn, total, a, e, 0.1, 1.0)
     steps = range(0, total, max(1, total // 2000))
     assert max(abs(pace.fraction(t) - climb(t)) for t in steps) < 1e-9
     if total == 300 and fn == "log":  # the issue's case: 0.100 with whole steps
