@@ -34,7 +34,9 @@
 
 Runs execute one after another as ``python -m curriculumc run ...`` subprocesses (a crash
 of one run does not end the sweep), or are printed as command lines for ``torchrun`` or
-Slurm. Nothing here imports torch.
+Slurm, or are submitted through submitit as one array job
+(:mod:`~curriculumc.runtime.experiments.submit`, ``--submit slurm|local``). Nothing here
+imports torch.
 """
 
 from __future__ import annotations
@@ -433,9 +435,12 @@ def sweep_run_state(sweep: Sweep, run: SweepRun) -> tuple[str, Path]:
 # ------------------------------------------------------------------------------ manifest
 
 
-def manifest_data(sweep: Sweep, status: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The ``sweep.json`` content; ``status`` maps a run label to its status fields."""
-    return {
+def manifest_data(
+    sweep: Sweep, status: dict[str, dict[str, Any]], *, submit: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The ``sweep.json`` content; ``status`` maps a run label to its status fields;
+    ``submit``: the jobs of a submitted sweep (:mod:`~curriculumc.runtime.experiments.submit`)."""
+    data = {
         "format": MANIFEST_FORMAT,
         "name": sweep.name,
         "spec": str(sweep.spec.resolve()),
@@ -457,6 +462,9 @@ def manifest_data(sweep: Sweep, status: dict[str, dict[str, Any]]) -> dict[str, 
             for run in sweep.runs
         ],
     }
+    if submit is not None:
+        data["submit"] = submit
+    return data
 
 
 def _manifest_folder(sweep: Sweep, run: SweepRun, status: dict[str, Any]) -> str:
@@ -468,12 +476,15 @@ def _manifest_folder(sweep: Sweep, run: SweepRun, status: dict[str, Any]) -> str
     return os.path.relpath(Path(elsewhere).resolve(), sweep.folder.resolve())
 
 
-def write_manifest(sweep: Sweep, status: dict[str, dict[str, Any]]) -> Path:
+def write_manifest(
+    sweep: Sweep, status: dict[str, dict[str, Any]], *, submit: dict[str, Any] | None = None
+) -> Path:
     """Write ``sweep.json`` atomically (a kill mid-write leaves the old one); returns it."""
     sweep.folder.mkdir(parents=True, exist_ok=True)
     path = sweep.folder / MANIFEST_NAME
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(manifest_data(sweep, status), indent=1) + "\n", encoding="utf-8")
+    data = manifest_data(sweep, status, submit=submit)
+    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
 

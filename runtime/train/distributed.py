@@ -2,7 +2,14 @@
 
 ``torchrun --nproc_per_node N -m curriculumc run SPEC`` sets ``RANK``, ``WORLD_SIZE`` and
 ``LOCAL_RANK``; without them the run is a single process. The backend is NCCL on GPUs and
-gloo on CPUs. Only rank 0 writes files (:attr:`World.is_main`).
+gloo on CPUs (:func:`backend_for`). Only rank 0 writes files (:attr:`World.is_main`).
+
+Several nodes: one ``torchrun --nnodes N --nproc-per-node G`` per node, joined by a
+rendezvous (``--rdzv-backend c10d --rdzv-endpoint HOST:PORT --rdzv-id ID``, or
+``--node-rank``/``--master-addr``/``--master-port``); torchrun then sets ``RANK`` (global),
+``LOCAL_RANK`` (the GPU on this node), ``WORLD_SIZE`` (N x G), ``MASTER_ADDR`` and
+``MASTER_PORT``, which :func:`setup` reads through ``init_process_group``'s ``env://``.
+docs/cluster.md has a Slurm script (tested: tests/runtime/train/test_multinode.py).
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ class World:
     size: int = 1
     local_rank: int = 0
     device: str = "cpu"
+    #: the process group's backend (``nccl``, ``gloo``), None for a single process
+    backend: str | None = None
 
     @property
     def is_main(self) -> bool:
@@ -50,6 +59,11 @@ def pick_device(requested: str | None, local_rank: int = 0) -> str:
     return "cpu"
 
 
+def backend_for(device: str) -> str:
+    """The process group backend of a device: NCCL for CUDA, gloo for anything else."""
+    return "nccl" if device.startswith("cuda") else "gloo"
+
+
 def setup(device: str | None = None) -> World:
     """Join the process group when launched by torchrun; returns this process's World."""
     import torch
@@ -59,12 +73,14 @@ def setup(device: str | None = None) -> World:
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     chosen = pick_device(device, local_rank)
-    if size > 1 and not dist.is_initialized():
-        backend = "nccl" if chosen.startswith("cuda") else "gloo"
-        if chosen.startswith("cuda"):
-            torch.cuda.set_device(torch.device(chosen))
-        dist.init_process_group(backend=backend, rank=rank, world_size=size)
-    return World(rank=rank, size=size, local_rank=local_rank, device=chosen)
+    backend = None
+    if size > 1:
+        backend = backend_for(chosen)
+        if not dist.is_initialized():
+            if chosen.startswith("cuda"):
+                torch.cuda.set_device(torch.device(chosen))
+            dist.init_process_group(backend=backend, rank=rank, world_size=size)
+    return World(rank=rank, size=size, local_rank=local_rank, device=chosen, backend=backend)
 
 
 def all_reduce_sum(tensor, world: World):
