@@ -323,7 +323,7 @@ def simulate_plan(
         bins=bins,
         sort=start.described,
         notes=start.notes,
-        exact=not is_self_paced(plan.sort),
+        exact=not (start.stand_in or is_self_paced(plan.sort)),
     )
 
 

@@ -44,12 +44,15 @@ class InitialOrder:
     trainer scores itself; ``described``: the sort in words; ``notes``: the scorers'
     warnings (``warning[CODE]: message``), for the console and the run summary; ``keys``:
     the sort key of each entry of ``order`` (ascending, NaN last; None without a sort) --
-    what the pool's percentile rule (``ties include``) reads."""
+    what the pool's percentile rule (``ties include``) reads; ``stand_in``: the order is not
+    the plan's own but what ``simulate`` stands in with (a self-paced sort, a reference
+    model that is not here)."""
 
     order: np.ndarray | None
     described: str
     notes: tuple[str, ...] = ()
     keys: np.ndarray | None = None
+    stand_in: bool = False
 
 
 def describe_sort(sort: SortSpec | None) -> str:
@@ -86,10 +89,13 @@ def initial_order(
     if sort is None or not sort.terms:
         return InitialOrder(identity, described)
     notes: list[str] = []
+    stand_in = False
     if without_model:
-        sort = _without_absent_references(sort, notes)
+        kept = _without_absent_references(sort, notes)
+        stand_in = len(kept.terms) < len(sort.terms)
+        sort = kept
         if not sort.terms:
-            return InitialOrder(identity, described, tuple(notes))
+            return InitialOrder(identity, described, tuple(notes), stand_in=True)
     if is_self_paced(sort):
         if not without_model:
             return InitialOrder(None, described)
@@ -102,8 +108,9 @@ def initial_order(
             "tokens, deciles and sources drawn are not)"
         )
         if not static:
-            return InitialOrder(identity, described, tuple(notes))
+            return InitialOrder(identity, described, tuple(notes), stand_in=True)
         sort = SortSpec(static, sort.descending)
+        stand_in = True
     if texts is None:
         texts = _plan_texts(plan, corpus, cache_dir)
     scores = score_sort(
@@ -117,7 +124,7 @@ def initial_order(
         )
     order = difficulty_order(scores.values, sort.descending, seed=plan.train.seed)
     keys = sort_keys(scores.values, sort.descending)[order]
-    return InitialOrder(order, described, tuple(notes), keys)
+    return InitialOrder(order, described, tuple(notes), keys, stand_in)
 
 
 def _without_absent_references(sort: SortSpec, notes: list[str]) -> SortSpec:

@@ -216,9 +216,12 @@ def test_a_wrong_keyword_is_a_compile_error(tmp_path):
 def test_simulate_without_the_reference_model_stands_in_with_a_note(tmp_path, capsys):
     spec = tmp_path / "absent.cur"
     spec.write_text(SPEC.format(steps=4, model=tmp_path / "absent"), encoding="utf-8")
-    assert main(["simulate", str(spec), "--cache-dir", str(tmp_path / "cache")]) == 0
+    out = tmp_path / "exposure.json"
+    argv = ["simulate", str(spec), "--cache-dir", str(tmp_path / "cache"), "--json", str(out)]
+    assert main(argv) == 0
     captured = capsys.readouterr()
     assert "simulated without it" in captured.out + captured.err
+    assert json.loads(out.read_text())["exact"] is False  # a stand-in, not the plan's order
     runs = ["--runs-dir", str(tmp_path / "runs"), "--cache-dir", str(tmp_path / "cache")]
     assert main(["run", *runs, "--quiet", str(spec)]) != 0  # run refuses: no stand-in
     assert "E630" in capsys.readouterr().err
