@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 from curriculumc.plan import DataSpec, Plan
+from curriculumc.runtime.data.progress import DataProgress, as_data_progress
 from curriculumc.runtime.data.readers import RawCorpus, default_cache_dir, load_raw, synth_paths
 from curriculumc.runtime.data.storage import (
     StorageSettings,
@@ -67,29 +68,41 @@ def prepare_data(
     cache_dir: Path | None = None,
     need_pos: bool = False,
     pos_align: str = "all",
-    progress: bool = False,
+    progress: bool | DataProgress = False,
 ) -> PreparedData:
     """Read, tokenize and store ``plan.data`` with ``plan.tokenizer`` (cached by content).
 
     ``cache_dir``: default :func:`default_cache_dir` (``$CURRICULUMC_CACHE`` or
     ``.cache/curriculumc``). ``need_pos``: also give every token its word's universal POS
     tag (``corpus.pos``); ``pos_align``: ``"all"`` tokens of a word get its tag, or only
-    the ``"first"``. ``progress``: report on stderr (progress, then the data report of
-    :func:`data_report_text`).
+    the ``"first"``. ``progress``: a :class:`DataProgress` shows every stage (reading,
+    BPE training, tokenizing, tagging) with an ETA and a summary line each; ``True``
+    does that on stderr and then prints the data report of :func:`data_report_text`.
 
     Raises :class:`~curriculumc.errors.CurriculumError` for data that cannot be read
     (codes E300-E349, with file and line for a bad line).
     """
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    stages = as_data_progress(progress)
     raw = load_raw(plan.data, cache_dir=cache_dir)
+    bpe = []  # the BPE stage, opened when the tokenizer is trained (not when cached)
+
+    def texts():
+        bpe.append(stages.stage("BPE training", None))
+        return stages.counted("reading", raw.texts(), stages.lines_of(raw))
+
     tokenizer = prepare_tokenizer(
         plan.tokenizer,
-        raw.texts,
+        texts,
         corpus_identity=raw.identity,
         cache_dir=cache_dir,
         seq=plan.train.seq,
-        progress=progress,
     )
+    for stage in bpe:
+        read = [e for e in stages.events if e[:2] == ("end", "reading")]
+        if read:
+            stage.update(read[-1][2], read[-1][3])
+        stage.close()
     settings = StorageSettings(unit=plan.data.unit, seq=plan.train.seq)
     stored = tokenized_corpus(
         raw,
@@ -98,7 +111,7 @@ def prepare_data(
         cache_dir=cache_dir,
         need_pos=need_pos,
         pos_align=pos_align,
-        progress=progress,
+        progress=stages,
     )
     summary = {
         **stored.summary,
@@ -114,7 +127,7 @@ def prepare_data(
         "cache": {"tokenizer": tokenizer.origin, "corpus": stored.origin},
         "skipped": [{"path": path, "reason": reason} for path, reason in raw.skipped],
     }
-    if progress:
+    if progress is True:
         print(data_report_text(summary), file=sys.stderr)
     return PreparedData(
         corpus=stored.corpus,

@@ -31,9 +31,7 @@ import json
 import math
 import os
 import shutil
-import sys
 import tempfile
-import time
 from array import array
 from collections import Counter
 from dataclasses import dataclass
@@ -42,12 +40,14 @@ from pathlib import Path
 import numpy as np
 
 from curriculumc.errors import CurriculumError
+from curriculumc.runtime.data.progress import DataProgress, as_data_progress
 from curriculumc.runtime.data.readers import RawCorpus, ReadReport
 from curriculumc.runtime.data.tagging import (
     ALIGN_MODES,
     TAGGER_NAME,
-    PerceptronTagger,
-    align_word_tags,
+    align_batch,
+    batch_tagger,
+    tag_batches,
     word_spans,
 )
 from curriculumc.runtime.data.tokenized import NO_TAG, TokenizedCorpus
@@ -106,11 +106,12 @@ def tokenized_corpus(
     cache_dir: Path,
     need_pos: bool = False,
     pos_align: str = "all",
-    progress: bool = False,
+    progress: bool | DataProgress = False,
 ) -> StoredCorpus:
     """The tokenized corpus of ``raw``: opened from the cache, or built and cached.
 
-    With ``need_pos`` the POS tags are added (and cached) when missing. Raises
+    With ``need_pos`` the POS tags are added (and cached) when missing. ``progress``:
+    the tokenizing and tagging stages' display (:func:`as_data_progress`). Raises
     :class:`CurriculumError`: reading errors (E3xx from the corpora module), E317 when no
     example is left, E340 for a bad unit / seq / alignment mode.
     """
@@ -189,7 +190,7 @@ def build_arrays(
     *,
     need_pos: bool = False,
     pos_align: str = "all",
-    progress: bool = False,
+    progress: bool | DataProgress = False,
     batch_size: int = 4096,
 ) -> tuple[CorpusArrays, dict]:
     """Read and tokenize ``raw`` into arrays; returns them with the reading summary.
@@ -201,7 +202,7 @@ def build_arrays(
     backend = tokenizer.backend
     dtype = np.uint16 if tokenizer.vocab_size <= _UINT16_MAX_VOCAB else np.uint32
     limit = settings.max_tokens if settings.unit == "line" else None
-    tagger = PerceptronTagger.load() if need_pos else None
+    tagger = batch_tagger() if need_pos else None
     # offsets are only needed to align POS tags; encode_batch_fast skips them (~20% faster)
     encode = backend.encode_batch
     if not need_pos and hasattr(backend, "encode_batch_fast"):
@@ -216,44 +217,64 @@ def build_arrays(
     source_index: dict[str, int] = {}
     sources = array("i")
     columns = _ColumnTable()
-    ticker = _Progress(progress)
-    for batch in raw.batches(batch_size=batch_size, report=report, with_pos=need_pos):
-        encodings = encode(batch.texts, add_special_tokens=False)
-        batch_ids = [e.ids for e in encodings]
-        batch_full_words = [len(t.split()) for t in batch.texts]
-        batch_words = list(batch_full_words)
-        if limit is not None:
-            cut = [k for k, ids in enumerate(batch_ids) if len(ids) > limit]
-            if cut:
-                with_offsets = (
-                    [encodings[k] for k in cut]
-                    if encode is backend.encode_batch
-                    else backend.encode_batch(
-                        [batch.texts[k] for k in cut], add_special_tokens=False
-                    )
-                )
-                for k, encoding in zip(cut, with_offsets):
-                    text = batch.texts[k]
-                    batch_words[k] = words_read(text, encoding.offsets[limit - 1][1])
-                    report.rules["truncated"] += 1
-                    report.rules["truncated_tokens"] += len(batch_ids[k]) - limit
-                    report.rules["truncated_words"] += batch_full_words[k] - batch_words[k]
-                    batch_ids[k] = batch_ids[k][:limit]
-        batch_lengths = [len(ids) for ids in batch_ids]
-        id_parts.append(
-            np.fromiter(
-                itertools.chain.from_iterable(batch_ids), dtype=dtype, count=sum(batch_lengths)
-            )
+    stages = as_data_progress(progress)
+    total_lines = stages.lines_of(raw)
+    tokenizing = stages.stage("tokenizing", total_lines)
+    tagging = stages.stage("tagging", total_lines) if tagger is not None else None
+    all_words = 0
+    try:
+        batches = raw.batches(batch_size=batch_size, report=report, with_pos=need_pos)
+        # (batch, tags of its lines without tags): tagged ahead, in worker processes when large
+        stream = (
+            tag_batches(tagger, batches, _untagged_texts)
+            if tagger is not None
+            else ((batch, None) for batch in batches)
         )
-        lengths.extend(batch_lengths)
-        words.extend(batch_words)
-        full_words.extend(batch_full_words)
-        sources.extend(source_index.setdefault(s, len(source_index)) for s in batch.sources)
-        columns.extend(batch.columns, len(batch.texts))
-        if tagger is not None:
-            pos_parts.append(_batch_pos(batch, encodings, batch_lengths, tagger, pos_align, report))
-        ticker.update(len(lengths), sum(batch_full_words))
-    ticker.done(len(lengths))
+        for batch, tagged in stream:
+            encodings = encode(batch.texts, add_special_tokens=False)
+            batch_ids = [e.ids for e in encodings]
+            batch_full_words = [len(t.split()) for t in batch.texts]
+            batch_words = list(batch_full_words)
+            if limit is not None:
+                cut = [k for k, ids in enumerate(batch_ids) if len(ids) > limit]
+                if cut:
+                    with_offsets = (
+                        [encodings[k] for k in cut]
+                        if encode is backend.encode_batch
+                        else backend.encode_batch(
+                            [batch.texts[k] for k in cut], add_special_tokens=False
+                        )
+                    )
+                    for k, encoding in zip(cut, with_offsets):
+                        text = batch.texts[k]
+                        batch_words[k] = words_read(text, encoding.offsets[limit - 1][1])
+                        report.rules["truncated"] += 1
+                        report.rules["truncated_tokens"] += len(batch_ids[k]) - limit
+                        report.rules["truncated_words"] += batch_full_words[k] - batch_words[k]
+                        batch_ids[k] = batch_ids[k][:limit]
+            batch_lengths = [len(ids) for ids in batch_ids]
+            id_parts.append(
+                np.fromiter(
+                    itertools.chain.from_iterable(batch_ids), dtype=dtype, count=sum(batch_lengths)
+                )
+            )
+            lengths.extend(batch_lengths)
+            words.extend(batch_words)
+            full_words.extend(batch_full_words)
+            sources.extend(source_index.setdefault(s, len(source_index)) for s in batch.sources)
+            columns.extend(batch.columns, len(batch.texts))
+            if tagger is not None:
+                pos_parts.append(
+                    _batch_pos(batch, encodings, batch_lengths, tagged, pos_align, report)
+                )
+            all_words += sum(batch_full_words)
+            tokenizing.update(len(lengths), all_words)
+            if tagging is not None:
+                tagging.update(len(lengths), all_words)
+    finally:
+        tokenizing.close()
+        if tagging is not None:
+            tagging.close()
     if not lengths:
         raise CurriculumError.single(
             "E317",
@@ -321,15 +342,23 @@ def truncation_text(truncation: dict, corpus: str = "…") -> str | None:
     )
 
 
-def _batch_pos(batch, encodings, lengths, tagger, align, report) -> np.ndarray:
-    parts = []
-    for text, tags, encoding, length in zip(batch.texts, batch.pos, encodings, lengths):
+def _untagged_texts(batch) -> list[str]:
+    """The texts of ``batch`` that the tagger must tag (no tags from the data)."""
+    return [text for text, tags in zip(batch.texts, batch.pos) if tags is None]
+
+
+def _batch_pos(batch, encodings, lengths, tagged, align, report) -> np.ndarray:
+    """POS tags per token of ``batch``: the data's, else the next of ``tagged`` (the
+    tagger's, for :func:`_untagged_texts` in order), aligned to the kept tokens."""
+    tagged = iter(tagged)
+    word_tags = []
+    for tags in batch.pos:
         if tags is None:
-            tags = tagger.tag_words(text.split())
+            tags = next(tagged)
             report.rules["pos_tagged_words"] += len(tags)
-        aligned = align_word_tags(word_spans(text), tags, encoding.offsets[:length], mode=align)
-        parts.append(aligned)
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+        word_tags.append(tags)
+    offsets = [encoding.offsets[:length] for encoding, length in zip(encodings, lengths)]
+    return align_batch(batch.texts, word_tags, offsets, mode=align)
 
 
 class _ColumnTable:
@@ -562,31 +591,3 @@ def _check_settings(settings: StorageSettings, pos_align: str) -> None:
         raise CurriculumError.single(
             "E340", f"unknown POS alignment {pos_align!r}", hint="one of: all, first"
         )
-
-
-class _Progress:
-    """A line on stderr every few seconds while tokenizing (when asked for)."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.start = self.last = time.monotonic()
-        self.words = 0
-
-    def update(self, examples: int, words: int) -> None:
-        self.words += words
-        now = time.monotonic()
-        if self.enabled and now - self.last > 2.0:
-            rate = self.words / max(now - self.start, 1e-9)
-            print(
-                f"tokenized {examples:,} examples, {self.words:,} words ({rate:,.0f} words/s)",
-                file=sys.stderr,
-            )
-            self.last = now
-
-    def done(self, examples: int) -> None:
-        if self.enabled:
-            seconds = time.monotonic() - self.start
-            print(
-                f"tokenized {examples:,} examples, {self.words:,} words in {seconds:.1f}s",
-                file=sys.stderr,
-            )

@@ -44,7 +44,10 @@ class EvalProgress:
 
     ``label`` names the evaluation (``eval blimp (3,350 pairs)``); ``emit`` prints a
     plain line; ``bar`` is a rich ``Progress`` to draw on (``"bar"`` mode: None starts
-    one of its own); ``clock`` is for tests.
+    one of its own); ``clock`` is for tests. ``unit`` names what ``done`` counts in the
+    lines (``batches``; the data stages count ``lines``); ``start_line`` / ``end_line``:
+    whether the plain lines include the start and the 100 % line (a caller that prints
+    its own summary turns the end line off).
     """
 
     def __init__(
@@ -58,6 +61,9 @@ class EvalProgress:
         clock: Callable[[], float] = time.monotonic,
         bar: Any = None,
         after_s: float = 0.0,
+        unit: str = "batches",
+        start_line: bool = True,
+        end_line: bool = True,
     ):
         if mode not in MODES:
             raise ValueError(f"unknown progress mode {mode!r}")
@@ -77,6 +83,9 @@ class EvalProgress:
         # plain lines only once the evaluation has run this long (in training: a
         # few-second evaluation between log lines needs no progress of its own)
         self.after_s = after_s
+        self.unit = unit
+        self.start_line = start_line
+        self.end_line = end_line
         self._said = 0  # lines emitted
 
     def __call__(self, done: int, total: int) -> None:
@@ -93,10 +102,10 @@ class EvalProgress:
         if now - self._started < self.after_s:
             return
         if done >= total:
-            if not self._finished and (self._said or self.after_s <= 0):
+            if not self._finished and self.end_line and (self._said or self.after_s <= 0):
                 self._finished = True
                 elapsed = format_duration(now - self._started)
-                self._say(f"{self.label}: 100% ({done}/{total} batches), done in {elapsed}")
+                self._say(f"{self.label}: 100% ({done}/{total} {self.unit}), done in {elapsed}")
             return
         fraction = done / total
         due = fraction >= self._next_k * self.fraction_step - 1e-9
@@ -108,7 +117,7 @@ class EvalProgress:
             eta = elapsed / done * (total - done)
             self._say(
                 f"{self.label}: {100 * fraction:.{1 if fraction < 0.1 else 0}f}% "
-                f"({done}/{total} batches), "
+                f"({done}/{total} {self.unit}), "
                 f"{format_duration(elapsed)} elapsed, ETA {format_duration(eta)}"
             )
 
@@ -118,7 +127,8 @@ class EvalProgress:
 
     def _start(self, total: int) -> None:
         if self.mode == "lines":
-            self._say(f"{self.label}: started, {total} batches")
+            if self.start_line:
+                self._say(f"{self.label}: started, {total} {self.unit}")
             return
         if self._bar is None:
             from rich.progress import (

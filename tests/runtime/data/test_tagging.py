@@ -14,14 +14,20 @@ from support.data_inputs import aochildes_file
 from curriculumc.errors import CurriculumError
 from curriculumc.pos_tags import TAG_INDEX, UNIVERSAL_TAGS
 from curriculumc.runtime.data.tagging import (
+    ALIGN_MODES,
     MOR_TO_UNIVERSAL,
     PENN_TO_UNIVERSAL,
+    WHITE_SPACE,
+    BatchTagger,
     PerceptronTagger,
     RestrictedUnpickler,
     UnsafePickleError,
+    align_batch,
     align_word_tags,
+    batch_tagger,
     mor_code_tag,
     mor_to_indices,
+    tag_batches,
     tag_names,
     universal_to_indices,
     word_spans,
@@ -161,3 +167,133 @@ def test_alignment_on_real_tokens_has_one_tag_per_token(tagger, tmp_path):
         assert NO_TAG not in aligned.tolist()  # single spaces: every token is in a word
         firsts = align_word_tags(word_spans(text), tags, encoding.offsets, mode="first")
         assert sum(t != NO_TAG for t in firsts.tolist()) == len(text.split())
+
+
+# --- the batch tagger: the reference's tags, faster -----------------------------------------
+
+
+def _aochildes_texts(split, *, start=0, count):
+    with aochildes_file(split).open("rb") as lines:
+        return [json.loads(line)["text"] for line in itertools.islice(lines, start, start + count)]
+
+
+def test_batch_tagger_gives_the_reference_tags_on_aochildes(tagger):
+    # raw text (every line, as if it had no MOR codes), and the lines of train whose MOR
+    # codes are unusable -- those the tagger tags when a run prepares AO-CHILDES
+    texts = _aochildes_texts("train", count=3000) + _aochildes_texts("dev", count=2000)
+    untagged = []
+    with aochildes_file("train").open("rb") as lines:
+        for line in lines:
+            row = json.loads(line)
+            if len(row["mor"].split()) != len(row["text"].split()):
+                untagged.append(row["text"])
+                if len(untagged) == 2000:
+                    break
+    assert len(untagged) == 2000
+    fast = batch_tagger()
+    for group in (texts, untagged):
+        assert fast.tag_texts(group) == [tagger.tag_words(t.split()) for t in group]
+
+
+def test_batch_tagger_on_long_short_empty_and_odd_lines(tagger):
+    import random
+
+    rng = random.Random(7)
+    vocab = [w for t in _aochildes_texts("dev", count=3000) for w in t.split()]
+    vocab += "The U.S. 1999 42 well-known -x Mr. isn't 's can't , . !! John's e-mail $5".split()
+    # lengths from 0 to 400: the long ones end on the one-token-at-a-time path
+    sizes = [0, 1, 2, 3, 5, 9, 40, 400]
+    texts = [" ".join(rng.choice(vocab) for _ in range(rng.choice(sizes))) for _ in range(300)]
+    texts += ["", "   ", "what's that", "this is that", "that"]
+    assert batch_tagger().tag_texts(texts) == [tagger.tag_words(t.split()) for t in texts]
+
+
+def test_batch_tagger_breaks_ties_as_the_float_original(tmp_path):
+    # "x": NN scores 0.1 + 0.2 = 0.30000000000000004 in floats, VB 0.3: the original picks
+    # NN although the integer scores tie (and VB would win a tie by name); "y": NN 0.1
+    # and VB 0.1 tie exactly, and the larger tag name (VB) wins
+    weights = {
+        "bias": {"NN": 0.1},
+        "i pref1 x": {"NN": 0.2},
+        "i word x": {"VB": 0.3},
+        "i word y": {"VB": 0.1},
+    }
+    path = tmp_path / "tiny.pickle"
+    path.write_bytes(pickle.dumps((weights, {}, {"NN", "VB"})))
+    reference = PerceptronTagger.load(path)
+    fast = BatchTagger(reference)
+    assert fast.exact
+    assert reference.tag_tokens(["x", "y"]) == ["NN", "VB"]
+    texts = ["x y", "y x x", "x"] * 3
+    assert fast.tag_texts(texts) == [reference.tag_words(t.split()) for t in texts]
+    assert tag_names(fast.tag_texts(["x y"])[0]) == ["NOUN", "VERB"]
+
+
+def test_batch_tagger_falls_back_on_weights_that_are_not_thousandths(tmp_path):
+    path = tmp_path / "odd.pickle"
+    path.write_bytes(
+        pickle.dumps(({"bias": {"NN": 0.1234}, "i word y": {"VB": 0.5}}, {}, {"NN", "VB"}))
+    )
+    reference = PerceptronTagger.load(path)
+    fast = BatchTagger(reference)
+    assert not fast.exact
+    assert fast.tag_texts(["y x", ""]) == [reference.tag_words(["y", "x"]), b""]
+
+
+def test_tag_batches_gives_the_same_tags_with_any_number_of_processes():
+    texts = _aochildes_texts("dev", count=3000)
+    batches = [texts[i : i + 250] for i in range(0, len(texts), 250)]
+    fast = batch_tagger()
+
+    def run(workers):
+        out = list(tag_batches(fast, iter(batches), list, workers=workers, parallel_after=0))
+        assert [batch for batch, _ in out] == batches  # in order, every batch
+        return [tags for _, batch_tags in out for tags in batch_tags]
+
+    serial = run(1)
+    assert serial == fast.tag_texts(texts)
+    assert run(2) == serial
+
+
+def test_align_batch_gives_what_align_word_tags_gives():
+    import random
+
+    from curriculumc.runtime.data.tokenizer import train_bpe
+
+    texts = _aochildes_texts("dev", count=1500)
+    texts += ["", "  a  b ", "héllo 😀 wörld", "x", "   ", "naïve  café  ", "a\tb\nc"]
+    tokenizer = train_bpe(iter(texts), 300)
+    encodings = tokenizer.encode_batch(texts, add_special_tokens=False)
+    tags = batch_tagger().tag_texts(texts)
+    offsets = [e.offsets for e in encodings]
+    for mode in ALIGN_MODES:
+        expected = [
+            align_word_tags(word_spans(t), g, o, mode=mode) for t, g, o in zip(texts, tags, offsets)
+        ]
+        assert align_batch(texts, tags, offsets, mode=mode).tolist() == [
+            tag for part in expected for tag in part.tolist()
+        ]
+    # odd offsets: empty tokens, tokens outside words, going backwards
+    rng = random.Random(3)
+    for _ in range(2000):
+        n = rng.randint(0, 12)
+        text = "".join(rng.choice("ab  ") for _ in range(n))
+        word_tags = bytes(rng.randrange(12) for _ in word_spans(text))
+        odd = []
+        for _ in range(rng.randint(0, 8)):
+            start = rng.randint(0, n)
+            odd.append((start, rng.choice([start, min(n, start + rng.randint(0, 3))])))
+        if rng.random() < 0.5:
+            odd.sort()
+        for mode in ALIGN_MODES:
+            expected = align_word_tags(word_spans(text), word_tags, odd, mode=mode).tolist()
+            got = align_batch(
+                [text, "zz y"], [word_tags, b"\x01\x02"], [odd, [(0, 2), (3, 4)]], mode=mode
+            )
+            assert got.tolist() == expected + [1, 2]
+    with pytest.raises(ValueError):
+        align_batch(["a b"], [b"\x01"], [[(0, 1)]])
+
+
+def test_white_space_is_what_str_split_splits_on():
+    assert set(WHITE_SPACE) == {c for c in range(0x110000) if chr(c).isspace()}
