@@ -68,6 +68,7 @@ CODES: dict[str, str] = {
     "E072": "a unit's 'warmup' without its 'lr'",
     "E073": "corruption shares (random= + keep=) of more than 100% of the chosen tokens",
     "E074": "a vocabulary order or 'inputs only' on 'vocab none'",
+    "E075": "a discrete pace whose steps do not start at 0 or do not increase",
     # --- overrides, YAML, plans -------------------------------------------------------
     "E150": "an override that is not key=value",
     "E151": "an override of an unknown key",

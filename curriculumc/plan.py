@@ -31,6 +31,9 @@ MAPPING = {"mapping": True}
 #: a field holding a number of steps that may be fractional (an exact share of training):
 #: a whole number is stored as an int, so ``2000`` and ``10%`` of 20,000 hash the same
 STEPS = {"steps": True}
+#: a field left out of the plan's JSON while it holds its default, so that adding it kept
+#: every earlier plan's JSON and hash (``Pace.stages``: a one-stage pace writes no stages)
+OMIT_DEFAULT = {"omit_default": True}
 
 
 def steps_number(value: float) -> int | float:
@@ -132,6 +135,23 @@ class SortSpec:
 
 
 @dataclass(frozen=True)
+class PaceStage:
+    """A follow-on stage of a staged pace: it starts where the stage before it ended --
+    at that stage's end fraction, ``after`` steps (a pause; 0: none) after its end step --
+    and runs the shape ``fn`` to ``end`` over ``over`` steps (the same shapes and the same
+    whole-step rule as the first stage)."""
+
+    fn: str
+    end: float
+    over: float = field(metadata=STEPS)
+    after: float = field(default=0, metadata=STEPS)
+
+    def __post_init__(self):
+        object.__setattr__(self, "over", steps_number(self.over))
+        object.__setattr__(self, "after", steps_number(self.after))
+
+
+@dataclass(frozen=True)
 class Pace:
     """A pacing schedule (for data or vocabulary); see :func:`curriculumc.pacing.paced_fraction`.
 
@@ -140,6 +160,12 @@ class Pace:
     of 300 steps is 18.75; the ramp then lasts ``floor(over)`` steps, the seed system's
     rule) --, ``release`` a share of ``over`` after which everything is released (None: no
     release; the pool stays at ``end`` after the ramp).
+
+    ``stages`` (a staged pace; empty for one stage, and then not written in the JSON):
+    the stages after this first one, each starting where the one before it ended (see
+    :class:`PaceStage`); the pool stays at the last stage's ``end`` after it. A staged pace
+    has no ``release``. DeepSpeed's discrete form (``pace 10% from 0, 30% from 5k``) is a
+    staged pace of ``step`` shapes.
 
     ``ties`` (data pacing only) says which examples a fraction releases when scores tie
     at its edge: ``"random"`` -- exactly ``ceil(fraction * N)`` of the sorted examples,
@@ -155,28 +181,66 @@ class Pace:
     after: float = field(default=0, metadata=STEPS)
     release: float | None = None
     ties: str = "random"  # "random" | "include"
+    stages: tuple[PaceStage, ...] = field(default=(), metadata=OMIT_DEFAULT)
 
     def __post_init__(self):
         object.__setattr__(self, "over", steps_number(self.over))
         object.__setattr__(self, "after", steps_number(self.after))
 
+    def stage_spans(self) -> tuple[tuple[str, float, float, float, float], ...]:
+        """Every stage as ``(fn, start, end, begins, over)``: its shape, the fractions it
+        runs from and to, the step it begins at (``after`` of the first; for a later one
+        the end of the one before plus its pause) and its length in steps."""
+        if self.fn == "none":
+            return ()
+        spans = [(self.fn, self.start, self.end, self.after, self.over)]
+        for stage in self.stages:
+            _, _, start, begins, over = spans[-1]
+            spans.append((stage.fn, start, stage.end, begins + over + stage.after, stage.over))
+        return tuple(spans)
+
+    @property
+    def final(self) -> float:
+        """The fraction the pool stays at once every stage has run (1.0 for ``none``)."""
+        if self.fn == "none":
+            return 1.0
+        return self.stages[-1].end if self.stages else self.end
+
     def fraction(self, step: int) -> float:
-        """The released fraction at ``step`` (pure)."""
-        return paced_fraction(
-            self.fn,
-            step,
-            start=self.start,
-            over=self.over,
-            end=self.end,
-            after=self.after,
-            release=self.release,
-        )
+        """The released fraction at ``step`` (pure): the stage whose steps hold ``step``
+        (the first until it ends, the last from its beginning on) decides."""
+        if not self.stages:
+            return paced_fraction(
+                self.fn,
+                step,
+                start=self.start,
+                over=self.over,
+                end=self.end,
+                after=self.after,
+                release=self.release,
+            )
+        i = self.stage_at(step)
+        fn, start, end, begins, over = self.stage_spans()[i]
+        return paced_fraction(fn, step, start=start, over=over, end=end, after=begins,
+                              release=self.release if i == 0 else None)  # fmt: skip
+
+    def stage_at(self, step: int) -> int:
+        """The index of the stage that decides the fraction at ``step``: the first whose
+        end is after ``step``, else the last (0 for a one-stage pace)."""
+        spans = self.stage_spans()
+        for i, (_, _, _, begins, over) in enumerate(spans[:-1]):
+            if step < begins + over:
+                return i
+        return max(0, len(spans) - 1)
 
     @property
     def release_step(self) -> int | None:
         """The first step at which the whole pool is released (None: never, or ``none``)."""
         if self.fn == "none":
             return None
+        if self.stages:
+            _, _, end, begins, over = self.stage_spans()[-1]
+            return math.ceil(begins + over) if end >= 1.0 else None
         if self.release is None:
             return math.ceil(self.after + self.over) if self.end >= 1.0 else None
         # ceil: paced_fraction releases once step >= after + release * over
@@ -432,14 +496,25 @@ class Plan:
                 continue
             if pace.after > 0:
                 marks.append((math.ceil(pace.after), f"{what} pacing starts"))
+            spans = pace.stage_spans()
+            for number, (fn, start, end, begins, over) in enumerate(spans[1:], start=2):
+                if pace.stages[number - 2].after > 0:
+                    _, _, _, ended, length = spans[number - 2]
+                    marks.append((math.ceil(ended + length), f"{what} pauses at {start:.0%}"))
+                if fn == "step":
+                    text = f"{start:.0%} until step {math.ceil(begins + over)}"
+                else:
+                    text = f"{fn} {start:.0%} → {end:.0%}"
+                marks.append((math.ceil(begins), f"{what} stage {number}: {text}"))
+            _, _, _, begins, over = spans[-1]
             release = pace.release_step
-            ramp_end = math.ceil(pace.after + pace.over)
+            ramp_end = math.ceil(begins + over)
             if release is not None and release < ramp_end:
                 marks.append((release, f"{what} released"))
             elif release is not None:
                 marks.append((ramp_end, f"{what} fully released"))
             else:
-                marks.append((ramp_end, f"{what} ramp ends at {pace.end:.0%}"))
+                marks.append((ramp_end, f"{what} ramp ends at {pace.final:.0%}"))
         return tuple(sorted((s, w) for s, w in marks if 0 < s <= self.train.steps))
 
     # --- serialisation -----------------------------------------------------------------
@@ -519,6 +594,8 @@ def _to_data(value):
         out = {}
         for f in fields(value):
             item = getattr(value, f.name)
+            if f.metadata.get("omit_default") and item == f.default:
+                continue
             if f.metadata.get("mapping"):
                 out[f.name] = {k: _to_data(v) for k, v in item}
             else:

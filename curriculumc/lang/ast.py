@@ -212,6 +212,28 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class PaceStage:
+    """``, then FN to E [after T] over N``: a follow-on stage of a staged pace; it starts
+    where the stage before it ended (``after``: a pause of T steps first)."""
+
+    fn: Name
+    end: Number
+    over: Number
+    after: Number | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class PaceLevel:
+    """``S from T`` of the discrete form (``pace 10% from 0, 30% from 5k``): the pool is S
+    from step T on."""
+
+    share: Number
+    time: Number
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
 class Ties:
     """``ties include`` / ``ties random``: which examples a pool's edge releases when
     scores tie there (data pacing only; ``span`` covers the whole clause)."""
@@ -228,6 +250,9 @@ class PaceStmt:
     after ``by``, e.g. ``pos_tags``) and what a hidden token is hidden from (``hides``: a
     name, ``inputs`` for the DSL's ``inputs only``); None: the defaults (token ids, inputs
     and labels).
+
+    A staged pace has ``stages`` after its first schedule; the discrete form has
+    ``levels`` instead of a schedule (and ``fn`` is then ``step``, spanning the first level).
     """
 
     target: str
@@ -237,6 +262,8 @@ class PaceStmt:
     span: Span | None = None
     order: Name | None = None
     hides: Name | None = None
+    stages: tuple[PaceStage, ...] = ()
+    levels: tuple[PaceLevel, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ E_UNIT = "E038"
 E_CONFIG = "E040"
 E_SCHEDULE = "E065"
 E_PACE_ORDER = "E064"
+E_LEVEL_ORDER = "E075"
 E_AT_ORDER = "E060"
 E_AT_LATE = "E061"
 E_AT_FIRST = "E062"
@@ -451,9 +452,13 @@ def build_pace(stmt: ast.PaceStmt | None, steps: int, report: Report) -> plan.Pa
     fn = stmt.fn.value
     word = "pace" if stmt.target == "data" else "vocab"
     ties = _tie_rule(stmt, report)
+    if stmt.levels:
+        return _build_levels(stmt, steps, report, ties)
     if fn == "none":
         if stmt.schedule is not None:
             report_error(report, E_SCHEDULE, f"'{word} none' takes no schedule", stmt.schedule)
+        for stage in stmt.stages[:1]:
+            report_error(report, E_SCHEDULE, f"'{word} none' has no stages", stage)
         return plan.Pace()
     known = fn in PACING_FUNCTIONS
     if not known:  # still check the schedule below: every problem is reported at once
@@ -498,9 +503,112 @@ def build_pace(stmt: ast.PaceStmt | None, steps: int, report: Report) -> plan.Pa
             schedule.end,
         )  # fmt: skip
         return plan.Pace()
-    if not known:
+    if stmt.stages and schedule.release is not None:
+        report_error(
+            report, E_SCHEDULE, "a staged pace has no 'release at': the last stage says where "
+            "the pool ends", schedule.release,
+            hint="remove 'release at'; end the last stage 'to 100%' to release everything",
+        )  # fmt: skip
         return plan.Pace()
-    return plan.Pace(fn, start, end, over, after, release, ties or plan.Pace.ties)
+    # a share of training is exact over the stages too: with every 'after' and 'over' a
+    # percentage, stage k ends at step (sum of them)% * T
+    shares = [n for n in (schedule.after, schedule.over) if n is not None]
+    stages = _build_stages(stmt, steps, report, (start, end, after, over), shares)
+    if not known or stages is None:
+        return plan.Pace()
+    return plan.Pace(fn, start, end, over, after, release, ties or plan.Pace.ties, stages)
+
+
+def _build_stages(stmt: ast.PaceStmt, steps: int, report: Report, first, shares):
+    """The follow-on stages of a staged pace (None: one was wrong, reported)."""
+    out: list[plan.PaceStage] = []
+    ok = True
+    _, previous_end, begins, over = first
+    # how the stage before says where it ends ('to E'; without one, the default 100%)
+    previous = stmt.schedule.end.text if stmt.schedule.end is not None else "100%"
+    for number, stage in enumerate(stmt.stages, start=2):
+        fn = stage.fn.value
+        if fn not in PACING_FUNCTIONS:
+            report_unknown(report, E_PACING, "pacing function", stage.fn, PACING_FUNCTIONS)
+            ok = False
+        end = read_share(stage.end, f"stage {number}'s end ('to')", report)
+        pause = 0
+        if stage.after is not None:
+            pause = read_time(stage.after, f"stage {number}'s 'after'", report, steps, exact=True)
+        length = read_time(stage.over, f"stage {number}'s 'over'", report, steps, minimum=1,
+                           exact=True)  # fmt: skip
+        if None in (end, pause, length):
+            ok = False
+            shares = None
+            continue
+        if previous_end is not None and end < previous_end:
+            report_error(
+                report, E_PACE_ORDER,
+                f"the pool would shrink: stage {number}'s 'to' {stage.end.text} is below "
+                f"{previous}, where stage {number - 1} ends",
+                stage.end,
+                hint=f"a stage starts where the one before it ended: write 'to {previous}' "
+                "or more",
+            )  # fmt: skip
+            ok = False
+        if shares is not None and begins is not None and over is not None:
+            numbers = [n for n in (stage.after, stage.over) if n is not None]
+            if all(n.percent for n in (*shares, *numbers)):
+                shares = shares + numbers
+                starts = begins + over + pause
+                ends = ast.share_sum(*shares) * steps
+                if ends - starts >= 1:
+                    length = plan.steps_number(_ramp(starts, ends))
+            else:
+                shares = None
+        if begins is not None and over is not None:
+            begins = begins + over + pause
+        over = length
+        previous_end, previous = end, stage.end.text
+        out.append(plan.PaceStage(fn, end, length, pause))
+    return tuple(out) if ok else None
+
+
+def _build_levels(stmt: ast.PaceStmt, steps: int, report: Report, ties) -> plan.Pace:
+    """DeepSpeed's discrete form ``S0 from 0, S1 from T1, ...``: the pool is Sk from step Tk
+    on -- a staged pace of ``step`` shapes (stage k jumps from S(k-1) to Sk at Tk)."""
+    levels = stmt.levels
+    shares = [read_share(level.share, "a share", report) for level in levels]
+    times = [read_time(level.time, "'from'", report, steps, exact=True) for level in levels]
+    ok = None not in shares and None not in times
+    if times[0] is not None and times[0] != 0:
+        report_error(
+            report, E_LEVEL_ORDER, f"the first share starts at step 0, not {levels[0].time.text}",
+            levels[0].time, hint=f"write '{levels[0].share.text} from 0'",
+        )  # fmt: skip
+        ok = False
+    for i in range(1, len(levels)):
+        if None not in (times[i], times[i - 1]) and times[i] <= times[i - 1]:
+            report_error(
+                report, E_LEVEL_ORDER,
+                f"the steps must increase: 'from {levels[i].time.text}' is not after "
+                f"'from {levels[i - 1].time.text}'",
+                levels[i].time, hint="list the shares in the order they take effect",
+            )  # fmt: skip
+            ok = False
+        if None not in (shares[i], shares[i - 1]) and shares[i] < shares[i - 1]:
+            report_error(
+                report, E_PACE_ORDER,
+                f"the pool would shrink: {levels[i].share.text} is below "
+                f"{levels[i - 1].share.text} before it",
+                levels[i].share, hint=f"write {levels[i - 1].share.text} or more",
+            )  # fmt: skip
+            ok = False
+    if not ok:
+        return plan.Pace()
+    stages = []
+    begins, over = 0, times[1]
+    for i in range(2, len(levels)):
+        begins = begins + over  # where the plan puts this stage's beginning (Pace.stage_spans)
+        over = plan.steps_number(_ramp(begins, times[i]))  # so that it jumps at times[i]
+        stages.append(plan.PaceStage("step", shares[i], over, 0))
+    return plan.Pace("step", shares[0], shares[1], times[1], 0, None, ties or plan.Pace.ties,
+                     tuple(stages))  # fmt: skip
 
 
 def _ramp(after: float, ends: float) -> float:

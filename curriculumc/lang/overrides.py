@@ -15,7 +15,10 @@ accumulate, clip, decay, sample), ``seed`` and ``steps`` (short for ``train.seed
 ``pace.ties``, ``eval.every``, ``eval.limit``, ``log.every``, ``log.wandb_project``,
 ``checkpoint.every``, ``checkpoint.keep``, ``push``. A ``train.*`` value may carry the
 setting's word (``train.batch=4096 tokens``, ``train.sample=with replacement``);
-``train.batch=N`` alone keeps the unit the spec wrote.
+``train.batch=N`` alone keeps the unit the spec wrote. On a staged pace (``pace A, then
+B``) ``pace=FN`` and ``pace.<part>`` change the first stage only (``pace.over=`` its
+length; the later stages keep theirs and start where it now ends); a discrete pace's
+shares and steps cannot be overridden (``pace.ties`` can).
 """
 
 from __future__ import annotations
@@ -221,7 +224,10 @@ def _apply(statements: list, o: Override) -> None:
             def change(stmt):
                 kept = stmt if stmt and o.text != "none" else None  # 'none' has neither
                 schedule = kept.schedule if kept else None
-                return ast.PaceStmt(target, fn, schedule, kept.ties if kept else None, o.span)
+                # a staged pace keeps its later stages: FN is the first stage's shape
+                stages = kept.stages if kept else ()
+                return ast.PaceStmt(target, fn, schedule, kept.ties if kept else None, o.span,
+                                    stages=stages)  # fmt: skip
 
             _replace_or_add(statements, ast.PaceStmt, change, is_target)
         elif part == "ties":
@@ -234,6 +240,11 @@ def _apply(statements: list, o: Override) -> None:
             value = _value(o)
 
             def change(stmt):
+                if stmt.levels:
+                    raise CurriculumError.single(
+                        E_OVERRIDE_TARGET, f"the discrete '{head}' has no '{part}' to change: "
+                        "its shares and steps are written in the spec", o.key_span,
+                    )  # fmt: skip
                 if stmt.schedule is None:
                     raise CurriculumError.single(
                         E_OVERRIDE_TARGET, f"'{head} {stmt.fn.value}' has no schedule to change",

@@ -40,6 +40,11 @@ STATEMENT_KEYWORDS = (
 START = ("spec", "statement", "terms", "call", "value", "setting_value")
 
 
+def _levels_fn(levels) -> ast.Name:
+    """The discrete form's shape: ``step`` (its span: the first level's)."""
+    return ast.Name("step", levels[0].span)
+
+
 @cache
 def parser() -> Lark:
     """The LALR parser for every start symbol in :data:`START` (built once per process).
@@ -237,12 +242,36 @@ class _ToAst(Transformer):
         return ast.SortStmt(terms, self._leaf_or_none(order), self._span(meta))
 
     def pace(self, meta, children):
-        fn, schedule, ties = children
-        return ast.PaceStmt("data", self._leaf(fn), schedule, ties, self._span(meta))
+        fn, schedule, *stages, ties = children
+        return ast.PaceStmt("data", self._leaf(fn), schedule, ties, self._span(meta),
+                            stages=tuple(stages))  # fmt: skip
 
     def vocab(self, meta, children):
-        fn, schedule, order, hides, ties = children
-        return ast.PaceStmt("vocab", self._leaf(fn), schedule, ties, self._span(meta), order, hides)
+        fn, schedule, *stages, order, hides, ties = children
+        return ast.PaceStmt("vocab", self._leaf(fn), schedule, ties, self._span(meta), order, hides,
+                            stages=tuple(stages))  # fmt: skip
+
+    def pace_levels(self, meta, children):
+        levels, ties = children
+        return ast.PaceStmt("data", _levels_fn(levels), None, ties, self._span(meta),
+                            levels=levels)  # fmt: skip
+
+    def vocab_levels(self, meta, children):
+        levels, order, hides, ties = children
+        return ast.PaceStmt("vocab", _levels_fn(levels), None, ties, self._span(meta), order, hides,
+                            levels=levels)  # fmt: skip
+
+    def stage(self, meta, children):
+        fn, end, after, over = children
+        return ast.PaceStage(self._leaf(fn), self._leaf(end), self._leaf(over),
+                             self._leaf_or_none(after), self._span(meta))  # fmt: skip
+
+    def levels(self, meta, children):
+        return tuple(children)
+
+    def level(self, meta, children):
+        share, time = children
+        return ast.PaceLevel(self._leaf(share), self._leaf(time), self._span(meta))
 
     def vocab_order(self, meta, children):
         return self._leaf(children[0])

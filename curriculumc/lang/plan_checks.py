@@ -183,6 +183,22 @@ def check_plan(
         c.number((name, "after"), pace.after)
         if pace.release is not None:
             c.share((name, "release"), pace.release)
+            if pace.stages:
+                c.fail((name, "release"), "a staged pace has no release: its last stage says "
+                       "where the pool ends")  # fmt: skip
+        previous = pace.end if ok else None
+        for i, stage in enumerate(pace.stages):
+            where = (name, "stages", i)
+            c.choice((*where, "fn"), stage.fn, tuple(PACING_FUNCTIONS))
+            if c.share((*where, "end"), stage.end) and previous is not None:
+                if stage.end < previous:
+                    c.fail((*where, "end"), f"the pool would shrink: end {stage.end} is below "
+                           f"{previous}, where the stage before ends")  # fmt: skip
+                previous = stage.end
+            else:
+                previous = None
+            c.number((*where, "over"), stage.over, positive=True)
+            c.number((*where, "after"), stage.after)
     c.choice(("vocab_rule", "order"), subject.vocab_rule.order, plan.VOCAB_ORDERS)
     c.choice(("vocab_rule", "hides"), subject.vocab_rule.hides, plan.VOCAB_HIDES)
     objectives = registry.objectives()

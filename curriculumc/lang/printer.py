@@ -25,6 +25,7 @@ from curriculumc.lang.ast import (
     ModelStmt,
     Name,
     Number,
+    PaceStage,
     PaceStmt,
     PushStmt,
     Schedule,
@@ -115,6 +116,11 @@ def _format_schedule(s: Schedule) -> str:
     return out
 
 
+def _format_stage(stage: PaceStage) -> str:
+    after = f" after {stage.after.text}" if stage.after else ""
+    return f"then {stage.fn.value} to {stage.end.text}{after} over {stage.over.text}"
+
+
 def _format_setting(s: Setting) -> str:
     """``batch 4096 tokens``, ``sample with replacement``, ``lr 1e-3``: key, value, word."""
     unit = f" {s.unit.value}" if s.unit else ""
@@ -142,12 +148,16 @@ def format_statement(stmt: Statement) -> str:
     if isinstance(stmt, PaceStmt):
         word = "pace" if stmt.target == "data" else "vocab"
         schedule = f" {_format_schedule(stmt.schedule)}" if stmt.schedule else ""
+        schedule += "".join(f", {_format_stage(stage)}" for stage in stmt.stages)
+        fn = stmt.fn.value
+        if stmt.levels:  # the discrete form: 'pace 10% from 0, 30% from 5k'
+            fn = ", ".join(f"{level.share.text} from {level.time.text}" for level in stmt.levels)
         order = f" by {stmt.order.value}" if stmt.order else ""
         # 'inputs only' is the one rule the DSL writes; the default (inputs and labels)
         # is written by leaving it out
         hides = " inputs only" if stmt.hides and stmt.hides.value == "inputs" else ""
         ties = f" ties {stmt.ties.rule.value}" if stmt.ties else ""
-        return f"{word} {stmt.fn.value}{schedule}{order}{hides}{ties}"
+        return f"{word} {fn}{schedule}{order}{hides}{ties}"
     if isinstance(stmt, AtStmt):
         return f"at {stmt.time.text} {format_terms(stmt.terms)}"
     if isinstance(stmt, DuringStmt):

@@ -94,7 +94,9 @@ def pacing_after_training(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnos
                 f"'{word}' releases everything at step {release}, after training ends "
                 f"(step {result.train.steps})",
                 _pace_statement(spec, target),
-                hint="shorten 'over' or add 'release at R%'",
+                hint="shorten the stages' 'over'"
+                if pace.stages
+                else "shorten 'over' or add 'release at R%'",
             )
 
 

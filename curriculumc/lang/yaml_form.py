@@ -18,7 +18,11 @@ text or the structured form with the seed system's names::
 
 ``pacing_fn_kwargs``: ``start_percent`` = S, ``num_steps`` = N, ``end_percent`` = R
 (release), and for the extended form ``to_percent`` = E, ``after_steps`` = T; ``ties`` is
-the data pace's tie rule (``ties include``). Training settings with a word after the value
+the data pace's tie rule (``ties include``); ``stages`` a staged pace's later stages, a
+list of ``{pacing_fn, to_percent, num_steps[, after_steps]}`` (the DSL's ``, then FN to E
+[after T] over N``). The discrete form is ``pacing_fn: step`` with ``pacing_levels:
+[{share: 0.1, from: 0}, {share: 0.3, from: 5k}, ...]`` instead of ``pacing_fn_kwargs``
+(its tie rule: the ``pace.ties=`` override). Training settings with a word after the value
 are one string, as in the DSL: ``train: {batch: 4096 tokens, sample: with replacement}``.
 A unit's ``lr``/``warmup`` are its head's learning rate and warm-up share (the DSL's
 ``unit NAME = CALL lr LR warmup W``); the vocabulary's ``order`` (``token_ids``,
@@ -289,6 +293,17 @@ def _pace(doc, path: tuple, entry: dict, target: str, problems) -> ast.PaceStmt:
     for key in ("order", "hides"):
         if key in entry:
             vocab_rule[key] = _value(doc, path + (key,), entry[key])
+    levels = entry.get("pacing_levels")
+    if levels is not None:  # the discrete form: [{share: 0.1, from: 0}, {share: 0.3, from: 5k}]
+        read = []
+        for i, level in enumerate(levels):
+            where = path + ("pacing_levels", i)
+            share = _number(doc, where + ("share",), level["share"], problems)
+            time = _number(doc, where + ("from",), level["from"], problems)
+            if share is not None and time is not None:
+                read.append(ast.PaceLevel(share, time, doc.span(where, True)))
+        if len(read) == len(levels):
+            return ast.PaceStmt(target, fn, None, None, span, levels=tuple(read), **vocab_rule)
     kwargs = entry.get("pacing_fn_kwargs")
     if kwargs is None:
         return ast.PaceStmt(target, fn, None, span=span, **vocab_rule)
@@ -314,7 +329,19 @@ def _pace(doc, path: tuple, entry: dict, target: str, problems) -> ast.PaceStmt:
         number("end_percent"),
         doc.span(where),
     )
-    return ast.PaceStmt(target, fn, schedule, ties, span, **vocab_rule)
+    stages = []
+    for i, stage in enumerate(kwargs.get("stages") or ()):
+        at = where + ("stages", i)
+        stage_fn = ast.Name(stage["pacing_fn"], doc.span(at + ("pacing_fn",)))
+        end = _number(doc, at + ("to_percent",), stage["to_percent"], problems)
+        over = _number(doc, at + ("num_steps",), stage["num_steps"], problems)
+        after = None
+        if "after_steps" in stage:
+            after = _number(doc, at + ("after_steps",), stage["after_steps"], problems)
+        if end is None or over is None:
+            return ast.PaceStmt(target, fn, None, ties, span, **vocab_rule)
+        stages.append(ast.PaceStage(stage_fn, end, over, after, doc.span(at, True)))
+    return ast.PaceStmt(target, fn, schedule, ties, span, stages=tuple(stages), **vocab_rule)
 
 
 def _unit(doc, name: str, entry, problems) -> ast.UnitStmt | None:

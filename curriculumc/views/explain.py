@@ -322,6 +322,31 @@ def _pace_text(pace: Pace, what: str, steps: int = 0) -> str:
     if pace.fn == "none":
         whole = "all data" if what == "data" else "the full vocabulary"
         return f"none: {whole} from the start"
+    if pace.stages:
+        return _stages_text(pace)
+    return _stage_text(pace, steps)
+
+
+def _stages_text(pace: Pace) -> str:
+    """A staged pace, stage by stage; the discrete form (every stage a ``step`` with no
+    pause) as its shares and the steps they take effect at."""
+    spans = pace.stage_spans()
+    if pace.after == 0 and all(fn == "step" and s.after == 0 for (fn, *_), s in
+                               zip(spans[1:], pace.stages)):  # fmt: skip
+        levels = [f"{_pct(spans[0][1])} from step 0"]
+        levels += [f"{_pct(end)} from step {_steps(begins + over)}"
+                   for _, _, end, begins, over in spans]  # fmt: skip
+        return f"discrete, {len(levels)} shares: " + ", ".join(levels)
+    parts = []
+    for number, (fn, start, end, begins, over) in enumerate(spans, start=1):
+        parts.append(
+            f"stage {number}: {fn} {_pct(start)} → {_pct(end)}, steps {_steps(begins)}–"
+            f"{_steps(begins + over)}"
+        )
+    return "; ".join(parts)
+
+
+def _stage_text(pace: Pace, steps: int) -> str:
     text = f"{pace.fn} from {_pct(pace.start)}"
     if pace.end != 1.0:
         text += f" to {_pct(pace.end)}"
@@ -367,14 +392,17 @@ def _segment_body(plan: Plan, segment: Segment) -> list[tuple[str, str]]:
     if scoring is not None and first < scoring:
         data = "all data, uniformly (nothing scored yet)"
     else:
-        data = _share_text(plan, plan.data_fraction(first), plan.data_fraction(last), "data")
+        data = _share_text(plan, plan.data_fraction(first), plan.data_fraction(last), "data",
+                           first)  # fmt: skip
     rows += [
         ("  data", data),
         ("  objectives", _objectives_text(plan.objectives(first))),
         ("  forwards", _forwards_text(plan, plan.objectives(first))),
         (
             "  vocabulary",
-            _share_text(plan, plan.vocab_fraction(first), plan.vocab_fraction(last), "vocabulary"),
+            _share_text(
+                plan, plan.vocab_fraction(first), plan.vocab_fraction(last), "vocabulary", first
+            ),  # fmt: skip
         ),
     ]
     if plan.evals:
@@ -384,9 +412,11 @@ def _segment_body(plan: Plan, segment: Segment) -> list[tuple[str, str]]:
     return rows
 
 
-def _share_text(plan: Plan, first: float, last: float, what: str) -> str:
-    """How much of the data (or vocabulary) is released over one segment."""
+def _share_text(plan: Plan, first: float, last: float, what: str, step: int = 0) -> str:
+    """How much of the data (or vocabulary) is released over one segment (from ``step``;
+    the shape named is that of the stage in force there)."""
     pace = plan.pace if what == "data" else plan.vocab
+    shape = pace.stage_spans()[pace.stage_at(step)][0] if pace.fn != "none" else pace.fn
     if first == 1.0 and last == 1.0:
         return "all data" if what == "data" else "full vocabulary"
     # the vocabulary is released lowest ids first; for a BPE those are the bytes and the
@@ -394,9 +424,9 @@ def _share_text(plan: Plan, first: float, last: float, what: str) -> str:
     which = f"{_pool_word(plan)} " if what == "data" else ""
     noun = "of the data" if what == "data" else "of the vocabulary"
     if first == last:
-        return f"{which}{_pct(first)} {noun}, fixed ({pace.fn})"
+        return f"{which}{_pct(first)} {noun}, fixed ({shape})"
     direction = "rising" if last > first else "falling"
-    return f"{which}{_pct(first)} → {_pct(last)} {noun}, {direction} ({pace.fn})"
+    return f"{which}{_pct(first)} → {_pct(last)} {noun}, {direction} ({shape})"
 
 
 def _pool_word(plan: Plan) -> str:

@@ -424,7 +424,10 @@ def _wrap_to_width(artist, width: float, renderer) -> None:
 def _pool_label(plan: Plan) -> str:
     if plan.pace.fn == "none":
         return "data pool (all data)"
-    return f"data pool ({plan.pace.fn})"
+    fns = [fn for fn, *_ in plan.pace.stage_spans()]
+    if len(fns) > 1 and set(fns) == {"step"}:
+        return f"data pool ({len(fns) + 1} discrete shares)"
+    return f"data pool ({', then '.join(fns)})"
 
 
 # --- the terminal picture ------------------------------------------------------------

@@ -59,7 +59,7 @@ def _dataclass_schema(cls) -> dict:
 def plan_schema() -> dict:
     classes = [
         plan.ModelSpec, plan.DataSpec, plan.TokenizerSpec, plan.TrainSpec, plan.ScorerTerm,
-        plan.SortSpec, plan.Pace, plan.VocabRule, plan.Unit, plan.Phase, plan.EvalSpec, plan.OutputSpec,
+        plan.SortSpec, plan.PaceStage, plan.Pace, plan.VocabRule, plan.Unit, plan.Phase, plan.EvalSpec, plan.OutputSpec,
     ]  # fmt: skip
     root = _dataclass_schema(plan.Plan)
     # older plans are read too: Plan.from_dict upgrades them
