@@ -37,6 +37,7 @@ from curriculumc.runtime.data.prepare import (
     dev_split,
     prepare_data,
 )
+from curriculumc.runtime.data.progress import DataProgress
 from curriculumc.runtime.ordering.order import initial_order
 from curriculumc.runtime.ordering.scorers.reference_ppl import example_texts
 from curriculumc.runtime.train import checkpoint as ckpt
@@ -131,20 +132,31 @@ class Recipe:
         distributed.barrier(world)
 
         cache_dir = request.cache_dir if request.cache_dir is not None else default_cache_dir()
+        # every data stage with an ETA on rank 0 (a summary line each; nothing when quiet)
+        stages = DataProgress.for_run(quiet=request.quiet or not world.is_main)
         data = self._on_main_first(
-            lambda: prepare_data(plan, cache_dir=cache_dir, need_pos=needs_pos(plan))
+            lambda: prepare_data(
+                plan, cache_dir=cache_dir, need_pos=needs_pos(plan), progress=stages
+            )
         )
         if world.is_main and not request.quiet:
             print(data_report_text(data.summary), file=sys.stderr)
-        start = self._on_main_first(
-            lambda: initial_order(
+
+        def order():
+            return initial_order(
                 plan,
                 data.corpus,
                 cache_dir=cache_dir,
                 texts=lambda: example_texts(data),  # reference_ppl reads the text
                 quiet=request.quiet or not world.is_main,
             )
-        )
+
+        if plan.sort is None or not plan.sort.terms:
+            start = self._on_main_first(order)
+        else:
+            with stages.stage("scoring", None, unit="examples") as scoring:
+                start = self._on_main_first(order)
+                scoring.update(len(data.corpus))
         self.notes = start.notes
         if world.is_main:
             for note in self.notes:
@@ -265,8 +277,41 @@ class Recipe:
     # --- train, save, cleanup ------------------------------------------------------------
 
     def train(self) -> dict:
-        """Train from the current step; returns the summary."""
+        """Train from the current step (after the cost estimate); returns the summary."""
+        if self.world.is_main and not self.request.quiet:
+            for line in self.cost_lines():
+                print(line, file=sys.stderr)
         return self.trainer.train()
+
+    def cost_lines(self) -> list[str]:
+        """The estimated time of training and of evaluation on this machine, after a
+        quick calibration of the model (:mod:`~curriculumc.runtime.train.costs`: a few
+        steps of a copy at the plan's batch shape, ~1-3 s), with a warning when
+        evaluation would take longer than training. An estimate never stops a run: a
+        failure is one line saying why."""
+        from curriculumc.runtime.train import costs
+
+        trainer = self.trainer
+        try:
+            stop = self.request.stop_after
+            end = self.plan.train.steps if stop is None else min(stop, self.plan.train.steps)
+            sizes = costs.eval_sizes(
+                self.plan,
+                trainer.tokenizer,
+                start=trainer.step,
+                end=end,
+                dev_texts=trainer.options.dev_texts,
+                cache_dir=trainer.options.cache_dir,
+            )
+            width = costs.typical_width(sizes, self.plan.model.family)
+            sample = [text for size in sizes for text in size.sample]
+            calibration = costs.calibrate(
+                trainer, step=trainer.step, sentences=sample, eval_width=width
+            )
+            found = costs.estimate(self.plan, calibration, sizes, start=trainer.step, end=end)
+            return costs.estimate_lines(found, calibration)
+        except Exception as exc:  # noqa: BLE001 - an estimate must never stop a run
+            return [f"no cost estimate: {type(exc).__name__}: {exc}"]
 
     def save(self, summary: dict) -> None:
         """A run stopped early keeps a checkpoint of its last step; rank 0 writes
