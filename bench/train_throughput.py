@@ -22,6 +22,11 @@ a shared machine is noisy.
    objective reads its own corruption at its own rates (one backbone forward per
    objective: the seed system's way, and curriculumc's since plan version 3), alternating
    step by step; the backbone forwards are counted.
+4. host (``--only host``): the main thread's host time per step on the critical path --
+   all but forward, backward, clipping and the optimizer step -- of the plain loop (batch
+   prepared on time, losses read back every step) vs the loop as it runs (next batch
+   prepared on a background thread, losses read back at logged steps), at 64 x 32, with
+   both loops' tokens/s against the minimal masked-only loop, alternating.
 """
 
 from __future__ import annotations
@@ -52,9 +57,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--skip-hf", action="store_true", help="leave out HF Trainer")
     parser.add_argument(
         "--only",
-        choices=("loops", "head", "multitask"),
+        choices=("loops", "head", "multitask", "host"),
         default=None,
         help="run one section only (e.g. --only multitask: about a minute)",
+    )
+    parser.add_argument(
+        "--host-seq", type=int, default=32, help="seq of the host-time section (64 x 32)"
     )
     parser.add_argument("--json", type=Path, default=None, help="also write figures here")
     return parser.parse_args()
@@ -116,8 +124,13 @@ def median(values):
 # --- 1. loops ----------------------------------------------------------------------------
 
 
-def ours(plan, data, steps: int, work: Path) -> tuple[float, int]:
-    """Seconds and real tokens of ``steps`` steps of the curriculumc loop."""
+def ours(plan, data, steps: int, work: Path, *, fast: bool = True, clock: dict | None = None):
+    """Seconds and real tokens (with ``<s>`` and ``</s>``, as the minimal loop counts them;
+    ``tokens_seen`` counts text only) of ``steps`` steps of the curriculumc loop. ``fast``:
+    the loop as it runs (next batch prepared on a thread, losses read back at logged
+    steps); False: the plain loop (prepare on time, read back every step). ``clock``
+    receives the main thread's host and compute seconds (:class:`~curriculumc.runtime.
+    train.trainer._Clock`)."""
     from curriculumc.runtime.train.trainer import RunOptions, Trainer
 
     run_dir = Path(tempfile.mkdtemp(dir=work))
@@ -128,14 +141,19 @@ def ours(plan, data, steps: int, work: Path) -> tuple[float, int]:
         RunOptions(run_dir=run_dir, quiet=True, stop_after=steps),
     )
     trainer.setup()
+    trainer.prefetch = trainer.defer_losses = fast
     tick = time.perf_counter()
     trainer.train()
     seconds = time.perf_counter() - tick
     trainer.cleanup()
-    return seconds, trainer.tokens_seen
+    if clock is not None:
+        clock.update(
+            host=trainer.clock.host, compute=trainer.clock.compute, steps=trainer.clock.steps
+        )
+    return seconds, trainer.tokens_seen + 2 * plan.train.batch * steps
 
 
-def minimal(plan, data, steps: int, *, masked_only: bool) -> tuple[float, int]:
+def minimal(plan, data, steps: int, *, masked_only: bool, cut: int = 126) -> tuple[float, int]:
     """A hand-written loop: random batches, pad, BERT masking, AdamW, clip, warmup+decay."""
     import torch
 
@@ -160,7 +178,7 @@ def minimal(plan, data, steps: int, *, masked_only: bool) -> tuple[float, int]:
     tick = time.perf_counter()
     for _ in range(steps):
         rows = [
-            corpus.example(int(i))[:126]
+            corpus.example(int(i))[:cut]
             for i in rng.choice(len(corpus), plan.train.batch, replace=False)
         ]
         width = max(len(r) for r in rows) + 2
@@ -400,6 +418,46 @@ def loop_figures(args, plan, data, work: Path) -> dict:
     return figures
 
 
+def host_figures(args, plan, data, work: Path) -> dict:
+    """Section 4: the main thread's host time per step -- everything outside forward,
+    backward, clipping and the optimizer step: preparing or taking the batch, copies,
+    bookkeeping, logging -- of the plain loop ("before": the batch prepared on time, the
+    losses read back every step) and of the loop as it runs ("after": the next batch
+    prepared on a background thread, the losses read back at logged steps), at batch
+    ``--batch`` x ``--host-seq``, log every 10 steps; with both loops' tokens/s against the
+    minimal masked-only loop. The three alternate for ``--rounds`` rounds; medians."""
+    from dataclasses import replace
+
+    plan = replace(
+        plan,
+        train=replace(plan.train, seq=args.host_seq),
+        output=replace(plan.output, log_every=10),
+    )
+    host = {"before": [], "after": []}
+    compute = {"before": [], "after": []}
+    rates = {"before": [], "after": [], "minimal_masked_only": []}
+    for _ in range(args.rounds):
+        for name in ("before", "after"):
+            clock: dict = {}
+            seconds, tokens = ours(plan, data, args.steps, work, fast=name == "after", clock=clock)
+            host[name].append(1000 * clock["host"] / clock["steps"])
+            compute[name].append(1000 * clock["compute"] / clock["steps"])
+            rates[name].append(tokens / seconds)
+        seconds, tokens = minimal(plan, data, args.steps, masked_only=True, cut=args.host_seq - 2)
+        rates["minimal_masked_only"].append(tokens / seconds)
+    figures = {
+        "batch": f"{args.batch} x {args.host_seq}",
+        "host_ms_per_step": {k: median(v) for k, v in host.items()},
+        "compute_ms_per_step": {k: median(v) for k, v in compute.items()},
+        "tokens_per_s": {k: median(v) for k, v in rates.items()},
+        "host_ms_runs": host,
+    }
+    minimal_rate = figures["tokens_per_s"]["minimal_masked_only"]
+    figures["after_vs_minimal_masked_only"] = figures["tokens_per_s"]["after"] / minimal_rate
+    figures["before_vs_minimal_masked_only"] = figures["tokens_per_s"]["before"] / minimal_rate
+    return figures
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -434,6 +492,17 @@ def main() -> int:
             f"{h['head_masked_only_ms']:.1f} ms ({h['head_speedup']:.1f}x), whole step "
             f"{h['step_full_ms']:.1f} -> {h['step_masked_only_ms']:.1f} ms "
             f"({h['step_speedup']:.2f}x)"
+        )
+    if args.only in (None, "host"):
+        figures["host"] = h = host_figures(args, plan, data, work)
+        ms, rate = h["host_ms_per_step"], h["tokens_per_s"]
+        print(
+            f"host time on the critical path, {h['batch']}: {ms['before']:.3f} ms a step "
+            f"(plain loop) -> {ms['after']:.3f} ms (prefetch, deferred losses); compute "
+            f"{h['compute_ms_per_step']['after']:.1f} ms; tokens/s {rate['before']:,.0f} / "
+            f"{rate['after']:,.0f} vs minimal masked-only {rate['minimal_masked_only']:,.0f}: "
+            f"{h['before_vs_minimal_masked_only']:.3f}x / "
+            f"{h['after_vs_minimal_masked_only']:.3f}x"
         )
     if args.only not in (None, "multitask"):
         if args.json:

@@ -33,6 +33,24 @@ One optimizer step ``t``::
 Dividing each objective's summed loss by its label count over the global batch makes the
 gradient independent of how the batch is split across ranks and accumulation steps.
 
+Keeping the device busy (:mod:`~curriculumc.runtime.train.prefetch`): everything before
+the forward (indices ... groups above: :meth:`Trainer.prepare_step`) is a pure function of
+the step, so the loop prepares step ``t + 1`` on a background thread during step ``t``'s
+backward, and joins it before step ``t`` ends; a batch prepared from a sampler that a
+self-paced re-score has since replaced is prepared again, and an error raised while
+preparing step ``t`` is raised at step ``t``. The losses stay on the device: each step's
+summed losses are read back together at the next logged step -- and before any
+checkpoint, evaluation, re-score, phase switch line or interruption -- and accounted
+step by step exactly as before (:meth:`Trainer._flush`). A loss that is not finite is
+therefore found there, not at its own step: the run stops with E450 naming that step
+(the first non-finite one) and no checkpoint is written after it, but the optimizer may
+have taken up to ``log_every - 1`` more steps on the weights in memory (a direct call
+of :meth:`Trainer.train_step` still checks before the optimizer step). Both are bitwise
+invisible in the results (``prefetch`` and ``defer_losses`` switch them off; tests).
+On CUDA the prepared tensors are pinned and copied with ``non_blocking``. Under torchrun
+(several processes) both are off for now: each step is prepared in line and its losses
+read back at once, as before.
+
 Signals (rank 0 and every other rank alike; under torchrun the ranks agree every step):
 
 - SIGTERM or SIGINT (Ctrl-C): the current step is finished, a checkpoint of it written
@@ -140,6 +158,9 @@ class RunOptions:
     resume_changes: dict | None = None
 
 
+#: at most this many steps' losses wait on the device before they are read back
+_MOST_PENDING = 256
+
 #: signals that stop a run after the current step (with a checkpoint)
 STOP_SIGNALS = ("SIGTERM", "SIGINT")
 #: a signal that writes a checkpoint after the current step and goes on
@@ -148,12 +169,48 @@ CHECKPOINT_SIGNAL = "SIGUSR1"
 
 @dataclass
 class StepResult:
-    """Losses of one optimizer step over the global batch."""
+    """Losses of one optimizer step over the global batch.
 
-    losses: dict[str, float]
-    total: float
+    In the loop the losses stay on the device until they are read back (:meth:`Trainer.
+    _flush`): then ``losses`` and ``total`` are None and ``sums`` (each objective's summed
+    loss over the global batch, float64 on the device), ``counts`` (its labels) and
+    ``weights`` say how to compute them -- the same arithmetic, later."""
+
+    losses: dict[str, float] | None
+    total: float | None
     tokens: int
     words: int
+    sums: Any = None
+    counts: dict[str, int] | None = None
+    weights: dict[str, float] | None = None
+
+
+@dataclass
+class PreparedStep:
+    """Everything step ``step`` needs before its forward (:meth:`Trainer.prepare_step`):
+    a pure function of the step, the sampler and the objective weights."""
+
+    step: int
+    indices: np.ndarray
+    batch: Any
+    groups: list
+    labels: dict
+    counts: dict[str, int]
+    scales: dict[str, float]
+    tokens: int
+    words: int
+
+
+class _Clock:
+    """The main thread's time in the loop, split: ``compute`` (forward, backward, clipping
+    and the optimizer step) and ``host`` (the rest of each step's iteration: preparing or
+    taking the batch, copies, bookkeeping, logging). What ``bench/train_throughput.py``
+    reports as host time on the critical path."""
+
+    def __init__(self):
+        self.compute = 0.0
+        self.host = 0.0
+        self.steps = 0
 
 
 def _curriculum_model(model, objectives: dict):
@@ -300,6 +357,16 @@ class Trainer:
         self.best_loss: float | None = None
         self.interrupted: str | None = None
         self.rescorer = self._self_paced_scorer()
+        #: internal switches (tests and bench compare both ways; results are bitwise equal):
+        #: prepare the next step's batch on a thread; read losses back only when needed.
+        #: Both stay off under torchrun until a multi-process run has been checked with them
+        #: on a GPU (one two-node CPU test hung once with them on, never since: unexplained)
+        self.prefetch = not self.world.distributed
+        self.defer_losses = not self.world.distributed
+        self.clock = _Clock()
+        self._pending: list[StepResult] = []
+        self._prefetcher = None
+        self._prefetch_until = None
         if self.options.resume_from is not None:
             self._resume(Path(self.options.resume_from))
         self._setup_sampler()
@@ -563,9 +630,17 @@ class Trainer:
         active = self.objective_weights(self.step - 1) if self.step > 0 else None
         self.module.train()
         previous_handlers = self._catch_signals()
+        from curriculumc.runtime.train.prefetch import Prefetcher
+
+        self._prefetcher = Prefetcher(self.prepare_step) if self.prefetch else None
+        self._prefetch_until = steps_end
         try:
             self._loop(steps_end, active)
+            self._flush()
         finally:
+            if self._prefetcher is not None:
+                self._prefetcher.close()
+            self._prefetcher = self._prefetch_until = None
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
         wall = self.wall_before + time.perf_counter() - started
@@ -577,31 +652,36 @@ class Trainer:
         import torch
 
         train = self.plan.train
+        clock = self.clock
+        log_every = max(1, self.plan.output.log_every)
         for step in range(self.step, steps_end):
+            began, computed = time.perf_counter(), clock.compute
             weights = self.objective_weights(step)
             if weights != active:
+                if active is not None:  # the losses before the switch, then its line
+                    self._flush()
                 self._log_switch(step, active, weights)
                 active = weights
             if self.rescorer is not None and self.rescorer.due(step):
+                self._flush()
                 self._rescore(step)
 
             tick = time.perf_counter()
             result = self.train_step(step, weights)
-            if self.device.type == "cuda":
+            if self.device.type == "cuda" and result.sums is None:
                 torch.cuda.synchronize(self.device)
-            window = self.window
-            window.add(result, time.perf_counter() - tick)
+            seconds = time.perf_counter() - tick
             self.step = step + 1
             self.words_seen += result.words
             self.tokens_seen += result.tokens
-            self.since_checkpoint.append(result.total)
-
-            record = self._record(self.step, result, window)
-            self.reporter.step(record)
-            log_every = max(1, self.plan.output.log_every)
+            self._pending.append((self.step, result, seconds, self.words_seen))
             # the last step of the plan, not of this process (--stop-after, a signal): a
             # resumed run must log exactly the lines of an uninterrupted one
-            if self.step % log_every == 0 or self.step in (1, train.steps):
+            logged = self.step % log_every == 0 or self.step in (1, train.steps)
+            if logged or result.sums is None or len(self._pending) >= _MOST_PENDING:
+                self._flush()
+            if logged:
+                window = self.window
                 record = self._record(self.step, window.mean(), window)
                 for name, steps in window.partial().items():  # active in part of the window
                     record[f"steps/{name}"] = steps
@@ -619,10 +699,51 @@ class Trainer:
                 name = stop or CHECKPOINT_SIGNAL
                 self.reporter.message(f"step {self.step}: {name} received, saving a checkpoint")
                 self.save_checkpoint(self.folder.step_checkpoint(self.step))
+            clock.host += time.perf_counter() - began - (clock.compute - computed)
+            clock.steps += 1
             if stop and self.step < steps_end:
+                self._flush()
                 self.interrupted = stop
                 self.metrics.write({"step": self.step, "event": "interrupted", "signal": stop})
                 return
+
+    def _flush(self) -> None:
+        """Read the pending steps' losses back (one device-to-host copy for all of them)
+        and account them in order as each step once was: the metrics window, the losses
+        since the last checkpoint, the per-step report. The first step whose loss is not
+        finite stops the run here (E450, :meth:`_diverged`, naming that step) -- called
+        at every logged step and before anything is written (a checkpoint, an evaluation,
+        a re-score, a phase switch's line, an interruption), so no checkpoint holds the
+        weights of a step whose loss was not finite."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        import torch
+
+        deferred = [result.sums for _, result, _, _ in pending if result.sums is not None]
+        if deferred:
+            tick = time.perf_counter()
+            values = torch.cat(deferred).cpu().tolist()  # the one host sync
+            last = pending[-1]
+            pending[-1] = (last[0], last[1], last[2] + time.perf_counter() - tick, last[3])
+        at = 0
+        for step, result, seconds, words_seen in pending:
+            if result.sums is not None:
+                weights, counts = result.weights, result.counts
+                sums = values[at : at + len(weights)]
+                at += len(weights)
+                losses = {n: sums[i] / max(1, counts[n]) for i, n in enumerate(weights)}
+                result = StepResult(
+                    losses=losses,
+                    total=sum(weights[n] * losses[n] for n in weights),
+                    tokens=result.tokens,
+                    words=result.words,
+                )
+                if not all(math.isfinite(v) for v in losses.values()):
+                    self._diverged(step - 1, losses)
+            self.window.add(result, seconds)
+            self.since_checkpoint.append(result.total)
+            self.reporter.step(self._record(step, result, self.window, words_seen=words_seen))
 
     # --- signals ------------------------------------------------------------------------
 
@@ -726,68 +847,132 @@ class Trainer:
             unit = group.get("unit")
             group["lr"] = lr if unit is None else self.plan.head_lr(unit, step)
 
-    def train_step(self, step: int, weights: dict[str, float]) -> StepResult:
-        """One optimizer step on the global batch of ``step``; raises CurriculumError E450
-        when a loss is not finite (before the optimizer touches the weights)."""
-        import torch
-
+    def prepare_step(self, step: int, sampler, weights: dict[str, float]) -> PreparedStep:
+        """Everything of step ``step`` before its forward: the sampler's global batch,
+        collated; each objective's targets and input (:meth:`step_inputs`, the vocabulary
+        map), grouped by distinct input; label counts and loss scales. Pure (a function of
+        the step, ``sampler`` and ``weights``): the loop runs it for the next step on a
+        background thread (:mod:`~curriculumc.runtime.train.prefetch`). On CUDA the
+        tensors are pinned, for non-blocking copies."""
         train = self.plan.train
-        indices = self.sampler.indices(step)
+        indices = sampler.indices(step)
         batch = collate(self.corpus, indices, seq=train.seq, specials=self.specials)
         inputs, labels = self.step_inputs(step, batch, weights)
         groups = input_groups(inputs)
         counts = {name: int((labels[name] != IGNORE).sum()) for name in weights}
         # DDP averages gradients over ranks; scaling by the world size makes that a sum
         scales = {name: weights[name] * self.world.size / max(1, counts[name]) for name in weights}
+        tokens = int(batch.attention_mask.sum()) - 2 * len(indices)  # text: no <s> </s>
+        words = int(self.example_words[np.asarray(indices)].sum())  # those read
+        if self.device.type == "cuda":  # page-locked: the copies to the device overlap
+            groups = [(ids.pin_memory(), names) for ids, names in groups]
+            labels = {name: value.pin_memory() for name, value in labels.items()}
+        return PreparedStep(step, indices, batch, groups, labels, counts, scales, tokens, words)
+
+    def _prepared(self, step: int, weights: dict[str, float]) -> PreparedStep:
+        """Step ``step``'s prepared batch: the background thread's when it prepared this
+        step with this sampler and these weights, else prepared now."""
+        if self._prefetcher is None:
+            return self.prepare_step(step, self.sampler, weights)
+        return self._prefetcher.take(step, (self.sampler, weights))
+
+    def _prefetch_next(self, step: int) -> None:
+        """In the loop: start preparing step ``step + 1`` on the background thread. Called
+        just before the first backward, which runs without the GIL: the thread's Python
+        then delays none of the main thread's."""
+        following = step + 1
+        if self._prefetcher is None or following >= (self._prefetch_until or 0):
+            return
+        upcoming = self.plan.objectives(following)
+        if upcoming:  # (none: E441 at that step, in the main thread)
+            self._prefetcher.submit(following, (self.sampler, upcoming))
+
+    def train_step(self, step: int, weights: dict[str, float]) -> StepResult:
+        """One optimizer step on the global batch of ``step``.
+
+        Called directly (outside :meth:`train`) it reads the losses back and raises
+        CurriculumError E450 when one is not finite, before the optimizer touches the
+        weights. In the loop (``defer_losses``) the losses stay on the device (the result's
+        ``sums``) and are checked when read back, at the next logged step or before the
+        next checkpoint (:meth:`_flush`)."""
+        import torch
+
+        train = self.plan.train
+        prepared = self._prepared(step, weights)
+        batch, groups, labels = prepared.batch, prepared.groups, prepared.labels
+        counts, scales = prepared.counts, prepared.scales
 
         self.set_learning_rates(step)
         shares = self._micro_rows(batch)
-        sums = torch.zeros(len(weights), dtype=torch.float64, device=self.device)
-        autocast = (
-            torch.autocast("cuda", dtype=torch.bfloat16)
-            if self.device.type == "cuda"
-            else nullcontext()
-        )
+        cuda = self.device.type == "cuda"
+        sums = None  # each objective's summed loss over this rank's rows, float64
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else nullcontext()
+        if cuda and not batch.attention_mask.is_pinned():
+            batch_mask = batch.attention_mask.pin_memory()
+        else:
+            batch_mask = batch.attention_mask
+        clock = self.clock
         for micro, rows in enumerate(shares):
             last = micro == train.grad_accum - 1
             sync = (
                 nullcontext() if last or not self.world.distributed else self.train_module.no_sync()
             )
+            micro_groups = [
+                (ids[rows].to(self.device, non_blocking=True), names) for ids, names in groups
+            ]
+            mask = batch_mask[rows].to(self.device, non_blocking=True)
+            micro_labels = {n: labels[n][rows].to(self.device, non_blocking=True) for n in weights}
+            tick = time.perf_counter()
             with sync:
                 with autocast:
                     total, loss_sums = self.train_module(
-                        groups=[
-                            (ids[rows].to(self.device, non_blocking=True), names)
-                            for ids, names in groups
-                        ],
-                        attention_mask=batch.attention_mask[rows].to(self.device),
-                        labels={n: labels[n][rows].to(self.device) for n in weights},
+                        groups=micro_groups,
+                        attention_mask=mask,
+                        labels=micro_labels,
                         scales=scales,
                     )
+                if micro == 0:  # host work, not the forward's: on the host's clock
+                    clock.compute += time.perf_counter() - tick
+                    self._prefetch_next(step)
+                    tick = time.perf_counter()
                 total.backward()
-            sums += torch.stack([loss_sums[n].detach().double() for n in weights])
+            clock.compute += time.perf_counter() - tick
+            part = torch.stack([loss_sums[n].detach().double() for n in weights])
+            sums = part if sums is None else sums + part  # (0 + x is x: as from zeros)
         dist_utils.all_reduce_sum(sums, self.world)
-        losses = {n: float(sums[i]) / max(1, counts[n]) for i, n in enumerate(weights)}
-        total_loss = sum(weights[n] * losses[n] for n in weights)
-        if not all(math.isfinite(v) for v in losses.values()):
-            self.optimizer.zero_grad(set_to_none=True)
-            self._diverged(step, losses)
+        deferred = self.defer_losses and self._prefetch_until is not None
+        losses = total_loss = None
+        if not deferred:  # the host sync of every step: before the optimizer step
+            losses = {n: float(sums[i]) / max(1, counts[n]) for i, n in enumerate(weights)}
+            total_loss = sum(weights[n] * losses[n] for n in weights)
+            if not all(math.isfinite(v) for v in losses.values()):
+                self.optimizer.zero_grad(set_to_none=True)
+                self._diverged(step, losses)
 
+        tick = time.perf_counter()
         for name, head in self.heads.items():  # idle heads keep no (zero) gradient
             if name not in weights:
                 for param in head.parameters():
                     param.grad = None
         if train.clip and train.clip > 0:
+            if getattr(self, "_all_parameters", None) is None:  # listed once: 0.5 ms a step
+                self._all_parameters = list(self.module.parameters())
             torch.nn.utils.clip_grad_norm_(
-                [p for p in self.module.parameters() if p.grad is not None], train.clip
+                [p for p in self._all_parameters if p.grad is not None], train.clip
             )
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
+        clock.compute += time.perf_counter() - tick
+        if self._prefetcher is not None:
+            self._prefetcher.join()  # between steps nothing runs on the thread
         return StepResult(
             losses=losses,
             total=total_loss,
-            tokens=int(batch.attention_mask.sum()) - 2 * len(indices),  # text: no <s> </s>
-            words=int(self.example_words[np.asarray(indices)].sum()),  # those read
+            tokens=prepared.tokens,
+            words=prepared.words,
+            sums=sums if deferred else None,
+            counts=counts if deferred else None,
+            weights=weights if deferred else None,
         )
 
     def _micro_rows(self, batch) -> list[slice]:
@@ -855,7 +1040,10 @@ class Trainer:
     # --- evaluation -------------------------------------------------------------------
 
     def _maybe_evaluate(self, step: int) -> None:
-        for spec in self.plan.evaluations_due(step):
+        due = self.plan.evaluations_due(step)
+        if due:
+            self._flush()  # a diverged model is not evaluated
+        for spec in due:
             self._evaluate(spec, step)
 
     def _check_evaluations(self) -> None:
@@ -931,7 +1119,9 @@ class Trainer:
             shown = " + ".join(n if w == 1.0 else f"{w:g} {n}" for n, w in after.items())
             self.reporter.message(f"step {step}: objectives -> {shown}")
 
-    def _record(self, step: int, result: StepResult, window: _Window) -> dict:
+    def _record(
+        self, step: int, result: StepResult, window: _Window, *, words_seen: int | None = None
+    ) -> dict:
         record = {"step": step, "loss": round(result.total, 6)}
         for name, value in result.losses.items():
             record[f"loss/{name}"] = round(value, 6)
@@ -942,13 +1132,14 @@ class Trainer:
             if unit.lr is not None:
                 record[f"lr/{unit.name}"] = self.plan.head_lr(unit.name, step - 1)
         record["tokens_per_s"] = round(window.tokens_per_s(), 1)
-        record["words_seen"] = self.words_seen
+        record["words_seen"] = self.words_seen if words_seen is None else words_seen
         return record
 
     # --- checkpoints and summary -------------------------------------------------------
 
     def save_checkpoint(self, folder: Path, *, wall_s: float | None = None) -> Path | None:
         """Write a checkpoint of the current step to ``folder`` (rank 0; others wait)."""
+        self._flush()  # every step's loss checked before weights are written (E450)
         path = None
         if self.world.is_main:
             window = [float(v) for v in self.since_checkpoint]
