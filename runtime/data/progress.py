@@ -20,7 +20,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from curriculumc.runtime.evaluate.progress import MODES, EvalProgress, format_duration
+from curriculumc.runtime.evaluate.progress import (
+    MODES,
+    EvalProgress,
+    format_duration,
+    progress_display,
+)
 
 #: the stages of data preparation, in order
 STAGES = ("reading", "BPE training", "tokenizing", "tagging", "scoring")
@@ -103,24 +108,7 @@ class DataProgress:
     def _shared_bar(self):
         """The rich display the open stages' rows are drawn on (started with the first)."""
         if self._bar is None:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(bar_width=20),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(compact=True),
-                transient=True,
-            )
+            self._bar = progress_display()
             self._bar.start()
         self._open_rows += 1
         return self._bar

@@ -21,6 +21,29 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+
+def progress_display(*, labelled: bool = True, info: bool = False):
+    """The one rich progress display: ``label  bar  n/N  elapsed  ETA remaining`` (the
+    evaluations' and the data stages'), or -- ``labelled=False, info=True`` -- the training
+    bar's ``bar  n/N  elapsed  remaining  info``."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [BarColumn(bar_width=20), MofNCompleteColumn(), TimeElapsedColumn()]
+    if labelled:
+        columns = [TextColumn("{task.description}"), *columns, TextColumn("ETA")]
+    columns.append(TimeRemainingColumn(compact=True))
+    if info:
+        columns.append(TextColumn("{task.fields[info]}"))
+    return Progress(*columns, transient=labelled)
+
+
 MODES = ("bar", "lines", "off")
 #: during training, plain progress lines start only after an evaluation has run this long
 TRAINING_AFTER_S = 10.0
@@ -131,24 +154,7 @@ class EvalProgress:
                 self._say(f"{self.label}: started, {total} {self.unit}")
             return
         if self._bar is None:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(bar_width=20),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(compact=True),
-                transient=True,
-            )
+            self._bar = progress_display()
             self._own_bar = True
             self._bar.start()
         # ``info``: the training reporter's bar shows that field after its columns

@@ -74,22 +74,9 @@ class Reporter:
         self._bar = None
         self._task = None
         if enabled and self.interactive and not quiet:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+            from curriculumc.runtime.evaluate.progress import progress_display
 
-            self._bar = Progress(
-                BarColumn(bar_width=20),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TimeRemainingColumn(compact=True),
-                TextColumn("{task.fields[info]}"),
-            )
+            self._bar = progress_display(labelled=False, info=True)
             self._task = self._bar.add_task(
                 "train", total=total_steps, completed=start_step, info=""
             )
