@@ -29,7 +29,6 @@ runs under its own bf16 autocast and the HF ``Trainer`` with ``bf16=True``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -143,75 +142,6 @@ def ours(plan, data, steps: int, work: Path, device: str, *, keep: bool = False)
         trainer.cleanup()
         return seconds, tokens, None
     return seconds, tokens, trainer
-
-
-def hf_trainer(plan, data, steps: int, work: Path, device: str) -> tuple[float, int]:
-    """HF ``Trainer`` + ``DataCollatorForLanguageModeling`` on the same examples, bf16 on
-    CUDA (``train_throughput.hf_trainer`` is its CPU-only twin)."""
-    import torch
-    from transformers import (
-        DataCollatorForLanguageModeling,
-        Trainer,
-        TrainerCallback,
-        TrainingArguments,
-    )
-
-    cuda = device.startswith("cuda")
-    model, specials, _ = tt.build(plan, data)
-    corpus = data.corpus
-
-    class Examples(torch.utils.data.Dataset):
-        def __len__(self):
-            return len(corpus)
-
-        def __getitem__(self, i):
-            return {"input_ids": [specials.bos, *corpus.example(i)[:126].tolist(), specials.eos]}
-
-    class Clock(TrainerCallback):
-        start = end = 0.0
-
-        def on_train_begin(self, *a, **k):
-            sync(device)
-            Clock.start = time.perf_counter()
-
-        def on_train_end(self, *a, **k):
-            sync(device)
-            Clock.end = time.perf_counter()
-
-    arguments = TrainingArguments(
-        output_dir=str(work / "hf"),
-        per_device_train_batch_size=plan.train.batch,
-        max_steps=steps,
-        learning_rate=1e-3,
-        warmup_steps=10,
-        weight_decay=0.01,
-        adam_beta2=0.98,
-        adam_epsilon=1e-6,
-        max_grad_norm=1.0,
-        lr_scheduler_type="linear",
-        logging_strategy="no",
-        save_strategy="no",
-        eval_strategy="no",
-        report_to=[],
-        disable_tqdm=True,
-        use_cpu=not cuda,
-        bf16=cuda,
-        dataloader_num_workers=0,
-        seed=1,
-    )
-    collator = DataCollatorForLanguageModeling(data.tokenizer, mlm_probability=0.15)
-    trainer = Trainer(
-        model=model,
-        args=arguments,
-        train_dataset=Examples(),
-        data_collator=collator,
-        callbacks=[Clock()],
-    )
-    with contextlib.redirect_stdout(sys.stderr):  # its summary dict: not in the table
-        trainer.train()
-    # HF draws a random permutation: expected real tokens = steps x batch x mean length
-    mean_tokens = float(np.mean(np.minimum(corpus.lengths(), 126) + 2))
-    return Clock.end - Clock.start, int(steps * plan.train.batch * mean_tokens)
 
 
 # --- 2. the host's share -----------------------------------------------------------------
@@ -380,7 +310,7 @@ def main(argv=None) -> int:
         rates["curriculumc"].append(tokens / seconds)
         trained = kept or trained
         if not args.skip_hf:
-            seconds, tokens = hf_trainer(plan, data, args.steps, work, device)
+            seconds, tokens = tt.hf_trainer(plan, data, args.steps, work, device)
             rates["hf_trainer"].append(tokens / seconds)
     tokens_per_s = {k: tt.median(v) for k, v in rates.items() if v}
 

@@ -211,8 +211,11 @@ def minimal(plan, data, steps: int, *, masked_only: bool, cut: int = 126) -> tup
     return time.perf_counter() - tick, tokens
 
 
-def hf_trainer(plan, data, steps: int, work: Path) -> tuple[float, int]:
-    """HF ``Trainer`` + ``DataCollatorForLanguageModeling`` on the same examples."""
+def hf_trainer(plan, data, steps: int, work: Path, device: str = "cpu") -> tuple[float, int]:
+    """HF ``Trainer`` + ``DataCollatorForLanguageModeling`` on the same examples; bf16 on
+    CUDA (``bench/gpu.py``), the timed span synchronised with the device."""
+    import contextlib
+
     import torch
     from transformers import (
         DataCollatorForLanguageModeling,
@@ -221,9 +224,13 @@ def hf_trainer(plan, data, steps: int, work: Path) -> tuple[float, int]:
         TrainingArguments,
     )
 
+    cuda = device.startswith("cuda")
     model, specials, _ = build(plan, data)
     corpus = data.corpus
-    tok = data.tokenizer
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
 
     class Examples(torch.utils.data.Dataset):
         def __len__(self):
@@ -237,9 +244,11 @@ def hf_trainer(plan, data, steps: int, work: Path) -> tuple[float, int]:
         start = end = 0.0
 
         def on_train_begin(self, *a, **k):
+            sync()
             Clock.start = time.perf_counter()
 
         def on_train_end(self, *a, **k):
+            sync()
             Clock.end = time.perf_counter()
 
     arguments = TrainingArguments(
@@ -258,11 +267,12 @@ def hf_trainer(plan, data, steps: int, work: Path) -> tuple[float, int]:
         eval_strategy="no",
         report_to=[],
         disable_tqdm=True,
-        use_cpu=True,
+        use_cpu=not cuda,
+        bf16=cuda,
         dataloader_num_workers=0,
         seed=1,
     )
-    collator = DataCollatorForLanguageModeling(tok, mlm_probability=0.15)
+    collator = DataCollatorForLanguageModeling(data.tokenizer, mlm_probability=0.15)
     trainer = Trainer(
         model=model,
         args=arguments,
@@ -270,7 +280,8 @@ def hf_trainer(plan, data, steps: int, work: Path) -> tuple[float, int]:
         data_collator=collator,
         callbacks=[Clock()],
     )
-    trainer.train()
+    with contextlib.redirect_stdout(sys.stderr):  # its summary dict: not in the tables
+        trainer.train()
     # HF draws a random permutation: expected real tokens = steps x batch x mean length
     mean_tokens = float(np.mean(np.minimum(corpus.lengths(), 126) + 2))
     return Clock.end - Clock.start, int(steps * plan.train.batch * mean_tokens)
