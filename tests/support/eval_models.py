@@ -68,6 +68,18 @@ def make_masked_model(tokenizer, *, hidden: int = 64, seed: int = 0):
     return RobertaForMaskedLM(config).eval()
 
 
+def make_zero_masked_model(tokenizer):
+    """:func:`make_masked_model` with every weight 0: each token's distribution is uniform,
+    so two sentences of the same number of tokens score exactly the same (a tie)."""
+    import torch
+
+    model = make_masked_model(tokenizer)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.zero_()
+    return model
+
+
 def make_causal_model(tokenizer, *, hidden: int = 64, seed: int = 0):
     """A randomly initialised 2-layer ``GPT2LMHeadModel``."""
     import torch

@@ -11,7 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.eval_models import make_masked_model, make_tokenizer, save_model
+from support.eval_models import (
+    make_masked_model,
+    make_tokenizer,
+    make_zero_masked_model,
+    save_model,
+)
 
 from curriculumc.errors import CurriculumError
 from curriculumc.runtime.evaluate.evaluation import (
@@ -136,12 +141,9 @@ def test_cli_choices_are_the_runtimes_names():
 
 def test_cli_ties_babylm_on_a_zero_model_counts_every_tie_right(tmp_path):
     """A model with every weight zero gives equal-length sentences equal scores."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     tokenizer = make_tokenizer()
-    model = make_masked_model(tokenizer)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.zero_()
+    model = make_zero_masked_model(tokenizer)
     rows = [
         {"sentence_good": "the cat is here .", "sentence_bad": "the cat are here ."},
         {"sentence_good": "he is happy .", "sentence_bad": "he are happy ."},
@@ -315,15 +317,12 @@ def test_evaluate_pairs_names_the_variant_and_scores_completions(tiny):
 def test_an_in_training_evaluation_follows_the_plans_tie_rule_and_pll(tmp_path):
     """`eval ... ties babylm pll pll-word-l2r` in a spec reaches the evaluation the trainer
     runs (run_eval with the plan's EvalSpec): the zero model's ties count right."""
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from curriculumc.plan import EvalSpec
     from curriculumc.runtime.evaluate.evaluation import run_eval
 
     tokenizer = make_tokenizer()
-    model = make_masked_model(tokenizer)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.zero_()
+    model = make_zero_masked_model(tokenizer)
     pairs = write_pairs(
         tmp_path / "pairs", [{"sentence_good": "he is happy .", "sentence_bad": "he are happy ."}]
     )

@@ -8,7 +8,13 @@ import subprocess
 import sys
 
 import pytest
-from support.eval_models import make_causal_model, make_masked_model, make_tokenizer, save_model
+from support.eval_models import (
+    make_causal_model,
+    make_masked_model,
+    make_tokenizer,
+    make_zero_masked_model,
+    save_model,
+)
 from support.paths import shared_data
 from support.rendering import plain_text
 
@@ -76,14 +82,11 @@ def test_constant_scores_get_zero_with_every_pair_a_tie():
 
 
 def test_zero_weight_model_ties_every_pair(tmp_path):
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from curriculumc.runtime.evaluate.evaluation import evaluate_pairs
 
     tokenizer = make_tokenizer()
-    model = make_masked_model(tokenizer)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.zero_()
+    model = make_zero_masked_model(tokenizer)
     # pairs whose two sentences have the same number of tokens (a zero model scores by length)
     candidates = load_pairs(shared_data("blimp"), limit=10)
     same_length = [
