@@ -69,6 +69,9 @@ CODES: dict[str, str] = {
     "E073": "corruption shares (random= + keep=) of more than 100% of the chosen tokens",
     "E074": "a vocabulary order or 'inputs only' on 'vocab none'",
     "E075": "a discrete pace whose steps do not start at 0 or do not increase",
+    "E076": "times of one schedule in different units (steps and words, say)",
+    "E077": "a time counted in data with an order that changes during training",
+    "E078": "a checkpoint preset curriculumc does not have",
     # --- overrides, YAML, plans -------------------------------------------------------
     "E150": "an override that is not key=value",
     "E151": "an override of an unknown key",
@@ -122,6 +125,7 @@ CODES: dict[str, str] = {
     "E362": "an empty corpus to score",
     "E363": "a sort without a scorer",
     "E364": "a token budget smaller than the corpus's longest example",
+    "E366": "a training length in data that the data cannot reach",
     "E380": "examples of sources that source() does not name (placed last)",
     "E381": "examples without a score (placed last)",
     "E390": "the simulation output cannot be written",
@@ -211,6 +215,7 @@ CODES: dict[str, str] = {
     "W007": "warmup as long as training",
     "W008": "a unit that is never used",
     "W009": "a checkpoint interval after training ends",
+    "W010": "a time counted in data that training does not reach",
 }
 
 

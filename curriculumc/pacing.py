@@ -57,15 +57,17 @@ PACING_FUNCTIONS: dict[str, Callable[[float], float]] = {
 }
 
 
-def progress(step: int, after: float, over: float) -> float:
+def progress(step: float, after: float, over: float, *, whole: bool = True) -> float:
     """Progress x in [0, 1] of a pace that holds until ``after`` and then runs ``over`` steps.
 
     ``after`` and ``over`` may be fractional (a share of training resolved exactly, e.g.
     6.25% of 300 steps = 18.75): the ramp's length is then the whole steps of ``over``,
     ``x = (step - after) / floor(over)`` -- the seed system's ``num_steps = int(step_end -
     step_start)`` -- which for whole ``after``/``over`` is the plain ``(step - after) / over``.
+    ``whole=False`` (a pace counted in words, tokens or epochs drawn): no cut, ``x = (step -
+    after) / over``.
     """
-    length = math.floor(over)
+    length = math.floor(over) if whole else over
     if length <= 0:
         return 1.0 if step >= after + over else 0.0
     return min(1.0, max(0.0, (step - after) / length))
@@ -80,6 +82,7 @@ def paced_fraction(
     end: float = 1.0,
     after: float = 0,
     release: float | None = None,
+    whole: bool = True,
 ) -> float:
     """The released fraction at optimizer ``step``.
 
@@ -101,4 +104,4 @@ def paced_fraction(
         return 1.0
     if fn == "step":
         return end if step >= after + over else start
-    return start + (end - start) * g(progress(step, after, over))
+    return start + (end - start) * g(progress(step, after, over, whole=whole))

@@ -14,11 +14,13 @@ The schedule methods (:meth:`Plan.data_fraction`, :meth:`Plan.objectives`,
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
 import typing
-from dataclasses import dataclass, field, fields, is_dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 
 from curriculumc.pacing import paced_fraction
 from curriculumc.presets import FAMILY_OBJECTIVE
@@ -34,6 +36,8 @@ STEPS = {"steps": True}
 #: a field left out of the plan's JSON while it holds its default, so that adding it kept
 #: every earlier plan's JSON and hash (``Pace.stages``: a one-stage pace writes no stages)
 OMIT_DEFAULT = {"omit_default": True}
+#: a field that is not part of the plan's JSON at all (the clock a resolved plan carries)
+TRANSIENT = {"transient": True, "omit_default": True}
 
 
 def steps_number(value: float) -> int | float:
@@ -43,6 +47,104 @@ def steps_number(value: float) -> int | float:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+#: the units a time may be written in besides optimizer steps (``2M words``, ``3 epochs``)
+TIME_UNITS = ("words", "tokens", "epochs")
+
+
+@dataclass(frozen=True)
+class Time:
+    """A time counted in the data a run draws rather than in optimizer steps: ``2M words``,
+    ``500k tokens``, ``3 epochs``. It resolves to the first step count by which the run has
+    drawn that much (:meth:`Clock.step_of`): words and tokens as the trainer counts them
+    seen (``TokenizedCorpus.text_words`` / ``text_tokens``), an epoch as many examples
+    drawn as the corpus has. The draws are a pure function of the plan and the data, so
+    the step is too: :meth:`Plan.resolve` computes every one before training."""
+
+    value: float
+    unit: str  # one of TIME_UNITS
+
+    def __post_init__(self):
+        object.__setattr__(self, "value", steps_number(self.value))
+
+    def text(self) -> str:
+        """``2M words``, ``500k tokens``, ``1,234,567 words``, ``2.5 epochs``."""
+        return f"{count_text(self.value)} {self.unit}"
+
+
+def count_text(value: float) -> str:
+    """A count as people write it: ``2M``, ``500k``, ``1,234,567``, ``2.5``."""
+    if isinstance(value, int) or float(value).is_integer():
+        number = int(value)
+        for size, suffix in ((1_000_000, "M"), (1_000, "k")):
+            if number >= size and number % (size // 10) == 0:  # 1.5M, 250k
+                return f"{number / size:,g}{suffix}"
+        return f"{number:,}"
+    return f"{value:g}"
+
+
+def is_time(value) -> bool:
+    """Whether ``value`` is a :class:`Time` (a count of data, not of steps)."""
+    return isinstance(value, Time)
+
+
+class Clock:
+    """What a run has drawn before each of its steps: ``examples[t]``, ``words[t]`` and
+    ``tokens[t]`` are the totals of steps ``0 .. t - 1`` (so index 0 holds 0), for ``t`` up
+    to :attr:`steps`. The sampler makes it by replaying its draws
+    (``curriculumc.runtime.ordering.clock``); :meth:`Plan.resolve` reads it. ``n_examples``
+    is the corpus's size: an epoch is that many examples drawn.
+    """
+
+    def __init__(
+        self,
+        examples: Sequence[int],
+        words: Sequence[int],
+        tokens: Sequence[int],
+        n_examples: int,
+    ):
+        if not len(examples) == len(words) == len(tokens) >= 1:
+            raise ValueError("a clock needs the same number (at least 1) of each reading")
+        self.examples, self.words, self.tokens = examples, words, tokens
+        self.n_examples = int(n_examples)
+
+    @property
+    def steps(self) -> int:
+        """The last step count the clock knows (its readings cover 0 .. steps)."""
+        return len(self.examples) - 1
+
+    def _series(self, unit: str) -> Sequence[int]:
+        if unit == "words":
+            return self.words
+        if unit == "tokens":
+            return self.tokens
+        if unit == "epochs":
+            return self.examples
+        raise ValueError(f"unknown time unit {unit!r}")
+
+    def reading(self, unit: str, step: int) -> float:
+        """How much has been drawn before ``step`` in ``unit`` (``steps``: ``step`` itself;
+        ``epochs``: examples drawn / the corpus's examples). Raises ``ValueError`` for a
+        step the clock does not cover."""
+        if unit == "steps":
+            return step
+        if not 0 <= step <= self.steps:
+            raise ValueError(f"the clock covers steps 0 to {self.steps}, not {step}")
+        value = int(self._series(unit)[step])
+        return value / max(self.n_examples, 1) if unit == "epochs" else value
+
+    def step_of(self, time: Time) -> int | None:
+        """The first step count ``t`` by which ``time`` has been drawn (``reading(t) >=
+        value``): after ``t`` steps the run has drawn at least that much, after ``t - 1``
+        less. None when the clock's last step has not reached it."""
+        series = self._series(time.unit)
+        target = time.value
+        if time.unit == "epochs":  # whole examples: an epoch of N is N examples
+            target = math.ceil(time.value * self.n_examples - 1e-9)
+        target = math.ceil(target)
+        t = bisect.bisect_left(series, target)
+        return t if t <= self.steps else None
 
 
 @dataclass(frozen=True)
@@ -96,6 +198,11 @@ class TrainSpec:
     ``sampling``: ``"epochs"`` -- without replacement within an epoch over the released
     pool -- or ``"replacement"`` -- every step drawn afresh from the pool (distinct
     examples within a step), the rule of curriculumc before plan version 2.
+
+    ``length`` (``train 2M words``, ``train 10 epochs``; None: ``steps`` is the length):
+    train until the run has drawn that much -- ``steps`` is then 0 in the written plan and
+    :meth:`Plan.resolve` sets it to the first step count that reaches ``length``.
+    ``warmup`` is steps or, written in data (``warmup 100k words``), a :class:`Time`.
     """
 
     steps: int = 20000
@@ -104,12 +211,13 @@ class TrainSpec:
     sampling: str = "epochs"  # "epochs" | "replacement"
     seq: int = 128
     lr: float = 1e-3
-    warmup: int = 2000
+    warmup: int | Time = 2000
     schedule: str = "linear"  # "linear" | "cosine" | "constant" decay after warmup
     seed: int = 42
     grad_accum: int = 1
     clip: float = 1.0
     weight_decay: float = 0.01
+    length: Time | None = field(default=None, metadata=OMIT_DEFAULT)
 
     def batch_text(self) -> str:
         """The global batch in words: ``32 examples`` or ``4,096 tokens``."""
@@ -167,6 +275,12 @@ class Pace:
     has no ``release``. DeepSpeed's discrete form (``pace 10% from 0, 30% from 5k``) is a
     staged pace of ``step`` shapes.
 
+    ``unit`` is what ``after`` and ``over`` (and the stages') count: ``steps``, or a
+    :data:`TIME_UNITS` unit (``pace root from 10% over 50M words``) -- the pace is then a
+    function of the words (tokens, epochs) drawn before the step rather than of the step:
+    :meth:`fraction` takes that reading, the ramp is not cut to whole units, and a plan
+    resolved against its data (:meth:`Plan.resolve`) reads it off its clock.
+
     ``ties`` (data pacing only) says which examples a fraction releases when scores tie
     at its edge: ``"random"`` -- exactly ``ceil(fraction * N)`` of the sorted examples,
     equal scores in a seeded random order (never file position) -- or ``"include"`` --
@@ -182,6 +296,7 @@ class Pace:
     release: float | None = None
     ties: str = "random"  # "random" | "include"
     stages: tuple[PaceStage, ...] = field(default=(), metadata=OMIT_DEFAULT)
+    unit: str = field(default="steps", metadata=OMIT_DEFAULT)
 
     def __post_init__(self):
         object.__setattr__(self, "over", steps_number(self.over))
@@ -206,9 +321,11 @@ class Pace:
             return 1.0
         return self.stages[-1].end if self.stages else self.end
 
-    def fraction(self, step: int) -> float:
-        """The released fraction at ``step`` (pure): the stage whose steps hold ``step``
-        (the first until it ends, the last from its beginning on) decides."""
+    def fraction(self, step: float) -> float:
+        """The released fraction at ``step`` -- in :attr:`unit`: the step, or the words
+        (tokens, epochs) drawn before it (pure): the stage whose span holds ``step`` (the
+        first until it ends, the last from its beginning on) decides."""
+        whole = self.unit == "steps"
         if not self.stages:
             return paced_fraction(
                 self.fn,
@@ -218,11 +335,12 @@ class Pace:
                 end=self.end,
                 after=self.after,
                 release=self.release,
+                whole=whole,
             )
         i = self.stage_at(step)
         fn, start, end, begins, over = self.stage_spans()[i]
         return paced_fraction(fn, step, start=start, over=over, end=end, after=begins,
-                              release=self.release if i == 0 else None)  # fmt: skip
+                              release=self.release if i == 0 else None, whole=whole)  # fmt: skip
 
     def stage_at(self, step: int) -> int:
         """The index of the stage that decides the fraction at ``step``: the first whose
@@ -234,17 +352,24 @@ class Pace:
         return max(0, len(spans) - 1)
 
     @property
-    def release_step(self) -> int | None:
-        """The first step at which the whole pool is released (None: never, or ``none``)."""
+    def release_at(self) -> float | None:
+        """Where (in :attr:`unit`) the whole pool is released (None: never, or ``none``)."""
         if self.fn == "none":
             return None
         if self.stages:
             _, _, end, begins, over = self.stage_spans()[-1]
-            return math.ceil(begins + over) if end >= 1.0 else None
+            return begins + over if end >= 1.0 else None
         if self.release is None:
-            return math.ceil(self.after + self.over) if self.end >= 1.0 else None
+            return self.after + self.over if self.end >= 1.0 else None
+        return self.after + self.release * self.over
+
+    @property
+    def release_step(self) -> int | None:
+        """The first step at which the whole pool is released (None: never, or ``none``);
+        a pace counted in steps only (see :meth:`Plan.step_at` for the others)."""
+        release = self.release_at
         # ceil: paced_fraction releases once step >= after + release * over
-        return math.ceil(self.after + self.release * self.over)
+        return None if release is None else math.ceil(release)
 
 
 #: the order in which a vocabulary curriculum releases tokens (the seed system's three)
@@ -309,9 +434,10 @@ DEFAULT_HEAD_WARMUP = 0.1
 
 @dataclass(frozen=True)
 class Phase:
-    """From ``start`` on (until the next phase), train these units with these loss weights."""
+    """From ``start`` on (until the next phase), train these units with these loss weights.
+    ``start`` is a step, or a :class:`Time` (``at 5M words pos``) until resolved."""
 
-    start: int
+    start: int | Time
     objectives: tuple[tuple[str, float], ...] = field(default=(), metadata=MAPPING)
 
 
@@ -322,26 +448,43 @@ class EvalSpec:
     ``ties``: the headline accuracy's rule for a pair whose sentences score the same
     (:data:`curriculumc.registry.TIE_RULES`; results always carry both); ``pll``: a masked
     model's pseudo-log-likelihood (:data:`curriculumc.registry.PLL_VARIANTS`).
+
+    ``every`` is steps or a :class:`Time` (``every 500k words``: after the first step by
+    which each multiple has been drawn); a resolved plan holds those steps in ``at_steps``.
     """
 
     name: str
     path: str | None = None
-    every: int | None = None
+    every: int | Time | None = None
     at_phases: bool = False
     limit: int | None = None
     ties: str = "strict"
     pll: str = "pll"
+    at_steps: tuple[int, ...] = field(default=(), metadata=OMIT_DEFAULT)
 
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """Logging, checkpointing and sharing (``log ...``, ``checkpoint ...``, ``push to hub``)."""
+    """Logging, checkpointing and sharing (``log ...``, ``checkpoint ...``, ``push to hub``).
+
+    ``checkpoint_every`` keeps the newest ``keep`` of its checkpoints. ``checkpoint_at``
+    (``checkpoint at 1M, 2M, 5M words``; steps once resolved) and ``checkpoint_babylm``
+    (``checkpoint babylm``: :data:`BABYLM_MILESTONES` up to the training's length) are
+    milestones, all kept.
+    """
 
     log_every: int = 10
     wandb_project: str | None = None
-    checkpoint_every: int | None = None  # None: only the final checkpoint
+    checkpoint_every: int | Time | None = None  # None: only the final checkpoint
     keep: int = 3
     push_to_hub: str | None = None
+    checkpoint_at: tuple[int | Time, ...] = field(default=(), metadata=OMIT_DEFAULT)
+    checkpoint_babylm: bool = field(default=False, metadata=OMIT_DEFAULT)
+
+
+def objectives_text(objectives: tuple[tuple[str, float], ...]) -> str:
+    """A phase's objectives as written: ``mlm + 0.5 pos`` (``none`` for none)."""
+    return " + ".join(n if w == 1.0 else f"{w:g} {n}" for n, w in objectives) or "none"
 
 
 def natural_units(family: str) -> tuple[Unit, ...]:
@@ -373,17 +516,31 @@ class Plan:
     evals: tuple[EvalSpec, ...] = ()
     output: OutputSpec = OutputSpec()
     version: int = PLAN_VERSION
+    #: what the run draws before each step, when the plan was resolved against its data
+    #: (:meth:`resolve`); never part of the JSON or the hash
+    clock: Clock | None = field(default=None, compare=False, repr=False, metadata=TRANSIENT)
 
     # --- schedules: pure functions of the optimizer step -------------------------------
 
+    def reading(self, unit: str, step: int) -> float:
+        """How much the run has drawn before ``step``, in ``unit`` (``steps``: ``step``).
+        Raises ``ValueError`` for a data unit when the plan has no clock (not resolved)."""
+        if unit == "steps":
+            return step
+        if self.clock is None:
+            raise ValueError(
+                f"a time in {unit} needs the plan resolved against its data (Plan.resolve)"
+            )
+        return self.clock.reading(unit, step)
+
     def data_fraction(self, step: int) -> float:
         """Share of the sorted data the sampler may draw from at ``step``."""
-        return self.pace.fraction(step)
+        return self.pace.fraction(self.reading(self.pace.unit, step))
 
     def vocab_fraction(self, step: int) -> float:
         """The vocabulary fraction ``f`` at ``step``; which tokens it shows is
         :attr:`vocab_rule`'s (by default the lowest ids: ``id <= f * V``)."""
-        return self.vocab.fraction(step)
+        return self.vocab.fraction(self.reading(self.vocab.unit, step))
 
     def phase_at(self, step: int) -> Phase | None:
         """The objective phase in force at ``step`` (the last with ``start <= step``)."""
@@ -468,7 +625,7 @@ class Plan:
         """
         end = self.train.steps
         hi = end if hi is None else min(hi, end)
-        steps: set[int] = set()
+        steps: set[int] = set(s for s in spec.at_steps if lo < s <= hi)
         if spec.every:
             steps.update(range((lo // spec.every + 1) * spec.every, hi + 1, spec.every))
         if spec.at_phases:
@@ -476,6 +633,20 @@ class Plan:
         if lo < end <= hi:
             steps.add(end)
         return sorted(steps)
+
+    def checkpoint_due(self, step: int) -> bool:
+        """Whether a checkpoint is saved once ``step`` steps are done (before the last:
+        the final model is saved there anyway): every ``checkpoint_every`` steps, and at
+        the milestones of ``checkpoint_at`` (a resolved plan's steps)."""
+        if not 0 < step < self.train.steps:
+            return False
+        every = self.output.checkpoint_every
+        return bool(every and step % every == 0) or step in self.output.checkpoint_at
+
+    def milestone_steps(self) -> tuple[int, ...]:
+        """The checkpoint steps that are milestones (``checkpoint at``, ``checkpoint
+        babylm``): never pruned by ``keep``."""
+        return tuple(s for s in self.output.checkpoint_at if isinstance(s, int))
 
     def evaluations_due(self, step: int) -> tuple[EvalSpec, ...]:
         """The evaluations that run once ``step`` steps are done (see :meth:`evaluation_steps`)."""
@@ -489,33 +660,173 @@ class Plan:
         marks: list[tuple[int, str]] = []
         for phase in self.phases:
             if phase.start > 0:
-                names = " + ".join(n if w == 1.0 else f"{w:g} {n}" for n, w in phase.objectives)
-                marks.append((phase.start, f"objectives: {names or 'none'}"))
+                marks.append((phase.start, f"objectives: {objectives_text(phase.objectives)}"))
         for what, pace in (("data", self.pace), ("vocab", self.vocab)):
             if pace.fn == "none":
                 continue
+
+            def at(value: float, pace=pace) -> int | None:  # a pace position as a step
+                return self.step_at(value, pace.unit)
+
             if pace.after > 0:
-                marks.append((math.ceil(pace.after), f"{what} pacing starts"))
+                marks.append((at(pace.after), f"{what} pacing starts"))
             spans = pace.stage_spans()
             for number, (fn, start, end, begins, over) in enumerate(spans[1:], start=2):
                 if pace.stages[number - 2].after > 0:
                     _, _, _, ended, length = spans[number - 2]
-                    marks.append((math.ceil(ended + length), f"{what} pauses at {start:.0%}"))
+                    marks.append((at(ended + length), f"{what} pauses at {start:.0%}"))
                 if fn == "step":
-                    text = f"{start:.0%} until step {math.ceil(begins + over)}"
+                    text = f"{start:.0%} until step {at(begins + over)}"
                 else:
                     text = f"{fn} {start:.0%} → {end:.0%}"
-                marks.append((math.ceil(begins), f"{what} stage {number}: {text}"))
+                marks.append((at(begins), f"{what} stage {number}: {text}"))
             _, _, _, begins, over = spans[-1]
-            release = pace.release_step
-            ramp_end = math.ceil(begins + over)
-            if release is not None and release < ramp_end:
+            release = None if pace.release_at is None else at(pace.release_at)
+            ramp_end = at(begins + over)
+            never = ramp_end is None  # not within the clock: after training
+            if release is not None and (never or release < ramp_end):
                 marks.append((release, f"{what} released"))
             elif release is not None:
                 marks.append((ramp_end, f"{what} fully released"))
             else:
                 marks.append((ramp_end, f"{what} ramp ends at {pace.final:.0%}"))
-        return tuple(sorted((s, w) for s, w in marks if 0 < s <= self.train.steps))
+        return tuple(
+            sorted((s, w) for s, w in marks if s is not None and 0 < s <= self.train.steps)
+        )
+
+    def step_at(self, value: float, unit: str) -> int | None:
+        """The first step at which a schedule counted in ``unit`` has reached ``value``:
+        ``ceil(value)`` for steps, else the clock's :meth:`Clock.step_of` (None: not
+        within the clock's steps)."""
+        if unit == "steps":
+            return math.ceil(value)
+        if self.clock is None:
+            raise ValueError(f"a time in {unit} needs the plan resolved against its data")
+        return self.clock.step_of(Time(value, unit))
+
+    # --- times counted in data (words, tokens, epochs) ----------------------------------
+
+    def times(self) -> tuple[tuple[str, Time], ...]:
+        """Every time the plan counts in data, with what it times (``("train length",
+        2M words)``, ``("at 5M words: pos", ...)``): what :meth:`resolve` turns into
+        steps. A pace counted in data is listed by :meth:`data_paces`."""
+        out: list[tuple[str, Time]] = []
+        if self.train.length is not None:
+            out.append(("train length", self.train.length))
+        if is_time(self.train.warmup):
+            out.append(("warmup", self.train.warmup))
+        for phase in self.phases:
+            if is_time(phase.start):
+                out.append((f"objectives {objectives_text(phase.objectives)}", phase.start))
+        for spec in self.evals:
+            if is_time(spec.every):
+                out.append((f"eval {spec.name} every", spec.every))
+        if is_time(self.output.checkpoint_every):
+            out.append(("checkpoint every", self.output.checkpoint_every))
+        out.extend(("checkpoint at", t) for t in self.output.checkpoint_at if is_time(t))
+        return tuple(out)
+
+    def data_paces(self) -> tuple[tuple[str, Pace], ...]:
+        """The paces counted in data rather than steps: ``(("data", pace), ...)``."""
+        paces = (("data", self.pace), ("vocab", self.vocab))
+        return tuple((w, p) for w, p in paces if p.fn != "none" and p.unit != "steps")
+
+    def data_time_texts(self) -> list[str]:
+        """Every time the plan counts in data, as words: ``train length 2M words``,
+        ``checkpoint babylm``, ``data pace in words`` (what validate and explain list)."""
+        texts = [f"{what} {time.text()}" for what, time in self.times()]
+        if self.output.checkpoint_babylm:
+            texts.append("checkpoint babylm")
+        return texts + [f"{what} pace in {pace.unit}" for what, pace in self.data_paces()]
+
+    @property
+    def needs_data_clock(self) -> bool:
+        """Whether the plan counts a time in data and has not been resolved: it cannot run,
+        be explained step by step or plotted until :meth:`resolve` gives it its steps."""
+        return self.clock is None and bool(
+            self.times() or self.data_paces() or self.output.checkpoint_babylm
+        )
+
+    def resolve(self, clock: Clock) -> tuple[Plan, tuple[Resolved, ...]]:
+        """The plan in steps, given what its run draws (``clock``, from the sampler's
+        deterministic draws; see :class:`Time`), and how each time resolved.
+
+        Every :class:`Time` becomes the first step count by which it has been drawn:
+        ``train.steps`` (the length; the clock must reach it), the warm-up, phase starts,
+        ``eval ... every`` (into ``at_steps``: after each multiple), ``checkpoint every`` /
+        ``at`` and ``checkpoint babylm`` (the :data:`BABYLM_MILESTONES` up to the words
+        drawn by the last step) into ``checkpoint_at``. A time the training never reaches
+        resolves to None in the table: its phase never starts, its evaluation or
+        checkpoint is not made, a warm-up lasts the whole run. Paces counted in data keep
+        their unit and read the clock the plan now carries (:meth:`data_fraction`).
+        Raises ``ValueError`` when the clock does not reach the training's length or
+        does not cover its steps. Pure.
+        """
+        table: list[Resolved] = []
+
+        def resolve_one(what: str, time: Time, name: str | None = None) -> int | None:
+            step = clock.step_of(time)
+            step = None if step is None or step > steps else step
+            table.append(Resolved(what, time, step, _drawn(clock, step), name))
+            return step
+
+        train = self.train
+        steps = clock.steps
+        if train.length is not None:
+            found = clock.step_of(train.length)
+            if found is None:
+                raise ValueError(
+                    f"the clock's {clock.steps:,} steps do not reach {train.length.text()}"
+                )
+            steps = found
+            table.append(Resolved("train length", train.length, steps, _drawn(clock, steps)))
+            train = replace(train, steps=steps)
+        elif clock.steps < train.steps:
+            raise ValueError(f"the clock covers {clock.steps:,} of {train.steps:,} steps")
+        else:
+            steps = train.steps
+        if is_time(train.warmup):
+            warmup = resolve_one("warmup", train.warmup)
+            train = replace(train, warmup=steps if warmup is None else warmup)
+        phases = []
+        for phase in self.phases:
+            if is_time(phase.start):
+                start = resolve_one(f"objectives {objectives_text(phase.objectives)}", phase.start)
+                phase = replace(phase, start=steps if start is None else start)
+            phases.append(phase)
+        evals = []
+        drawn_by_end = {unit: clock.reading(unit, steps) for unit in TIME_UNITS}
+        for spec in self.evals:
+            if is_time(spec.every):
+                at = set(spec.at_steps)
+                for time in _multiples(spec.every, drawn_by_end[spec.every.unit]):
+                    step = resolve_one(f"eval {spec.name}", time)
+                    if step is not None and step > 0:
+                        at.add(step)
+                spec = replace(spec, every=None, at_steps=tuple(sorted(at)))
+            evals.append(spec)
+        out = self.output
+        milestones: set[int] = {t for t in out.checkpoint_at if not is_time(t)}
+        wanted: list[Time] = [t for t in out.checkpoint_at if is_time(t)]
+        if is_time(out.checkpoint_every):
+            wanted += _multiples(out.checkpoint_every, drawn_by_end[out.checkpoint_every.unit])
+        if out.checkpoint_babylm:
+            wanted += [Time(m, "words") for m in BABYLM_MILESTONES if m <= drawn_by_end["words"]]
+        for time in sorted(set(wanted), key=lambda t: (t.unit, t.value)):
+            name = revision_name(time.value) if time.unit == "words" else None
+            step = resolve_one("checkpoint", time, name)
+            if step is not None and step > 0:
+                milestones.add(step)
+        output = replace(
+            out,
+            checkpoint_every=None if is_time(out.checkpoint_every) else out.checkpoint_every,
+            checkpoint_at=tuple(sorted(milestones)),
+        )
+        resolved = replace(
+            self, train=train, phases=tuple(phases), evals=tuple(evals), output=output,
+            clock=clock,
+        )  # fmt: skip
+        return resolved, tuple(table)
 
     # --- serialisation -----------------------------------------------------------------
 
@@ -563,6 +874,64 @@ class Plan:
         return cls.from_dict(data)
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """How one time of a plan resolved (:meth:`Plan.resolve`): what it times, the time as
+    written, the step count it resolved to (None: not reached within training), what had
+    been drawn by then (``examples``, ``words``, ``tokens``) and, for a checkpoint at a
+    word count, its BabyLM revision name (``chck_1M``)."""
+
+    what: str
+    time: Time
+    step: int | None
+    drawn: tuple[tuple[str, int], ...] = field(default=(), metadata=MAPPING)
+    name: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "what": self.what,
+            "time": self.time.text(),
+            **_to_data(self.time),
+            "step": self.step,
+            **dict(self.drawn),
+            **({"name": self.name} if self.name else {}),
+        }
+
+
+def _drawn(clock: Clock, step: int | None) -> tuple[tuple[str, int], ...]:
+    if step is None:
+        return ()
+    return tuple((key, int(getattr(clock, key)[step])) for key in ("examples", "words", "tokens"))
+
+
+def _multiples(every: Time, reached: float) -> list[Time]:
+    """``every``, ``2 every``, ... up to ``reached`` (what the last step has drawn)."""
+    count = int(math.floor(reached / every.value + 1e-9)) if every.value > 0 else 0
+    return [Time(steps_number(k * every.value), every.unit) for k in range(1, count + 1)]
+
+
+#: the BabyLM 2025 rules' checkpoint schedule, in words seen: every 1M to 10M, every 10M
+#: to 100M, every 100M to 1B (``checkpoint babylm`` takes those up to the training's length)
+MILLION = 1_000_000
+BABYLM_MILESTONES = tuple(
+    sorted(
+        {i * MILLION for i in range(1, 11)}
+        | {i * 10 * MILLION for i in range(1, 11)}
+        | {i * 100 * MILLION for i in range(1, 11)}
+    )
+)
+#: the prefix of a BabyLM checkpoint's revision (a hub branch): ``chck_1M``
+REVISION_PREFIX = "chck_"
+
+
+def revision_name(words: int | float) -> str:
+    """``chck_<n>M`` for a whole number of millions of words, else ``chck_<words>``."""
+    words = int(words)
+    if words > 0 and words % MILLION == 0:
+        return f"{REVISION_PREFIX}{words // MILLION}M"
+    return f"{REVISION_PREFIX}{words}"
+
+
 def _upgrade_v1(data: dict) -> dict:
     """A version-1 plan (curriculumc before exact epochs) as version 2: it drew every step
     with replacement across steps, which version 2 writes ``sampling: replacement``. (Its
@@ -594,6 +963,8 @@ def _to_data(value):
         out = {}
         for f in fields(value):
             item = getattr(value, f.name)
+            if f.metadata.get("transient"):
+                continue
             if f.metadata.get("omit_default") and item == f.default:
                 continue
             if f.metadata.get("mapping"):
@@ -619,12 +990,17 @@ def _from_data(tp, data, where: str):
         non_none = [a for a in args if a is not type(None)]
         if len(non_none) == 1:
             return _from_data(non_none[0], data, where)
+        classes = [a for a in non_none if isinstance(a, type) and is_dataclass(a)]
+        if classes:  # a number or an object: int | Time
+            others = [a for a in non_none if a not in classes]
+            chosen = classes[0] if isinstance(data, dict) or not others else others[0]
+            return _from_data(chosen, data, where)
         return _from_data(Scalar, data, where)
     if isinstance(tp, type) and is_dataclass(tp):
         if not isinstance(data, dict):
             raise ValueError(f"{where}: expected an object")
         hints = typing.get_type_hints(tp)
-        known = {f.name: f for f in fields(tp)}
+        known = {f.name: f for f in fields(tp) if not f.metadata.get("transient")}
         unknown = set(data) - set(known)
         if unknown:
             raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")

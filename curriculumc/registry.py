@@ -181,3 +181,95 @@ EVAL_PRESETS: dict[str, str] = {
     "synth": "the generated minimal pairs of the synth corpus",
     "ppl": "held-out (pseudo-)perplexity on the corpus's dev split",
 }
+
+#: the built-in pair sets as shipped, (paradigms, pairs per paradigm): BLiMP is 67 x 1,000
+#: (Warstadt et al., 2020); ``synth``'s generator writes 16 x 200
+#: (``runtime/data/synth``: ``PARADIGMS``, ``per_phenomenon``; tests check both)
+PAIR_SETS: dict[str, tuple[int, int]] = {"blimp": (67, 1000), "synth": (16, 200)}
+#: the held-out texts ``eval ppl`` reads when it has no ``limit`` (the run loads at most
+#: this many of the dev split)
+PPL_TEXTS = 1000
+
+
+@dataclass(frozen=True)
+class EvalItems:
+    """What one run of an evaluation scores, as far as the plan (and a folder's listing)
+    tells -- no pair is read.
+
+    ``unit``: ``"pairs"`` or ``"texts"`` (``ppl``); ``at_most``: the most items a run
+    scores (None: only the data knows); ``paradigms`` and ``per_paradigm``: where the bound
+    comes from (``per_paradigm`` is ``limit``, or the set's own size per paradigm);
+    ``files``: for a folder of pairs, its ``*.jsonl`` files (BLiMP's layout has one
+    paradigm a file: the bound assumes so); ``exact``: the bound is the count (a built-in
+    set as shipped). A pair is two sentences scored (more with several wrong candidates);
+    a masked model scores a sentence of n tokens with n forwards (pseudo-log-likelihood:
+    one a masked token), a causal model with one.
+    """
+
+    unit: str
+    at_most: int | None = None
+    paradigms: int | None = None
+    per_paradigm: int | None = None
+    files: bool = False
+    exact: bool = False
+
+    @property
+    def sentences(self) -> int | None:
+        """Sentences scored in a run at most: 2 a pair, 1 a text (None: unknown)."""
+        if self.at_most is None:
+            return None
+        return self.at_most * (2 if self.unit == "pairs" else 1)
+
+    def short(self) -> str:
+        """The items of a run in a few words: ``67,000 pairs``, ``up to 3,350 pairs``,
+        ``up to 1,000 texts``, ``limit 50 a paradigm``, ``every pair``."""
+        if self.at_most is not None:
+            bound = "" if self.exact else "up to "
+            return f"{bound}{self.at_most:,} {self.unit}"
+        if self.per_paradigm is not None:
+            return f"limit {self.per_paradigm:,} a paradigm"
+        return "every pair"
+
+    def text(self) -> str:
+        """``67 paradigms × limit 50 = up to 3,350 pairs``, ``16 paradigms × 200 = 3,200
+        pairs``, ``up to 1,000 texts``, ``limit 50 pairs per paradigm``, ``every pair``."""
+        if self.unit == "texts":
+            return f"up to {self.at_most:,} texts"
+        if self.at_most is None:
+            if self.per_paradigm is None and self.files:
+                return f"every pair of {self.paradigms:,} pair files"
+            if self.per_paradigm is None:
+                return "every pair of the data"
+            return f"limit {self.per_paradigm:,} pairs per paradigm"
+        what = "pair files" if self.files else "paradigms"
+        kept = f"{self.per_paradigm:,}" if self.exact else f"limit {self.per_paradigm:,}"
+        bound = "" if self.exact else "up to "
+        text = f"{self.paradigms:,} {what} × {kept} = {bound}{self.at_most:,} pairs"
+        return text + (" (a paradigm a file)" if self.files else "")
+
+
+def eval_items(spec) -> EvalItems:
+    """What one run of evaluation ``spec`` (a :class:`curriculumc.plan.EvalSpec`) scores:
+    ``ppl`` reads ``limit`` dev texts (else :data:`PPL_TEXTS`); ``blimp`` and ``synth``
+    are :data:`PAIR_SETS` (``limit`` keeps that many of each paradigm); a folder of pairs
+    is counted by its ``*.jsonl`` files (a listing, nothing read; a paradigm a file); a
+    file's paradigms are only known by reading it. ``$CURRICULUMC_BLIMP`` may name another
+    copy of BLiMP: the figures are the official set's. Used by ``explain``, ``simulate``
+    and ``run``'s cost estimate."""
+    import os
+
+    limit = spec.limit
+    if spec.name == "ppl" and not spec.path:
+        return EvalItems("texts", limit or PPL_TEXTS, per_paradigm=limit)
+    if not spec.path and spec.name in PAIR_SETS:
+        paradigms, size = PAIR_SETS[spec.name]
+        kept = size if limit is None else min(limit, size)
+        return EvalItems("pairs", paradigms * kept, paradigms, kept, exact=limit is None)
+    path = spec.path or ""
+    try:
+        files = sum(1 for entry in os.scandir(path) if entry.name.endswith(".jsonl"))
+    except OSError:  # a file, or not here: its paradigms are in the data
+        files = 0
+    if not files or limit is None:
+        return EvalItems("pairs", None, files or None, limit, files=bool(files))
+    return EvalItems("pairs", files * limit, files, limit, files=True)

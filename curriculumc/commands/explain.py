@@ -6,7 +6,12 @@ import argparse
 import shutil
 
 from curriculumc.cli import EXIT_OK, EXIT_USAGE
-from curriculumc.commands.arguments import add_spec_arguments, load_spec, usage_error
+from curriculumc.commands.arguments import (
+    add_cache_option,
+    add_spec_arguments,
+    load_spec,
+    usage_error,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +30,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="wrap at this many columns (default: the terminal's width, at most 100)",
     )
+    parser.add_argument(
+        "--resolve",
+        action="store_true",
+        help="resolve times counted in data (train 2M words, at 5M words, checkpoint babylm) "
+        "to their steps: prepares the data (cached) and replays the sampler",
+    )
+    add_cache_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -41,5 +53,10 @@ def run(args: argparse.Namespace) -> int:
     width = args.width or min(100, shutil.get_terminal_size((80, 24)).columns)
     if width < 40:
         return usage_error("explain", f"--width {width} is too narrow (at least 40)")
-    print(explain(plan, width=width))
+    times = None
+    if args.resolve and plan.needs_data_clock:
+        from curriculumc.runtime.ordering.clock import resolve_with_data
+
+        plan, times = resolve_with_data(plan, cache_dir=args.cache_dir)
+    print(explain(plan, width=width, times=times))
     return EXIT_OK

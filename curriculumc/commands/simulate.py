@@ -4,10 +4,11 @@ out.json]``: what a curriculum will show the model, without a model.
 Prepares the data, scores it by the plan's sort and runs the trainer's own sampler over
 every step, then reports words seen (against the BabyLM budgets), unique examples seen,
 draws per difficulty decile and tenth of training, each source's share over time and the
-step by which every example has been seen. With ``--control random`` it simulates the
-matched control too and sets both side by side (words, tokens, draws, unique examples,
-coverage per epoch, the difference), with the warning ``run --control`` would print. No
-torch, transformers or datasets import.
+step by which every example has been seen, and each evaluation's runs and pairs (as
+``explain`` counts them: ``Plan.evaluation_steps``, ``registry.eval_items``). With
+``--control random`` it simulates the matched control too and sets both side by side
+(words, tokens, draws, unique examples, coverage per epoch, the difference), with the
+warning ``run --control`` would print. No torch, transformers or datasets import.
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
         gap = simulate.simulate_pair(plan, control, corpus, cache_dir=cache_dir, curriculum=result)
     elapsed = time.perf_counter() - started
     console = cli_console(width=args.width, highlight=False, soft_wrap=False)
-    console.print(simulate.render_table(result))
+    evaluations = simulate.evaluation_summary(result.plan)  # in steps: resolved if need be
+    console.print(simulate.render_table(result, evaluations))
     if gap is not None:
         console.print(simulate.render_gap_table(gap))
     what = " of the curriculum and its control" if gap is not None else ""
@@ -95,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json is not None:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             data = result.to_dict()
+            data["evaluations"] = evaluations  # runs and pairs, as explain counts them
             if gap is not None:  # the curriculum's figures stay at the top level
                 data["control"] = gap.control.to_dict()
                 data["control_gap"] = gap.to_dict()

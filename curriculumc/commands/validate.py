@@ -1,7 +1,8 @@
 """``curriculumc validate FILE...``: check specs without compiling anything heavy.
 
-Prints ``FILE: Spec is well-formed`` for each good file (with its warnings rendered) and
-every diagnostic of each bad one. Exit 0 when all are good, 1 when any has an error.
+Prints ``FILE: Spec is well-formed`` for each good file (with its warnings rendered, and
+for a plan that counts times in data what they will resolve) and every diagnostic of each
+bad one. Exit 0 when all are good, 1 when any has an error.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     for name in args.files:
         try:
-            _, warnings = load_with_warnings(name)
+            plan, warnings = load_with_warnings(name)
         except CurriculumError as exc:
             print(render_diagnostics(exc.diagnostics, color=color), file=sys.stderr)
             status = 1
@@ -36,4 +37,16 @@ def run(args: argparse.Namespace) -> int:
         if warnings:
             print(render_diagnostics(warnings, color=color), file=sys.stderr)
         print(f"{name}: Spec is well-formed")
+        if plan.needs_data_clock:
+            print(resolution_note(plan))
     return status
+
+
+def resolution_note(plan) -> str:
+    """What a plan that counts times in data will resolve once the data is known."""
+    written = plan.data_time_texts()
+    return (
+        f"  times counted in data ({'; '.join(written)}) resolve to steps when the data is "
+        "known: each to the first step by which the run has drawn that much "
+        "(`curriculumc explain --resolve` shows them)"
+    )

@@ -37,10 +37,14 @@ NUMBER_PATTERN = r"-?(\d[\d_]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?[kKM]?%?"
 
 @dataclass(frozen=True)
 class Number:
-    """A number as written: ``20000``, ``10_000``, ``1.5k``, ``1e-3``, ``0.1``, ``50%``."""
+    """A number as written: ``20000``, ``10_000``, ``1.5k``, ``1e-3``, ``0.1``, ``50%``.
+
+    ``unit``: the unit a time was written with (``2M words``: ``words``; one of
+    ``steps``, ``words``, ``tokens``, ``epochs``), None for a bare number."""
 
     text: str
     span: Span | None = None
+    unit: str | None = None
 
     @property
     def percent(self) -> bool:
@@ -322,9 +326,14 @@ class LogStmt:
 
 @dataclass(frozen=True)
 class CheckpointStmt:
-    every: Number
+    """``checkpoint every 1000 [keep 3]`` / ``checkpoint at 1M, 2M words`` / ``checkpoint
+    babylm`` (``preset``), or several of them in one statement."""
+
+    every: Number | None = None
     keep: Number | None = None
     span: Span | None = None
+    at: tuple[Number, ...] = ()
+    preset: Name | None = None
 
 
 @dataclass(frozen=True)
@@ -392,7 +401,7 @@ def dump(node, indent: int = 0) -> str:
     """A readable, position-free tree of ``node`` for snapshot tests."""
     pad = "  " * indent
     if isinstance(node, Number):
-        return f"{pad}Number {node.text}"
+        return f"{pad}Number {node.text}{' ' + node.unit if node.unit else ''}"
     if isinstance(node, Name):
         return f"{pad}Name {node.value}"
     if isinstance(node, String):

@@ -81,6 +81,10 @@ E_DURING_OVERLAP = "E071"
 E_UNIT_WARMUP = "E072"
 E_CORRUPTION = "E073"
 E_VOCAB_RULE = "E074"
+E_TIME_UNITS = "E076"
+E_CHECKPOINT_PRESET = "E078"
+#: ``checkpoint NAME``: the presets (babylm: the BabyLM rules' word checkpoints)
+CHECKPOINT_PRESETS = ("babylm",)
 
 #: ``train`` setting -> TrainSpec field (and the aliases a researcher may write)
 TRAIN_SETTINGS = {
@@ -97,6 +101,10 @@ TRAIN_SETTINGS = {
     "decay": "weight_decay",
     "weight_decay": "weight_decay",
     "sample": "sampling",
+    # 'train 2M words' / 'train 10 epochs': the length counted in data (one field with steps)
+    "words": "steps",
+    "tokens": "steps",
+    "epochs": "steps",
 }
 #: ``batch N [unit]`` -> TrainSpec.batch_unit (no unit: examples)
 BATCH_UNITS = ("examples", "tokens")
@@ -134,11 +142,15 @@ def build_train(spec: ast.Spec, report: Report) -> plan.TrainSpec:
                     setting, hint=f"first given on line {line}",
                 )  # fmt: skip
                 continue
-            if setting.unit is not None and field not in ("batch", "sampling"):
+            timed = field == "warmup" and setting.unit is not None
+            if timed and _is_time_setting(setting):
+                pass  # 'warmup 100k words': read below as a time
+            elif setting.unit is not None and field not in ("batch", "sampling"):
                 report_error(
                     report, E_EXTRA_WORD,
                     f"unexpected '{setting.unit.value}' after the value of '{name}'",
-                    setting.unit, hint="only 'batch' takes a unit ('batch 4096 tokens')",
+                    setting.unit, hint="only 'batch' takes a unit ('batch 4096 tokens'), "
+                    "and 'warmup' a time's ('warmup 100k words')",
                 )  # fmt: skip
             given[field] = setting
 
@@ -149,7 +161,16 @@ def build_train(spec: ast.Spec, report: Report) -> plan.TrainSpec:
         return read(setting.value, f"'{setting.key.value}'", report, *args, **kwargs)
 
     fields = {}
-    fields["steps"] = value("steps", read_int)
+    length = given.get("steps")
+    if length is not None and length.key.value in plan.TIME_UNITS and (
+        isinstance(length.value, ast.Number)
+    ):
+        # 'train 2M words': steps 0 until the plan is resolved against its data
+        timed = dataclasses.replace(length.value, unit=length.key.value)
+        fields["length"] = read_time(timed, f"'{length.key.value}'", report, 0, minimum=1)
+        fields["steps"] = 0 if fields["length"] is not None else None
+    else:
+        fields["steps"] = value("steps", read_int)
     fields["batch"] = value("batch", read_int)
     fields["seq"] = value("seq", read_int)
     fields["grad_accum"] = value("grad_accum", read_int)
@@ -162,10 +183,17 @@ def build_train(spec: ast.Spec, report: Report) -> plan.TrainSpec:
         fields["batch_unit"] = _batch_unit(given["batch"], report)
     if "sampling" in given:
         fields["sampling"] = _sampling(given["sampling"], report)
-    steps = fields["steps"] or plan.TrainSpec.steps
-    fields["warmup"] = value("warmup", read_time, steps)
-    if fields["warmup"] is None:  # not given (or wrong): 10% of the steps
-        fields["warmup"] = ast.Number("10%").share_of(steps)
+    steps = fields.get("length") or fields["steps"] or plan.TrainSpec.steps
+    warmup = given.get("warmup")
+    if warmup is not None and _is_time_setting(warmup):
+        timed = dataclasses.replace(warmup.value, unit=warmup.unit.value)
+        fields["warmup"] = read_time(timed, "'warmup'", report, steps)
+    else:
+        fields["warmup"] = value("warmup", read_time, steps)
+    if fields["warmup"] is None:  # not given (or wrong): 10% of the training
+        ten = ast.Number("10%")
+        fields["warmup"] = read_time(ten, "", report, steps) if plan.is_time(steps) else (
+            ten.share_of(steps))  # fmt: skip
     seq = fields["seq"] or plan.TrainSpec.seq
     if fields.get("batch_unit") == "tokens" and fields["batch"] is not None:
         longest = seq - 2  # an example's text is cut to seq - 2 tokens (<s>, </s>)
@@ -180,6 +208,14 @@ def build_train(spec: ast.Spec, report: Report) -> plan.TrainSpec:
             )  # fmt: skip
             fields["batch"] = None
     return plan.TrainSpec(**{k: v for k, v in fields.items() if v is not None})
+
+
+def _is_time_setting(setting: ast.Setting) -> bool:
+    """``warmup 100k words``: a number and a time's unit."""
+    unit = setting.unit
+    return isinstance(setting.value, ast.Number) and unit is not None and (
+        unit.value in (*plan.TIME_UNITS, "steps")
+    )
 
 
 def _batch_unit(setting: ast.Setting, report: Report) -> str | None:
@@ -445,15 +481,85 @@ def build_sort(spec: ast.Spec, report: Report) -> plan.SortSpec | None:
     return plan.SortSpec(tuple(terms), descending)
 
 
-def build_pace(stmt: ast.PaceStmt | None, steps: int, report: Report) -> plan.Pace:
-    """A data or vocabulary pace; ``plan.Pace()`` (``none``) when absent or wrong."""
+def build_pace(stmt: ast.PaceStmt | None, total: int | plan.Time, report: Report) -> plan.Pace:
+    """A data or vocabulary pace; ``plan.Pace()`` (``none``) when absent or wrong. Its
+    times are counted in one unit (:func:`_pace_unit`): steps, or words, tokens or epochs
+    drawn (``Pace.unit``)."""
     if stmt is None:
         return plan.Pace()
+    measured = _pace_unit(stmt, total, report)
+    if measured is None:
+        return plan.Pace()
+    unit, steps = measured
+    pace = _build_pace(stmt, steps, report, _pace_time(unit, steps, report))
+    return pace if unit == "steps" or pace.fn == "none" else dataclasses.replace(pace, unit=unit)
+
+
+def _pace_times(stmt: ast.PaceStmt) -> list[ast.Number]:
+    """Every time a pace statement writes (its 'after's and 'over's, its levels' 'from')."""
+    nodes = []
+    if stmt.schedule is not None:
+        nodes += [stmt.schedule.after, stmt.schedule.over]
+    for stage in stmt.stages:
+        nodes += [stage.after, stage.over]
+    nodes += [level.time for level in stmt.levels or ()]
+    return [n for n in nodes if isinstance(n, ast.Number)]
+
+
+def _time_unit(node: ast.Number, total: int | plan.Time) -> str | None:
+    """The unit a written time counts (a share of training: the training's; a bare 0:
+    None, any unit's 0)."""
+    if node.unit is not None:
+        return node.unit
+    if node.percent:
+        return total.unit if plan.is_time(total) else "steps"
+    return None if node.magnitude == 0 else "steps"
+
+
+def _pace_unit(stmt, total, report: Report) -> tuple[str, int | float] | None:
+    """(the unit of a pace's times, what a share of training is in it); None -- reported,
+    E076 -- when they mix units."""
+    return _one_unit(_pace_times(stmt), total, report, "a pace")
+
+
+def _one_unit(nodes, total, report: Report, what: str) -> tuple[str, int | float] | None:
+    units = [(u, n) for n in nodes if (u := _time_unit(n, total)) is not None]
+    unit = units[0][0] if units else "steps"
+    for other, node in units[1:]:
+        if other != unit:
+            report_error(
+                report, E_TIME_UNITS,
+                f"{what} counts its times in one unit: {node.text} {other} after "
+                f"{units[0][1].text} {unit}",
+                node, hint=f"write every time of {what} in {unit} (a share of training, "
+                "50%, is counted in the unit of the training's length)",
+            )  # fmt: skip
+            return None
+    if plan.is_time(total):
+        return unit, total.value if unit == total.unit else 0
+    return unit, total if unit == "steps" else 0
+
+
+def _pace_time(unit: str, scale, report: Report):
+    """How a pace of ``unit`` reads a time: a number in that unit (a share of training is
+    ``share * scale``, exact)."""
+    if unit == "steps":
+        return lambda node, what, **options: read_time(node, what, report, scale, **options)
+
+    def read(node, what, *, minimum=0, exact=False):
+        total = plan.Time(scale, unit)
+        found = read_time(node, what, report, total, minimum=minimum)
+        return found.value if plan.is_time(found) else found  # a bare 0: 0
+
+    return read
+
+
+def _build_pace(stmt: ast.PaceStmt, steps, report: Report, read) -> plan.Pace:
     fn = stmt.fn.value
     word = "pace" if stmt.target == "data" else "vocab"
     ties = _tie_rule(stmt, report)
     if stmt.levels:
-        return _build_levels(stmt, steps, report, ties)
+        return _build_levels(stmt, steps, report, ties, read)
     if fn == "none":
         if stmt.schedule is not None:
             report_error(report, E_SCHEDULE, f"'{word} none' takes no schedule", stmt.schedule)
@@ -476,8 +582,8 @@ def build_pace(stmt: ast.PaceStmt | None, steps: int, report: Report) -> plan.Pa
         end = read_share(schedule.end, "the end ('to')", report)
     after = 0
     if schedule.after is not None:
-        after = read_time(schedule.after, "'after'", report, steps, exact=True)
-    over = read_time(schedule.over, "'over'", report, steps, minimum=1, exact=True)
+        after = read(schedule.after, "'after'", exact=True)
+    over = read(schedule.over, "'over'", minimum=1, exact=True)
     if (
         after is not None
         and over is not None
@@ -513,13 +619,13 @@ def build_pace(stmt: ast.PaceStmt | None, steps: int, report: Report) -> plan.Pa
     # a share of training is exact over the stages too: with every 'after' and 'over' a
     # percentage, stage k ends at step (sum of them)% * T
     shares = [n for n in (schedule.after, schedule.over) if n is not None]
-    stages = _build_stages(stmt, steps, report, (start, end, after, over), shares)
+    stages = _build_stages(stmt, steps, report, (start, end, after, over), shares, read)
     if not known or stages is None:
         return plan.Pace()
     return plan.Pace(fn, start, end, over, after, release, ties or plan.Pace.ties, stages)
 
 
-def _build_stages(stmt: ast.PaceStmt, steps: int, report: Report, first, shares):
+def _build_stages(stmt: ast.PaceStmt, steps, report: Report, first, shares, read):
     """The follow-on stages of a staged pace (None: one was wrong, reported)."""
     out: list[plan.PaceStage] = []
     ok = True
@@ -534,9 +640,8 @@ def _build_stages(stmt: ast.PaceStmt, steps: int, report: Report, first, shares)
         end = read_share(stage.end, f"stage {number}'s end ('to')", report)
         pause = 0
         if stage.after is not None:
-            pause = read_time(stage.after, f"stage {number}'s 'after'", report, steps, exact=True)
-        length = read_time(stage.over, f"stage {number}'s 'over'", report, steps, minimum=1,
-                           exact=True)  # fmt: skip
+            pause = read(stage.after, f"stage {number}'s 'after'", exact=True)
+        length = read(stage.over, f"stage {number}'s 'over'", minimum=1, exact=True)
         if None in (end, pause, length):
             ok = False
             shares = None
@@ -569,12 +674,12 @@ def _build_stages(stmt: ast.PaceStmt, steps: int, report: Report, first, shares)
     return tuple(out) if ok else None
 
 
-def _build_levels(stmt: ast.PaceStmt, steps: int, report: Report, ties) -> plan.Pace:
+def _build_levels(stmt: ast.PaceStmt, steps, report: Report, ties, read) -> plan.Pace:
     """DeepSpeed's discrete form ``S0 from 0, S1 from T1, ...``: the pool is Sk from step Tk
     on -- a staged pace of ``step`` shapes (stage k jumps from S(k-1) to Sk at Tk)."""
     levels = stmt.levels
     shares = [read_share(level.share, "a share", report) for level in levels]
-    times = [read_time(level.time, "'from'", report, steps, exact=True) for level in levels]
+    times = [read(level.time, "'from'", exact=True) for level in levels]
     ok = None not in shares and None not in times
     if times[0] is not None and times[0] != 0:
         report_error(
@@ -767,7 +872,16 @@ def build_phases(
     objective phases."""
     declared = declared_units(spec, report)
     units: dict[str, plan.Unit] = {}
-    if spec.of_type(ast.DuringStmt):
+    during = spec.of_type(ast.DuringStmt)
+    if during and plan.is_time(steps):
+        report_error(
+            report, E_TIME_UNITS,
+            f"'during' takes shares of a training counted in steps, not of {steps.text()}",
+            during[0], hint="write the phases with 'at' ('at 0 mlm, at 1M words pos'), or "
+            "give the training's length in steps",
+        )  # fmt: skip
+        during = ()
+    if during:
         resolved = _during_phases(spec, declared, family, steps, units, report)
         if resolved is not None:
             ordered = tuple(sorted(units.values(), key=lambda u: u.name))
@@ -776,6 +890,8 @@ def build_phases(
     phases = []
     for stmt in spec.of_type(ast.AtStmt):
         start = read_time(stmt.time, "the step of 'at'", report, steps)
+        if plan.is_time(start) and start.value == 0:
+            start = 0  # no data drawn yet: step 0 in any unit
         weights: dict[str, float] = {}
         for term in stmt.terms:
             found = _term_unit(term, declared, family, report)
@@ -941,30 +1057,52 @@ def _during_phases(spec, declared, family, steps, units, report) -> tuple | None
     return tuple(phases)
 
 
-def _check_phase_times(phases, steps: int, report: Report) -> None:
+def _when(time) -> str:
+    """``step 2000`` or ``5M words``: a phase's start as messages name it."""
+    return time.text() if plan.is_time(time) else f"step {time}"
+
+
+def _check_phase_times(phases, steps: int | plan.Time, report: Report) -> None:
+    """The 'at' times: the first at 0, increasing, in one unit (E076), within training."""
+    if phases and _one_unit([stmt.time for _, stmt, _ in phases], steps, report, "'at'") is None:
+        return
     previous = None
     for start, stmt, _ in phases:
-        if previous is None and start != 0:
+        value = start.value if plan.is_time(start) else start
+        if previous is None and value != 0:
             report_error(
-                report, E_AT_FIRST, f"the first 'at' is at step {start}, not 0", stmt.time,
+                report, E_AT_FIRST, f"the first 'at' is at {_when(start)}, not 0", stmt.time,
                 hint="nothing says what to train before it: start with 'at 0 ...'",
             )  # fmt: skip
-        if previous is not None and start <= previous[0]:
+        if previous is not None and value <= previous[0]:
+            word = "steps" if not plan.is_time(start) else "times"
             report_error(
                 report, E_AT_ORDER,
-                f"'at' steps must increase: step {start} is not after step {previous[0]}",
+                f"'at' {word} must increase: {_when(start)} is not after {_when(previous[2])}",
                 stmt.time, hint=f"the previous 'at' is on line {previous[1].span.line}",
             )  # fmt: skip
-        if start >= steps:
+        if not plan.is_time(start) and not plan.is_time(steps) and start >= steps:
             report_error(
                 report, E_AT_LATE,
                 f"step {start} is never reached: training runs steps 0 to {steps - 1}",
                 stmt.time,
             )  # fmt: skip
-        previous = (start, stmt)
+        elif (
+            plan.is_time(start)
+            and plan.is_time(steps)
+            and start.unit == steps.unit
+            and (start.value >= steps.value)
+        ):
+            report_error(
+                report, E_AT_LATE,
+                f"{start.text()} is never reached: training ends at {steps.text()}", stmt.time,
+            )  # fmt: skip
+        previous = (value, stmt, start)
 
 
-def build_evals(spec: ast.Spec, steps: int, report: Report) -> tuple[plan.EvalSpec, ...]:
+def build_evals(
+    spec: ast.Spec, steps: int | plan.Time, report: Report
+) -> tuple[plan.EvalSpec, ...]:
     evals = []
     seen: dict[str, ast.EvalStmt] = {}
     for stmt in spec.of_type(ast.EvalStmt):
@@ -998,7 +1136,7 @@ def build_evals(spec: ast.Spec, steps: int, report: Report) -> tuple[plan.EvalSp
     return tuple(evals)
 
 
-def build_output(spec: ast.Spec, steps: int, report: Report) -> plan.OutputSpec:
+def build_output(spec: ast.Spec, steps: int | plan.Time, report: Report) -> plan.OutputSpec:
     fields = {}
     for stmt in spec.of_type(ast.LogStmt):
         if stmt.every is not None:
@@ -1007,21 +1145,48 @@ def build_output(spec: ast.Spec, steps: int, report: Report) -> plan.OutputSpec:
             fields["wandb_project"] = read_text(stmt.wandb_project, "the project", report)
     stmt = first(spec, ast.CheckpointStmt)
     if stmt is not None:
-        fields["checkpoint_every"] = read_time(stmt.every, "'checkpoint every'", report, steps,
-                                               minimum=1)  # fmt: skip
+        if stmt.every is not None:
+            fields["checkpoint_every"] = read_time(stmt.every, "'checkpoint every'", report,
+                                                   steps, minimum=1)  # fmt: skip
         if stmt.keep is not None:
             fields["keep"] = read_int(stmt.keep, "'keep'", report)
+        if stmt.at:
+            fields["checkpoint_at"] = _checkpoint_times(stmt.at, steps, report)
+        if stmt.preset is not None:
+            if stmt.preset.value in CHECKPOINT_PRESETS:
+                fields["checkpoint_babylm"] = True
+            else:
+                report_unknown(report, E_CHECKPOINT_PRESET, "checkpoint preset", stmt.preset,
+                               CHECKPOINT_PRESETS)  # fmt: skip
     stmt = first(spec, ast.PushStmt)
     if stmt is not None:
         fields["push_to_hub"] = stmt.repo.value
     return plan.OutputSpec(**{k: v for k, v in fields.items() if v is not None})
 
 
+def _checkpoint_times(numbers, steps, report: Report) -> tuple | None:
+    """``checkpoint at 1M, 2M, 5M words``: increasing times in one unit (steps or data)."""
+    times = [read_time(n, "'checkpoint at'", report, steps, minimum=1) for n in numbers]
+    if None in times:
+        return None
+    values = [t.value if plan.is_time(t) else t for t in times]
+    for i in range(1, len(times)):
+        if values[i] <= values[i - 1]:
+            report_error(
+                report, E_AT_ORDER,
+                f"checkpoint times must increase: {numbers[i].text} is not after "
+                f"{numbers[i - 1].text}", numbers[i],
+            )  # fmt: skip
+            return None
+    return tuple(times)
+
+
 def build_plan(spec: ast.Spec, report: Report) -> plan.Plan:
     """The plan of ``spec``; every wrong value is reported and replaced by its default."""
     train = build_train(spec, report)
     model = build_model(spec, report)
-    units, phases = build_phases(spec, model.family, train.steps, report)
+    total = train.length or train.steps  # what '50%' is a share of
+    units, phases = build_phases(spec, model.family, total, report)
     paces = {stmt.target: stmt for stmt in reversed(spec.of_type(ast.PaceStmt))}
     return plan.Plan(
         model=model,
@@ -1029,11 +1194,11 @@ def build_plan(spec: ast.Spec, report: Report) -> plan.Plan:
         tokenizer=build_tokenizer(spec, report),
         train=train,
         sort=build_sort(spec, report),
-        pace=build_pace(paces.get("data"), train.steps, report),
-        vocab=build_pace(paces.get("vocab"), train.steps, report),
+        pace=build_pace(paces.get("data"), total, report),
+        vocab=build_pace(paces.get("vocab"), total, report),
         vocab_rule=build_vocab_rule(paces.get("vocab"), report),
         units=units,
         phases=phases,
-        evals=build_evals(spec, train.steps, report),
-        output=build_output(spec, train.steps, report),
+        evals=build_evals(spec, total, report),
+        output=build_output(spec, total, report),
     )

@@ -180,6 +180,8 @@ class _ToAst(Transformer):
         )
 
     def _leaf(self, token: Token):
+        if not isinstance(token, Token):  # already a node (a time)
+            return token
         span = self._span(token)
         if token.type == "NUMBER":
             return ast.Number(str(token), span)
@@ -344,8 +346,28 @@ class _ToAst(Transformer):
         return ("wandb_project", self._leaf(children[0]))
 
     def checkpoint(self, meta, children):
-        every, keep = children
-        return ast.CheckpointStmt(self._leaf(every), self._leaf_or_none(keep), self._span(meta))
+        fields = dict(every=None, keep=None, at=(), preset=None)
+        for key, value in children:
+            fields[key] = value  # a repeated option: the last one counts
+        return ast.CheckpointStmt(span=self._span(meta), **fields)
+
+    def checkpoint_every(self, meta, children):
+        return ("every", self._leaf(children[0]))
+
+    def checkpoint_keep(self, meta, children):
+        return ("keep", self._leaf(children[0]))
+
+    def checkpoint_at(self, meta, children):
+        *numbers, unit = children
+        unit = None if unit is None else str(unit)
+        return ("at", tuple(ast.Number(str(n), self._span(n), unit) for n in numbers))
+
+    def checkpoint_preset(self, meta, children):
+        return ("preset", self._leaf(children[0]))
+
+    def time(self, meta, children):
+        number, unit = children
+        return ast.Number(str(number), self._span(meta), None if unit is None else str(unit))
 
     def push(self, meta, children):
         return ast.PushStmt(self._leaf(children[0]), self._span(meta))

@@ -79,6 +79,16 @@ class _Checks:
             return False
         return True
 
+    def time(self, path, value, minimum=1, *, optional=False) -> bool:
+        """Steps (a whole number from ``minimum``) or a :class:`~curriculumc.plan.Time`."""
+        if not plan.is_time(value):
+            return self.whole(path, value, minimum, optional=optional)
+        if not self.choice((*path, "unit"), value.unit, plan.TIME_UNITS):
+            return False
+        if value.unit == "epochs":
+            return self.number((*path, "value"), value.value, positive=minimum > 0)
+        return self.whole((*path, "value"), value.value, min(minimum, 1))
+
     def choice(self, path, value, choices) -> bool:
         if value not in choices:
             self.fail(path, f"must be one of {', '.join(map(str, choices))}, not {_shown(value)}")
@@ -145,11 +155,16 @@ def check_plan(
             c.whole(("tokenizer", "vocab_size"), tok.vocab_size, MIN_BPE_VOCAB)
         elif not tok.path:
             c.fail(("tokenizer", "path"), "a tokenizer of kind 'path' needs a path")
-    steps_ok = c.whole(("train", "steps"), train.steps)
+    if train.length is not None:  # 'train 2M words': steps 0 until resolved
+        steps_ok = c.time(("train", "length"), train.length) and c.whole(
+            ("train", "steps"), train.steps, 0
+        )
+    else:
+        steps_ok = c.whole(("train", "steps"), train.steps)
     for name in ("batch", "seq", "grad_accum"):
         c.whole(("train", name), getattr(train, name))
     c.whole(("train", "seed"), train.seed, 0)
-    c.whole(("train", "warmup"), train.warmup, 0)
+    c.time(("train", "warmup"), train.warmup, 0)
     c.number(("train", "lr"), train.lr, positive=True)
     c.number(("train", "clip"), train.clip)
     c.number(("train", "weight_decay"), train.weight_decay)
@@ -160,7 +175,7 @@ def check_plan(
             if train.batch < train.seq - 2:
                 c.fail(("train", "batch"), f"a budget of {train.batch} tokens cannot hold one "
                        f"example of up to {train.seq - 2} tokens (seq {train.seq} - 2)")  # fmt: skip
-    steps = train.steps if steps_ok else None
+    steps = train.steps if steps_ok and train.length is None else None
     if subject.sort is not None:
         known = registry.scorers()
         for i, term in enumerate(subject.sort.terms):
@@ -179,6 +194,7 @@ def check_plan(
         if ok and pace.end < pace.start:
             c.fail((name, "end"), f"the pool would shrink: end {pace.end} is below start "
                    f"{pace.start}")  # fmt: skip
+        c.choice((name, "unit"), pace.unit, ("steps", *plan.TIME_UNITS))
         c.number((name, "over"), pace.over, positive=True)
         c.number((name, "after"), pace.after)
         if pace.release is not None:
@@ -216,7 +232,25 @@ def check_plan(
     previous = None
     for i, phase in enumerate(subject.phases):
         where = ("phases", i)
-        if not c.whole((*where, "start"), phase.start, 0):
+        if not c.time((*where, "start"), phase.start, 0):
+            continue
+        for unit, weight in phase.objectives:
+            if unit not in names:
+                c.fail((*where, "objectives", unit), "names no unit of the plan")
+            c.number((*where, "objectives", unit), weight, positive=True)
+        if plan.is_time(phase.start):  # its step is known once resolved; one unit, increasing
+            if (
+                previous is not None
+                and plan.is_time(previous)
+                and (previous.unit != phase.start.unit or phase.start.value <= previous.value)
+            ):
+                c.fail((*where, "start"), "phases in data must start later, in one unit: "
+                       f"{phase.start.text()} after {previous.text()}")  # fmt: skip
+            previous = phase.start
+            continue
+        if plan.is_time(previous):
+            c.fail((*where, "start"), f"a phase at step {phase.start} after one at "
+                   f"{previous.text()}: phases start in one unit")  # fmt: skip
             continue
         if previous is None and phase.start != 0:
             c.fail((*where, "start"), f"the first phase starts at step {phase.start}, not 0")
@@ -226,20 +260,20 @@ def check_plan(
         if steps is not None and phase.start >= steps:
             c.fail((*where, "start"), f"step {phase.start} is never reached: training runs "
                    f"steps 0 to {steps - 1}")  # fmt: skip
-        for unit, weight in phase.objectives:
-            if unit not in names:
-                c.fail((*where, "objectives", unit), "names no unit of the plan")
-            c.number((*where, "objectives", unit), weight, positive=True)
         previous = phase.start
     for i, spec in enumerate(subject.evals):
         if spec.path is None:
             c.choice(("evals", i, "name"), spec.name, tuple(registry.EVAL_PRESETS))
         c.choice(("evals", i, "ties"), spec.ties, registry.TIE_RULES)
         c.choice(("evals", i, "pll"), spec.pll, registry.PLL_VARIANTS)
-        c.whole(("evals", i, "every"), spec.every, optional=True)
+        c.time(("evals", i, "every"), spec.every, optional=True)
+        for k, step in enumerate(spec.at_steps):
+            c.whole(("evals", i, "at_steps", k), step)
         c.whole(("evals", i, "limit"), spec.limit, optional=True)
     out = subject.output
     c.whole(("output", "log_every"), out.log_every)
-    c.whole(("output", "checkpoint_every"), out.checkpoint_every, optional=True)
+    c.time(("output", "checkpoint_every"), out.checkpoint_every, optional=True)
+    for k, time in enumerate(out.checkpoint_at):
+        c.time(("output", "checkpoint_at", k), time)
     c.whole(("output", "keep"), out.keep)
     return c.problems

@@ -109,16 +109,16 @@ def _format_schedule(s: Schedule) -> str:
     if s.end:
         out += f" to {s.end.text}"
     if s.after:
-        out += f" after {s.after.text}"
-    out += f" over {s.over.text}"
+        out += f" after {time_text(s.after)}"
+    out += f" over {time_text(s.over)}"
     if s.release:
         out += f" release at {s.release.text}"
     return out
 
 
 def _format_stage(stage: PaceStage) -> str:
-    after = f" after {stage.after.text}" if stage.after else ""
-    return f"then {stage.fn.value} to {stage.end.text}{after} over {stage.over.text}"
+    after = f" after {time_text(stage.after)}" if stage.after else ""
+    return f"then {stage.fn.value} to {stage.end.text}{after} over {time_text(stage.over)}"
 
 
 def _format_setting(s: Setting) -> str:
@@ -151,7 +151,8 @@ def format_statement(stmt: Statement) -> str:
         schedule += "".join(f", {_format_stage(stage)}" for stage in stmt.stages)
         fn = stmt.fn.value
         if stmt.levels:  # the discrete form: 'pace 10% from 0, 30% from 5k'
-            fn = ", ".join(f"{level.share.text} from {level.time.text}" for level in stmt.levels)
+            fn = ", ".join(f"{level.share.text} from {time_text(level.time)}"
+                           for level in stmt.levels)  # fmt: skip
         order = f" by {stmt.order.value}" if stmt.order else ""
         # 'inputs only' is the one rule the DSL writes; the default (inputs and labels)
         # is written by leaving it out
@@ -159,7 +160,7 @@ def format_statement(stmt: Statement) -> str:
         ties = f" ties {stmt.ties.rule.value}" if stmt.ties else ""
         return f"{word} {fn}{schedule}{order}{hides}{ties}"
     if isinstance(stmt, AtStmt):
-        return f"at {stmt.time.text} {format_terms(stmt.terms)}"
+        return f"at {time_text(stmt.time)} {format_terms(stmt.terms)}"
     if isinstance(stmt, DuringStmt):
         return f"during {stmt.start.text}..{stmt.end.text} {format_terms((stmt.term,))}"
     if isinstance(stmt, UnitStmt):
@@ -169,7 +170,7 @@ def format_statement(stmt: Statement) -> str:
     if isinstance(stmt, EvalStmt):
         out = f"eval {format_value(stmt.target)}"
         if stmt.every:
-            out += f" every {stmt.every.text}"
+            out += f" every {time_text(stmt.every)}"
         if stmt.limit:
             out += f" limit {stmt.limit.text}"
         if stmt.at_phases:
@@ -187,11 +188,25 @@ def format_statement(stmt: Statement) -> str:
             parts.append(f"wandb project {format_value(stmt.wandb_project)}")
         return "log " + ", ".join(parts)
     if isinstance(stmt, CheckpointStmt):
-        keep = f" keep {stmt.keep.text}" if stmt.keep else ""
-        return f"checkpoint every {stmt.every.text}{keep}"
+        parts = []
+        if stmt.every:
+            parts.append(f"every {time_text(stmt.every)}")
+        if stmt.keep:
+            parts.append(f"keep {stmt.keep.text}")
+        if stmt.at:
+            unit = stmt.at[-1].unit
+            parts.append("at " + ", ".join(n.text for n in stmt.at) + (f" {unit}" if unit else ""))
+        if stmt.preset:
+            parts.append(stmt.preset.value)
+        return "checkpoint " + " ".join(parts)
     if isinstance(stmt, PushStmt):
         return f"push to hub {format_value(String(stmt.repo.value))}"
     raise TypeError(f"not a statement: {stmt!r}")
+
+
+def time_text(number) -> str:
+    """A time as written: ``10000``, ``50%``, ``2M words``."""
+    return number.text + (f" {number.unit}" if number.unit else "")
 
 
 def format_spec(spec: Spec) -> str:

@@ -35,6 +35,7 @@ W_EVAL_LATE = "W006"
 W_WARMUP = "W007"
 W_UNUSED_UNIT = "W008"
 W_CHECKPOINT_LATE = "W009"
+E_SELF_PACED_TIME = "E077"
 
 SINGLE_STATEMENTS = {
     ast.ModelStmt: "model",
@@ -84,15 +85,28 @@ def _pace_statement(spec: ast.Spec, target: str):
     return None
 
 
+def _length(result: plan.Plan) -> tuple[str, float]:
+    """(the unit of the training's length, the length in it)."""
+    length = result.train.length
+    return ("steps", result.train.steps) if length is None else (length.unit, length.value)
+
+
+def _at(value, unit: str) -> str:
+    return f"step {value}" if unit == "steps" else plan.Time(value, unit).text()
+
+
 def pacing_after_training(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
+    unit, length = _length(result)
     for target, pace in (("data", result.pace), ("vocab", result.vocab)):
-        release = pace.release_step
-        if release is not None and release > result.train.steps:
+        if pace.unit != unit:  # steps against words: known once resolved
+            continue
+        release = pace.release_step if unit == "steps" else pace.release_at
+        if release is not None and release > length:
             word = "pace" if target == "data" else "vocab"
             yield _warning(
                 W_PACE_LATE,
-                f"'{word}' releases everything at step {release}, after training ends "
-                f"(step {result.train.steps})",
+                f"'{word}' releases everything at {_at(release, unit)}, after training ends "
+                f"({_at(length, unit)})",
                 _pace_statement(spec, target),
                 hint="shorten the stages' 'over'"
                 if pace.stages
@@ -158,9 +172,23 @@ def unused_units(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
                            f"'during S%..E% {stmt.name.value}'")  # fmt: skip
 
 
+def _after(time, unit: str, length: float) -> bool:
+    """Whether ``time`` (steps or a Time) is at or after a training of ``length`` in
+    ``unit`` -- when the two count the same thing (else: known once resolved)."""
+    if plan.is_time(time):
+        return time.unit == unit and time.value >= length
+    return unit == "steps" and time >= length
+
+
 def times_after_training(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
+    unit, length = _length(result)
+    if unit != "steps":
+        yield from _data_times_after_training(spec, result, unit, length)
+        return
     steps = result.train.steps
-    if result.train.warmup >= steps:
+    if plan.is_time(result.train.warmup):
+        pass  # a warm-up in data against a length in steps: known once resolved
+    elif result.train.warmup >= steps:
         setting = next(
             (s for t in spec.of_type(ast.TrainStmt) for s in t.settings if s.key.value == "warmup"),
             None,
@@ -172,14 +200,67 @@ def times_after_training(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnost
     for stmt, spec_eval in zip(
         statements, result.evals if len(result.evals) == len(statements) else ()
     ):
-        if spec_eval.every is not None and spec_eval.every > steps:
+        if (
+            spec_eval.every is not None
+            and not plan.is_time(spec_eval.every)
+            and (spec_eval.every > steps)
+        ):
             yield _warning(W_EVAL_LATE, f"'every {spec_eval.every}' is after training ends "
                            f"(step {steps}): only the final evaluation runs", stmt.every)  # fmt: skip
     every = result.output.checkpoint_every
-    if every is not None and every > steps:
+    if every is not None and not plan.is_time(every) and every > steps:
         yield _warning(W_CHECKPOINT_LATE, f"checkpoint every {every} steps is after training "
                        f"ends (step {steps}): only the final checkpoint is saved",
                        first(spec, ast.CheckpointStmt))  # fmt: skip
+
+
+def _data_times_after_training(spec, result, unit, length) -> Iterable[Diagnostic]:
+    """W007/W006/W009 for a training whose length is counted in data."""
+    total = result.train.length
+    if _after(result.train.warmup, unit, length):
+        setting = next(
+            (s for t in spec.of_type(ast.TrainStmt) for s in t.settings if s.key.value == "warmup"),
+            None,
+        )
+        yield _warning(W_WARMUP, f"warmup ({result.train.warmup.text()}) lasts the whole "
+                       f"training ({total.text()})", setting)  # fmt: skip
+    statements = spec.of_type(ast.EvalStmt)
+    for stmt, spec_eval in zip(
+        statements, result.evals if len(result.evals) == len(statements) else ()
+    ):
+        every = spec_eval.every
+        if (
+            every is not None
+            and plan.is_time(every)
+            and every.unit == unit
+            and (every.value > length)
+        ):
+            yield _warning(W_EVAL_LATE, f"'every {every.text()}' is after training ends "
+                           f"({total.text()}): only the final evaluation runs", stmt.every)  # fmt: skip
+    every = result.output.checkpoint_every
+    if every is not None and plan.is_time(every) and every.unit == unit and every.value > length:
+        yield _warning(W_CHECKPOINT_LATE, f"checkpoint every {every.text()} is after training "
+                       f"ends ({total.text()}): only the final checkpoint is saved",
+                       first(spec, ast.CheckpointStmt))  # fmt: skip
+
+
+def data_times_and_self_paced(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
+    """A time counted in data resolves from the draws before training; a self-paced order
+    (``model_ppl``, re-scored by the model being trained) changes them during training."""
+    sort = result.sort
+    if sort is None or not any(t.name == "model_ppl" for t in sort.terms):
+        return
+    if not (result.times() or result.data_paces() or result.output.checkpoint_babylm):
+        return
+    what = result.times()[0][1].text() if result.times() else "a pace counted in data"
+    yield Diagnostic(
+        E_SELF_PACED_TIME,
+        f"{what} cannot be resolved before training: 'model_ppl' re-orders the data as "
+        "the model trains, so what each step draws is not known in advance",
+        first(spec, ast.SortStmt).span,
+        hint="count the times in steps, or sort by a static scorer (reference_ppl scores "
+        "with a saved model, once)",
+    )
 
 
 RULES = (
@@ -189,4 +270,5 @@ RULES = (
     vocabulary_and_pos,
     unused_units,
     times_after_training,
+    data_times_and_self_paced,
 )

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from curriculumc.errors import Diagnostic, did_you_mean
 from curriculumc.lang import ast
-from curriculumc.plan import steps_number
+from curriculumc.plan import TIME_UNITS, Time, steps_number
 
 Report = Callable[[Diagnostic], None]
 
@@ -115,14 +115,39 @@ def read_share(value, what: str, report: Report, *, zero: bool = False) -> float
 
 
 def read_time(
-    value, what: str, report: Report, steps: int, *, minimum: int = 0, exact: bool = False
-) -> int | float | None:
-    """A time in optimizer steps: ``10000``, ``10k`` or ``50%`` of the ``steps`` of training.
+    value, what: str, report: Report, steps: int | Time, *, minimum: int = 0, exact: bool = False
+) -> int | float | Time | None:
+    """A time: optimizer steps (``10000``, ``10k``, ``10000 steps``), data drawn (``2M
+    words``, ``500k tokens``, ``3 epochs``: a :class:`~curriculumc.plan.Time`) or ``50%``
+    of training -- of its ``steps``, or of its length when that is a Time (``train 2M
+    words``: ``50%`` is ``1M words``, exactly).
 
-    A share of training is rounded to whole steps, or with ``exact`` kept exact: ``6.25%``
-    of 300 steps is 18.75 (``share * steps`` in floating point, the seed system's
+    A share of training in steps is rounded to whole steps, or with ``exact`` kept exact:
+    ``6.25%`` of 300 steps is 18.75 (``share * steps`` in floating point, the seed system's
     ``start_percent * total_steps``), stored as an int when whole (pacing's ``after`` and
     ``over``; phases and warm-up stay whole steps)."""
+    unit = getattr(value, "unit", None)
+    if unit is not None and unit != "steps":
+        return _read_data_time(value, what, report, unit, minimum)
+    if isinstance(value, ast.Number) and value.percent and unit is not None:
+        report_error(
+            report, E_TYPE, f"{what}: a share of training takes no unit ({value.text} {unit})",
+            value, hint=f"write {value.text}",
+        )  # fmt: skip
+        return None
+    if isinstance(steps, Time) and isinstance(value, ast.Number) and value.percent:
+        share = value.magnitude
+        if not math.isfinite(share) or not 0 <= share <= 100:
+            report_error(
+                report, E_PERCENT, f"{what} must be a percentage in [0, 100], not {value.text}",
+                value,
+            )  # fmt: skip
+            return None
+        resolved = Time(steps_number(value.share * steps.value), steps.unit)
+        if minimum and resolved.value <= 0:
+            report_error(report, E_RANGE, f"{what} must be more than 0, not {value.text}", value)
+            return None
+        return resolved
     if isinstance(value, ast.Number) and value.percent:
         share = value.magnitude
         if not math.isfinite(share) or not 0 <= share <= 100:
@@ -148,6 +173,18 @@ def read_time(
         )  # fmt: skip
         return None
     return read_int(value, what, report, minimum=minimum)
+
+
+def _read_data_time(value, what: str, report: Report, unit: str, minimum: int) -> Time | None:
+    """``2M words`` / ``500k tokens`` (whole counts) or ``2.5 epochs``."""
+    if unit not in TIME_UNITS:  # the grammar admits only these; a YAML value may not
+        report_unknown(report, E_CHOICE, "time unit", ast.Name(unit, value.span), TIME_UNITS)
+        return None
+    if unit == "epochs":
+        number = read_float(value, what, report, positive=minimum > 0)
+        return None if number is None else Time(number, unit)
+    number = read_int(value, what, report, minimum=min(minimum, 1))
+    return None if number is None else Time(number, unit)
 
 
 def read_text(value, what: str, report: Report) -> str | None:

@@ -133,6 +133,18 @@ def _number(doc, path, value, problems) -> ast.Number | None:
     return None
 
 
+_TIME = re.compile(f"({ast.NUMBER_PATTERN}) +([A-Za-z_][A-Za-z0-9_\\-]*)")
+
+
+def _time(doc, path, value, problems) -> ast.Number | None:
+    """A time: a number (steps), or a string with its unit (``2M words``, ``3 epochs``)."""
+    if isinstance(value, str):
+        match = _TIME.fullmatch(value.strip())
+        if match:
+            return ast.Number(match.group(1), doc.span(path), match.group(match.lastindex))
+    return _number(doc, path, value, problems)
+
+
 def _name_or_path(doc, path, text: str) -> ast.Name | ast.String:
     span = doc.span(path)
     return ast.Name(text, span) if _NAME.fullmatch(text) else ast.String(text, span)
@@ -253,7 +265,7 @@ def _outputs(doc: _Document, data: dict, problems: list) -> list:
             target = ast.String(entry["path"], doc.span(path + ("path",)))
         every = limit = None
         if "every" in entry:
-            every = _number(doc, path + ("every",), entry["every"], problems)
+            every = _time(doc, path + ("every",), entry["every"], problems)
         if "limit" in entry:
             limit = _number(doc, path + ("limit",), entry["limit"], problems)
         rules = {
@@ -274,12 +286,19 @@ def _outputs(doc: _Document, data: dict, problems: list) -> list:
             out.append(ast.LogStmt(every, wandb, doc.span(("log",), True)))
     if "checkpoint" in data:
         entry = data["checkpoint"]
-        every = _number(doc, ("checkpoint", "every"), entry["every"], problems)
-        keep = None
+        every = keep = preset = None
+        if "every" in entry:
+            every = _time(doc, ("checkpoint", "every"), entry["every"], problems)
         if "keep" in entry:
             keep = _number(doc, ("checkpoint", "keep"), entry["keep"], problems)
-        if every is not None:
-            out.append(ast.CheckpointStmt(every, keep, doc.span(("checkpoint",), True)))
+        at = tuple(
+            _time(doc, ("checkpoint", "at", i), value, problems)
+            for i, value in enumerate(entry.get("at") or ())
+        )
+        if "preset" in entry:
+            preset = ast.Name(str(entry["preset"]), doc.span(("checkpoint", "preset")))
+        if None not in at and (every is not None or at or preset is not None):
+            out.append(ast.CheckpointStmt(every, keep, doc.span(("checkpoint",), True), at, preset))
     if "push_to_hub" in data:
         repo = ast.String(data["push_to_hub"], doc.span(("push_to_hub",)))
         out.append(ast.PushStmt(repo, doc.span(("push_to_hub",), True)))
@@ -299,7 +318,7 @@ def _pace(doc, path: tuple, entry: dict, target: str, problems) -> ast.PaceStmt:
         for i, level in enumerate(levels):
             where = path + ("pacing_levels", i)
             share = _number(doc, where + ("share",), level["share"], problems)
-            time = _number(doc, where + ("from",), level["from"], problems)
+            time = _time(doc, where + ("from",), level["from"], problems)
             if share is not None and time is not None:
                 read.append(ast.PaceLevel(share, time, doc.span(where, True)))
         if len(read) == len(levels):
@@ -316,7 +335,8 @@ def _pace(doc, path: tuple, entry: dict, target: str, problems) -> ast.PaceStmt:
     def number(key):
         if key not in kwargs:
             return None
-        return _number(doc, where + (key,), kwargs[key], problems)
+        read = _time if key in ("num_steps", "after_steps") else _number
+        return read(doc, where + (key,), kwargs[key], problems)
 
     start, over = number("start_percent"), number("num_steps")
     if start is None or over is None:
@@ -334,10 +354,10 @@ def _pace(doc, path: tuple, entry: dict, target: str, problems) -> ast.PaceStmt:
         at = where + ("stages", i)
         stage_fn = ast.Name(stage["pacing_fn"], doc.span(at + ("pacing_fn",)))
         end = _number(doc, at + ("to_percent",), stage["to_percent"], problems)
-        over = _number(doc, at + ("num_steps",), stage["num_steps"], problems)
+        over = _time(doc, at + ("num_steps",), stage["num_steps"], problems)
         after = None
         if "after_steps" in stage:
-            after = _number(doc, at + ("after_steps",), stage["after_steps"], problems)
+            after = _time(doc, at + ("after_steps",), stage["after_steps"], problems)
         if end is None or over is None:
             return ast.PaceStmt(target, fn, None, ties, span, **vocab_rule)
         stages.append(ast.PaceStage(stage_fn, end, over, after, doc.span(at, True)))
@@ -408,7 +428,9 @@ def _structured(doc: _Document, block: dict, problems: list) -> list:
         out.append(_pace(doc, path, block, "data", problems))
     for key, value in (block.get("steps") or {}).items():
         where = path + ("steps", key)
-        time = ast.Number(key, doc.span(where, True))
+        written = _TIME.fullmatch(str(key).strip())  # '1M words': a time in data
+        time = ast.Number(written.group(1), doc.span(where, True), written.group(written.lastindex)) if (
+            written) else ast.Number(key, doc.span(where, True))  # fmt: skip
         terms = _fragment(doc, where, value, "terms", problems)
         if terms:
             key_span = doc.span(where, True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from curriculumc import pos_tags, registry
 from curriculumc.lang.builder import canonical_unit_name
 from curriculumc.lang.printer import call_text, percent_text
-from curriculumc.plan import EvalSpec, Pace, Plan, ScorerTerm, Unit
+from curriculumc.plan import EvalSpec, Pace, Plan, Resolved, ScorerTerm, Time, Unit
 
 LABEL_WIDTH = 14  # "  objectives" plus two spaces: values line up in one column
 MAX_LISTED_EVALS = 5  # longer lists are shortened to "a, b, ..., z (n times)"
@@ -77,10 +77,13 @@ def segments(plan: Plan) -> tuple[Segment, ...]:
     )
 
 
-def explain(plan: Plan, *, width: int = 80) -> str:
+def explain(plan: Plan, *, width: int = 80, times: tuple[Resolved, ...] | None = None) -> str:
     """The plan's timeline in words, wrapped at ``width`` columns (no colour).
 
-    Takes a compiled :class:`Plan`; returns the text, ending without a newline.
+    Takes a compiled :class:`Plan` -- or one resolved against its data (:meth:`Plan.
+    resolve`) with how its times in data resolved (``times``). A plan that counts times in
+    data and is not resolved is explained up to those times: each is listed with what it
+    will resolve to once the data is known. Returns the text, ending without a newline.
     Raises ``ValueError`` when ``width`` is too small to lay the text out (< 40).
     """
     if width < 40:
@@ -89,6 +92,13 @@ def explain(plan: Plan, *, width: int = 80) -> str:
     # a row None = a blank line
     rows: list[tuple[str | None, str] | None] = []
     rows += _header(plan)
+    if plan.needs_data_clock:
+        rows.append(None)
+        rows += _unresolved_rows(plan)
+        return "\n".join(_layout(rows, width))
+    if times:
+        rows.append(None)
+        rows += _resolved_rows(times)
     for segment in segments(plan):
         rows.append(None)
         rows.append((None, _segment_title(plan, segment)))
@@ -99,6 +109,47 @@ def explain(plan: Plan, *, width: int = 80) -> str:
 
 
 # --- the parts -------------------------------------------------------------------------
+
+
+def _unresolved_rows(plan: Plan) -> list[tuple[str | None, str]]:
+    """What a plan that counts times in data will resolve, before the data is known."""
+    rows: list[tuple[str | None, str]] = [(None, "Times counted in data")]
+    written = [
+        text + (" (1M, 2M, ... 10M, 20M, ... 100M, 200M, ... 1B words, up to the training's "
+                "length)" if text == "checkpoint babylm" else "")
+        for text in plan.data_time_texts()
+    ]  # fmt: skip
+    label = "written"
+    for text in written:
+        rows.append((label, text))
+        label = ""
+    rows.append(("resolves to", "the first step by which the run has drawn that many words "
+                 "or tokens (as the trainer counts them seen) or examples (an epoch: as many "
+                 "as the corpus has); a pace in data reads what was drawn before each step"))  # fmt: skip
+    rows.append(("", "the sampler's draws are a pure function of the seed, the plan and the "
+                 "data, so every time resolves before training, the same in every run: "
+                 "`curriculumc explain --resolve` (prepares the data) and `curriculumc "
+                 "simulate` show the steps; `run` records them in times.json"))  # fmt: skip
+    return rows
+
+
+def _resolved_rows(times: tuple[Resolved, ...]) -> list[tuple[str | None, str]]:
+    """How each time counted in data resolved (the steps the rest of the text uses)."""
+    rows: list[tuple[str | None, str]] = [(None, "Times counted in data, resolved")]
+    label = "resolved"
+    for entry in times:
+        text = f"{entry.what} {entry.time.text()}"
+        if entry.step is None:
+            text += ": not reached within training"
+        else:
+            drawn = dict(entry.drawn)
+            unit = "examples" if entry.time.unit == "epochs" else entry.time.unit
+            name = f" = {entry.name}" if entry.name else ""
+            text += (f" → step {_steps(entry.step)}{name} ({_steps(drawn.get(unit, 0))} "
+                     f"{unit} drawn by then)")  # fmt: skip
+        rows.append((label, text))
+        label = ""
+    return rows
 
 
 def _header(plan: Plan) -> list[tuple[str, str]]:
@@ -322,6 +373,8 @@ def _pace_text(pace: Pace, what: str, steps: int = 0) -> str:
     if pace.fn == "none":
         whole = "all data" if what == "data" else "the full vocabulary"
         return f"none: {whole} from the start"
+    if pace.unit != "steps":
+        return _data_pace_text(pace)
     if pace.stages:
         return _stages_text(pace)
     return _stage_text(pace, steps)
@@ -344,6 +397,23 @@ def _stages_text(pace: Pace) -> str:
             f"{_steps(begins + over)}"
         )
     return "; ".join(parts)
+
+
+def _data_pace_text(pace: Pace) -> str:
+    """A pace counted in data drawn (``pace root from 10% over 1M words``)."""
+
+    def at(value: float) -> str:
+        return Time(value, pace.unit).text()
+
+    parts = []
+    for number, (fn, start, end, begins, over) in enumerate(pace.stage_spans(), start=1):
+        lead = f"stage {number}: " if pace.stages else ""
+        parts.append(f"{lead}{fn} from {_pct(start)} to {_pct(end)} over {at(over)} drawn"
+                     + (f", starting at {at(begins)}" if begins else ""))  # fmt: skip
+    release = pace.release_at
+    if release is not None and pace.release is not None and pace.release < 1.0:
+        parts[-1] += f", released at {at(release)} ({_pct(pace.release)})"
+    return "; ".join(parts) + f" (a function of the {pace.unit} drawn before each step)"
 
 
 def _stage_text(pace: Pace, steps: int) -> str:
@@ -473,7 +543,9 @@ def _eval_text(plan: Plan, spec: EvalSpec, segment: Segment) -> str:
     steps = plan.evaluation_steps(spec, segment.start, segment.end)
     if not steps:
         return ""
-    return f"{spec.name} at {_step_list(steps)}"
+    items = registry.eval_items(spec).short()
+    times = f"{len(steps)} × " if len(steps) > 1 else ""
+    return f"{spec.name} at {_step_list(steps)} ({times}{items})"
 
 
 def _step_list(steps: list[int]) -> str:
@@ -523,6 +595,9 @@ def _totals(plan: Plan) -> list[tuple[str, str]]:
         how = []
         if spec.every:
             how.append(f"every {_steps(spec.every)} steps")
+        before_end = [s for s in spec.at_steps if s < plan.train.steps]
+        if before_end:  # a resolved plan's times in data (listed above, "resolved")
+            how.append(f"at {_step_list(before_end)}")
         if spec.at_phases:
             how.append("at phase boundaries")
         how.append("at the end")
@@ -530,12 +605,39 @@ def _totals(plan: Plan) -> list[tuple[str, str]]:
         count = f"{len(runs)} evaluation{'s' * (len(runs) != 1)}"
         when = " and ".join(how)  # at most three parts: every N, at phases, at the end
         rows.append(("", f"{spec.name}{where} {when}: {count}"))
+        rows.append(("", _eval_cost_text(spec, len(runs))))
         if spec.name != "ppl" and (spec.ties, spec.pll) != ("strict", "pll"):
             rules = {"strict": "a tie counts wrong", "babylm": "a tie counts right, as the "
                      "official BabyLM pipeline counts it"}  # fmt: skip
             rows.append(("", f"{spec.name}: headline accuracy with ties {spec.ties} "
                          f"({rules[spec.ties]}; results carry both), PLL {spec.pll}"))  # fmt: skip
+    if any(registry.eval_items(spec).unit == "pairs" for spec in plan.evals):
+        rows.append(("", _scoring_cost_text(plan)))
     return rows
+
+
+def _eval_cost_text(spec: EvalSpec, runs: int) -> str:
+    """What the runs of one evaluation score (:func:`curriculumc.registry.eval_items`):
+    items a run, then items and sentences in all."""
+    items = registry.eval_items(spec)
+    text = f"{spec.name}: each run {items.text()}"
+    if items.at_most is None:
+        return text + " (how many is in the data)"
+    bound = "" if items.exact else "up to "
+    total = f"{bound}{runs * items.at_most:,} {items.unit}"
+    if items.unit == "pairs":
+        total += f", {runs * items.sentences:,} sentences scored"
+    return f"{text}; in all {total}"
+
+
+def _scoring_cost_text(plan: Plan) -> str:
+    """What scoring a sentence costs: the count of forwards is the plan's family's."""
+    if plan.model.family == "masked":
+        return (
+            "scoring: 2 sentences a pair; the masked model's pseudo-log-likelihood is one "
+            "forward per token of each sentence (10 for a 10-token sentence)"
+        )
+    return "scoring: 2 sentences a pair; the causal model reads each in one forward"
 
 
 # --- formatting ------------------------------------------------------------------------

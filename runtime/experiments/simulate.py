@@ -5,7 +5,7 @@ step of the schedule and aggregates what was drawn: words seen (against the Baby
 budgets), unique examples seen, how often each difficulty decile was drawn in each tenth
 of training, each source's share over time, and the step at which every example had been
 seen. :func:`simulate_plan` adds the scoring; :func:`render_table` and :func:`save_figure`
-show the result.
+show the result, :func:`evaluation_summary` what the plan's evaluations will score.
 
 A curriculum and its matched control (``--control random``): :func:`simulate_pair`
 simulates both, :func:`exposure_gap` sets their figures side by side
@@ -18,15 +18,17 @@ imported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from curriculumc import registry
 from curriculumc.errors import CurriculumError
 from curriculumc.files import save_figure as save_atomically
 from curriculumc.plan import Plan, batch_text
 from curriculumc.runtime.data.tokenized import TokenizedCorpus
+from curriculumc.runtime.ordering.clock import resolution_lines, resolve_plan
 from curriculumc.runtime.ordering.order import initial_order
 from curriculumc.runtime.ordering.sampler import CurriculumSampler
 from curriculumc.runtime.ordering.scorers.model_ppl import is_self_paced
@@ -104,6 +106,10 @@ class Exposure:
     longest_tokens: int = 0
     exact: bool = True
     truncation: dict = field(default_factory=dict)
+    #: how the plan's times counted in data resolved (``Plan.resolve``; empty: none)
+    times: tuple = ()
+    #: the plan simulated: in steps, resolved against the corpus when it counted times in data
+    plan: Plan | None = field(default=None, repr=False, compare=False)
 
     @property
     def tokens_per_step(self) -> float:
@@ -160,6 +166,7 @@ class Exposure:
             "longest_tokens": self.longest_tokens,
             "exact": self.exact,
             "truncation": dict(self.truncation),
+            "times": [entry.to_dict() for entry in self.times],
         }
 
 
@@ -313,18 +320,22 @@ def simulate_plan(
     plan: Plan, corpus: TokenizedCorpus, *, cache_dir: Path | str | None = None, bins: int = 50
 ) -> Exposure:
     """Score ``corpus`` by the plan's sort and simulate its whole schedule (a self-paced
-    sort with the stand-in order of :func:`initial_order`, marked ``exact=False``)."""
+    sort with the stand-in order of :func:`initial_order`, marked ``exact=False``); a plan
+    that counts times in data is first resolved against ``corpus`` (its notes say how)."""
     start = initial_order(plan, corpus, cache_dir=cache_dir, without_model=True)
-    return exposure(
+    # times counted in data (train 2M words, at 5M words, ...) resolved as a run resolves them
+    plan, times = resolve_plan(plan, corpus, start.order, keys=start.keys)
+    result = exposure(
         plan,
         corpus,
         start.order,
         keys=start.keys,
         bins=bins,
         sort=start.described,
-        notes=start.notes,
+        notes=(*start.notes, *resolution_lines(times)),
         exact=not (start.stand_in or is_self_paced(plan.sort)),
     )
+    return replace(result, times=times, plan=plan)
 
 
 # --- a curriculum and its matched control ----------------------------------------------
@@ -590,11 +601,56 @@ def check_control_exposure(
         return f"note: the exposure of {what} was not checked ({type(exc).__name__}: {exc})"
 
 
+# --- what the evaluations will cost ------------------------------------------------------
+
+
+def evaluation_summary(plan: Plan) -> list[dict]:
+    """Each of ``plan``'s evaluations: the steps after which it runs
+    (:meth:`Plan.evaluation_steps`, the trainer's own), what one run scores
+    (:func:`curriculumc.registry.eval_items`: pairs or texts, at most) and all runs
+    together; ``sentences_at_most`` counts 2 a pair (each scored with one forward per
+    token by a masked model's PLL, one forward by a causal model). ``None``: only the data
+    knows. JSON-able (``simulate --json`` writes it as ``evaluations``)."""
+    out = []
+    for spec in plan.evals:
+        steps = plan.evaluation_steps(spec)
+        items = registry.eval_items(spec)
+        each = items.at_most
+        out.append(
+            {
+                "name": spec.name,
+                "path": spec.path,
+                "runs": len(steps),
+                "steps": steps,
+                "unit": items.unit,
+                "per_run": items.text(),
+                "per_run_at_most": each,
+                "exact": items.exact,
+                "items_at_most": None if each is None else len(steps) * each,
+                "sentences_at_most": None if each is None else len(steps) * items.sentences,
+            }
+        )
+    return out
+
+
+def _evaluation_text(entry: dict) -> str:
+    runs = entry["runs"]
+    text = f"{runs} run{'s' * (runs != 1)} of {entry['per_run']}"
+    if entry["items_at_most"] is None:
+        return text + " (how many is in the data)"
+    bound = "" if entry["exact"] else "up to "
+    text += f"; in all {bound}{entry['items_at_most']:,} {entry['unit']}"
+    if entry["unit"] == "pairs":
+        text += f", {entry['sentences_at_most']:,} sentences"
+    return text
+
+
 # --- showing the result ----------------------------------------------------------------
 
 
-def render_table(result: Exposure):
-    """A rich renderable (a Group of tables) summarising ``result``."""
+def render_table(result: Exposure, evaluations: list[dict] | tuple = ()):
+    """A rich renderable (a Group of tables) summarising ``result``; ``evaluations``
+    (:func:`evaluation_summary`) adds a row per evaluation: its runs and pairs."""
     from rich.console import Group
     from rich.table import Table
 
@@ -658,6 +714,8 @@ def render_table(result: Exposure):
     )
     if result.floor_steps:
         summary.add_row("steps with pool raised to one batch", f"{result.floor_steps:,}")
+    for entry in evaluations:
+        summary.add_row(f"eval {entry['name']}", _evaluation_text(entry))
 
     deciles = Table(title="draws per difficulty decile (rows) and tenth of training (columns), %")
     deciles.add_column("decile")

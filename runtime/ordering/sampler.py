@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import threading
+from array import array
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -274,6 +275,14 @@ class CurriculumSampler:
     ``paced=False`` releases everything whatever the pacing (``model_ppl`` before its
     first score).
 
+    A pace counted in data (``pace root over 50M words``: ``plan.pace.unit`` is words,
+    tokens or epochs) reads what the run has drawn before the step: the sampler keeps
+    those totals as it draws (:meth:`drawn_before`; ``words`` and ``tokens`` per example,
+    indexed by example id, as the trainer counts them seen), so the pool of step ``t`` is a
+    function of the draws of steps ``0 .. t - 1`` -- still a pure function of (seed, step,
+    plan, data). ``track=True`` keeps the totals for any pace (what a clock is made of:
+    :func:`curriculumc.runtime.ordering.clock.draw_clock`).
+
     Raises :class:`CurriculumError` E361 when the corpus is smaller than one batch.
     """
 
@@ -286,6 +295,8 @@ class CurriculumSampler:
         keys: np.ndarray | None = None,
         start_step: int = 0,
         paced: bool = True,
+        words: np.ndarray | None = None,
+        track: bool = False,
     ):
         self.plan = plan
         self.order = np.asarray(order, dtype=np.int64)
@@ -335,6 +346,16 @@ class CurriculumSampler:
             keys = np.asarray(keys, dtype=np.float64)
             self.sorted_keys = keys[~np.isnan(keys)]
         self._stream: _Stream | None = None
+        self.clocked = plan.pace.fn != "none" and plan.pace.unit != "steps"
+        self._totals: tuple[array, array, array] | None = None
+        if self.clocked or track:
+            if words is None or tokens is None:
+                raise ValueError("a pace counted in data needs the examples' words and tokens")
+            if self.start_step:
+                raise ValueError("a pace counted in data draws one stream from step 0")
+            self._words_at = np.asarray(words, dtype=np.int64)[self.order]  # by position
+            self._tokens_at = np.asarray(tokens, dtype=np.int64)[self.order]
+            self._totals = (array("q", [0]), array("q", [0]), array("q", [0]))
 
     @property
     def batch_size(self) -> int | None:
@@ -349,7 +370,11 @@ class CurriculumSampler:
         n = len(self.order)
         if not self.paced:
             return n
-        fraction = self.plan.data_fraction(step)
+        if self.clocked:
+            pace = self.plan.pace
+            fraction = pace.fraction(self._reading(pace.unit, step))
+        else:
+            fraction = self.plan.data_fraction(step)
         if fraction >= 1.0:
             return n
         if self.sorted_keys is not None:
@@ -359,6 +384,42 @@ class CurriculumSampler:
     def pool_size(self, step: int) -> int:
         """How many of the easiest examples may be drawn at ``step``."""
         return max(self.released(step), self.minimum_pool)
+
+    def drawn_before(self, step: int) -> tuple[int, int, int]:
+        """(examples, words, tokens) drawn by steps ``0 .. step - 1`` (draws them if need
+        be); needs ``track`` or a pace counted in data."""
+        if self._totals is None:
+            raise ValueError("this sampler keeps no totals (track=True keeps them)")
+        examples, words, tokens = self._totals
+        while len(examples) <= step:  # draw the steps not yet drawn, in order
+            self.positions(len(examples) - 1)
+        return examples[step], words[step], tokens[step]
+
+    def clock(self, steps: int):
+        """The :class:`curriculumc.plan.Clock` of the first ``steps`` steps: the totals drawn
+        before each step ``0 .. steps`` (draws them if need be; needs ``track``)."""
+        from curriculumc.plan import Clock
+
+        self.drawn_before(steps)
+        return Clock(*(np.frombuffer(a, dtype=np.int64)[: steps + 1].copy() for a in self._totals),
+                     len(self.order))  # fmt: skip
+
+    def _reading(self, unit: str, step: int) -> float:
+        examples, words, tokens = self.drawn_before(step)
+        if unit == "words":
+            return words
+        if unit == "tokens":
+            return tokens
+        return examples / len(self.order)  # epochs
+
+    def _count(self, step: int, positions: np.ndarray) -> None:
+        """Add the draws of ``step`` to the totals (once, in step order)."""
+        if self._totals is None or len(self._totals[0]) != step + 1:
+            return
+        examples, words, tokens = self._totals
+        examples.append(examples[-1] + len(positions))
+        words.append(words[-1] + int(self._words_at[positions].sum()))
+        tokens.append(tokens[-1] + int(self._tokens_at[positions].sum()))
 
     def floor_applied(self, step: int) -> bool:
         """True when the paced pool was smaller than one step needs and was raised."""
@@ -396,7 +457,12 @@ class CurriculumSampler:
         """The sampler of ``plan`` over ``corpus`` (a TokenizedCorpus) in ``order``, with
         the examples' tokens of text (:meth:`text_tokens` at the plan's
         ``seq``) for a token budget; ``options`` as for the constructor."""
-        tokens = corpus.text_tokens(plan.train.seq) if plan.train.batch_unit == "tokens" else None
+        seq = plan.train.seq
+        clocked = plan.pace.fn != "none" and plan.pace.unit != "steps"
+        if clocked or options.get("track"):
+            options.setdefault("words", corpus.text_words(seq))
+            return cls(plan, order, tokens=corpus.text_tokens(seq), **options)
+        tokens = corpus.text_tokens(seq) if plan.train.batch_unit == "tokens" else None
         return cls(plan, order, tokens=tokens, **options)
 
     # --- drawing -----------------------------------------------------------------------
@@ -426,6 +492,15 @@ class CurriculumSampler:
 
     def _fresh(self, step: int) -> np.ndarray:
         """``sampling: replacement``: the step's batch drawn afresh from the pool."""
+        if self._totals is not None:  # the totals before ``step`` need the steps before it
+            while len(self._totals[0]) <= step:
+                earlier = len(self._totals[0]) - 1
+                self._count(earlier, self._fresh_draw(earlier))
+        drawn = self._fresh_draw(step)
+        self._count(step, drawn)
+        return drawn
+
+    def _fresh_draw(self, step: int) -> np.ndarray:
         tokens = self.tokens
         pool = self.pool_size(step)
         drawn, _ = self._draw(step, pool, 0, _REPLACEMENT_STREAM, lambda c: tokens[c])
@@ -463,3 +538,4 @@ class CurriculumSampler:
         stream.rejoin()
         stream.step = step + 1
         stream.last, stream.last_epochs = np.concatenate(parts), np.concatenate(epochs)
+        self._count(step, stream.last)

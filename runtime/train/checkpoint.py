@@ -350,12 +350,14 @@ def newest_intact(
     return None, skipped
 
 
-def prune(checkpoints: Path, keep: int) -> list[Path]:
+def prune(checkpoints: Path, keep: int, *, milestones=()) -> list[Path]:
     """Delete all but the newest ``keep`` step folders -- keeping also the newest *good*
-    one (:func:`is_good`), so that a diverging run always has one to go back to. Returns
-    what was deleted."""
+    one (:func:`is_good`), so that a diverging run always has one to go back to, and every
+    milestone (the steps of ``checkpoint at`` / ``checkpoint babylm``, never pruned).
+    Returns what was deleted."""
     removed = []
-    folders = step_folders(checkpoints)
+    kept_steps = set(milestones)
+    folders = [entry for entry in step_folders(checkpoints) if entry[0] not in kept_steps]
     doomed = folders[: max(0, len(folders) - max(keep, 1))]
     kept = folders[len(doomed) :]
     if doomed and not any(is_good(p) for _, p in kept):

@@ -56,6 +56,9 @@ class EvalCost:
     tokens: float
     seconds: float
     unit: str = "pairs"
+    #: False: the inputs could not be read here; ``items`` is the plan's bound
+    #: (:func:`curriculumc.registry.eval_items`) and nothing is timed
+    measured: bool = True
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,8 @@ def eval_cost(
     """One evaluation that runs ``runs`` times over ``items`` pairs (``sentences``
     sentences, lengths like ``sample_lengths``)."""
     tokens = scaled_tokens(sample_lengths, sentences, family)
-    return EvalCost(name, runs, items, tokens, runs * eval_seconds(calibration, tokens), unit)
+    seconds = runs * eval_seconds(calibration, tokens)
+    return EvalCost(name, runs, items, tokens, seconds, unit, measured=bool(sample_lengths))
 
 
 def forwards_by_steps(plan, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -165,6 +169,12 @@ def estimate_lines(estimate: Estimate, calibration: Calibration) -> list[str]:
         f"{1000 * calibration.step_s:.0f} ms a step measured on {calibration.device})"
     ]
     for e in estimate.evals:
+        if not e.measured:
+            lines.append(
+                f"estimated: eval {e.name} not timed, its inputs cannot be read here "
+                f"({e.runs} run(s) x up to {e.items:,} {e.unit}, as the plan says)"
+            )
+            continue
         lines.append(
             f"estimated: eval {e.name} {format_seconds(e.seconds)} ({e.runs} run(s) x "
             f"{e.items:,} {e.unit}, {format_seconds(e.seconds / max(1, e.runs))} each)"
@@ -178,7 +188,8 @@ def estimate_lines(estimate: Estimate, calibration: Calibration) -> list[str]:
         lines.append(
             f"warning: evaluation (~{format_seconds(estimate.eval_s)}) is estimated to take "
             f"longer than training (~{format_seconds(estimate.train_s)}); evaluate less often "
-            "(`every`), or on fewer pairs (`limit N` keeps N per paradigm)"
+            "(`every`), or on fewer pairs (`limit N` keeps N per paradigm; `eval.limit=N` "
+            "on the command line)"
         )
     return lines
 
@@ -265,7 +276,11 @@ def eval_sizes(
     """Each of ``plan``'s evaluations that runs in steps ``(start, end]``
     (``Plan.evaluation_steps``): how often, and the pairs (``limit`` per paradigm) or
     texts it reads, their lengths measured with the run's ``tokenizer``. An evaluation
-    whose inputs cannot be read is left out (the trainer's input check reports it)."""
+    whose inputs cannot be read is counted as the plan bounds it
+    (:func:`curriculumc.registry.eval_items`, as ``explain`` and ``simulate`` count it), with
+    no lengths (not timed), or left out when the plan does not bound it (the trainer's
+    input check reports it)."""
+    from curriculumc import registry
     from curriculumc.runtime.evaluate.evaluation import pair_source
     from curriculumc.runtime.evaluate.minimal_pairs import load_pairs
 
@@ -275,10 +290,11 @@ def eval_sizes(
         runs = len(plan.evaluation_steps(spec, start, end))
         if not runs:
             continue
+        planned = registry.eval_items(spec)
         try:
             if spec.name == "ppl":
                 texts = list(dev_texts or ())
-                texts = texts[: spec.limit] if spec.limit else texts
+                texts = texts[: spec.limit] if spec.limit else texts  # as run_eval reads them
                 items, unit = len(texts), "texts"
             else:
                 source = pair_source(spec, data=plan.data, cache_dir=cache_dir)
@@ -288,6 +304,10 @@ def eval_sizes(
             sample = spread_sample(texts)
             lengths = measured_lengths(tokenizer, sample, family)
         except Exception:  # noqa: BLE001 - reported by the trainer's own input check
+            if planned.sentences:
+                sizes.append(
+                    EvalSize(spec.name, runs, planned.at_most, planned.sentences, (), planned.unit)
+                )
             continue
         name = spec.name
         sizes.append(EvalSize(name, runs, items, len(texts), lengths, unit, sample))

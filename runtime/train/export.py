@@ -45,22 +45,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from curriculumc.files import write_atomic
+from curriculumc.plan import BABYLM_MILESTONES, REVISION_PREFIX, revision_name
 from curriculumc.runtime.train import checkpoint as ckpt
-from curriculumc.runtime.train.run_folder import FINAL_DIR, STATE_FILE, RunFolder
+from curriculumc.runtime.train.run_folder import FINAL_DIR, STATE_FILE, RunFolder, read_times
 
-#: BabyLM's checkpoint word counts: every 1M to 10M, every 10M to 100M, every 100M to 1B
-MILLION = 1_000_000
-MILESTONES = tuple(
-    sorted(
-        {i * MILLION for i in range(1, 11)}
-        | {i * 10 * MILLION for i in range(1, 11)}
-        | {i * 100 * MILLION for i in range(1, 11)}
-    )
-)
+#: BabyLM's checkpoint word counts (every 1M to 10M, every 10M to 100M, every 100M to 1B):
+#: the plan's, which ``checkpoint babylm`` resolves
+MILESTONES = BABYLM_MILESTONES
 #: how far past a milestone a checkpoint may be and still carry its name (a share of it)
 OVERSHOOT = 0.01
 MAIN = "main"
-REVISION_PREFIX = "chck_"
 HUB_DIR = "hub"
 EXPORT_FILE = "export.json"
 LOCAL_ORG = "local"  # the hub cache's owner when the plan has no `push to hub org/name`
@@ -75,11 +69,7 @@ class ExportError(Exception):
 BACKENDS = {"masked": "mlm", "causal": "causal"}
 
 
-def milestone_name(words: int) -> str:
-    """``chck_<n>M`` for a whole number of millions of words, else ``chck_<words>``."""
-    if words > 0 and words % MILLION == 0:
-        return f"{REVISION_PREFIX}{words // MILLION}M"
-    return f"{REVISION_PREFIX}{words}"
+milestone_name = revision_name  # chck_<n>M, else chck_<words> (the plan's one rule)
 
 
 @dataclass(frozen=True)
@@ -94,17 +84,38 @@ class Revision:
     why: str
 
 
-def name_checkpoints(checkpoints: list[tuple[int, int, str]]) -> list[Revision]:
+def resolved_names(run_dir: Path) -> dict[int, tuple[str, int]]:
+    """``{step: (revision name, words)}`` of the checkpoints a run's plan asked for at word
+    counts, as its ``times.json`` recorded them (empty without one)."""
+    record = read_times(RunFolder(Path(run_dir))) or {}
+    return {
+        int(t["step"]): (t["name"], int(t["value"]))
+        for t in record.get("times", ())
+        if t.get("name") and t.get("step") is not None and t.get("unit") == "words"
+    }
+
+
+def name_checkpoints(
+    checkpoints: list[tuple[int, int, str]], resolved: dict[int, tuple[str, int]] | None = None
+) -> list[Revision]:
     """Revision names for ``(step, words_seen, source)`` checkpoints (the final model's
-    ``source`` is ``final``): see the module docstring. Pure; sorted by step, ``main`` last."""
+    ``source`` is ``final``): see the module docstring. ``resolved``: ``{step: (name,
+    words)}`` of the checkpoints the plan asked for at word counts (``checkpoint babylm``,
+    ``checkpoint at 1M words``; the run's ``times.json``) -- each the first step to reach
+    its count, named so. Pure; sorted by step, ``main`` last."""
     revisions: list[Revision] = []
     taken: set[int] = set()
     reached = 0  # the most words an earlier checkpoint had seen
+    resolved = resolved or {}
     for step, words, source in sorted(checkpoints, key=lambda c: (c[0], c[2] == FINAL_DIR)):
         passed = [m for m in MILESTONES if m <= words]
         milestone = passed[-1] if passed else None
         named = None
-        if milestone is None:
+        if step in resolved and resolved[step][1] not in taken:
+            named, milestone = resolved[step]
+            why = (f"the first step to reach {milestone:,} words (+{words - milestone:,}), "
+                   "resolved before training (times.json)")  # fmt: skip
+        elif milestone is None:
             why = f"below the first milestone ({MILESTONES[0]:,} words): exact count"
         elif milestone <= reached or milestone in taken:
             why = f"an earlier checkpoint already reached {milestone_name(milestone)}: exact count"
@@ -245,7 +256,7 @@ def export_babylm(
         raise ExportError(f"{out_dir} exists and is not empty (give another -o, or --force)")
     by_source = {str(path): path for _, _, path in found}
     revisions = name_checkpoints([(s, w, FINAL_DIR if p.name == FINAL_DIR else str(p))
-                                  for s, w, p in found])  # fmt: skip
+                                  for s, w, p in found], resolved_names(run_dir))  # fmt: skip
     sources = {FINAL_DIR: next((p for p in by_source.values() if p.name == FINAL_DIR), None)}
     backend = backend_of(found[-1][2])
 

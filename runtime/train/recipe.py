@@ -4,8 +4,9 @@ In torchtune's shape -- :meth:`Recipe.setup`, :meth:`Recipe.train`, :meth:`Recip
 :meth:`Recipe.cleanup` -- and :func:`run`, which calls them in that order::
 
     setup    processes (torchrun), the run folder (locked: one process trains a folder at
-             a time; resume or refuse, plan.json, spec, timeline.png), the data (prepared once, rank 0 first), the initial order,
-             the held-out texts, the Trainer
+             a time; resume or refuse, plan.json, spec, timeline.png), the data (prepared
+             once, rank 0 first), the initial order, times counted in data resolved to
+             steps (``times.json``), the held-out texts, the Trainer
     train    Trainer.train(): the loop, evaluations, checkpoints
     save     a stopped run (--stop-after, SIGTERM/SIGINT) keeps a checkpoint to resume from
     cleanup  logs, progress display, the process group
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from curriculumc import registry
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import Plan
 from curriculumc.runtime.data.prepare import (
@@ -38,6 +40,11 @@ from curriculumc.runtime.data.prepare import (
     prepare_data,
 )
 from curriculumc.runtime.data.progress import DataProgress
+from curriculumc.runtime.ordering.clock import (
+    resolution_lines,
+    resolution_record,
+    resolve_plan,
+)
 from curriculumc.runtime.ordering.order import initial_order
 from curriculumc.runtime.ordering.scorers.reference_ppl import example_texts
 from curriculumc.runtime.train import checkpoint as ckpt
@@ -99,7 +106,9 @@ class Recipe:
     """One run of ``plan`` as ``request`` asks (see the module docstring)."""
 
     def __init__(self, plan: Plan, request: RunRequest):
-        self.plan = plan
+        self.plan = plan  # as compiled; resolved against the data in setup (times in words)
+        self.written = plan
+        self.resolution: tuple = ()
         self.request = request
         self.world = None
         self.trainer = None
@@ -122,10 +131,7 @@ class Recipe:
             ckpt.remove_partial(self.folder.checkpoints)
             ckpt.remove_partial(self.folder.root)
         self.resume_from = self._resume_point(announce=world.is_main)
-        if (
-            self.resume_from is not None
-            and ckpt.read_state(self.resume_from)["step"] >= plan.train.steps
-        ):
+        if self._trained(plan):  # (a length in words is known once resolved, below)
             return False
         if world.is_main:
             self._prepare_folder()
@@ -161,6 +167,10 @@ class Recipe:
         if world.is_main:
             for note in self.notes:
                 print(note, file=sys.stderr)
+        if plan.needs_data_clock:
+            plan = self._resolve(data.corpus, start)
+            if self._trained(plan):
+                return False
         options = RunOptions(
             run_dir=self.folder.root,
             resume_from=self.resume_from,
@@ -173,10 +183,45 @@ class Recipe:
             dev_texts=self._dev_texts(cache_dir),
             stop_after=request.stop_after,
             resume_changes=self.resume_changes or None,
+            written_plan=self.written,
+            milestone_names=self._milestone_names(),
         )
         self.trainer = Trainer(plan, data, start.order, options, world, keys=start.keys)
         self.trainer.setup()
         return True
+
+    def _trained(self, plan: Plan) -> bool:
+        """Whether the checkpoint to resume from has trained every step of ``plan``."""
+        if self.resume_from is None or plan.needs_data_clock:
+            return False
+        return ckpt.read_state(self.resume_from)["step"] >= plan.train.steps
+
+    def _resolve(self, corpus, start) -> Plan:
+        """The plan in steps: every time counted in data resolved from the sampler's
+        draws (:mod:`~curriculumc.runtime.ordering.clock`), recorded in ``times.json``
+        and said in a line; the timeline drawn from it. Every rank resolves the same."""
+        resolved, self.resolution = resolve_plan(self.plan, corpus, start.order, keys=start.keys)
+        self.plan = resolved
+        if self.world.is_main:
+            rf.write_times(self.folder, resolution_record(resolved, self.resolution))
+            if not self.request.quiet:
+                for line in resolution_lines(self.resolution):
+                    print(line, file=sys.stderr)
+            self._draw_timeline(resolved)
+        return resolved
+
+    def _milestone_names(self) -> dict[int, str]:
+        """``{step: revision name}`` of the checkpoints at word counts (``chck_1M``)."""
+        return {e.step: e.name for e in self.resolution if e.name and e.step is not None}
+
+    def _draw_timeline(self, plan: Plan) -> None:
+        folder, request = self.folder, self.request
+        resuming = self.resume_from is not None
+        if request.draw_timeline is not None and (not resuming or not folder.timeline.is_file()):
+            try:
+                request.draw_timeline(plan, folder.timeline)
+            except Exception as exc:  # a picture must never stop a training run
+                print(f"timeline.png not drawn: {type(exc).__name__}: {exc}", file=sys.stderr)
 
     def _resume_point(self, *, announce: bool) -> Path | None:
         """The checkpoint to continue from (None: start fresh).
@@ -247,11 +292,8 @@ class Recipe:
         rf.create(
             folder, plan_json=self.plan.to_json(), spec_path=request.spec_path, overrides=overrides
         )
-        if request.draw_timeline is not None and (not resuming or not folder.timeline.is_file()):
-            try:
-                request.draw_timeline(self.plan, folder.timeline)
-            except Exception as exc:  # a picture must never stop a training run
-                print(f"timeline.png not drawn: {type(exc).__name__}: {exc}", file=sys.stderr)
+        if not self.plan.needs_data_clock:  # else drawn once its times are resolved
+            self._draw_timeline(self.plan)
 
     def _on_main_first(self, make):
         """Run ``make`` on rank 0 first (it fills the caches), then on the others (hits)."""
@@ -271,7 +313,7 @@ class Recipe:
         from curriculumc.runtime.evaluate.evaluation import load_texts
 
         path, column = found
-        limit = max((e.limit or 1000) for e in wanted)
+        limit = max((e.limit or registry.PPL_TEXTS) for e in wanted)
         return tuple(load_texts(path, limit=limit, column=column))
 
     # --- train, save, cleanup ------------------------------------------------------------

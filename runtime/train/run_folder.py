@@ -9,7 +9,11 @@
         metrics.jsonl        one JSON object a line: training steps, evaluations, events
         summary.json         final metrics, wall time, words seen, data counts, switches
         timeline.png         the curriculum's picture (``curriculumc.views.timeline``)
-        checkpoints/step-N/  with ``checkpoint every``: the last ``output.keep`` checkpoints
+        times.json           a plan that counts times in data: the step each resolved to,
+                             what had been drawn by then (``curriculumc.runtime.ordering.clock``)
+        checkpoints/step-N/  with ``checkpoint every``: the last ``output.keep`` checkpoints;
+                             ``checkpoint at`` / ``babylm``: every milestone, kept
+        checkpoints/chck_1M  a milestone at a word count: a link to its step-N (or ../final)
         final/               the trained model (``from_pretrained`` loads it)
         .lock                held (flock) by the process training here; holds its pid
         eval/<name>_<checkpoint>[_limit<N>].json
@@ -39,6 +43,7 @@ METRICS_FILE = "metrics.jsonl"
 SUMMARY_FILE = "summary.json"
 TIMELINE_FILE = "timeline.png"
 OVERRIDES_FILE = "overrides.json"
+TIMES_FILE = "times.json"
 SPEC_DIR = "spec"
 CHECKPOINTS_DIR = "checkpoints"
 FINAL_DIR = "final"
@@ -82,6 +87,25 @@ class RunFolder:
         return self.checkpoints / f"{STEP_PREFIX}{step}"
 
     @property
+    def times(self) -> Path:
+        return self.root / TIMES_FILE
+
+    def milestone(self, name: str) -> Path:
+        """``checkpoints/<name>`` (``chck_1M``): a link to the milestone's checkpoint."""
+        return self.checkpoints / name
+
+    def link_milestone(self, name: str, target: Path) -> Path:
+        """Point ``checkpoints/<name>`` at ``target`` (a step folder or ``final``), with a
+        relative link (the folder may move); replaces an older link of that name."""
+        link = self.milestone(name)
+        link.parent.mkdir(parents=True, exist_ok=True)
+        relative = os.path.relpath(Path(target).resolve(), link.parent.resolve())
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(relative, target_is_directory=True)
+        return link
+
+    @property
     def timeline(self) -> Path:
         return self.root / TIMELINE_FILE
 
@@ -104,6 +128,20 @@ class RunFolder:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, json.dumps(details, indent=1) + "\n")
         return path
+
+
+def write_times(folder: RunFolder, record: dict) -> Path:
+    """Write ``times.json`` (how the plan's times in data resolved), atomically."""
+    write_atomic(folder.times, json.dumps(record, indent=1) + "\n")
+    return folder.times
+
+
+def read_times(folder: RunFolder) -> dict | None:
+    """``times.json`` as written (None: the plan counted nothing in data, or no file)."""
+    try:
+        return json.loads(folder.times.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def is_run_folder(path: Path) -> bool:

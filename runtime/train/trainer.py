@@ -156,6 +156,8 @@ class RunOptions:
     dev_texts: tuple[str, ...] | None = None
     stop_after: int | None = None
     resume_changes: dict | None = None
+    written_plan: Plan | None = None  # the plan as compiled, when ``plan`` is it resolved
+    milestone_names: dict | None = None  # {step: "chck_1M"}: checkpoints at word counts
 
 
 #: at most this many steps' losses wait on the device before they are read back
@@ -343,6 +345,9 @@ class Trainer:
     def setup(self) -> None:
         """Build model, heads, optimizer and sampler; resume when asked."""
         self.folder = rf.RunFolder(Path(self.options.run_dir))
+        # what checkpoints name as "the plan": the compiled one (its hash names the run
+        # folder), also when ``plan`` is it resolved against the data (times in words)
+        self.written_plan = self.options.written_plan or self.plan
         self._setup_model()
         self._setup_optimizer()
         self.step = 0
@@ -689,9 +694,8 @@ class Trainer:
                 self.reporter.log(record)
                 self.window = _Window()
             self._maybe_evaluate(self.step)
-            every = self.plan.output.checkpoint_every
             saved = False
-            if every and self.step % every == 0 and self.step < train.steps:
+            if self.plan.checkpoint_due(self.step):  # every N steps, and the milestones
                 self.save_checkpoint(self.folder.step_checkpoint(self.step))
                 saved = True
             stop, checkpoint_now = self._signals_pending()
@@ -1154,7 +1158,7 @@ class Trainer:
                 "best_loss": self.best_loss,
                 "window": self.window.to_dict(),
                 "step": self.step,
-                "plan_hash": self.plan.hash,
+                "plan_hash": self.written_plan.hash,
                 "words_seen": self.words_seen,
                 "tokens_seen": self.tokens_seen,
                 "switches": self.switches,
@@ -1176,13 +1180,20 @@ class Trainer:
                 heads=self.heads,
                 optimizer=self.optimizer,
                 state=state,
-                plan_json=self.plan.to_json(),
+                plan_json=self.written_plan.to_json(),
                 max_length=self.max_length,
                 model_scores=scores,
             )
             self.since_checkpoint = []
+            name = (self.options.milestone_names or {}).get(self.step)
+            if name is not None:  # checkpoints/chck_1M -> step-N (or the final model)
+                self.folder.link_milestone(name, path)
             if folder.parent == self.folder.checkpoints:
-                ckpt.prune(self.folder.checkpoints, self.plan.output.keep)
+                ckpt.prune(
+                    self.folder.checkpoints,
+                    self.plan.output.keep,
+                    milestones=self.plan.milestone_steps(),
+                )
             self.metrics.write({"step": self.step, "event": "checkpoint", "path": str(path)})
             self.reporter.message(f"step {self.step}: saved {path}", important=False)
         dist_utils.barrier(self.world)
@@ -1200,7 +1211,7 @@ class Trainer:
                 if "loss" in record:
                     last = record
         return {
-            "plan_hash": self.plan.hash,
+            "plan_hash": self.written_plan.hash,
             "steps": self.step,
             "finished": self.step >= self.plan.train.steps,
             "interrupted": self.interrupted,

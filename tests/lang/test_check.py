@@ -235,7 +235,7 @@ def _at(text: str, diagnostic) -> str:
         ("train batch 32 tokns", "E022", "tokns", "unknown batch unit 'tokns'",
          "did you mean 'tokens'?"),
         ("train lr 1e-3 tokens", "E032", "tokens", "unexpected 'tokens' after the value of 'lr'",
-         "only 'batch' takes a unit ('batch 4096 tokens')"),
+         "only 'batch' takes a unit ('batch 4096 tokens'), and 'warmup' a time's ('warmup 100k words')"),
         ("train batch 100 tokens", "E039", "100",
          "a budget of 100 tokens cannot hold one example of up to 126 tokens of text "
          "(seq 128 - 2)",

@@ -38,6 +38,8 @@ def _dataclass_schema(cls) -> dict:
     hints = typing.get_type_hints(cls)
     properties = {}
     for f in dataclasses.fields(cls):
+        if f.metadata.get("transient"):  # never in the JSON (a resolved plan's clock)
+            continue
         if f.metadata.get("mapping"):
             value_tp = typing.get_args(typing.get_args(hints[f.name])[0])[1]
             properties[f.name] = {"type": "object", "additionalProperties": _type_schema(value_tp)}
@@ -47,6 +49,7 @@ def _dataclass_schema(cls) -> dict:
         f.name
         for f in dataclasses.fields(cls)
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        and not f.metadata.get("transient")
     ]
     schema = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
@@ -59,7 +62,7 @@ def _dataclass_schema(cls) -> dict:
 def plan_schema() -> dict:
     classes = [
         plan.ModelSpec, plan.DataSpec, plan.TokenizerSpec, plan.TrainSpec, plan.ScorerTerm,
-        plan.SortSpec, plan.PaceStage, plan.Pace, plan.VocabRule, plan.Unit, plan.Phase, plan.EvalSpec, plan.OutputSpec,
+        plan.SortSpec, plan.PaceStage, plan.Pace, plan.VocabRule, plan.Unit, plan.Phase, plan.EvalSpec, plan.OutputSpec, plan.Time,
     ]  # fmt: skip
     root = _dataclass_schema(plan.Plan)
     # older plans are read too: Plan.from_dict upgrades them

@@ -60,7 +60,7 @@ steps 0–8,000 (8,000 steps, 256,000 examples)
   objectives  mlm ×1
   forwards    1 backbone forward a step
   vocabulary  10% → 82% of the vocabulary, rising (linear)
-  evals       blimp at 2,000, 4,000, 6,000, 8,000
+  evals       blimp at 2,000, 4,000, 6,000, 8,000 (4 × 67,000 pairs)
 
 steps 8,000–10,000 (2,000 steps, 64,000 examples)
   changes     data released
@@ -68,7 +68,7 @@ steps 8,000–10,000 (2,000 steps, 64,000 examples)
   objectives  mlm ×1
   forwards    1 backbone forward a step
   vocabulary  82% → ≈100% of the vocabulary, rising (linear)
-  evals       blimp at 10,000
+  evals       blimp at 10,000 (67,000 pairs)
 
 steps 10,000–15,000 (5,000 steps, 160,000 examples)
   changes     objectives: pos; vocab fully released
@@ -76,7 +76,7 @@ steps 10,000–15,000 (5,000 steps, 160,000 examples)
   objectives  pos ×1
   forwards    1 backbone forward a step
   vocabulary  full vocabulary
-  evals       blimp at 12,000, 14,000
+  evals       blimp at 12,000, 14,000 (2 × 67,000 pairs)
 
 steps 15,000–20,000 (5,000 steps, 160,000 examples)
   changes     objectives: mlm + 0.5 pos
@@ -85,11 +85,16 @@ steps 15,000–20,000 (5,000 steps, 160,000 examples)
   forwards    2 backbone forwards a step: each corrupting objective reads its
               own corruption
   vocabulary  full vocabulary
-  evals       blimp at 16,000, 18,000, 20,000
+  evals       blimp at 16,000, 18,000, 20,000 (3 × 67,000 pairs)
 
 total         20,000 steps, batch 32 × seq 128 = up to 4,096 tokens per step
               640,000 examples drawn, up to 81,920,000 tokens
-              blimp every 2,000 steps and at the end: 10 evaluations"""
+              blimp every 2,000 steps and at the end: 10 evaluations
+              blimp: each run 67 paradigms × 1,000 = 67,000 pairs; in all
+              670,000 pairs, 1,340,000 sentences scored
+              scoring: 2 sentences a pair; the masked model's
+              pseudo-log-likelihood is one forward per token of each sentence
+              (10 for a 10-token sentence)"""
 
 
 def test_root_pos_plan_is_explained_exactly():
@@ -122,11 +127,16 @@ steps 0–5,000 (5,000 steps, 80,000 examples)
   objectives  clm ×1
   forwards    1 backbone forward a step
   vocabulary  full vocabulary
-  evals       blimp at 1,000, 2,000, 3,000, 4,000, 5,000
+  evals       blimp at 1,000, 2,000, 3,000, 4,000, 5,000 (5 × 67,000 pairs)
 
 total         5,000 steps, batch 16 × seq 256 = 4,096 tokens per step
               80,000 examples drawn, 20,480,000 tokens
-              blimp every 1,000 steps and at the end: 5 evaluations"""
+              blimp every 1,000 steps and at the end: 5 evaluations
+              blimp: each run 67 paradigms × 1,000 = 67,000 pairs; in all
+              335,000 pairs, 670,000 sentences scored
+              scoring: 2 sentences a pair; the masked model's
+              pseudo-log-likelihood is one forward per token of each sentence
+              (10 for a 10-token sentence)"""
 
 
 def test_pace_none_plan_is_explained_exactly():
@@ -172,9 +182,9 @@ def test_step_pacing_descending_sort_units_and_evals_at_phases():
     assert "  changes     data fully released" in lines
     # "at phases" evaluates once each boundary is reached (at 100 and at 500), and every
     # evaluation also runs at the end, as the trainer does (Plan.evaluation_steps)
-    assert "  evals       blimp at 100" in lines
-    assert "  evals       blimp at 500" in lines
-    assert "  evals       blimp at 1,000" in lines
+    assert "  evals       blimp at 100 (67,000 pairs)" in lines
+    assert "  evals       blimp at 500 (67,000 pairs)" in lines
+    assert "  evals       blimp at 1,000 (67,000 pairs)" in lines
     assert "              blimp at phase boundaries and at the end: 3 evaluations" in lines
     assert "  objectives  mlm ×1 + pos_nv ×0.25" in lines
 
@@ -189,7 +199,10 @@ def test_an_evaluation_without_every_runs_once_at_the_end_and_is_counted_so():
     lines = explain(plan).splitlines()
     assert "              synth at the end: 1 evaluation" in lines
     assert "              blimp every 100 steps and at the end: 2 evaluations" in lines
-    assert "  evals       synth at 200; blimp at 100, 200" in lines
+    assert "  evals       synth at 200 (3,200 pairs); blimp at 100, 200 (2 × 67,000 pairs)" in lines
+    # and what they score: 1 x 3,200 synth pairs, 2 x 67,000 BLiMP pairs (2 sentences each)
+    assert "              synth: each run 16 paradigms × 200 = 3,200 pairs; in all 3,200" in lines
+    assert "              134,000 pairs, 268,000 sentences scored" in lines
     assert not any("0 evaluations" in line or "1 evaluations" in line for line in lines)
 
 

@@ -286,3 +286,47 @@ def test_cli_simulate_reports_data_errors_with_exit_1(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "E351" in err and "no source 'books'" in err
     assert main(["simulate", "-o", "x.pdf", str(spec)]) == 2
+
+
+def test_the_evaluations_are_counted_as_the_trainer_runs_them():
+    from curriculumc.plan import EvalSpec
+    from curriculumc.runtime.experiments.simulate import evaluation_summary
+
+    corpus, _ = _length_corpus()
+    plan = Plan(
+        train=TrainSpec(steps=100, batch=2),
+        evals=(EvalSpec("blimp", every=25, limit=20), EvalSpec("ppl"), EvalSpec("synth")),
+    )
+    blimp, ppl, synth = evaluation_summary(plan)
+    # after 25, 50, 75 and 100 steps (Plan.evaluation_steps), 67 x 20 pairs each time
+    assert (blimp["runs"], blimp["steps"]) == (4, [25, 50, 75, 100])
+    assert blimp["steps"] == [t for t in range(1, 101) if plan.evals[0] in plan.evaluations_due(t)]
+    assert (blimp["per_run_at_most"], blimp["items_at_most"]) == (1340, 4 * 1340)
+    assert blimp["sentences_at_most"] == 2 * 4 * 1340 and not blimp["exact"]
+    assert (ppl["runs"], ppl["unit"], ppl["items_at_most"]) == (1, "texts", 1000)
+    assert (synth["per_run_at_most"], synth["exact"]) == (3200, True)
+    table = render_table(simulate_plan(plan, corpus), evaluation_summary(plan))
+    text = plain_text(table, width=160)
+    assert (
+        "4 runs of 67 paradigms × limit 20 = up to 1,340 pairs; in all up to 5,360 pairs, "
+        "10,720 sentences"
+    ) in text
+    assert "1 run of up to 1,000 texts; in all up to 1,000 texts" in text
+    assert "1 run of 16 paradigms × 200 = 3,200 pairs; in all 3,200 pairs, 6,400 sentences" in text
+
+
+def test_cli_simulate_states_the_evaluations_in_table_and_json(tmp_path, capsys):
+    import json
+
+    from curriculumc.cli import main
+
+    spec = _cli_project(tmp_path)
+    spec.write_text(spec.read_text() + "eval blimp every 25% limit 10\n")
+    out_json = tmp_path / "exposure.json"
+    args = ["simulate", "--cache-dir", str(tmp_path / "cache"), "--json", str(out_json)]
+    assert main([*args, "--width", "160", str(spec), "train.steps=60"]) == 0
+    printed = capsys.readouterr().out
+    assert "eval blimp" in printed
+    assert "4 runs of 67 paradigms × limit 10 = up to 670 pairs; in all up to 2,680" in printed
+    (entry,) = json.loads(out_json.read_text())["evaluations"]
+    assert (entry["runs"], entry["steps"], entry["items_at_most"]) == (4, [15, 30, 45, 60], 2680)
