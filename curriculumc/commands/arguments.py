@@ -71,6 +71,18 @@ def add_control_option(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--control", metavar="SCORER", choices=("random",), default=None, help=what)
 
 
+def add_resolve_option(parser: argparse.ArgumentParser) -> None:
+    """``--resolve`` (with ``--cache-dir``): resolve a spec's times counted in data to
+    their steps, which prepares its data (cached) and replays the sampler."""
+    parser.add_argument(
+        "--resolve",
+        action="store_true",
+        help="resolve times counted in data (train 2M words, at 5M words, checkpoint babylm) "
+        "to their steps: prepares the data (cached) and replays the sampler",
+    )
+    add_cache_option(parser)
+
+
 def add_cache_option(parser: argparse.ArgumentParser) -> None:
     """``--cache-dir``: where prepared data and difficulty scores are cached."""
     parser.add_argument(

@@ -7,7 +7,7 @@ import shutil
 
 from curriculumc.cli import EXIT_OK, EXIT_USAGE
 from curriculumc.commands.arguments import (
-    add_cache_option,
+    add_resolve_option,
     add_spec_arguments,
     load_spec,
     usage_error,
@@ -30,13 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="wrap at this many columns (default: the terminal's width, at most 100)",
     )
-    parser.add_argument(
-        "--resolve",
-        action="store_true",
-        help="resolve times counted in data (train 2M words, at 5M words, checkpoint babylm) "
-        "to their steps: prepares the data (cached) and replays the sampler",
-    )
-    add_cache_option(parser)
+    add_resolve_option(parser)
     parser.set_defaults(func=run)
 
 

@@ -8,7 +8,12 @@ import shutil
 from pathlib import Path
 
 from curriculumc.cli import EXIT_OK, EXIT_USAGE
-from curriculumc.commands.arguments import add_spec_arguments, load_spec, usage_error
+from curriculumc.commands.arguments import (
+    add_resolve_option,
+    add_spec_arguments,
+    load_spec,
+    usage_error,
+)
 from curriculumc.errors import CurriculumError
 from curriculumc.views.timeline import FIGURE_SUFFIXES  # cheap: matplotlib loads only to draw
 
@@ -43,6 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--height", type=int, default=12, help="terminal drawing height in rows (default: 12)"
     )
     add_spec_arguments(parser)
+    add_resolve_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -64,6 +70,18 @@ def run(args: argparse.Namespace) -> int:
     plan = load_spec(args, "plot")
     if plan is None:
         return EXIT_USAGE
+    if plan.needs_data_clock:
+        if not args.resolve:
+            return usage_error(
+                "plot",
+                "the spec counts times in data ("
+                + "; ".join(plan.data_time_texts())
+                + "): their steps are known once the data is; add --resolve (prepares the "
+                "data, cached)",
+            )
+        from curriculumc.runtime.ordering.clock import resolve_with_data
+
+        plan, _ = resolve_with_data(plan, cache_dir=args.cache_dir)
     from curriculumc.views.timeline import plot_timeline, render_terminal
 
     if args.terminal:

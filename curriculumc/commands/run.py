@@ -150,7 +150,7 @@ def train_plan(plan, args: argparse.Namespace, *, name: str, spec_path: Path | N
         return EXIT_OK
     folder, summary = outcome.folder, outcome.summary
     if summary is None:
-        print(f"{folder.root}: already trained ({plan.train.steps} steps); nothing to do")
+        print(f"{folder.root}: already trained ({outcome.steps} steps); nothing to do")
         return EXIT_OK
     losses = "  ".join(f"{k} {v:.4f}" for k, v in summary["final_metrics"].items())
     if outcome.exit_signal is not None:
@@ -158,7 +158,7 @@ def train_plan(plan, args: argparse.Namespace, *, name: str, spec_path: Path | N
 
         print(
             f"interrupted by {summary['interrupted']} at step {summary['steps']} of "
-            f"{plan.train.steps}: saved {folder.step_checkpoint(summary['steps'])}\n"
+            f"{outcome.steps}: saved {folder.step_checkpoint(summary['steps'])}\n"
             f"resume with: {resume_command(args)}",
             file=sys.stderr,
             flush=True,
@@ -169,7 +169,7 @@ def train_plan(plan, args: argparse.Namespace, *, name: str, spec_path: Path | N
         print(f"done: {folder.root} ({summary['wall_s']:.0f}s, {losses})")
     else:
         print(
-            f"stopped at step {summary['steps']} of {plan.train.steps}: {folder.root} "
+            f"stopped at step {summary['steps']} of {outcome.steps}: {folder.root} "
             f"({losses}); --resume continues"
         )
     return EXIT_OK

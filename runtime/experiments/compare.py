@@ -73,6 +73,9 @@ class RunRecord:
     perplexity: float | None = None
     words_seen: float | None = None
     tokens_seen: float | None = None
+    #: steps where the curriculum changes (the plan's boundaries; for a plan that counts
+    #: times in data, the phase starts its run resolved, from times.json)
+    marks: tuple[int, ...] = ()
     wall_s: float | None = None
     complete: bool = False
     notes: tuple[str, ...] = ()
@@ -91,6 +94,15 @@ class RunRecord:
         if self.plan is None:
             return f"folder:{self.folder}"
         return seedless_hash(self.plan)
+
+
+def _curriculum_marks(plan: Plan | None, run: rf.RunFolder) -> tuple[int, ...]:
+    if plan is None:
+        return ()
+    if not plan.needs_data_clock:
+        return tuple(step for step, _ in plan.boundaries())
+    times = (rf.read_times(run) or {}).get("times", ())
+    return tuple(t["step"] for t in times if t["what"].startswith("objectives") and t["step"])
 
 
 def seedless_hash(plan: Plan) -> str:
@@ -157,6 +169,7 @@ def read_run(folder: str | Path) -> RunRecord:
         perplexity=perplexity,
         words_seen=_first(summary or {}, ("words_seen",)),
         tokens_seen=_first(summary or {}, ("tokens_seen",)),
+        marks=_curriculum_marks(plan, run),
         wall_s=_first(summary or {}, ("wall_s",)),
         complete=rf.is_finished(run),
         notes=tuple(notes),
@@ -885,9 +898,9 @@ def plot_curves(comparison: Comparison, out: str | Path) -> Path:
                 alpha=0.2,
                 linewidth=0,
             )
-        plan = group.plan
-        if plan is not None and not group.is_control:
-            for step, _ in plan.boundaries():
+        marks = next((r.marks for r in group.runs if r.plan is not None), ())
+        if not group.is_control:
+            for step in marks:
                 ax.axvline(step, color=colour, linestyle=":", linewidth=1, alpha=0.8)
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("minimal pairs, macro accuracy (%)")

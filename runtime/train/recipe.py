@@ -92,6 +92,7 @@ class Outcome:
     folder: rf.RunFolder
     summary: dict | None
     is_main: bool = True
+    steps: int | None = None  # the training's length in steps (resolved from words if need be)
 
     @property
     def exit_signal(self) -> int | None:
@@ -395,12 +396,12 @@ def run(plan: Plan, request: RunRequest) -> Outcome:
     recipe = Recipe(plan, request)
     try:  # (a CurriculumError E424 when another process trains this folder)
         if not recipe.setup():
-            return Outcome(recipe.folder, None, recipe.world.is_main)
+            return Outcome(recipe.folder, None, recipe.world.is_main, recipe.plan.train.steps)
         summary = recipe.train()
         recipe.save(summary)
         failed = recipe.trainer.eval_outcomes.error()  # an evaluation that never worked
         if failed is not None and recipe.world.is_main:
             raise failed
-        return Outcome(recipe.folder, summary, recipe.world.is_main)
+        return Outcome(recipe.folder, summary, recipe.world.is_main, recipe.plan.train.steps)
     finally:
         recipe.cleanup()

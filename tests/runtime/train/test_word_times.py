@@ -27,7 +27,7 @@ pace linear from 20% over 60%
 at 0 mlm, at 2k words mlm + 0.5 pos(noun, verb)
 eval "pairs.jsonl" every 2k words
 log every 1
-checkpoint at 1k, 3k words every 2k words keep 1
+checkpoint at 1k, 3k, 5k words every 2k words keep 1
 """
 
 PAIRS = [
@@ -97,7 +97,7 @@ def test_every_time_in_words_is_the_first_step_that_reaches_it(straight):
     switch = [r for r in _records(straight) if r.get("event") == "objectives" and r["step"] > 0]
     assert [r["step"] for r in switch] == [_first_reaching(words, 2000)]
     assert {e["name"] for e in by_what["checkpoint"]} == {
-        "chck_1000", "chck_2000", "chck_3000", "chck_4000"
+        "chck_1000", "chck_2000", "chck_3000", "chck_4000", "chck_5000"
     }  # fmt: skip
 
 
@@ -114,6 +114,8 @@ def test_milestone_checkpoints_are_kept_and_linked_by_name(straight):
         assert state["step"] == step and state["words_seen"] == words[step]
     # 'keep 1' prunes only what is not a milestone: every checkpoint here is one
     assert len(list(checkpoints.glob("step-*"))) == 4
+    # the milestone at the training's length is the final model
+    assert (checkpoints / "chck_5000").resolve() == (straight / "final").resolve()
 
 
 def test_a_stopped_run_resumes_to_the_same_weights(workdir, straight):
