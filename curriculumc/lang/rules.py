@@ -172,75 +172,47 @@ def unused_units(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
                            f"'during S%..E% {stmt.name.value}'")  # fmt: skip
 
 
-def _after(time, unit: str, length: float) -> bool:
-    """Whether ``time`` (steps or a Time) is at or after a training of ``length`` in
-    ``unit`` -- when the two count the same thing (else: known once resolved)."""
-    if plan.is_time(time):
-        return time.unit == unit and time.value >= length
-    return unit == "steps" and time >= length
+def _beyond(time, unit: str, length: float, *, strict: bool) -> bool:
+    """Whether ``time`` (steps or a Time) is after (``strict``) or at a training of
+    ``length`` in ``unit`` -- when the two count the same thing (else: known once resolved:
+    W010 then)."""
+    if time is None:
+        return False
+    same = time.unit == unit if plan.is_time(time) else unit == "steps"
+    value = time.value if plan.is_time(time) else time
+    return same and (value > length if strict else value >= length)
+
+
+def _shown(time) -> str:
+    """``2000 steps`` or ``1M words``."""
+    return time.text() if plan.is_time(time) else f"{time} steps"
 
 
 def times_after_training(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
     unit, length = _length(result)
-    if unit != "steps":
-        yield from _data_times_after_training(spec, result, unit, length)
-        return
-    steps = result.train.steps
-    if plan.is_time(result.train.warmup):
-        pass  # a warm-up in data against a length in steps: known once resolved
-    elif result.train.warmup >= steps:
+    total = result.train.length or result.train.steps
+    end = total.text() if plan.is_time(total) else f"step {total}"
+    if _beyond(result.train.warmup, unit, length, strict=False):
         setting = next(
             (s for t in spec.of_type(ast.TrainStmt) for s in t.settings if s.key.value == "warmup"),
             None,
         )
-        yield _warning(W_WARMUP, f"warmup ({result.train.warmup} steps) lasts the whole training "
-                       f"({steps} steps)", setting)  # fmt: skip
+        yield _warning(W_WARMUP, f"warmup ({_shown(result.train.warmup)}) lasts the whole "
+                       f"training ({_shown(total)})", setting)  # fmt: skip
     statements = spec.of_type(ast.EvalStmt)
     # (a wrong eval statement is left out of the plan; then the pairing is unknown)
     for stmt, spec_eval in zip(
         statements, result.evals if len(result.evals) == len(statements) else ()
     ):
-        if (
-            spec_eval.every is not None
-            and not plan.is_time(spec_eval.every)
-            and (spec_eval.every > steps)
-        ):
-            yield _warning(W_EVAL_LATE, f"'every {spec_eval.every}' is after training ends "
-                           f"(step {steps}): only the final evaluation runs", stmt.every)  # fmt: skip
-    every = result.output.checkpoint_every
-    if every is not None and not plan.is_time(every) and every > steps:
-        yield _warning(W_CHECKPOINT_LATE, f"checkpoint every {every} steps is after training "
-                       f"ends (step {steps}): only the final checkpoint is saved",
-                       first(spec, ast.CheckpointStmt))  # fmt: skip
-
-
-def _data_times_after_training(spec, result, unit, length) -> Iterable[Diagnostic]:
-    """W007/W006/W009 for a training whose length is counted in data."""
-    total = result.train.length
-    if _after(result.train.warmup, unit, length):
-        setting = next(
-            (s for t in spec.of_type(ast.TrainStmt) for s in t.settings if s.key.value == "warmup"),
-            None,
-        )
-        yield _warning(W_WARMUP, f"warmup ({result.train.warmup.text()}) lasts the whole "
-                       f"training ({total.text()})", setting)  # fmt: skip
-    statements = spec.of_type(ast.EvalStmt)
-    for stmt, spec_eval in zip(
-        statements, result.evals if len(result.evals) == len(statements) else ()
-    ):
         every = spec_eval.every
-        if (
-            every is not None
-            and plan.is_time(every)
-            and every.unit == unit
-            and (every.value > length)
-        ):
-            yield _warning(W_EVAL_LATE, f"'every {every.text()}' is after training ends "
-                           f"({total.text()}): only the final evaluation runs", stmt.every)  # fmt: skip
+        if _beyond(every, unit, length, strict=True):
+            written = every.text() if plan.is_time(every) else every
+            yield _warning(W_EVAL_LATE, f"'every {written}' is after training ends "
+                           f"({end}): only the final evaluation runs", stmt.every)  # fmt: skip
     every = result.output.checkpoint_every
-    if every is not None and plan.is_time(every) and every.unit == unit and every.value > length:
-        yield _warning(W_CHECKPOINT_LATE, f"checkpoint every {every.text()} is after training "
-                       f"ends ({total.text()}): only the final checkpoint is saved",
+    if _beyond(every, unit, length, strict=True):
+        yield _warning(W_CHECKPOINT_LATE, f"checkpoint every {_shown(every)} is after training "
+                       f"ends ({end}): only the final checkpoint is saved",
                        first(spec, ast.CheckpointStmt))  # fmt: skip
 
 

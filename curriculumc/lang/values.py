@@ -136,12 +136,7 @@ def read_time(
         )  # fmt: skip
         return None
     if isinstance(steps, Time) and isinstance(value, ast.Number) and value.percent:
-        share = value.magnitude
-        if not math.isfinite(share) or not 0 <= share <= 100:
-            report_error(
-                report, E_PERCENT, f"{what} must be a percentage in [0, 100], not {value.text}",
-                value,
-            )  # fmt: skip
+        if not _in_percent_range(value, what, report):
             return None
         resolved = Time(steps_number(value.share * steps.value), steps.unit)
         if minimum and resolved.value <= 0:
@@ -149,12 +144,7 @@ def read_time(
             return None
         return resolved
     if isinstance(value, ast.Number) and value.percent:
-        share = value.magnitude
-        if not math.isfinite(share) or not 0 <= share <= 100:
-            report_error(
-                report, E_PERCENT, f"{what} must be a percentage in [0, 100], not {value.text}",
-                value,
-            )  # fmt: skip
+        if not _in_percent_range(value, what, report):
             return None
         resolved = steps_number(value.share * steps) if exact else value.share_of(steps)
         if resolved < minimum:
@@ -173,6 +163,16 @@ def read_time(
         )  # fmt: skip
         return None
     return read_int(value, what, report, minimum=minimum)
+
+
+def _in_percent_range(value: ast.Number, what: str, report: Report) -> bool:
+    """A share of training in [0%, 100%] (E031 otherwise)."""
+    if math.isfinite(value.magnitude) and 0 <= value.magnitude <= 100:
+        return True
+    report_error(
+        report, E_PERCENT, f"{what} must be a percentage in [0, 100], not {value.text}", value
+    )
+    return False
 
 
 def _read_data_time(value, what: str, report: Report, unit: str, minimum: int) -> Time | None:
