@@ -14,7 +14,11 @@ from __future__ import annotations
 import netrc
 import os
 import sys
+import time
 from pathlib import Path
+
+#: the progress bar is redrawn at most this often (seconds); the latest step is kept
+BAR_INTERVAL_S = 0.1
 
 
 def format_record(record: dict) -> str:
@@ -73,6 +77,8 @@ class Reporter:
         self.wandb = None
         self._bar = None
         self._task = None
+        self._shown_at = float("-inf")  # when the bar last took a record
+        self._unshown: dict | None = None  # the latest record, when the bar has not shown it
         if enabled and self.interactive and not quiet:
             from curriculumc.runtime.evaluate.progress import progress_display
 
@@ -82,12 +88,33 @@ class Reporter:
             )
             self._bar.start()
 
+    @property
+    def wants_every_step(self) -> bool:
+        """Whether every step's record is used (wandb logs each step's scalars)."""
+        return self.wandb is not None
+
+    @property
+    def wants_latest(self) -> bool:
+        """Whether the latest step's record is used (the bar shows it)."""
+        return self._bar is not None or self.wandb is not None
+
     def step(self, record: dict) -> None:
-        """Every step: advance the bar and send the step's scalars to wandb."""
+        """A step's record: its scalars to wandb; the bar advanced to it (redrawn at most
+        every :data:`BAR_INTERVAL_S`, the rest kept for the next redraw or :meth:`close`).
+        The trainer builds records only as :attr:`wants_every_step` and
+        :attr:`wants_latest` say."""
         if self._bar is not None:
-            info = compact_record(record)
-            self._bar.update(self._task, completed=record["step"], info=info)
+            now = time.monotonic()
+            if now - self._shown_at >= BAR_INTERVAL_S:
+                self._show(record)
+                self._shown_at = now
+            else:
+                self._unshown = record
         self._to_wandb(record)
+
+    def _show(self, record: dict) -> None:
+        self._unshown = None
+        self._bar.update(self._task, completed=record["step"], info=compact_record(record))
 
     def log(self, record: dict) -> None:
         """A logged step: a plain line off-terminal (wandb got it in :meth:`step`)."""
@@ -125,6 +152,8 @@ class Reporter:
 
     def close(self) -> None:
         if self._bar is not None:
+            if self._unshown is not None:
+                self._show(self._unshown)
             self._bar.stop()
             self._bar = None
         if self.wandb is not None:

@@ -47,6 +47,10 @@ therefore found there, not at its own step: the run stops with E450 naming that 
 have taken up to ``log_every - 1`` more steps on the weights in memory (a direct call
 of :meth:`Trainer.train_step` still checks before the optimizer step). Both are bitwise
 invisible in the results (``prefetch`` and ``defer_losses`` switch them off; tests).
+The prepared step also carries the learning rates and each micro-batch's forward
+arguments, and the thread frees what a step leaves behind (its batch, its losses' spent
+autograd graph) during a later backward: what is left on the main thread between the
+model's calls is a few lines a step (``bench/README.md``, "host time").
 On CUDA the prepared tensors are pinned and copied with ``non_blocking``. Under torchrun
 (several processes) both are off for now: each step is prepared in line and its losses
 read back at once, as before.
@@ -75,7 +79,7 @@ import signal
 import threading
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -174,8 +178,9 @@ class StepResult:
     """Losses of one optimizer step over the global batch.
 
     In the loop the losses stay on the device until they are read back (:meth:`Trainer.
-    _flush`): then ``losses`` and ``total`` are None and ``sums`` (each objective's summed
-    loss over the global batch, float64 on the device), ``counts`` (its labels) and
+    _flush`): then ``losses`` and ``total`` are None and ``sums`` (the forward's
+    ``{objective: summed loss}`` of each micro-batch, as it returned them: nothing is
+    computed on them before the read-back), ``counts`` (each objective's labels) and
     ``weights`` say how to compute them -- the same arithmetic, later."""
 
     losses: dict[str, float] | None
@@ -201,18 +206,45 @@ class PreparedStep:
     scales: dict[str, float]
     tokens: int
     words: int
+    #: each optimizer group's learning rate at this step (:meth:`Trainer.learning_rates`)
+    lrs: tuple[float, ...] = ()
+    #: this rank's micro-batches (:meth:`Trainer._micro_rows`): each one's keyword
+    #: arguments of the model's forward (groups, attention_mask, labels, scales), on the host
+    micro: list[dict] = field(default_factory=list)
+
+
+#: the context manager of a step that needs none (no autocast, no DDP ``no_sync``)
+_NO_CONTEXT = nullcontext()
+
+
+@dataclass(frozen=True)
+class _StepFlags:
+    """How every step of one :meth:`Trainer.train` call runs, worked out once for it
+    (:meth:`Trainer._step_flags`) rather than at each step."""
+
+    cuda: bool  # bf16 autocast
+    move: bool  # the prepared tensors are copied to the device (off the CPU)
+    contexts: bool  # a context around the forward: autocast, or DDP's no_sync
+    deferred: bool  # the losses stay on the device until read back (Trainer._flush)
+    parameters: list  # every parameter (clipping skips those without a gradient)
 
 
 class _Clock:
     """The main thread's time in the loop, split: ``compute`` (forward, backward, clipping
     and the optimizer step) and ``host`` (the rest of each step's iteration: preparing or
     taking the batch, copies, bookkeeping, logging). What ``bench/train_throughput.py``
-    reports as host time on the critical path."""
+    reports as host time on the critical path: in all (``host``) and step by step
+    (``host_steps``, seconds, of the first :attr:`STEPS_TIMED` steps timed:
+    the first step's batch is prepared on time, and a shared machine preempts some)."""
+
+    #: how many steps' host times ``host_steps`` keeps
+    STEPS_TIMED = 100_000
 
     def __init__(self):
         self.compute = 0.0
         self.host = 0.0
         self.steps = 0
+        self.host_steps: list[float] = []
 
 
 def _curriculum_model(model, objectives: dict):
@@ -247,6 +279,17 @@ def _curriculum_model(model, objectives: dict):
             return total, sums
 
     return _CurriculumModel()
+
+
+def _to_device(inputs: dict, device) -> dict:
+    """A micro-batch's forward arguments (:attr:`PreparedStep.micro`) copied to ``device``
+    (``non_blocking``: their host tensors are page-locked)."""
+    return {
+        "groups": [(ids.to(device, non_blocking=True), names) for ids, names in inputs["groups"]],
+        "attention_mask": inputs["attention_mask"].to(device, non_blocking=True),
+        "labels": {n: v.to(device, non_blocking=True) for n, v in inputs["labels"].items()},
+        "scales": inputs["scales"],
+    }
 
 
 def input_groups(inputs: dict) -> list[tuple[object, tuple[str, ...]]]:
@@ -372,6 +415,7 @@ class Trainer:
         self._pending: list[StepResult] = []
         self._prefetcher = None
         self._prefetch_until = None
+        self._flags: _StepFlags | None = None  # set for the steps of a train() call
         if self.options.resume_from is not None:
             self._resume(Path(self.options.resume_from))
         self._setup_sampler()
@@ -466,7 +510,7 @@ class Trainer:
 
     def _setup_optimizer(self) -> None:
         """AdamW over the model and heads, one pair of groups per unit with its own ``lr``
-        (the learning rates are set every step: :meth:`set_learning_rates`)."""
+        (the learning rates are set every step: :meth:`learning_rates`)."""
         import torch
 
         self.optimizer = torch.optim.AdamW(
@@ -639,13 +683,14 @@ class Trainer:
 
         self._prefetcher = Prefetcher(self.prepare_step) if self.prefetch else None
         self._prefetch_until = steps_end
+        self._flags = self._step_flags()
         try:
             self._loop(steps_end, active)
             self._flush()
         finally:
             if self._prefetcher is not None:
                 self._prefetcher.close()
-            self._prefetcher = self._prefetch_until = None
+            self._prefetcher = self._prefetch_until = self._flags = None
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
         wall = self.wall_before + time.perf_counter() - started
@@ -659,6 +704,7 @@ class Trainer:
         train = self.plan.train
         clock = self.clock
         log_every = max(1, self.plan.output.log_every)
+        cuda = self.device.type == "cuda"
         for step in range(self.step, steps_end):
             began, computed = time.perf_counter(), clock.compute
             weights = self.objective_weights(step)
@@ -673,7 +719,7 @@ class Trainer:
 
             tick = time.perf_counter()
             result = self.train_step(step, weights)
-            if self.device.type == "cuda" and result.sums is None:
+            if result.sums is None and cuda:
                 torch.cuda.synchronize(self.device)
             seconds = time.perf_counter() - tick
             self.step = step + 1
@@ -685,6 +731,7 @@ class Trainer:
             logged = self.step % log_every == 0 or self.step in (1, train.steps)
             if logged or result.sums is None or len(self._pending) >= _MOST_PENDING:
                 self._flush()
+            result = None  # held by the pending steps: freed with them, on the thread
             if logged:
                 window = self.window
                 record = self._record(self.step, window.mean(), window)
@@ -703,7 +750,10 @@ class Trainer:
                 name = stop or CHECKPOINT_SIGNAL
                 self.reporter.message(f"step {self.step}: {name} received, saving a checkpoint")
                 self.save_checkpoint(self.folder.step_checkpoint(self.step))
-            clock.host += time.perf_counter() - began - (clock.compute - computed)
+            host = time.perf_counter() - began - (clock.compute - computed)
+            clock.host += host
+            if clock.steps < clock.STEPS_TIMED:
+                clock.host_steps.append(host)
             clock.steps += 1
             if stop and self.step < steps_end:
                 self._flush()
@@ -718,24 +768,41 @@ class Trainer:
         finite stops the run here (E450, :meth:`_diverged`, naming that step) -- called
         at every logged step and before anything is written (a checkpoint, an evaluation,
         a re-score, a phase switch's line, an interruption), so no checkpoint holds the
-        weights of a step whose loss was not finite."""
+        weights of a step whose loss was not finite. The steps' losses still hold their
+        autograd graphs (spent: the backward freed what they saved); with a prefetcher they
+        are let go of on its thread, during the next backward (~0.17 ms a step of teardown
+        that would otherwise be the main thread's)."""
         pending, self._pending = self._pending, []
         if not pending:
             return
         import torch
 
-        deferred = [result.sums for _, result, _, _ in pending if result.sums is not None]
-        if deferred:
+        # every summed loss of every pending step's micro-batches, in order
+        flat = [
+            loss_sums[n]
+            for _, result, _, _ in pending
+            if result.sums is not None
+            for loss_sums in result.sums
+            for n in result.weights
+        ]
+        if flat:
             tick = time.perf_counter()
-            values = torch.cat(deferred).cpu().tolist()  # the one host sync
+            with torch.no_grad():  # Python floats: float64, exact from float32/bf16
+                values = torch.stack(flat).tolist()  # the one host sync
             last = pending[-1]
             pending[-1] = (last[0], last[1], last[2] + time.perf_counter() - tick, last[3])
         at = 0
-        for step, result, seconds, words_seen in pending:
+        # the display reads every step's record only for wandb; a bar shows the latest
+        every, latest = self.reporter.wants_every_step, self.reporter.wants_latest
+        for index, (step, result, seconds, words_seen) in enumerate(pending):
             if result.sums is not None:
                 weights, counts = result.weights, result.counts
-                sums = values[at : at + len(weights)]
-                at += len(weights)
+                size = len(weights)
+                sums = values[at : at + size]
+                for _ in result.sums[1:]:  # the micro-batches added in order, in float64
+                    at += size
+                    sums = [a + b for a, b in zip(sums, values[at : at + size])]
+                at += size
                 losses = {n: sums[i] / max(1, counts[n]) for i, n in enumerate(weights)}
                 result = StepResult(
                     losses=losses,
@@ -747,7 +814,10 @@ class Trainer:
                     self._diverged(step - 1, losses)
             self.window.add(result, seconds)
             self.since_checkpoint.append(result.total)
-            self.reporter.step(self._record(step, result, self.window, words_seen=words_seen))
+            if every or (latest and index == len(pending) - 1):
+                self.reporter.step(self._record(step, result, self.window, words_seen=words_seen))
+        if self._prefetcher is not None:
+            self._prefetcher.release(pending)
 
     # --- signals ------------------------------------------------------------------------
 
@@ -844,20 +914,24 @@ class Trainer:
                         )
         return inputs, labels
 
-    def set_learning_rates(self, step: int) -> None:
-        """Backbone groups at :func:`lr_at`, a unit's own head groups at ``plan.head_lr``."""
+    def learning_rates(self, step: int) -> tuple[float, ...]:
+        """Each optimizer group's learning rate at ``step``, in the optimizer's order:
+        backbone groups at :func:`lr_at`, a unit's own head groups at ``plan.head_lr``.
+        Pure (it only reads the groups' ``unit``): part of the prepared step."""
         lr = lr_at(step, self.plan.train)
-        for group in self.optimizer.param_groups:
-            unit = group.get("unit")
-            group["lr"] = lr if unit is None else self.plan.head_lr(unit, step)
+        return tuple(
+            lr if group.get("unit") is None else self.plan.head_lr(group["unit"], step)
+            for group in self.optimizer.param_groups
+        )
 
     def prepare_step(self, step: int, sampler, weights: dict[str, float]) -> PreparedStep:
         """Everything of step ``step`` before its forward: the sampler's global batch,
         collated; each objective's targets and input (:meth:`step_inputs`, the vocabulary
-        map), grouped by distinct input; label counts and loss scales. Pure (a function of
-        the step, ``sampler`` and ``weights``): the loop runs it for the next step on a
-        background thread (:mod:`~curriculumc.runtime.train.prefetch`). On CUDA the
-        tensors are pinned, for non-blocking copies."""
+        map), grouped by distinct input; label counts, loss scales, the learning rates, and
+        this rank's micro-batches cut from it (the forward's arguments of each). Pure (a
+        function of the step, ``sampler`` and ``weights``): the loop runs it for the next
+        step on a background thread (:mod:`~curriculumc.runtime.train.prefetch`). On CUDA
+        the tensors are pinned, for non-blocking copies."""
         train = self.plan.train
         indices = sampler.indices(step)
         batch = collate(self.corpus, indices, seq=train.seq, specials=self.specials)
@@ -871,7 +945,20 @@ class Trainer:
         if self.device.type == "cuda":  # page-locked: the copies to the device overlap
             groups = [(ids.pin_memory(), names) for ids, names in groups]
             labels = {name: value.pin_memory() for name, value in labels.items()}
-        return PreparedStep(step, indices, batch, groups, labels, counts, scales, tokens, words)
+            batch = replace(batch, attention_mask=batch.attention_mask.pin_memory())
+        micro = [
+            {
+                "groups": [(ids[rows], names) for ids, names in groups],
+                "attention_mask": batch.attention_mask[rows],
+                "labels": {name: labels[name][rows] for name in weights},
+                "scales": scales,
+            }
+            for rows in self._micro_rows(batch)
+        ]
+        lrs = self.learning_rates(step)
+        return PreparedStep(
+            step, indices, batch, groups, labels, counts, scales, tokens, words, lrs, micro
+        )
 
     def _prepared(self, step: int, weights: dict[str, float]) -> PreparedStep:
         """Step ``step``'s prepared batch: the background thread's when it prepared this
@@ -880,16 +967,42 @@ class Trainer:
             return self.prepare_step(step, self.sampler, weights)
         return self._prefetcher.take(step, (self.sampler, weights))
 
-    def _prefetch_next(self, step: int) -> None:
-        """In the loop: start preparing step ``step + 1`` on the background thread. Called
-        just before the first backward, which runs without the GIL: the thread's Python
-        then delays none of the main thread's."""
+    def _arm_next(self, step: int) -> None:
+        """In the loop: name step ``step + 1``'s preparation (the thread starts it when
+        the first backward does: :meth:`train_step` fires it then -- the backward runs
+        without the GIL, so the thread's Python delays none of the main thread's)."""
         following = step + 1
         if self._prefetcher is None or following >= (self._prefetch_until or 0):
             return
         upcoming = self.plan.objectives(following)
         if upcoming:  # (none: E441 at that step, in the main thread)
-            self._prefetcher.submit(following, (self.sampler, upcoming))
+            self._prefetcher.arm(following, (self.sampler, upcoming))
+
+    def _step_flags(self) -> _StepFlags:
+        device = self.device.type
+        if getattr(self, "_all_parameters", None) is None:  # listed once: 0.5 ms a step
+            self._all_parameters = list(self.module.parameters())
+        return _StepFlags(
+            cuda=device == "cuda",
+            move=device != "cpu",
+            contexts=device == "cuda"
+            or (self.world.distributed and self.plan.train.grad_accum > 1),
+            # (under torchrun the sums are all-reduced, and read back, every step)
+            deferred=self.defer_losses
+            and self._prefetch_until is not None
+            and not self.world.distributed,
+            parameters=self._all_parameters,
+        )
+
+    def _fire_next(self, micro: int, tick: float) -> float:
+        """After the first micro-batch's forward: start the next step's preparation on the
+        thread (it runs during this backward), its hand-over on the host's clock. Returns
+        the compute clock's new start."""
+        if micro != 0 or self._prefetcher is None:
+            return tick
+        self.clock.compute += time.perf_counter() - tick
+        self._prefetcher.fire()
+        return time.perf_counter()
 
     def train_step(self, step: int, weights: dict[str, float]) -> StepResult:
         """One optimizer step on the global batch of ``step``.
@@ -898,55 +1011,53 @@ class Trainer:
         CurriculumError E450 when one is not finite, before the optimizer touches the
         weights. In the loop (``defer_losses``) the losses stay on the device (the result's
         ``sums``) and are checked when read back, at the next logged step or before the
-        next checkpoint (:meth:`_flush`)."""
+        next checkpoint (:meth:`_flush`).
+
+        The main thread's part of a step is kept to what only it can do (the host time on
+        the critical path, ``bench/train_throughput.py --only host``): the batch, its
+        micro-batches' inputs and the learning rates come prepared (:meth:`prepare_step`,
+        on the thread), the next step's preparation is named here and started by one lock
+        release, and in the loop the forward's summed losses are kept as returned --
+        stacked, converted and read back at the next read-back, for all pending steps
+        at once."""
         import torch
 
         train = self.plan.train
         prepared = self._prepared(step, weights)
-        batch, groups, labels = prepared.batch, prepared.groups, prepared.labels
-        counts, scales = prepared.counts, prepared.scales
-
-        self.set_learning_rates(step)
-        shares = self._micro_rows(batch)
-        cuda = self.device.type == "cuda"
-        sums = None  # each objective's summed loss over this rank's rows, float64
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else nullcontext()
-        if cuda and not batch.attention_mask.is_pinned():
-            batch_mask = batch.attention_mask.pin_memory()
-        else:
-            batch_mask = batch.attention_mask
-        clock = self.clock
-        for micro, rows in enumerate(shares):
-            last = micro == train.grad_accum - 1
-            sync = (
-                nullcontext() if last or not self.world.distributed else self.train_module.no_sync()
-            )
-            micro_groups = [
-                (ids[rows].to(self.device, non_blocking=True), names) for ids, names in groups
-            ]
-            mask = batch_mask[rows].to(self.device, non_blocking=True)
-            micro_labels = {n: labels[n][rows].to(self.device, non_blocking=True) for n in weights}
+        counts = prepared.counts
+        for group, lr in zip(self.optimizer.param_groups, prepared.lrs):
+            group["lr"] = lr
+        self._arm_next(step)
+        flags, clock = self._flags or self._step_flags(), self.clock
+        outputs = []  # each micro-batch's {objective: summed loss over its rows}
+        for micro, inputs in enumerate(prepared.micro):
+            if flags.move:  # page-locked (prepare_step): the copies overlap
+                inputs = _to_device(inputs, self.device)
             tick = time.perf_counter()
-            with sync:
-                with autocast:
-                    total, loss_sums = self.train_module(
-                        groups=micro_groups,
-                        attention_mask=mask,
-                        labels=micro_labels,
-                        scales=scales,
-                    )
-                if micro == 0:  # host work, not the forward's: on the host's clock
-                    clock.compute += time.perf_counter() - tick
-                    self._prefetch_next(step)
-                    tick = time.perf_counter()
+            if not flags.contexts:  # (the CPU, no accumulation over processes)
+                total, loss_sums = self.train_module(**inputs)
+                tick = self._fire_next(micro, tick)
                 total.backward()
+            else:
+                cuda = flags.cuda
+                autocast = torch.autocast("cuda", dtype=torch.bfloat16) if cuda else _NO_CONTEXT
+                # gradients all-reduced at the last micro-batch only
+                last = not self.world.distributed or micro == train.grad_accum - 1
+                with _NO_CONTEXT if last else self.train_module.no_sync():
+                    with autocast:
+                        total, loss_sums = self.train_module(**inputs)
+                    tick = self._fire_next(micro, tick)
+                    total.backward()
             clock.compute += time.perf_counter() - tick
-            part = torch.stack([loss_sums[n].detach().double() for n in weights])
-            sums = part if sums is None else sums + part  # (0 + x is x: as from zeros)
-        dist_utils.all_reduce_sum(sums, self.world)
-        deferred = self.defer_losses and self._prefetch_until is not None
+            outputs.append(loss_sums)
+        deferred = flags.deferred
         losses = total_loss = None
         if not deferred:  # the host sync of every step: before the optimizer step
+            sums = None  # each objective's summed loss over this rank's rows, float64
+            for loss_sums in outputs:
+                part = torch.stack([loss_sums[n].detach().double() for n in weights])
+                sums = part if sums is None else sums + part  # (0 + x is x: as from zeros)
+            dist_utils.all_reduce_sum(sums, self.world)
             losses = {n: float(sums[i]) / max(1, counts[n]) for i, n in enumerate(weights)}
             total_loss = sum(weights[n] * losses[n] for n in weights)
             if not all(math.isfinite(v) for v in losses.values()):
@@ -959,25 +1070,19 @@ class Trainer:
                 for param in head.parameters():
                     param.grad = None
         if train.clip and train.clip > 0:
-            if getattr(self, "_all_parameters", None) is None:  # listed once: 0.5 ms a step
-                self._all_parameters = list(self.module.parameters())
             torch.nn.utils.clip_grad_norm_(
-                [p for p in self._all_parameters if p.grad is not None], train.clip
+                [p for p in flags.parameters if p.grad is not None], train.clip
             )
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         clock.compute += time.perf_counter() - tick
         if self._prefetcher is not None:
             self._prefetcher.join()  # between steps nothing runs on the thread
-        return StepResult(
-            losses=losses,
-            total=total_loss,
-            tokens=prepared.tokens,
-            words=prepared.words,
-            sums=sums if deferred else None,
-            counts=counts if deferred else None,
-            weights=weights if deferred else None,
-        )
+            # this step's batch and its loss's graph root are freed there too (later)
+            self._prefetcher.release((prepared, total))
+        if deferred:
+            return StepResult(None, None, prepared.tokens, prepared.words, outputs, counts, weights)
+        return StepResult(losses, total_loss, prepared.tokens, prepared.words)
 
     def _micro_rows(self, batch) -> list[slice]:
         """This rank's micro-batches of the global ``batch``: its contiguous share (equal
