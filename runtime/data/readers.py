@@ -115,7 +115,8 @@ _NUMBER_TYPES = frozenset({int, float})
 try:  # orjson is faster where present; json.loads is the same contract
     from orjson import loads as _json_loads  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - depends on the environment
-    _json_loads = json.loads
+    # what json.loads(str) calls, without its per-call argument checks
+    _json_loads = json.JSONDecoder().decode
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,9 @@ class RawInput:
     fingerprint: str
     pos_format: str = "auto"
     dataset: object | None = field(default=None, compare=False, repr=False)
+    #: read only bytes ``[start, stop)`` of the file (cut after a line break), numbering its
+    #: lines from ``before + 1``: one part of a file read in parallel (text_store.py)
+    span: tuple[int, int, int] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -595,10 +599,10 @@ def _open_binary(path: str):
 def _raw_lines(inp: RawInput, counts: Counter) -> Iterator[tuple[int, bytes]]:
     """(line number, bytes without the line break) of every line; ``\n``, ``\r\n`` and a
     lone ``\r`` all end a line. Raises E318 for a truncated or corrupt compressed file."""
-    number = 0
+    number = 0 if inp.span is None else inp.span[2]
     try:
         with _open_binary(inp.path) as handle:
-            for raw in handle:
+            for raw in handle if inp.span is None else _span_lines(handle, inp.span):
                 raw = raw[:-1] if raw.endswith(b"\n") else raw
                 raw = raw[:-1] if raw.endswith(b"\r") else raw
                 if b"\r" in raw:  # old Mac line breaks (or stray CRs): each one ends a line
@@ -620,6 +624,18 @@ def _raw_lines(inp: RawInput, counts: Counter) -> Iterator[tuple[int, bytes]]:
         ) from None
 
 
+def _span_lines(handle, span: tuple[int, int, int]) -> Iterator[bytes]:
+    """The lines of bytes ``[start, stop)`` of ``handle`` (``stop`` follows a line break)."""
+    start, stop, _ = span
+    handle.seek(start)
+    left = stop - start
+    for raw in handle:
+        yield raw
+        left -= len(raw)
+        if left <= 0:
+            break
+
+
 def _decoded_lines(
     inp: RawInput, report: ReadReport, options: ReadOptions | None = None
 ) -> Iterator[tuple[int, str]]:
@@ -627,7 +643,7 @@ def _decoded_lines(
     counted (see the module table); E316 at the end of a file with too many bad lines."""
     counts = report.input_rules.setdefault(inp.path, Counter())
     first_bad: tuple[int, str] | None = None
-    number = 0
+    number = 0 if inp.span is None else inp.span[2]
     for number, raw in _raw_lines(inp, counts):
         bad = None
         if b"\x00" in raw:
@@ -650,7 +666,7 @@ def _decoded_lines(
         if number == 1 and line.startswith("\ufeff"):
             line = line[1:]
         yield number, line
-    report.inputs.setdefault(inp.path, {})["lines"] = number
+    report.inputs.setdefault(inp.path, {})["lines"] = number - (inp.span[2] if inp.span else 0)
     share = (options or ReadOptions()).bad_line_share
     bad_total = sum(counts[name] for name in BAD_LINE_RULES)
     if first_bad is not None and share is not None and bad_total > share * number:
@@ -730,9 +746,10 @@ class _BatchBuilder:
             if column is None:
                 column = self.columns[name] = [math.nan] * n
             column.append(value)
-        for column in self.columns.values():
-            if len(column) == n:
-                column.append(math.nan)
+        if len(values) != len(self.columns):  # some column has no value on this line
+            for column in self.columns.values():
+                if len(column) == n:
+                    column.append(math.nan)
         self.texts.append(text)
         self.sources.append(source)
         if self.pos is not None:
@@ -838,11 +855,12 @@ def _record_text(record, options: ReadOptions, where: tuple[str, int]) -> str:
 def _record_columns(record: dict, options, skip, where) -> dict[str, float]:
     values: dict[str, float] = {}
     if options.columns is None:
-        for key, value in record.items():
-            # type() rather than isinstance: bool is an int subclass but not a column
-            if type(value) in _NUMBER_TYPES and key not in skip:
-                values[COLUMN_ALIASES.get(key, key)] = float(value)
-        return values
+        # type() rather than isinstance: bool is an int subclass but not a column
+        return {
+            COLUMN_ALIASES.get(key, key): float(value)
+            for key, value in record.items()
+            if type(value) in _NUMBER_TYPES and key not in skip
+        }
     for name in options.columns:
         value = record.get(name)
         if value is None:
@@ -875,14 +893,17 @@ def _record_pos(record, text, inp, options, report, where) -> bytes | None:
         value = record.get(name)
         if value is None or value == "" or value == []:
             continue
-        tags = value.split() if isinstance(value, str) else value
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        if isinstance(value, str):
+            tags = value.split()
+        elif not isinstance(value, list) or not all(isinstance(t, str) for t in value):
             path, number = where
             raise CurriculumError.single(
                 "E311",
                 f"POS field {name!r} on line {number} of {path} is neither a string nor a list of strings",
                 Span.point(path, number),
             )
+        else:
+            tags = value
         if len(tags) != len(text.split()):
             report.rules["pos_mismatch"] += 1
             return None

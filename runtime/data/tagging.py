@@ -943,9 +943,30 @@ def align_batch(
     Raises ``ValueError`` as :func:`align_word_tags` (words and tags differ in number, an
     unknown mode).
     """
+    token_counts = np.fromiter((len(o) for o in token_offsets), dtype=np.int64, count=len(texts))
+    total = int(token_counts.sum())
+    flat = np.fromiter(
+        itertools.chain.from_iterable(itertools.chain.from_iterable(token_offsets)),
+        dtype=np.int64,
+        count=2 * total,
+    ).reshape(total, 2)
+    return align_flat(texts, word_tags, token_counts, flat, mode=mode)
+
+
+def align_flat(
+    texts: Sequence[str],
+    word_tags: Sequence[bytes],
+    token_counts: np.ndarray,
+    flat_offsets: np.ndarray,
+    *,
+    mode: str = "all",
+) -> np.ndarray:
+    """:func:`align_batch` with the token offsets given flat: ``token_counts`` (int64, one
+    per text) and ``flat_offsets`` (int64, shape (tokens, 2): each token's character span
+    in its own text, texts in order) -- what tokenizing has without a list per text."""
     if mode not in ALIGN_MODES:
         raise ValueError(f"unknown alignment mode {mode!r}; expected one of {ALIGN_MODES}")
-    token_counts = np.fromiter((len(o) for o in token_offsets), dtype=np.int64, count=len(texts))
+    token_counts = np.asarray(token_counts, dtype=np.int64)
     sizes = np.fromiter((len(text) + 1 for text in texts), dtype=np.int64, count=len(texts))
     bases = np.zeros(len(texts), dtype=np.int64)
     np.cumsum(sizes[:-1], out=bases[1:])
@@ -966,11 +987,7 @@ def align_batch(
     out = np.full(total, NO_TAG, dtype=np.uint8)
     if total == 0 or not len(w_starts):
         return out
-    flat = np.fromiter(
-        itertools.chain.from_iterable(itertools.chain.from_iterable(token_offsets)),
-        dtype=np.int64,
-        count=2 * total,
-    ).reshape(total, 2)
+    flat = flat_offsets
     shift = np.repeat(bases, token_counts)
     starts, ends = flat[:, 0] + shift, flat[:, 1] + shift
     last_in_text = np.zeros(total, dtype=bool)

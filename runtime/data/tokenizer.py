@@ -73,8 +73,11 @@ class TokenizerArtifacts:
         return AutoTokenizer.from_pretrained(str(self.directory))
 
 
-def train_bpe(texts: Iterable[str], vocab_size: int, *, progress: bool = False, length=None):
-    """Train a byte-level BPE on ``texts``; returns a ``tokenizers.Tokenizer``.
+def train_bpe(
+    texts: Iterable[str | list[str]], vocab_size: int, *, progress: bool = False, length=None
+):
+    """Train a byte-level BPE on ``texts`` (strings, or lists of strings: batches, which
+    ``tokenizers`` takes ~2x faster and counts the same); returns a ``tokenizers.Tokenizer``.
 
     Raises :class:`CurriculumError` (E321) when ``vocab_size`` cannot hold the 256 bytes
     and the 5 specials.
@@ -166,7 +169,7 @@ def prepare_tokenizer(
     """Train (or reuse from the cache) or load the tokenizer ``spec`` asks for.
 
     ``texts_factory``: a no-argument callable returning an iterator over the training
-    texts (called only when training is needed). ``corpus_identity`` keys the cache with
+    texts, or over batches (lists) of them (called only when training is needed). ``corpus_identity`` keys the cache with
     the vocabulary size. The folder is ``cache_dir/tokenizers/<key>/seq<seq>``.
     Raises :class:`CurriculumError`: E320 (path unusable), E321 (vocabulary too small).
     """
