@@ -72,6 +72,13 @@ CODES: dict[str, str] = {
     "E076": "times of one schedule in different units (steps and words, say)",
     "E077": "a time counted in data with an order that changes during training",
     "E078": "a checkpoint preset curriculumc does not have",
+    "E079": "a source named twice in one phase of a mix",
+    "E080": "a mix source the data does not have (its sources known without reading it)",
+    "E081": "mix phases whose 'until' times do not increase",
+    "E082": "a mix with a token budget (batch N tokens)",
+    "E085": "a seq warmup length that is not a whole multiple of 8",
+    "E086": "a seq warmup whose length would shrink or pass the training's seq",
+    "E087": "a seq warmup with a missing or superfluous schedule ('release at')",
     # --- overrides, YAML, plans -------------------------------------------------------
     "E150": "an override that is not key=value",
     "E151": "an override of an unknown key",
@@ -126,6 +133,8 @@ CODES: dict[str, str] = {
     "E363": "a sort without a scorer",
     "E364": "a token budget smaller than the corpus's longest example",
     "E366": "a training length in data that the data cannot reach",
+    "E367": "a mix source the corpus does not have",
+    "E368": "a mix source with fewer examples than its share of one step",
     "E380": "examples of sources that source() does not name (placed last)",
     "E381": "examples without a score (placed last)",
     "E390": "the simulation output cannot be written",
@@ -216,6 +225,7 @@ CODES: dict[str, str] = {
     "W008": "a unit that is never used",
     "W009": "a checkpoint interval after training ends",
     "W010": "a time counted in data that training does not reach",
+    "W011": "mix sources that cannot be checked until the data is read",
 }
 
 

@@ -442,6 +442,119 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class MixPhase:
+    """One phase of a data mixture (``mix 0.8 Sawyer + 0.2 Snow until 30%, then ...``):
+    each source's share of every step's examples, normalised to sum to 1 (a source the
+    phase does not name is not drawn in it), in force while what the run has drawn before
+    the step is below ``until`` (in the mix's unit: a step count, or words, tokens or
+    epochs); the last phase has no ``until``."""
+
+    weights: tuple[tuple[str, float], ...] = field(default=(), metadata=MAPPING)
+    until: int | float | None = field(default=None, metadata=OMIT_DEFAULT)
+
+    def __post_init__(self):
+        if self.until is not None:
+            object.__setattr__(self, "until", steps_number(self.until))
+
+
+@dataclass(frozen=True)
+class Mix:
+    """A data mixture over time: per-source sampling weights that change by phase. The
+    sampler splits each step's batch into per-source counts whose running totals track
+    the running totals of ``weight * batch`` (within one example), and each source draws
+    its count from its own released examples (the pace's share of that source, in the
+    sort's order) without replacement within its own epochs. ``unit``: what ``until``
+    counts (``steps`` or a :data:`TIME_UNITS` unit drawn before the step)."""
+
+    phases: tuple[MixPhase, ...] = ()
+    unit: str = field(default="steps", metadata=OMIT_DEFAULT)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """Every source some phase names, sorted by name: the order in which a step's
+        batch concatenates its sources' draws (the same on every rank)."""
+        return tuple(sorted({name for phase in self.phases for name, _ in phase.weights}))
+
+    def phase_index(self, reading: float) -> int:
+        """The phase in force when ``reading`` (steps, or data drawn before the step, in
+        :attr:`unit`) has been reached: the first whose ``until`` is above it, else the
+        last."""
+        for index, phase in enumerate(self.phases):
+            if phase.until is None or reading < phase.until:
+                return index
+        return len(self.phases) - 1
+
+    def weights(self, reading: float) -> dict[str, float]:
+        """``{source: share}`` of the phase in force at ``reading``, every source of the
+        mix listed (0 for one the phase does not name), in :attr:`sources` order."""
+        if not self.phases:
+            return {}
+        named = dict(self.phases[self.phase_index(reading)].weights)
+        return {name: float(named.get(name, 0.0)) for name in self.sources}
+
+
+#: the lengths of a sequence-length warmup are whole multiples of this (Composer's
+#: ``step_size`` and DeepSpeed's seqlen ``difficulty_step``: 8, for tensor cores)
+SEQ_MULTIPLE = 8
+
+
+@dataclass(frozen=True)
+class SeqWarmup:
+    """Sequence-length warmup (``seq linear from 32 to 128 over 20%``): the most positions
+    an input may have at each step -- ``<s>``, up to ``length - 2`` tokens of text,
+    ``</s>``, as ``train.seq`` counts them -- rising from ``start`` to ``end``.
+
+    The length at position ``x`` (:attr:`unit`: the step, or the words, tokens or epochs
+    drawn before it, as a pace reads them) is ``start + (end - start) * g(p)`` -- ``g`` a
+    pacing shape of :mod:`curriculumc.pacing`, ``p`` the progress of a ramp that holds
+    until ``after`` and runs ``over`` (:func:`~curriculumc.pacing.paced_fraction`, the
+    same whole-step rule) -- rounded down to a whole multiple of :attr:`multiple`
+    (DeepSpeed's ``next_difficulty -= next_difficulty % difficulty_step``), and ``end``
+    itself once the ramp is done (so an ``end`` that is no multiple, ``train.seq`` 100, is
+    reached). ``start`` is a multiple and ``start <= end <= train.seq`` (the compiler's
+    checks): ``train.seq`` stays the model's positions. An example longer than the step's
+    length is truncated (Composer's default), never skipped.
+    """
+
+    fn: str
+    start: int
+    end: int
+    over: float = field(metadata=STEPS)
+    after: float = field(default=0, metadata=STEPS)
+    unit: str = field(default="steps", metadata=OMIT_DEFAULT)
+    multiple: int = field(default=SEQ_MULTIPLE, metadata=OMIT_DEFAULT)
+
+    def __post_init__(self):
+        object.__setattr__(self, "over", steps_number(self.over))
+        object.__setattr__(self, "after", steps_number(self.after))
+
+    def length(self, position: float) -> int:
+        """The length at ``position`` (in :attr:`unit`); pure. Raises ``KeyError`` for an
+        unknown shape (the compiler reports those first)."""
+        share = paced_fraction(
+            self.fn, position, start=0.0, over=self.over, end=1.0, after=self.after,
+            whole=self.unit == "steps",
+        )  # fmt: skip
+        if share >= 1.0:
+            return self.end
+        value = self.start + (self.end - self.start) * share
+        # (a slack: 40.0 computed as 39.9999999 still rounds to 40)
+        rounded = math.floor(value / self.multiple + 1e-9) * self.multiple
+        return int(min(self.end, max(self.start, rounded)))
+
+    @property
+    def ends_at(self) -> float:
+        """Where (in :attr:`unit`) the length reaches :attr:`end`."""
+        return self.after + self.over
+
+    def text(self) -> str:
+        """``linear from 32 to 128 over 2k steps`` (the plan's values, resolved)."""
+        after = f" after {count_text(self.after)} {self.unit}" if self.after else ""
+        return (f"{self.fn} from {self.start} to {self.end}{after} over "
+                f"{count_text(self.over)} {self.unit}")  # fmt: skip
+
+
+@dataclass(frozen=True)
 class EvalSpec:
     """``eval blimp every 2000`` / ``eval "path/to/pairs" at phases``.
 
@@ -516,6 +629,11 @@ class Plan:
     evals: tuple[EvalSpec, ...] = ()
     output: OutputSpec = OutputSpec()
     version: int = PLAN_VERSION
+    #: a data mixture over time (``mix ...``); absent from the JSON of a plan without one
+    mix: Mix | None = field(default=None, metadata=OMIT_DEFAULT)
+    #: a sequence-length warmup (``seq linear from 32 to 128 over 20%``); absent from the
+    #: JSON of a plan without one (every input is then up to ``train.seq`` positions)
+    seq_warmup: SeqWarmup | None = field(default=None, metadata=OMIT_DEFAULT)
     #: what the run draws before each step, when the plan was resolved against its data
     #: (:meth:`resolve`); never part of the JSON or the hash
     clock: Clock | None = field(default=None, compare=False, repr=False, metadata=TRANSIENT)
@@ -541,6 +659,32 @@ class Plan:
         """The vocabulary fraction ``f`` at ``step``; which tokens it shows is
         :attr:`vocab_rule`'s (by default the lowest ids: ``id <= f * V``)."""
         return self.vocab.fraction(self.reading(self.vocab.unit, step))
+
+    def seq_at(self, step: int) -> int:
+        """The most positions an input of ``step`` has (``<s>`` + text + ``</s>``):
+        ``train.seq``, or a sequence-length warmup's length at the step -- read in the
+        warmup's unit (a warmup counted in data needs the plan resolved, as a pace does).
+        What the trainer truncates to, and what tokens and words *seen* at the step are
+        counted at (``TokenizedCorpus.text_tokens(seq_at(t))``)."""
+        if self.seq_warmup is None:
+            return self.train.seq
+        return self.seq_for(self.reading(self.seq_warmup.unit, step))
+
+    def seq_for(self, position: float) -> int:
+        """The length at ``position`` of the warmup's unit (the step, or what was drawn
+        before it), never above ``train.seq``: what :meth:`seq_at` reads, and the sampler
+        too when it counts the draws itself (a warmup counted in data)."""
+        if self.seq_warmup is None:
+            return self.train.seq
+        return min(self.train.seq, self.seq_warmup.length(position))
+
+    def mix_weights(self, step: int) -> dict[str, float]:
+        """``{source: share of the step's examples}`` at ``step`` (``{}`` without a mix):
+        the phase of :attr:`mix` in force, read in the mix's unit (a mix counted in data
+        needs the plan resolved, as a pace does). The sampler splits batches by these."""
+        if self.mix is None:
+            return {}
+        return self.mix.weights(self.reading(self.mix.unit, step))
 
     def phase_at(self, step: int) -> Phase | None:
         """The objective phase in force at ``step`` (the last with ``start <= step``)."""
@@ -690,6 +834,16 @@ class Plan:
                 marks.append((ramp_end, f"{what} fully released"))
             else:
                 marks.append((ramp_end, f"{what} ramp ends at {pace.final:.0%}"))
+        if self.seq_warmup is not None:
+            warm = self.seq_warmup
+            if warm.after > 0:
+                marks.append((self.step_at(warm.after, warm.unit), "seq ramp starts"))
+            marks.append((self.step_at(warm.ends_at, warm.unit), f"seq reaches {warm.end}"))
+        if self.mix is not None:
+            for number, phase in enumerate(self.mix.phases[1:], start=2):
+                until = self.mix.phases[number - 2].until
+                shares = ", ".join(f"{n} {w:.0%}" for n, w in phase.weights)
+                marks.append((self.step_at(until, self.mix.unit), f"mix {number}: {shares}"))
         return tuple(
             sorted((s, w) for s, w in marks if s is not None and 0 < s <= self.train.steps)
         )
@@ -737,6 +891,10 @@ class Plan:
         texts = [f"{what} {time.text()}" for what, time in self.times()]
         if self.output.checkpoint_babylm:
             texts.append("checkpoint babylm")
+        if self.mix is not None and self.mix.unit != "steps":
+            texts.append(f"data mix in {self.mix.unit}")
+        if self.seq_warmup is not None and self.seq_warmup.unit != "steps":
+            texts.append(f"seq warmup in {self.seq_warmup.unit}")
         return texts + [f"{what} pace in {pace.unit}" for what, pace in self.data_paces()]
 
     @property
@@ -744,7 +902,11 @@ class Plan:
         """Whether the plan counts a time in data and has not been resolved: it cannot run,
         be explained step by step or plotted until :meth:`resolve` gives it its steps."""
         return self.clock is None and bool(
-            self.times() or self.data_paces() or self.output.checkpoint_babylm
+            self.times()
+            or self.data_paces()
+            or self.output.checkpoint_babylm
+            or (self.mix is not None and self.mix.unit != "steps")
+            or (self.seq_warmup is not None and self.seq_warmup.unit != "steps")
         )
 
     def resolve(self, clock: Clock) -> tuple[Plan, tuple[Resolved, ...]]:

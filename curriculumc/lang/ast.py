@@ -342,6 +342,44 @@ class PushStmt:
     span: Span | None = None
 
 
+@dataclass(frozen=True)
+class MixTerm:
+    """``0.8 Sawyer``: a source of a data mixture with its optional weight (1 if omitted)."""
+
+    weight: Number | None
+    source: Name | String
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class MixPhase:
+    """One phase of ``mix``: its weighted sources, and the time it lasts until (None for
+    the last phase)."""
+
+    terms: tuple[MixTerm, ...]
+    until: Number | None = None
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class MixStmt:
+    """``mix 0.8 A + 0.2 B until 30%, then 0.3 A + 0.7 B``: per-source shares of each
+    step's examples, phase by phase."""
+
+    phases: tuple[MixPhase, ...]
+    span: Span | None = None
+
+
+@dataclass(frozen=True)
+class SeqStmt:
+    """``seq linear from 32 [to 128] [after T] over N`` or ``seq none``: a sequence-length
+    warmup (``schedule.start``/``end`` are lengths in positions, not shares)."""
+
+    fn: Name
+    schedule: Schedule | None = None
+    span: Span | None = None
+
+
 Statement = Union[  # noqa: UP007
     ModelStmt,
     DataStmt,
@@ -356,6 +394,8 @@ Statement = Union[  # noqa: UP007
     LogStmt,
     CheckpointStmt,
     PushStmt,
+    MixStmt,
+    SeqStmt,
 ]
 
 

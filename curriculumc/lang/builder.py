@@ -83,6 +83,14 @@ E_CORRUPTION = "E073"
 E_VOCAB_RULE = "E074"
 E_TIME_UNITS = "E076"
 E_CHECKPOINT_PRESET = "E078"
+E_MIX_TWICE = "E079"
+E_MIX_SOURCE = "E080"
+E_MIX_ORDER = "E081"
+E_MIX_BUDGET = "E082"
+W_MIX_UNCHECKED = "W011"
+E_SEQ_LENGTH = "E085"
+E_SEQ_ORDER = "E086"
+E_SEQ_SCHEDULE = "E087"
 #: ``checkpoint NAME``: the presets (babylm: the BabyLM rules' word checkpoints)
 CHECKPOINT_PRESETS = ("babylm",)
 
@@ -162,8 +170,10 @@ def build_train(spec: ast.Spec, report: Report) -> plan.TrainSpec:
 
     fields = {}
     length = given.get("steps")
-    if length is not None and length.key.value in plan.TIME_UNITS and (
-        isinstance(length.value, ast.Number)
+    if (
+        length is not None
+        and length.key.value in plan.TIME_UNITS
+        and (isinstance(length.value, ast.Number))
     ):
         # 'train 2M words': steps 0 until the plan is resolved against its data
         timed = dataclasses.replace(length.value, unit=length.key.value)
@@ -213,8 +223,10 @@ def build_train(spec: ast.Spec, report: Report) -> plan.TrainSpec:
 def _is_time_setting(setting: ast.Setting) -> bool:
     """``warmup 100k words``: a number and a time's unit."""
     unit = setting.unit
-    return isinstance(setting.value, ast.Number) and unit is not None and (
-        unit.value in (*plan.TIME_UNITS, "steps")
+    return (
+        isinstance(setting.value, ast.Number)
+        and unit is not None
+        and (unit.value in (*plan.TIME_UNITS, "steps"))
     )
 
 
@@ -1181,6 +1193,211 @@ def _checkpoint_times(numbers, steps, report: Report) -> tuple | None:
     return tuple(times)
 
 
+# --- mix: data mixtures over time -------------------------------------------------------
+
+#: the suffixes the readers take as JSON Lines (a file whose sources are in its lines)
+_JSON_SUFFIXES = (".jsonl", ".json")
+
+
+def known_sources(data: plan.DataSpec) -> tuple[str, ...] | None:
+    """The sources of ``data`` when they are known without reading it, else None: a plain
+    text file (its stem) or a folder of plain-text files (a BabyLM corpus folder: the file
+    stems, less hidden and README files and -- beside ``*.train`` files -- the held-out
+    ``*.dev``/``*.test``). The readers' rule (``runtime/data/readers.py``: ``_resolve_path``,
+    ``_file_input``), read from names alone; a JSON Lines file or a datasets folder names
+    its sources inside, and is None. A test compares the two."""
+    if data.kind != "path":
+        return None
+    path = Path(data.source)
+    try:
+        if path.is_file():
+            files = [path]
+        elif path.is_dir():
+            if (path / "dataset_dict.json").exists() or (path / "state.json").exists():
+                return None
+            files = [
+                p for p in sorted(path.iterdir())
+                if not p.name.startswith(".") and not p.name.upper().startswith("README")
+                and p.is_file()
+            ]  # fmt: skip
+            if any(p.suffix == ".train" for p in files):
+                files = [p for p in files if p.suffix not in (".dev", ".test")]
+        else:
+            return None
+    except OSError:
+        return None
+    names = [p.name[:-3] if p.name.endswith(".gz") else p.name for p in files]
+    if not names or any(n.endswith(_JSON_SUFFIXES) for n in names):
+        return None
+    return tuple(sorted({Path(n).stem for n in names}))
+
+
+def build_mix(
+    spec: ast.Spec, total: int | plan.Time, train: plan.TrainSpec, data: plan.DataSpec,
+    report: Report,
+) -> plan.Mix | None:  # fmt: skip
+    """The data mixture of ``mix`` (None without one, or when it is wrong). Weights are
+    normalised per phase; ``until`` reads a time as ``at`` does, all in one unit (E076)
+    and increasing (E081). A source the data does not have is E080 when the data's sources
+    are known here (:func:`known_sources`), else W011 (checked when the corpus is read)."""
+    stmt = first(spec, ast.MixStmt)
+    if stmt is None:
+        return None
+    ok = True
+    if train.batch_unit == "tokens":
+        report_error(
+            report, E_MIX_BUDGET,
+            "a mix splits each step's examples between sources: it needs a batch counted in "
+            f"examples, not {train.batch:,} tokens", stmt,
+            hint="write 'train batch 32' (examples) with a mix",
+        )  # fmt: skip
+        ok = False
+    untils = [phase.until for phase in stmt.phases if phase.until is not None]
+    measured = _one_unit(untils, total, report, "a mix")
+    if measured is None:
+        return None
+    unit, scale = measured
+    read = _pace_time(unit, scale, report)
+    known = known_sources(data)
+    phases, previous = [], None
+    for phase in stmt.phases:
+        weights: dict[str, float] = {}
+        for term in phase.terms:
+            weight = _weight(ast.Term(term.weight, None, term.span), report)
+            name = term.source.value
+            if name in weights:
+                report_error(
+                    report, E_MIX_TWICE, f"source '{name}' is named twice in one phase of "
+                    "the mix", term.source, hint="give each source one weight per phase",
+                )  # fmt: skip
+                ok = False
+                continue
+            if known is not None and name not in known:
+                hint = did_you_mean(name, known) or "known: " + ", ".join(known)
+                report_error(
+                    report, E_MIX_SOURCE, f"the data has no source '{name}'", term.source,
+                    hint=hint,
+                )  # fmt: skip
+                ok = False
+            if weight is None:
+                ok = False
+                continue
+            weights[name] = weight
+        until = None
+        if phase.until is not None:
+            until = read(phase.until, "the 'until' of a mix phase", minimum=1)
+            if until is None:
+                ok = False
+            elif previous is not None and until <= previous:
+                report_error(
+                    report, E_MIX_ORDER, f"a mix phase must end after the one before it: "
+                    f"'until {phase.until.text}' is not after {plan.count_text(previous)}",
+                    phase.until, hint="write the phases in order, each 'until' later",
+                )  # fmt: skip
+                ok = False
+            previous = until if until is not None else previous
+        total_weight = sum(weights.values())
+        if weights:
+            shares = tuple(sorted((n, w / total_weight) for n, w in weights.items()))
+            phases.append(plan.MixPhase(shares, until))
+        else:
+            ok = False
+    if known is None and ok:
+        report_error(
+            report, W_MIX_UNCHECKED, "the mix's sources are checked when the data is read "
+            f"({', '.join(sorted({t.source.value for p in stmt.phases for t in p.terms}))})",
+            stmt.phases[0], severity="warning",
+            hint="a run stops before training on a source the data does not have (E367)",
+        )  # fmt: skip
+    if not ok:
+        return None
+    return plan.Mix(tuple(phases), unit)
+
+
+# --- seq: sequence-length warmup --------------------------------------------------------
+
+
+def build_seq_warmup(
+    spec: ast.Spec, total: int | plan.Time, train: plan.TrainSpec, report: Report
+) -> plan.SeqWarmup | None:
+    """The sequence-length warmup of ``seq FN from S [to E] [after T] over N`` (None for
+    none, ``seq none``, or when it is wrong). S and E are lengths in positions (``<s>`` and
+    ``</s>`` included, as ``train seq`` counts them): S a whole multiple of
+    :data:`plan.SEQ_MULTIPLE` (E085), ``S <= E <= train.seq`` (E086; E defaults to
+    ``train.seq``); the times read as a pace's (one unit, E076; a share of training
+    exact); no ``release at`` (E087)."""
+    stmt = first(spec, ast.SeqStmt)
+    if stmt is None:
+        return None
+    fn, schedule = stmt.fn.value, stmt.schedule
+    if fn == "none":
+        if schedule is not None:
+            report_error(report, E_SEQ_SCHEDULE, "'seq none' takes no schedule", schedule)
+        return None
+    known = fn in PACING_FUNCTIONS
+    if not known:  # the schedule is still checked: every problem at once
+        report_unknown(report, E_PACING, "pacing function", stmt.fn, (*PACING_FUNCTIONS, "none"))
+    if schedule is None:
+        report_error(
+            report, E_SEQ_SCHEDULE, f"'seq {fn}' needs a schedule", stmt,
+            hint=f"write 'seq {fn} from 32 to {train.seq} over 20%'",
+        )  # fmt: skip
+        return None
+    ok = known
+    if schedule.release is not None:
+        report_error(
+            report, E_SEQ_SCHEDULE, "a seq warmup has no 'release at': the length is its "
+            "'to' once the ramp ends", schedule.release, hint="remove 'release at'",
+        )  # fmt: skip
+        ok = False
+    measured = _one_unit([n for n in (schedule.after, schedule.over) if n is not None],
+                         total, report, "a seq warmup")  # fmt: skip
+    if measured is None:
+        return None
+    unit, scale = measured
+    read = _pace_time(unit, scale, report)
+    multiple = plan.SEQ_MULTIPLE
+    start = read_int(schedule.start, "a seq warmup's 'from' (positions)", report, minimum=multiple)
+    if start is not None and start % multiple:
+        lower = start - start % multiple
+        report_error(
+            report, E_SEQ_LENGTH, f"a seq warmup's lengths are whole multiples of {multiple}: "
+            f"'from {schedule.start.text}' is not", schedule.start,
+            hint=f"did you mean 'from {lower}' or 'from {lower + multiple}'?",
+        )  # fmt: skip
+        start = None
+    end = train.seq
+    if schedule.end is not None:
+        end = read_int(schedule.end, "a seq warmup's 'to' (positions)", report, minimum=multiple)
+    after = 0 if schedule.after is None else read(schedule.after, "'after'", exact=True)
+    over = read(schedule.over, "'over'", minimum=1, exact=True)
+    if None not in (after, over) and schedule.after is not None and schedule.after.percent \
+            and schedule.over.percent:  # fmt: skip
+        # both shares: the ramp ends at (a + o) * T exactly, as a pace's does
+        ends = ast.share_sum(schedule.after, schedule.over) * scale
+        over = plan.steps_number(_ramp(after, ends)) if ends - after >= 1 else over
+    where = schedule.end if schedule.end is not None else schedule.start
+    if end is not None and end > train.seq:
+        report_error(
+            report, E_SEQ_ORDER, f"a seq warmup cannot go past the model's positions: 'to "
+            f"{end}' is above the training's seq {train.seq}", where,
+            hint=f"write 'to {train.seq}', or raise 'train seq' (the model's maximum)",
+        )  # fmt: skip
+        return None
+    if None in (start, end, after, over):
+        return None
+    if start > end:
+        report_error(
+            report, E_SEQ_ORDER, f"a seq warmup's length would shrink: 'from {start}' is "
+            f"above {'to ' if schedule.end is not None else 'the training seq '}{end}", where,
+            hint=f"start at most at {end - end % multiple}",
+        )  # fmt: skip
+        return None
+    if not ok:
+        return None
+    return plan.SeqWarmup(fn, start, end, over, after, unit)
+
+
 def build_plan(spec: ast.Spec, report: Report) -> plan.Plan:
     """The plan of ``spec``; every wrong value is reported and replaced by its default."""
     train = build_train(spec, report)
@@ -1188,9 +1405,10 @@ def build_plan(spec: ast.Spec, report: Report) -> plan.Plan:
     total = train.length or train.steps  # what '50%' is a share of
     units, phases = build_phases(spec, model.family, total, report)
     paces = {stmt.target: stmt for stmt in reversed(spec.of_type(ast.PaceStmt))}
+    data = build_data(spec, report)
     return plan.Plan(
         model=model,
-        data=build_data(spec, report),
+        data=data,
         tokenizer=build_tokenizer(spec, report),
         train=train,
         sort=build_sort(spec, report),
@@ -1201,4 +1419,6 @@ def build_plan(spec: ast.Spec, report: Report) -> plan.Plan:
         phases=phases,
         evals=build_evals(spec, total, report),
         output=build_output(spec, total, report),
+        mix=build_mix(spec, total, train, data, report),
+        seq_warmup=build_seq_warmup(spec, total, train, report),
     )

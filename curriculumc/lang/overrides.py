@@ -12,7 +12,8 @@ Keys: ``model``, ``data`` (a corpus name or a path), ``data.path``, ``data.hub``
 accumulate, clip, decay, sample), ``seed`` and ``steps`` (short for ``train.seed`` /
 ``train.steps``), ``sort``, ``sort.order``, ``pace`` / ``vocab`` (a pacing function or
 ``none``), ``pace.<part>`` / ``vocab.<part>`` (start, end, after, over, release),
-``pace.ties``, ``eval.every``, ``eval.limit``, ``log.every``, ``log.wandb_project``,
+``pace.ties``, ``seq`` (a sequence-length warmup's shape, or ``none``) and ``seq.<part>``
+(start, end, after, over), ``eval.every``, ``eval.limit``, ``log.every``, ``log.wandb_project``,
 ``checkpoint.every``, ``checkpoint.keep``, ``push``. A ``train.*`` value may carry the
 setting's word (``train.batch=4096 tokens``, ``train.sample=with replacement``);
 ``train.batch=N`` alone keeps the unit the spec wrote. On a staged pace (``pace A, then
@@ -40,6 +41,8 @@ E_OVERRIDE_TARGET = "E153"
 
 SOURCE_NAME = "<overrides>"
 _SCHEDULE_PARTS = ("start", "end", "after", "over", "release")
+#: a sequence-length warmup's parts (``seq.start=16``; ``seq=none``): a pace's, less release
+_SEQ_PARTS = ("start", "end", "after", "over")
 KEYS = (
     "model", "data", "data.path", "data.hub", "data.packed",
     *(f"data.{o}" for o in registry.DATA_OPTIONS),
@@ -48,6 +51,7 @@ KEYS = (
     "sort", "sort.order",
     "pace", *(f"pace.{p}" for p in _SCHEDULE_PARTS), "pace.ties",
     "vocab", *(f"vocab.{p}" for p in _SCHEDULE_PARTS),
+    "seq", *(f"seq.{p}" for p in _SEQ_PARTS),
     "eval.every", "eval.limit", "log.every", "log.wandb_project",
     "checkpoint.every", "checkpoint.keep", "push",
 )  # fmt: skip
@@ -255,6 +259,29 @@ def _apply(statements: list, o: Override) -> None:
                 )
 
             _replace_or_add(statements, ast.PaceStmt, change, is_target)
+    elif head == "seq":  # the warmup; the model's positions are train.seq
+        if not part:
+            fn = _name(o, "a pacing shape or none (the model's positions: train.seq=N)")
+
+            def change(stmt):
+                kept = stmt if stmt and o.text != "none" else None
+                return ast.SeqStmt(fn, kept.schedule if kept else None, o.span)
+
+            _replace_or_add(statements, ast.SeqStmt, change)
+        else:
+            _needs(statements, ast.SeqStmt, o, "seq")
+            value = _value(o)
+
+            def change(stmt):
+                if stmt.schedule is None:
+                    raise CurriculumError.single(
+                        E_OVERRIDE_TARGET, f"'seq {stmt.fn.value}' has no schedule to change",
+                        o.key_span,
+                    )  # fmt: skip
+                schedule = dataclasses.replace(stmt.schedule, **{part: value})
+                return dataclasses.replace(stmt, schedule=schedule)
+
+            _replace_or_add(statements, ast.SeqStmt, change)
     elif head == "eval":
         _needs(statements, ast.EvalStmt, o, "eval")
         value = _value(o)

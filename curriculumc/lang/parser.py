@@ -32,7 +32,7 @@ E_ENCODING = "E003"
 
 STATEMENT_KEYWORDS = (
     "model", "data", "tokenizer", "train", "sort", "pace", "vocab", "at", "during", "unit",
-    "eval", "log", "checkpoint", "push",
+    "eval", "log", "checkpoint", "push", "mix", "seq",
 )  # fmt: skip
 
 #: start symbols: a whole spec, one statement, and fragments used by YAML and overrides
@@ -43,6 +43,14 @@ START = ("spec", "statement", "terms", "call", "value", "setting_value")
 def _levels_fn(levels) -> ast.Name:
     """The discrete form's shape: ``step`` (its span: the first level's)."""
     return ast.Name("step", levels[0].span)
+
+
+def _terms_span(terms) -> Span | None:
+    """The span from a phase's first term to the end of its last."""
+    first, last = terms[0].span, terms[-1].span
+    if first is None or last is None:
+        return first
+    return Span(first.file, first.line, first.column, last.end_line, last.end_column, first.source)
 
 
 @cache
@@ -372,6 +380,30 @@ class _ToAst(Transformer):
     def push(self, meta, children):
         return ast.PushStmt(self._leaf(children[0]), self._span(meta))
 
+    def mix(self, meta, children):
+        first, *rest = children
+        terms, phases = first, []
+        for until, following in rest:  # each 'until T, then ...' ends the phase before it
+            phases.append(ast.MixPhase(terms, until, _terms_span(terms)))
+            terms = following
+        phases.append(ast.MixPhase(terms, None, _terms_span(terms)))
+        return ast.MixStmt(tuple(phases), self._span(meta))
+
+    def mix_phase(self, meta, children):
+        until, terms = children
+        return (until, terms)
+
+    def mix_terms(self, meta, children):
+        return tuple(children)
+
+    def mix_term(self, meta, children):
+        weight, source = children
+        return ast.MixTerm(self._leaf_or_none(weight), self._leaf(source), self._span(meta))
+
+    def seq_warmup(self, meta, children):
+        fn, schedule = children
+        return ast.SeqStmt(self._leaf(fn), schedule, self._span(meta))
+
     # --- shared pieces
     def terms(self, meta, children):
         return tuple(children)
@@ -404,7 +436,24 @@ class _ToAst(Transformer):
 # fails in the same parser state (lark's match_examples). Keep each example minimal.
 _EXAMPLES: dict[str, tuple[str, ...]] = {
     "expected a statement (model, data, tokenizer, train, sort, pace, vocab, at, during, "
-    "unit, eval, log, checkpoint, push)": ("foo", "foo bar", "12", '"x"', "(", "+", "=", ","),
+    "unit, eval, log, checkpoint, push, mix, seq)": (
+        "foo",
+        "foo bar",
+        "12",
+        '"x"',
+        "(",
+        "+",
+        "=",
+        ",",
+    ),
+    "missing the sources after 'mix' (e.g. 'mix 0.8 a + 0.2 b')": ("mix",),
+    "missing a time after 'until' (e.g. 'until 30%')": ("mix a until", "mix a until ,"),
+    "expected ', then' and the next phase's sources after 'until TIME'": (
+        "mix a until 30%",
+        "mix a until 30% then b",
+        "mix a until 30%,",
+        "mix a until 30%, then",
+    ),
     "missing the model preset or config path after 'model'": ("model",),
     "missing the data source after 'data' (a corpus name, a quoted path or hub ID)": ("data",),
     "expected a hub dataset ID such as org/name": ("data hub", "data hub x"),
@@ -423,6 +472,14 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
         "pace root from 10% after 100",
         "pace root from 10% to 90% after 100",
         "pace root from 10% 100",
+    ),
+    "missing the shape after 'seq' (e.g. 'seq linear from 32 to 128 over 20%', or 'seq none')": (
+        "seq",
+        "seq 32",
+    ),
+    "missing 'from' (write 'seq FN from 32 [to 128] over N')": (
+        "seq linear over 10",
+        "seq linear 32",
     ),
     "missing the vocabulary order after 'by' (token_ids, pos_tags or pos_tags_and_token_ids)": (
         "vocab linear from 1% over 10 by",

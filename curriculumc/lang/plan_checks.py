@@ -270,6 +270,22 @@ def check_plan(
         for k, step in enumerate(spec.at_steps):
             c.whole(("evals", i, "at_steps", k), step)
         c.whole(("evals", i, "limit"), spec.limit, optional=True)
+    warm = subject.seq_warmup
+    if warm is not None:  # the compiler's checks of 'seq FN from S to E over N'
+        where = ("seq_warmup",)
+        c.choice((*where, "fn"), warm.fn, tuple(PACING_FUNCTIONS))
+        c.choice((*where, "unit"), warm.unit, ("steps", *plan.TIME_UNITS))
+        c.number((*where, "over"), warm.over, positive=True)
+        c.number((*where, "after"), warm.after)
+        seq = train.seq if type(train.seq) is int else LARGEST
+        if c.whole((*where, "multiple"), warm.multiple) and c.whole(
+            (*where, "start"), warm.start, warm.multiple, seq
+        ):  # fmt: skip
+            if warm.start % warm.multiple:
+                c.fail((*where, "start"), f"must be a whole multiple of {warm.multiple}, not "
+                       f"{warm.start}")  # fmt: skip
+            c.whole((*where, "end"), warm.end, warm.start, seq)
+    _check_mix(c, subject)
     out = subject.output
     c.whole(("output", "log_every"), out.log_every)
     c.time(("output", "checkpoint_every"), out.checkpoint_every, optional=True)
@@ -277,3 +293,33 @@ def check_plan(
         c.time(("output", "checkpoint_at", k), time)
     c.whole(("output", "keep"), out.keep)
     return c.problems
+
+
+def _check_mix(c: _Checks, subject: plan.Plan) -> None:
+    """The compiler's checks of ``mix``: a unit, phases whose weights are above 0 and sum
+    to 1, increasing ``until`` on every phase but the last, and a batch of examples."""
+    mix = subject.mix
+    if mix is None:
+        return
+    c.choice(("mix", "unit"), mix.unit, ("steps", *plan.TIME_UNITS))
+    if not mix.phases:
+        c.fail(("mix", "phases"), "a mix needs at least one phase")
+    if subject.train.batch_unit == "tokens":
+        c.fail(("mix",), "a mix needs a batch counted in examples, not tokens")
+    previous = None
+    for i, phase in enumerate(mix.phases):
+        where = ("mix", "phases", i)
+        if not phase.weights:
+            c.fail((*where, "weights"), "a phase needs at least one source")
+        for name, weight in phase.weights:
+            c.number((*where, "weights", name), weight, positive=True)
+        total = sum(w for _, w in phase.weights if isinstance(w, (int, float)))
+        if phase.weights and not math.isclose(total, 1.0, rel_tol=1e-9):
+            c.fail((*where, "weights"), f"the shares must sum to 1, not {total:g}")
+        last = i == len(mix.phases) - 1
+        if last and phase.until is not None:
+            c.fail((*where, "until"), "the last phase has no 'until'")
+        elif not last and c.number((*where, "until"), phase.until, positive=True):
+            if previous is not None and phase.until <= previous:
+                c.fail((*where, "until"), f"must be after {previous}, not {phase.until}")
+            previous = phase.until

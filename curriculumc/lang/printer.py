@@ -22,6 +22,7 @@ from curriculumc.lang.ast import (
     DuringStmt,
     EvalStmt,
     LogStmt,
+    MixStmt,
     ModelStmt,
     Name,
     Number,
@@ -29,6 +30,7 @@ from curriculumc.lang.ast import (
     PaceStmt,
     PushStmt,
     Schedule,
+    SeqStmt,
     Setting,
     SortStmt,
     Spec,
@@ -201,6 +203,18 @@ def format_statement(stmt: Statement) -> str:
         return "checkpoint " + " ".join(parts)
     if isinstance(stmt, PushStmt):
         return f"push to hub {format_value(String(stmt.repo.value))}"
+    if isinstance(stmt, MixStmt):
+        phases = []
+        for phase in stmt.phases:
+            terms = " + ".join(
+                f"{t.weight.text} {format_value(t.source)}" if t.weight else format_value(t.source)
+                for t in phase.terms
+            )
+            phases.append(terms + (f" until {time_text(phase.until)}" if phase.until else ""))
+        return "mix " + ", then ".join(phases)
+    if isinstance(stmt, SeqStmt):
+        schedule = f" {_format_schedule(stmt.schedule)}" if stmt.schedule else ""
+        return f"seq {stmt.fn.value}{schedule}"
     raise TypeError(f"not a statement: {stmt!r}")
 
 

@@ -44,6 +44,8 @@ SINGLE_STATEMENTS = {
     ast.SortStmt: "sort",
     ast.CheckpointStmt: "checkpoint",
     ast.PushStmt: "push",
+    ast.MixStmt: "mix",
+    ast.SeqStmt: "seq",
 }
 
 
@@ -222,9 +224,20 @@ def data_times_and_self_paced(spec: ast.Spec, result: plan.Plan) -> Iterable[Dia
     sort = result.sort
     if sort is None or not any(t.name == "model_ppl" for t in sort.terms):
         return
-    if not (result.times() or result.data_paces() or result.output.checkpoint_babylm):
+    mix_in_data = result.mix is not None and result.mix.unit != "steps"
+    warm = result.seq_warmup
+    if warm is not None and warm.unit != "steps":  # it reads the draws, as a pace does
+        mix_in_data = True
+    if not (
+        result.times() or result.data_paces() or result.output.checkpoint_babylm or mix_in_data
+    ):
         return
     what = result.times()[0][1].text() if result.times() else "a pace counted in data"
+    if not result.times() and not result.data_paces() and mix_in_data:
+        if result.mix is not None and result.mix.unit != "steps":
+            what = f"a mix counted in {result.mix.unit}"
+        else:
+            what = f"a seq warmup counted in {warm.unit}"
     yield Diagnostic(
         E_SELF_PACED_TIME,
         f"{what} cannot be resolved before training: 'model_ppl' re-orders the data as "

@@ -437,7 +437,66 @@ def _structured(doc: _Document, block: dict, problems: list) -> list:
             out.append(ast.AtStmt(time, terms, key_span))
     if "vocab" in block:
         out.append(_pace(doc, path + ("vocab",), block["vocab"], "vocab", problems))
+    if "mix" in block:
+        mix = _mix(doc, path + ("mix",), block["mix"], problems)
+        if mix is not None:
+            out.append(mix)
+    if "seq_warmup" in block:
+        out.append(_seq_warmup(doc, path + ("seq_warmup",), block["seq_warmup"], problems))
     return out
+
+
+def _seq_warmup(doc, path: tuple, entry: dict, problems: list) -> ast.SeqStmt:
+    """``seq_warmup: {pacing_fn: linear, start: 32, end: 128, over: 20%[, after: 5%]}``:
+    the DSL's ``seq linear from 32 to 128 [after 5%] over 20%`` (``pacing_fn: none``: none;
+    without ``start`` and ``over``, no schedule: the builder says what is missing)."""
+    fn = ast.Name(str(entry["pacing_fn"]), doc.span(path + ("pacing_fn",)))
+    span = doc.span(path, True)
+
+    def read(key, reader):
+        return reader(doc, path + (key,), entry[key], problems) if key in entry else None
+
+    start, over = read("start", _number), read("over", _time)
+    if start is None or over is None:
+        return ast.SeqStmt(fn, None, span)
+    schedule = ast.Schedule(start, over, read("end", _number), read("after", _time), None,
+                            doc.span(path))  # fmt: skip
+    return ast.SeqStmt(fn, schedule, span)
+
+
+def _mix(doc, path: tuple, entries: list, problems: list) -> ast.MixStmt | None:
+    """``mix: [{weights: {Sawyer: 0.8, Snow: 0.2}, until: 30%}, {weights: {...}}]``: the
+    DSL's ``mix 0.8 Sawyer + 0.2 Snow until 30%, then ...``; every phase but the last ends
+    at its ``until``."""
+    phases = []
+    for index, entry in enumerate(entries):
+        where = path + (index,)
+        terms = []
+        for name, weight in entry["weights"].items():
+            key = where + ("weights", name)
+            source = _name_or_path(doc, key, str(name))
+            source = type(source)(source.value, doc.span(key, True))
+            number = _number(doc, key, weight, problems)
+            if number is not None:
+                terms.append(ast.MixTerm(number, source, doc.span(key, True)))
+        until = None
+        if "until" in entry:
+            until = _time(doc, where + ("until",), entry["until"], problems)
+        elif index < len(entries) - 1:
+            problems.append(Diagnostic(
+                E_YAML_VALUE, "every mix phase but the last needs 'until' (when it ends)",
+                doc.span(where), hint="add until: 30% (or a step count, or 2M words)",
+            ))  # fmt: skip
+        if index == len(entries) - 1 and until is not None:
+            problems.append(Diagnostic(
+                E_YAML_VALUE, "the last mix phase has no 'until': it lasts to the end",
+                doc.span(where + ("until",), True), hint="remove its until",
+            ))  # fmt: skip
+        if terms:
+            phases.append(ast.MixPhase(tuple(terms), until, doc.span(where)))
+    if not phases:
+        return None
+    return ast.MixStmt(tuple(phases), doc.span(path, True))
 
 
 def parse_yaml(text: str | bytes, filename: str = "<spec>.yaml", *, base_dir: str | None = None):

@@ -165,6 +165,8 @@ def _header(plan: Plan) -> list[tuple[str, str]]:
         rows.append(("vocab order", _vocab_rule_text(plan)))
     rows.append(("batch", _batch_text(plan)))
     rows.append(("sampling", _sampling_text(plan)))
+    rows += _mix_rows(plan)
+    rows += _seq_rows(plan)
     # a unit's definition, as the language writes it, when its name does not already say
     # it: 'nv = pos(noun, verb)', never 'mlm(mask=0.15) = mlm(mask=0.15)' for an inline one
     definitions = ((u.name, canonical_unit_name(u.objective, u.args, u.kwargs)) for u in plan.units)
@@ -342,6 +344,70 @@ def _batch_text(plan: Plan) -> str:
     return text
 
 
+def _mix_rows(plan: Plan) -> list[tuple[str, str]]:
+    """The data mixture, phase by phase with its weights, and what it means."""
+    mix = plan.mix
+    if mix is None:
+        return []
+    rows: list[tuple[str, str]] = []
+    start: float = 0
+    label = "data mix"
+    for number, phase in enumerate(mix.phases, start=1):
+        if mix.unit == "steps":
+            end = plan.train.steps if phase.until is None else min(phase.until, plan.train.steps)
+            when = f"steps {_steps(start)}–{_steps(max(start, end))}"
+            if phase.until is not None and phase.until >= plan.train.steps:
+                when += " (to the end: its 'until' is not reached)"
+        else:
+            upto = (
+                "the end" if phase.until is None else f"{Time(phase.until, mix.unit).text()} drawn"
+            )
+            begun = "the start" if not start else f"{Time(start, mix.unit).text()} drawn"
+            when = f"from {begun} to {upto}"
+        shares = ", ".join(f"{name} {_pct(weight)}" for name, weight in phase.weights)
+        rows.append((label, f"phase {number}, {when}: {shares}"))
+        label = ""
+        start = phase.until if phase.until is not None else start
+    rows.append(("", "each step's examples are split between the sources by these shares "
+                 "(within a phase, each source's running count within one example of its share); a "
+                 "source a phase does not name is not drawn in it; within a source, the pace "
+                 "releases its share of that source's examples in sort order, drawn "
+                 + ("afresh every step" if plan.train.sampling == "replacement"
+                    else "without replacement within the source's own epochs")))  # fmt: skip
+    return rows
+
+
+def _seq_rows(plan: Plan) -> list[tuple[str, str]]:
+    """A sequence-length warmup: its schedule, and what it means (``Plan.seq_at``)."""
+    warm = plan.seq_warmup
+    if warm is None:
+        return []
+    if warm.unit == "steps":
+        ramp = math.floor(warm.over) if warm.fn != "step" else warm.over
+        when = f"over {_steps(ramp)} steps"
+        if warm.after:
+            when += f", starting at step {_steps(warm.after)}"
+        reached = f"{warm.end} from step {_steps(plan.step_at(warm.ends_at, 'steps'))} on"
+    else:
+        when = f"over {Time(warm.over, warm.unit).text()} drawn"
+        if warm.after:
+            when += f", starting at {Time(warm.after, warm.unit).text()}"
+        reached = f"{warm.end} once that much is drawn (a function of the {warm.unit} drawn " \
+            "before each step)"  # fmt: skip
+    rows = [("seq warmup", f"{warm.fn} from {warm.start} to {warm.end} positions {when}, in "
+             f"whole multiples of {warm.multiple} (rounded down); {reached}; the model keeps "
+             f"{plan.train.seq} positions")]  # fmt: skip
+    budget = plan.train.batch_unit == "tokens"
+    rows.append(("", "an input of step t is <s>, at most seq(t) − 2 tokens of text, </s>: a "
+                 "longer example is truncated (as Composer does), never skipped; tokens and "
+                 "words seen (and times in data) are counted at seq(t); "
+                 + ("the token budget holds each step's tokens: early steps take more, "
+                    "shorter examples" if budget else
+                    f"each step is {_steps(plan.train.batch)} examples, so early steps read "
+                    "fewer tokens (write 'batch N tokens' to hold tokens per step)")))  # fmt: skip
+    return rows
+
+
 def _sampling_text(plan: Plan) -> str:
     if plan.train.sampling == "replacement":
         return (
@@ -475,6 +541,11 @@ def _segment_body(plan: Plan, segment: Segment) -> list[tuple[str, str]]:
             ),  # fmt: skip
         ),
     ]
+    if plan.seq_warmup is not None:
+        low, high = plan.seq_at(first), plan.seq_at(last)
+        shape = plan.seq_warmup.fn
+        rows.append(("  seq", f"{low} positions, fixed" if low == high else
+                     f"{low} → {high} positions, rising ({shape})"))  # fmt: skip
     if plan.evals:
         listed = [_eval_text(plan, e, segment) for e in plan.evals]
         listed = [text for text in listed if text]

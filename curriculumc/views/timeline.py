@@ -33,6 +33,7 @@ GRID_POINTS = 600  # evenly spaced samples; boundaries are added exactly on top
 # Okabe & Ito's palette: distinguishable with colour-blindness and in greyscale print
 POOL_COLOUR = "#0072B2"
 VOCAB_COLOUR = "#D55E00"
+SEQ_COLOUR = "#555555"  # a sequence-length warmup's length (its share of train.seq)
 UNIT_COLOURS = ("#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 BOUNDARY_COLOUR = "0.45"
 
@@ -136,9 +137,18 @@ def timeline_figure(plan: Plan, *, title: str | None = None) -> Figure:
         # notebook or GUI session that calls this keeps its own backend
         FigureCanvasAgg(figure)
         band_height = 0.35 + 0.3 * max(1, len(units))
-        curves, bands = figure.subplots(
-            2, 1, sharex=True, height_ratios=(2.6, band_height), gridspec_kw={"hspace": 0.04}
-        )
+        if plan.mix is None:
+            curves, bands = figure.subplots(
+                2, 1, sharex=True, height_ratios=(2.6, band_height), gridspec_kw={"hspace": 0.04}
+            )
+            panels = (curves, bands)
+        else:  # a third panel: the mix's shares, stacked
+            curves, bands, mixed = figure.subplots(
+                3, 1, sharex=True, height_ratios=(2.6, band_height, 1.0),
+                gridspec_kw={"hspace": 0.04},
+            )  # fmt: skip
+            panels = (curves, bands, mixed)
+            _mix_panel(mixed, plan, samples)
 
         # pool and vocabulary
         edges = _edges(plan)
@@ -153,6 +163,17 @@ def timeline_figure(plan: Plan, *, title: str | None = None) -> Figure:
                 ls=(0, (4, 2)),
                 label=f"vocabulary ({plan.vocab.fn})",
                 gid="vocab",
+            )
+        if plan.seq_warmup is not None:  # the length as a share of the model's positions
+            curves.plot(
+                samples.steps,
+                [plan.seq_at(s) / plan.train.seq for s in samples.steps],
+                color=SEQ_COLOUR,
+                lw=1.3,
+                ls=(0, (1, 1.5)),
+                drawstyle="steps-post",
+                label=f"seq length (÷ {plan.train.seq} positions)",
+                gid="seq",
             )
         curves.set_ylim(0, 1.04)
         curves.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
@@ -205,13 +226,14 @@ def timeline_figure(plan: Plan, *, title: str | None = None) -> Figure:
 
         # boundaries: dashed verticals through both panels
         for step, _words in _grouped_boundaries(plan):
-            for axes in (curves, bands):
+            for axes in panels:
                 axes.axvline(step, color=BOUNDARY_COLOUR, lw=0.8, ls=(0, (3, 2.5)), gid="boundary")
 
-        bands.set_xlim(0, total)
-        bands.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10], integer=True))
-        bands.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_steps(x)))
-        bands.set_xlabel("optimizer step")
+        bottom = panels[-1]
+        bottom.set_xlim(0, total)
+        bottom.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 2, 2.5, 5, 10], integer=True))
+        bottom.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: format_steps(x)))
+        bottom.set_xlabel("optimizer step")
 
         # the labels are fitted to the settled layout: each along its line, in a gap the
         # curves leave free there, wrapped or smaller when the gap is short
@@ -220,6 +242,34 @@ def timeline_figure(plan: Plan, *, title: str | None = None) -> Figure:
         for step, words in _grouped_boundaries(plan):
             _boundary_label(curves, plan, samples, step, words, renderer)
     return figure
+
+
+def mix_shares(plan: Plan, steps) -> dict[str, list[float]]:
+    """Each mixed source's share of the examples at each of ``steps`` (``Plan.mix_weights``,
+    the sampler's rule): what the mix panel stacks and the terminal's mix rows shade."""
+    if plan.mix is None:
+        return {}
+    rows = [plan.mix_weights(s) for s in steps]
+    return {name: [row[name] for row in rows] for name in plan.mix.sources}
+
+
+def _mix_panel(axes, plan: Plan, samples: Samples) -> None:
+    """The mix's shares of each step's examples, stacked (one colour per source)."""
+    from matplotlib.ticker import PercentFormatter
+
+    shares = mix_shares(plan, samples.steps)
+    below = [0.0] * len(samples.steps)
+    for index, (name, values) in enumerate(shares.items()):
+        above = [b + v for b, v in zip(below, values)]
+        axes.fill_between(samples.steps, below, above, step="post", lw=0, label=name,
+                          color=UNIT_COLOURS[index % len(UNIT_COLOURS)], alpha=0.75,
+                          gid=f"mix:{name}")  # fmt: skip
+        below = above
+    axes.set_ylim(0, 1)
+    axes.set_yticks([0, 0.5, 1.0])
+    axes.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axes.set_ylabel("mix")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=7)
 
 
 def plot_timeline(plan: Plan, path: str | Path, *, title: str | None = None) -> Path:
@@ -446,7 +496,8 @@ def render_terminal(plan: Plan, *, width: int = 80, height: int = 12) -> str:
     total = plan.train.steps
     spans = objective_spans(plan)
     units = list(_unit_order(plan, spans))
-    gutter = max([4] + [len(u) for u in units])
+    mixed = plan.mix.sources if plan.mix is not None else ()
+    gutter = max([4] + [len(u) for u in units] + [min(16, len(f"mix {n}")) for n in mixed])
     columns = width - gutter - 2
     if columns < 10 or height < 2:
         raise ValueError(f"a {width}×{height} terminal is too small for the timeline")
@@ -487,6 +538,20 @@ def render_terminal(plan: Plan, *, width: int = 80, height: int = 12) -> str:
             else:
                 cells.append(BOUNDARY_MARK if c in marks else " ")
         lines.append(f"{unit:>{gutter}}  {''.join(cells)}")
+    if plan.seq_warmup is not None:  # the length, shaded as a share of train.seq
+        cells = [
+            SHADES[min(len(SHADES) - 1, int(plan.seq_at(s) / plan.train.seq * len(SHADES) - 1e-9))]
+            for s in steps
+        ]  # fmt: skip
+        lines.append(f"{'seq':>{gutter}}  {''.join(cells)}")
+    for name, values in mix_shares(plan, steps).items():  # a row per mixed source
+        cells = [
+            SHADES[min(len(SHADES) - 1, int(v * len(SHADES) - 1e-9))] if v > 0
+            else (BOUNDARY_MARK if c in marks else " ")
+            for c, v in enumerate(values)
+        ]  # fmt: skip
+        label = f"mix {name}"[:gutter] if len(f"mix {name}") > gutter else f"mix {name}"
+        lines.append(f"{label:>{gutter}}  {''.join(cells)}")
     return "\n".join(line.rstrip() for line in lines)
 
 

@@ -15,6 +15,31 @@ import numpy as np
 NO_TAG = 255
 
 
+def seen_tokens(lengths: np.ndarray, seq: int | np.ndarray) -> np.ndarray:
+    """Tokens of text of examples of ``lengths`` tokens (as stored) that a model with
+    ``seq`` positions reads: ``min(length, seq - 2)`` (int64). ``seq`` may be one length
+    or one per example (a sequence-length warmup reads each step at its own length).
+    The rule of :meth:`TokenizedCorpus.text_tokens`, for any subset of the examples."""
+    limit = np.maximum(np.asarray(seq, dtype=np.int64) - 2, 0)
+    return np.minimum(np.asarray(lengths, dtype=np.int64), limit)
+
+
+def seen_words(words: np.ndarray, lengths: np.ndarray, seq: int | np.ndarray) -> np.ndarray:
+    """Words read of examples with ``words`` (as stored) in ``lengths`` tokens by a model
+    with ``seq`` positions (one, or one per example): all of them when the example fits in
+    ``seq - 2`` tokens, else ``ceil(words * (seq - 2) / length)`` -- the share its kept
+    tokens are (int64). The rule of :meth:`TokenizedCorpus.text_words`, for any subset."""
+    words = np.asarray(words, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    limit = np.broadcast_to(np.maximum(np.asarray(seq, dtype=np.int64) - 2, 0), lengths.shape)
+    longer = lengths > limit
+    if not longer.any():
+        return words
+    words = words.copy()
+    words[longer] = np.ceil(words[longer] * limit[longer] / lengths[longer]).astype(np.int64)
+    return words
+
+
 @dataclass(frozen=True, eq=False)
 class TokenizedCorpus:
     """Examples as token ids, with per-example metadata.
@@ -65,7 +90,7 @@ class TokenizedCorpus:
         the example cut to ``seq - 2`` tokens (``<s>`` and ``</s>`` take the other two,
         and are not text). The one definition of *tokens seen*: the trainer counts these,
         ``simulate`` reports these, and a token budget (``batch N tokens``) spends these."""
-        return np.minimum(self.lengths(), max(seq - 2, 0))
+        return seen_tokens(self.lengths(), seq)
 
     def text_words(self, seq: int) -> np.ndarray:
         """Words per example as a model with ``seq`` positions reads them (int64): the
@@ -74,15 +99,15 @@ class TokenizedCorpus:
         these. A stored corpus is cut at its seq when tokenized and its ``words`` count
         exactly that; an example longer than ``seq - 2`` tokens here (a corpus kept whole,
         or read at a smaller seq) keeps the share of its words that its kept tokens are."""
-        words = np.asarray(self.words, dtype=np.int64)
-        lengths = self.lengths()
-        limit = max(seq - 2, 0)
-        longer = lengths > limit
-        if not longer.any():
-            return words
-        words = words.copy()
-        words[longer] = np.ceil(words[longer] * limit / lengths[longer]).astype(np.int64)
-        return words
+        return seen_words(self.words, self.lengths(), seq)
+
+    def read_counts(self, indices: np.ndarray, seq: int) -> tuple[np.ndarray, np.ndarray]:
+        """(words, tokens) per example of ``indices`` as a model with ``seq`` positions
+        reads them: ``text_words(seq)[indices]``, ``text_tokens(seq)[indices]`` in
+        O(len(indices)) -- what a step at a sequence-length warmup's length counts seen."""
+        idx = np.asarray(indices, dtype=np.int64)
+        lengths = np.asarray(self.offsets[idx + 1] - self.offsets[idx], dtype=np.int64)
+        return seen_words(self.words[idx], lengths, seq), seen_tokens(lengths, seq)
 
     def truncation(self, seq: int) -> dict:
         """What the model with ``seq`` positions never reads: ``examples`` cut (when stored

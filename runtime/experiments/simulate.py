@@ -110,6 +110,12 @@ class Exposure:
     times: tuple = ()
     #: the plan simulated: in steps, resolved against the corpus when it counted times in data
     plan: Plan | None = field(default=None, repr=False, compare=False)
+    #: a sequence-length warmup (:func:`seq_warmup_exposure`): its schedule, its ramp's
+    #: steps, and what its shorter inputs did not read of the draws; empty without one
+    seq_warmup: dict = field(default_factory=dict)
+    #: a mix's phases (:func:`mix_exposure`): each phase's steps, its weights and the share
+    #: of its draws each source had, measured; empty without a mix
+    mix_phases: tuple = ()
 
     @property
     def tokens_per_step(self) -> float:
@@ -167,6 +173,8 @@ class Exposure:
             "exact": self.exact,
             "truncation": dict(self.truncation),
             "times": [entry.to_dict() for entry in self.times],
+            **({"seq_warmup": dict(self.seq_warmup)} if self.seq_warmup else {}),
+            **({"mix_phases": [dict(p) for p in self.mix_phases]} if self.mix_phases else {}),
         }
 
 
@@ -225,6 +233,76 @@ def _distinct(values: np.ndarray, stamp: np.ndarray) -> int:
     return int(np.count_nonzero(stamp[values] == where))
 
 
+def mix_exposure(plan: Plan, step_of: np.ndarray, source_of_draw: np.ndarray,
+                 source_names: tuple[str, ...]) -> tuple[dict, ...]:  # fmt: skip
+    """Per phase of ``plan.mix``: its first and last step (``steps``: ``[first, end)``),
+    its weights and the share of the phase's draws each mixed source had (measured from
+    ``source_of_draw``, the source index of each draw, at the steps ``step_of``). A phase
+    that no step reaches has no draws (shares of 0)."""
+    mix = plan.mix
+    if mix is None:
+        return ()
+    steps = plan.train.steps
+    phase_of_step = np.array(
+        [mix.phase_index(plan.reading(mix.unit, t)) for t in range(steps)], dtype=np.int64
+    )
+    phase_of_draw = phase_of_step[step_of] if steps else np.empty(0, dtype=np.int64)
+    out = []
+    for index, phase in enumerate(mix.phases):
+        held = np.flatnonzero(phase_of_step == index)
+        in_phase = source_of_draw[phase_of_draw == index]
+        total = max(len(in_phase), 1)
+        shares = {}
+        for name in mix.sources:
+            code = source_names.index(name) if name in source_names else -1
+            shares[name] = float(np.count_nonzero(in_phase == code)) / total
+        out.append({
+            "phase": index + 1,
+            "steps": [int(held[0]), int(held[-1]) + 1] if held.size else None,
+            "draws": int(len(in_phase)),
+            "weights": {name: float(dict(phase.weights).get(name, 0.0)) for name in mix.sources},
+            "shares": shares,
+        })  # fmt: skip
+    return tuple(out)
+
+
+def seen_at_steps(
+    sampler: CurriculumSampler, corpus: TokenizedCorpus, examples: np.ndarray,
+    step_of: np.ndarray, steps: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Words and tokens seen of each draw (``examples`` drawn at ``step_of``), each counted
+    at its step's length (``sampler.seq_at``: ``train.seq``, or a sequence-length warmup's
+    length) -- the trainer's count, by :func:`~curriculumc.runtime.data.tokenized.
+    seen_words` / ``seen_tokens`` -- and the length of every step ``0 .. steps - 1``."""
+    seqs = np.array([sampler.seq_at(t) for t in range(steps)], dtype=np.int64)
+    at = seqs[step_of] if steps else np.empty(0, dtype=np.int64)
+    words, tokens = corpus.read_counts(examples, at)
+    return words, tokens, seqs
+
+
+def seq_warmup_exposure(
+    plan: Plan, seqs: np.ndarray, words: np.ndarray, tokens: np.ndarray,
+    full_words: int, full_tokens: int,
+) -> dict:  # fmt: skip
+    """What a sequence-length warmup changes of the draws: its schedule (``schedule``),
+    the steps before it reaches its end length (``ramp_steps``), the first and last
+    step's length, and the tokens and words of the draws that the shorter inputs did not
+    read (``tokens_cut``, ``words_cut``: against the same draws read at ``train.seq``)."""
+    warm = plan.seq_warmup
+    if warm is None:
+        return {}
+    below = np.flatnonzero(seqs < warm.end)
+    return {
+        "schedule": warm.text(),
+        "first": int(seqs[0]) if len(seqs) else warm.start,
+        "last": int(seqs[-1]) if len(seqs) else warm.end,
+        "ramp_steps": int(below[-1]) + 1 if below.size else 0,
+        "tokens_cut": int(full_tokens - tokens.sum()),
+        "words_cut": int(full_words - words.sum()),
+        "token_share": float((full_tokens - tokens.sum()) / full_tokens) if full_tokens else 0.0,
+    }
+
+
 def exposure(
     plan: Plan,
     corpus: TokenizedCorpus,
@@ -271,6 +349,15 @@ def exposure(
     words = corpus.text_words(plan.train.seq)  # the words read, as the trainer counts
     tokens = corpus.text_tokens(plan.train.seq)
     truncation = corpus.truncation(plan.train.seq)
+    # seen: each draw counted at its step's length (a seq warmup's; else train.seq)
+    drawn_words, drawn_tokens = words[flat_examples], tokens[flat_examples]
+    warmup: dict = {}
+    if plan.seq_warmup is not None:
+        full_words, full_tokens = int(drawn_words.sum()), int(drawn_tokens.sum())
+        drawn_words, drawn_tokens, seqs = seen_at_steps(sampler, corpus, flat_examples,
+                                                        step_of, steps)  # fmt: skip
+        warmup = seq_warmup_exposure(plan, seqs, drawn_words, drawn_tokens, full_words,
+                                     full_tokens)  # fmt: skip
     # epochs: the share of the corpus each completed epoch drew, and whether any repeated
     coverage, repeats = [], 0
     stamp = np.empty(n, dtype=np.int64)
@@ -290,8 +377,8 @@ def exposure(
         draws=int(len(flat_examples)),
         corpus_words=int(np.asarray(corpus.words, dtype=np.int64).sum())
         + int(corpus.stats.get("truncated_words", 0)),
-        words_seen=int(words[flat_examples].sum()),
-        tokens_seen=int(tokens[flat_examples].sum()),
+        words_seen=int(drawn_words.sum()),
+        tokens_seen=int(drawn_tokens.sum()),
         unique_seen=unique_seen,
         all_seen_step=all_seen,
         pool_first=int(pools[0]) if steps else 0,
@@ -313,6 +400,8 @@ def exposure(
         longest_tokens=int(tokens.max()) if n else 0,
         exact=exact,
         truncation=truncation,
+        seq_warmup=warmup,
+        mix_phases=mix_exposure(plan, step_of, source, tuple(corpus.source_names)),
     )
 
 
@@ -677,6 +766,14 @@ def render_table(result: Exposure, evaluations: list[dict] | tuple = ()):
             f"({cut['token_share']:.1%}), {cut['words_cut']:,} words; "
             '`data "…" packed` reads all',
         )
+    warm = result.seq_warmup
+    if warm:
+        summary.add_row(
+            f"seq warmup ({warm['schedule']})",
+            f"{warm['first']} → {warm['last']} positions, {warm['ramp_steps']:,} steps below "
+            f"the end length: {warm['tokens_cut']:,} tokens ({warm['token_share']:.1%}) and "
+            f"{warm['words_cut']:,} words of the draws cut to each step's length (not seen)",
+        )
     epochs = result.draws / result.n_examples
     summary.add_row("epochs (draws / examples)", f"{epochs:.2f}  ({result.draws:,} draws)")
     if result.sampling == "replacement":
@@ -737,8 +834,27 @@ def render_table(result: Exposure, evaluations: list[dict] | tuple = ()):
         share = 100.0 * result.source_by_tenth[s] / source_per_tenth
         sources.add_row(name, *(f"{v:.0f}" for v in share))
     parts = [summary, deciles, sources]
+    if result.mix_phases:
+        parts.append(_mix_table(result.mix_phases))
     parts.extend(result.notes)  # each says what it is: "note: ..." or "warning[CODE]: ..."
     return Group(*parts)
+
+
+def _mix_table(phases: tuple[dict, ...]):
+    """The mix's table: each source's measured share of a phase's draws beside its weight."""
+    from rich.table import Table
+
+    table = Table(title="mix: share of draws per source in each phase, % measured (weight)")
+    table.add_column("source")
+    for entry in phases:
+        span = entry["steps"]
+        where = "not reached" if span is None else f"steps {span[0]:,}-{span[1] - 1:,}"
+        table.add_column(f"phase {entry['phase']} ({where})", justify="right")
+    for name in phases[0]["weights"]:
+        table.add_row(name, *(
+            f"{100 * e['shares'][name]:.1f} ({100 * e['weights'][name]:.1f})" for e in phases
+        ))  # fmt: skip
+    return table
 
 
 def render_gap_table(gap: ExposureGap, *, tolerance: float = EXPOSURE_TOLERANCE):

@@ -26,6 +26,14 @@ are those of docs/language.md, "What your curriculum means".
 - Every rank trains its contiguous share of the global batch (:func:`rank_rows`, or
   :func:`token_shares` for token budgets).
 
+- A *mix* (``plan.mix``, ``mix 0.8 A + 0.2 B until 30%, then ...``): the step's batch is
+  split between the mix's sources by :func:`apportion` (each source's running count stays
+  within one example of its running target, the sum of ``weight * B`` over the steps so
+  far); each source draws its count from its own pool -- the pace's share of that
+  source's examples, in the order's (sort's) order, raised to ``min(N_s, B)`` -- by its
+  own epoch stream (or afresh, with replacement), on its own Philox streams; the batch
+  is the sources' draws concatenated in :attr:`~curriculumc.plan.Mix.sources` order.
+
 Everything is a pure function of ``(seed, step, plan, data)``: no state goes into a
 checkpoint, every rank and worker computes the same batch, a resumed run draws exactly
 what an uninterrupted one drew. The epoch stream is computed by replaying the run's draws
@@ -47,7 +55,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from curriculumc.errors import CurriculumError
+from curriculumc.errors import CurriculumError, Diagnostic, did_you_mean
+from curriculumc.runtime.data.tokenized import seen_tokens, seen_words
 
 if TYPE_CHECKING:
     from curriculumc.plan import Plan
@@ -59,6 +68,11 @@ _CEIL_SLACK = 1e-9
 #: 1 + part the epoch draws (a step straddling epochs draws in two parts)
 _REPLACEMENT_STREAM = 0
 _EPOCH_STREAM = 1
+#: a mix's source j draws on streams ``(j + 1) << 32`` plus the stream it would use alone,
+#: apart from every stream of a sampler without a mix
+_MIX_STREAM_SHIFT = 32
+E_MIX_SOURCE = "E367"
+E_MIX_SMALL = "E368"
 
 
 _LOCAL = threading.local()  # one Philox per thread, re-keyed per draw
@@ -205,6 +219,75 @@ def percentile_count(sorted_keys: np.ndarray, fraction: float) -> int:
     return int(np.searchsorted(sorted_keys, threshold, side="right"))
 
 
+def apportion(
+    targets: np.ndarray, previous: np.ndarray, batch: int, eligible: np.ndarray | None = None
+) -> np.ndarray:
+    """Split one step's ``batch`` examples between sources: the step's count of each.
+
+    ``targets``: each source's running target after this step (its count when the mix's
+    phase began plus ``weight * batch`` for each step of the phase so far); ``previous``:
+    its running count before it;
+    ``eligible``: the sources whose weight is above 0 this step (all when None). Each new
+    running count is ``floor`` or ``ceil`` of its target and never below the one before
+    (counts are at least 0); the ceilings go to eligible sources first, by largest
+    remainder, ties to the earlier source. So the counts sum to ``batch`` and, the targets
+    being re-based to the counts at each phase change, every running count stays within
+    one example of its target within the phase (a property test checks this over random
+    weight schedules). Pure.
+    """
+    targets = np.asarray(targets, dtype=np.float64)
+    previous = np.asarray(previous, dtype=np.int64)
+    k = len(targets)
+    eligible = np.ones(k, dtype=bool) if eligible is None else np.asarray(eligible, dtype=bool)
+    lo = np.maximum(previous, np.floor(targets + _CEIL_SLACK).astype(np.int64))
+    hi = np.maximum(previous, np.ceil(targets - _CEIL_SLACK).astype(np.int64))
+    running = lo.copy()
+    left = int(previous.sum()) + int(batch) - int(running.sum())
+    index = np.arange(k)
+    while left > 0:  # give the ceilings: room first, eligible first, largest remainder
+        room = running < hi
+        key = np.lexsort((index, -(targets - running), ~eligible, ~room))
+        running[key[0]] += 1
+        left -= 1
+    while left < 0:  # (never seen) take back from the most ahead of its target
+        above = running > previous
+        key = np.lexsort((index, targets - running, ~above))
+        running[key[0]] -= 1
+        left += 1
+    return running - previous
+
+
+class _MixCounts:
+    """The per-source counts of every step from step 0 (:func:`apportion` replayed):
+    ``counts(step)``, computed in step order. ``weights_of(step)`` gives the weight vector
+    in force at ``step`` (the plan's, or read from the draws before it). A phase's targets
+    start from the counts its first step finds: a source rounded up in one phase (or one
+    a phase leaves out) owes nothing to the next, so each phase's shares are its weights
+    to within one example per source."""
+
+    def __init__(self, weights_of, phase_of, batch: int, k: int):
+        self.weights_of, self.phase_of = weights_of, phase_of
+        self.batch = int(batch)
+        self.running = np.zeros(k, dtype=np.int64)
+        self.base = np.zeros(k, dtype=np.float64)  # the counts when the phase began
+        self.phase, self.phase_start = None, 0
+        self.rows: list[np.ndarray] = []
+
+    def counts(self, step: int) -> np.ndarray:
+        while len(self.rows) <= step:
+            t = len(self.rows)
+            phase, weights = self.phase_of(t), self.weights_of(t)
+            if phase != self.phase:
+                self.base = self.running.astype(np.float64)  # what the phase starts from
+                self.phase, self.phase_start = phase, t
+            self.last = np.asarray(weights, dtype=np.float64)
+            targets = self.base + (t - self.phase_start + 1) * self.batch * self.last
+            row = apportion(targets, self.running, self.batch, self.last > 0)
+            self.running = self.running + row
+            self.rows.append(row)
+        return self.rows[step]
+
+
 class _Stream:
     """Where the epoch stream stands after ``step - 1``: the epoch, the not-yet-drawn
     released positions ``avail[:remaining]`` and the pool they were released from."""
@@ -297,8 +380,16 @@ class CurriculumSampler:
         paced: bool = True,
         words: np.ndarray | None = None,
         track: bool = False,
+        sources: np.ndarray | None = None,
+        source_names: tuple[str, ...] | None = None,
+        stored: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         self.plan = plan
+        # a sequence-length warmup: what a step sees (its tokens and words, a budget's
+        # tokens) is counted at the step's own length (``stored``: the examples' stored
+        # words and lengths, by example id, for the words)
+        self._warm = getattr(plan, "seq_warmup", None)
+        self._floors: dict[int, int] = {}
         self.order = np.asarray(order, dtype=np.int64)
         self.seed = int(plan.train.seed)
         self.by_tokens = plan.train.batch_unit == "tokens"
@@ -348,7 +439,11 @@ class CurriculumSampler:
         self._stream: _Stream | None = None
         self.clocked = plan.pace.fn != "none" and plan.pace.unit != "steps"
         self._totals: tuple[array, array, array] | None = None
-        if self.clocked or track:
+        mix = getattr(plan, "mix", None)
+        self._mix = None if mix is None else self._mix_parts(mix, sources, source_names, keys)
+        mix_clocked = mix is not None and mix.unit != "steps"
+        seq_clocked = self._warm is not None and self._warm.unit != "steps"
+        if self.clocked or track or mix_clocked or seq_clocked:
             if words is None or tokens is None:
                 raise ValueError("a pace counted in data needs the examples' words and tokens")
             if self.start_step:
@@ -356,6 +451,12 @@ class CurriculumSampler:
             self._words_at = np.asarray(words, dtype=np.int64)[self.order]  # by position
             self._tokens_at = np.asarray(tokens, dtype=np.int64)[self.order]
             self._totals = (array("q", [0]), array("q", [0]), array("q", [0]))
+            if self._warm is not None:
+                if stored is None:
+                    raise ValueError("a seq warmup counts words at each step's length: it "
+                                     "needs the examples' stored words and lengths")  # fmt: skip
+                self._stored_words_at = np.asarray(stored[0], dtype=np.int64)[self.order]
+                self._lengths_at = np.asarray(stored[1], dtype=np.int64)[self.order]
 
     @property
     def batch_size(self) -> int | None:
@@ -383,7 +484,38 @@ class CurriculumSampler:
 
     def pool_size(self, step: int) -> int:
         """How many of the easiest examples may be drawn at ``step``."""
-        return max(self.released(step), self.minimum_pool)
+        return max(self.released(step), self._minimum_pool(step))
+
+    def seq_at(self, step: int) -> int:
+        """The most positions an input of ``step`` has (:meth:`Plan.seq_at`); a warmup
+        counted in data reads this sampler's own totals before the step, as a pace does."""
+        warm = self._warm
+        if warm is None:
+            return int(self.plan.train.seq)
+        if warm.unit == "steps":
+            return self.plan.seq_for(step)
+        return self.plan.seq_for(self._reading(warm.unit, step))
+
+    def _cut(self, step: int, tokens: np.ndarray) -> np.ndarray:
+        """``tokens`` (of text, at ``train.seq``) as step ``step`` reads them: cut to its
+        length less ``<s>`` and ``</s>`` (:func:`~curriculumc.runtime.data.tokenized.
+        seen_tokens`; min(min(L, S - 2), s - 2) = min(L, s - 2) for s <= S)."""
+        if self._warm is None:
+            return tokens
+        return seen_tokens(tokens, self.seq_at(step))
+
+    def _minimum_pool(self, step: int) -> int:
+        """The pool's floor at ``step``: one step's worth -- with a token budget and a seq
+        warmup, of the easiest examples read at the step's length (shorter examples: more
+        of them fill a budget)."""
+        if self._warm is None or not self.by_tokens:
+            return self.minimum_pool
+        seq = self.seq_at(step)
+        floor = self._floors.get(seq)
+        if floor is None:
+            fits = np.searchsorted(np.cumsum(self._cut(step, self.tokens)), self.budget, "right")
+            floor = self._floors[seq] = min(len(self.order), int(fits) + 1)
+        return floor
 
     def drawn_before(self, step: int) -> tuple[int, int, int]:
         """(examples, words, tokens) drawn by steps ``0 .. step - 1`` (draws them if need
@@ -418,18 +550,28 @@ class CurriculumSampler:
             return
         examples, words, tokens = self._totals
         examples.append(examples[-1] + len(positions))
-        words.append(words[-1] + int(self._words_at[positions].sum()))
-        tokens.append(tokens[-1] + int(self._tokens_at[positions].sum()))
+        if self._warm is None:
+            words.append(words[-1] + int(self._words_at[positions].sum()))
+            tokens.append(tokens[-1] + int(self._tokens_at[positions].sum()))
+            return
+        # seen at the step's length (the trainer's count): a time in words is words seen
+        seq = self.seq_at(step)
+        lengths = self._lengths_at[positions]
+        seen = seen_words(self._stored_words_at[positions], lengths, seq)
+        words.append(words[-1] + int(seen.sum()))
+        tokens.append(tokens[-1] + int(seen_tokens(lengths, seq).sum()))
 
     def floor_applied(self, step: int) -> bool:
         """True when the paced pool was smaller than one step needs and was raised."""
-        return self.released(step) < self.minimum_pool
+        return self.released(step) < self._minimum_pool(step)
 
     def positions(self, step: int) -> np.ndarray:
         """Positions in the order (0 = easiest) of the global batch of ``step``, in draw
         order, all distinct."""
         if step < self.start_step:
             raise ValueError(f"step {step} is before this sampler's first step {self.start_step}")
+        if self._mix is not None:
+            return self._mix_positions(step)
         if not self.epochs:
             return self._fresh(step)
         stream = self._stream
@@ -448,6 +590,8 @@ class CurriculumSampler:
         :meth:`positions` (a step may straddle two). With replacement there are no
         epochs: all zeros."""
         drawn = self.positions(step)
+        if self._mix is not None:
+            return self._mix["last_epochs"]
         if not self.epochs:
             return np.zeros(len(drawn), dtype=np.int64)
         return self._stream.last_epochs
@@ -459,6 +603,14 @@ class CurriculumSampler:
         ``seq``) for a token budget; ``options`` as for the constructor."""
         seq = plan.train.seq
         clocked = plan.pace.fn != "none" and plan.pace.unit != "steps"
+        if getattr(plan, "mix", None) is not None:
+            options.setdefault("sources", corpus.source)
+            options.setdefault("source_names", tuple(corpus.source_names))
+            clocked = clocked or plan.mix.unit != "steps"
+        warm = getattr(plan, "seq_warmup", None)
+        if warm is not None:  # words seen at each step's length need the stored counts
+            options.setdefault("stored", (corpus.words, corpus.lengths()))
+            clocked = clocked or warm.unit != "steps"
         if clocked or options.get("track"):
             options.setdefault("words", corpus.text_words(seq))
             return cls(plan, order, tokens=corpus.text_tokens(seq), **options)
@@ -479,12 +631,15 @@ class CurriculumSampler:
             count = min(available, int(self.plan.train.batch) - spent)
             return distinct_draws(self.seed, step, available, count, stream), spent + count
         left = self.budget - spent
-        most = min(available, left // self._min_tokens + 1)  # more than this cannot fit
+        least = self._min_tokens
+        if self._warm is not None:  # a seq warmup's step reads its examples shorter
+            least = max(1, min(least, self.seq_at(step) - 2))
+        most = min(available, left // least + 1)  # more than this cannot fit
         dense = 2 * most > available
         count = min(most, int(left / self._mean_tokens * 1.25) + 8)
         while True:
             chosen = distinct_draws(self.seed, step, available, count, stream, dense)
-            running = spent + np.cumsum(tokens_of(chosen))
+            running = spent + np.cumsum(self._cut(step, tokens_of(chosen)))
             keep = int(np.searchsorted(running, self.budget, side="right"))
             if keep < count or count == most:
                 return chosen[:keep], int(running[keep - 1]) if keep else spent
@@ -539,3 +694,143 @@ class CurriculumSampler:
         stream.step = step + 1
         stream.last, stream.last_epochs = np.concatenate(parts), np.concatenate(epochs)
         self._count(step, stream.last)
+
+    # --- a mix: per-source draws ----------------------------------------------------------
+
+    def _mix_parts(self, mix, sources, source_names, keys) -> dict:
+        """Each mixed source's positions in the order (ascending: its own examples in the
+        sort's order) and sort keys. Raises E367 for a source the corpus does not have."""
+        if self.by_tokens:
+            raise ValueError("a mix needs a batch counted in examples (the compiler's E082)")
+        if sources is None or source_names is None:
+            raise ValueError("a mix needs the examples' sources")
+        names = tuple(str(n) for n in source_names)
+        problems = []
+        for name in mix.sources:
+            if name not in names:
+                hint = did_you_mean(name, names) or "known: " + ", ".join(sorted(names))
+                problems.append(Diagnostic(E_MIX_SOURCE, f"the corpus has no source '{name}' "
+                                           "(named in the mix)", hint=hint))  # fmt: skip
+        if problems:
+            raise CurriculumError(problems)
+        at_position = np.asarray(sources, dtype=np.int64)[self.order]
+        members, source_keys = [], []
+        for name in mix.sources:
+            positions = np.flatnonzero(at_position == names.index(name)).astype(np.int64)
+            members.append(positions)
+            if self.sorted_keys is not None:
+                chosen = np.asarray(keys, dtype=np.float64)[positions]
+                source_keys.append(chosen[~np.isnan(chosen)])
+        return {"mix": mix, "members": members, "keys": source_keys, "state": None}
+
+    def mix_counts(self, step: int) -> np.ndarray:
+        """The examples each source of the mix (:attr:`Mix.sources` order) gives ``step``."""
+        return self._mix_state()["counts"].counts(step)
+
+    def _mix_state(self) -> dict:
+        parts = self._mix
+        if parts["state"] is None:
+            mix = parts["mix"]
+
+            def reading(step: int) -> float:
+                return step if mix.unit == "steps" else self._reading(mix.unit, step)
+
+            def weights_of(step: int):
+                return list(mix.weights(reading(step)).values())
+
+            counts = _MixCounts(weights_of, lambda t: mix.phase_index(reading(t)),
+                                int(self.plan.train.batch), len(mix.sources))  # fmt: skip
+            streams = [_Stream(self.start_step, len(m)) for m in parts["members"]]
+            parts["state"] = {"counts": counts, "streams": streams, "step": self.start_step}
+        return parts["state"]
+
+    def source_pool(self, index: int, step: int) -> int:
+        """How many of mixed source ``index``'s easiest examples may be drawn at ``step``:
+        the pace's share of that source (``ceil(p * N_s)``, or the percentile rule within
+        it for ``ties include``), at least ``min(N_s, batch)``."""
+        n = len(self._mix["members"][index])
+        fraction = 1.0
+        if self.paced:
+            pace = self.plan.pace
+            fraction = (
+                pace.fraction(self._reading(pace.unit, step)) if self.clocked
+                else self.plan.data_fraction(step)
+            )  # fmt: skip
+        if fraction >= 1.0:
+            released = n
+        elif self.sorted_keys is not None:
+            released = percentile_count(self._mix["keys"][index], fraction)
+        else:
+            released = min(n, math.ceil(fraction * n - _CEIL_SLACK))
+        return max(released, min(n, int(self.plan.train.batch)))
+
+    def _mix_positions(self, step: int) -> np.ndarray:
+        state = self._mix_state()
+        if step < state["step"] - 1:  # back in time: replay the draws from the start
+            counts = state["counts"]
+            self._mix["state"] = None
+            state = self._mix_state()
+            state["counts"] = counts  # the counts do not depend on the draws
+        while state["step"] <= step:
+            self._mix_advance(state)
+        return self._mix["last"]
+
+    def _mix_advance(self, state: dict) -> None:
+        step = state["step"]
+        counts = state["counts"].counts(step)
+        mix = self._mix["mix"]
+        drawn, epochs = [], []
+        for j, members in enumerate(self._mix["members"]):
+            count = int(counts[j])
+            pool = self.source_pool(j, step)
+            if count > pool:
+                raise CurriculumError.single(
+                    E_MIX_SMALL,
+                    f"source '{mix.sources[j]}' has {len(members):,} examples, fewer than "
+                    f"its {count} of step {step:,}",
+                    hint="give it a smaller weight, use a smaller batch, or add its data",
+                )
+            key = (j + 1) << _MIX_STREAM_SHIFT
+            if not self.epochs:
+                local = (
+                    distinct_draws(self.seed, step, pool, count, key + _REPLACEMENT_STREAM)
+                    if count else np.empty(0, dtype=np.int64)
+                )  # fmt: skip
+                part_epochs = np.zeros(len(local), dtype=np.int64)
+            else:
+                local, part_epochs = self._source_draw(state["streams"][j], step, pool, count,
+                                                       key + _EPOCH_STREAM)  # fmt: skip
+            drawn.append(members[local])
+            epochs.append(part_epochs)
+        state["step"] = step + 1
+        self._mix["last"] = np.concatenate(drawn) if drawn else np.empty(0, dtype=np.int64)
+        self._mix["last_epochs"] = np.concatenate(epochs) if epochs else np.empty(0, np.int64)
+        self._count(step, self._mix["last"])
+
+    def _source_draw(self, stream: _Stream, step: int, pool: int, count: int, key: int):
+        """``count`` draws of one source's epoch stream at ``step`` (local positions, and
+        the epoch of each): the epochs of the module docstring, within the source. A step
+        that draws nothing from it only releases."""
+        if count == 0:
+            if stream.remaining > 0:
+                stream.release(pool)
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        if stream.remaining == 0:  # its last draw finished an epoch (or this is the first)
+            stream.new_epoch(pool, np.empty(0, dtype=np.int64))
+        stream.release(pool)
+        parts: list[np.ndarray] = []
+        epochs: list[np.ndarray] = []
+        spent, part = 0, 0
+        while spent < count:
+            if stream.remaining == 0:
+                taken = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+                stream.new_epoch(stream.released, taken)
+            available = stream.remaining
+            take = min(available, count - spent)
+            chosen = distinct_draws(self.seed, step, available, take, key + part)
+            parts.append(stream.take(chosen))
+            epochs.append(np.full(take, stream.epoch, dtype=np.int64))
+            spent += take
+            part += 1
+        stream.rejoin()
+        return np.concatenate(parts), np.concatenate(epochs)

@@ -934,14 +934,20 @@ class Trainer:
         the tensors are pinned, for non-blocking copies."""
         train = self.plan.train
         indices = sampler.indices(step)
-        batch = collate(self.corpus, indices, seq=train.seq, specials=self.specials)
+        # this step's length: train.seq, or a sequence-length warmup's (each example cut to
+        # seq - 2 tokens of text; what is seen is counted at it too)
+        seq = self.plan.seq_at(step)
+        batch = collate(self.corpus, indices, seq=seq, specials=self.specials)
         inputs, labels = self.step_inputs(step, batch, weights)
         groups = input_groups(inputs)
         counts = {name: int((labels[name] != IGNORE).sum()) for name in weights}
         # DDP averages gradients over ranks; scaling by the world size makes that a sum
         scales = {name: weights[name] * self.world.size / max(1, counts[name]) for name in weights}
         tokens = int(batch.attention_mask.sum()) - 2 * len(indices)  # text: no <s> </s>
-        words = int(self.example_words[np.asarray(indices)].sum())  # those read
+        if seq == train.seq:
+            words = int(self.example_words[np.asarray(indices)].sum())  # those read
+        else:
+            words = int(self.corpus.read_counts(indices, seq)[0].sum())
         if self.device.type == "cuda":  # page-locked: the copies to the device overlap
             groups = [(ids.pin_memory(), names) for ids, names in groups]
             labels = {name: value.pin_memory() for name, value in labels.items()}
@@ -1236,6 +1242,8 @@ class Trainer:
             record[f"loss/{name}"] = round(value, 6)
         record["pool"] = round(self.sampler.pool_size(step - 1) / len(self.sampler), 6)
         record["vocab"] = round(self.plan.vocab_fraction(step - 1), 6)
+        if self.plan.seq_warmup is not None:
+            record["seq"] = self.plan.seq_at(step - 1)
         record["lr"] = lr_at(step - 1, self.plan.train)
         for unit in self.plan.trained_units():  # units whose heads have their own schedule
             if unit.lr is not None:

@@ -48,7 +48,8 @@ def _dataclass_schema(cls) -> dict:
     required = [
         f.name
         for f in dataclasses.fields(cls)
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
         and not f.metadata.get("transient")
     ]
     schema = {"type": "object", "properties": properties, "additionalProperties": False}
@@ -63,6 +64,7 @@ def plan_schema() -> dict:
     classes = [
         plan.ModelSpec, plan.DataSpec, plan.TokenizerSpec, plan.TrainSpec, plan.ScorerTerm,
         plan.SortSpec, plan.PaceStage, plan.Pace, plan.VocabRule, plan.Unit, plan.Phase, plan.EvalSpec, plan.OutputSpec, plan.Time,
+        plan.MixPhase, plan.Mix, plan.SeqWarmup,
     ]  # fmt: skip
     root = _dataclass_schema(plan.Plan)
     # older plans are read too: Plan.from_dict upgrades them

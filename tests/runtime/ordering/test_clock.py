@@ -43,9 +43,9 @@ def _order():
     return np.argsort(corpus.lengths(), kind="stable")
 
 
-def _plan(*, steps=0, length=None, pace=Pace(), batch=16, sampling="epochs", **fields):
+def _plan(*, steps=0, length=None, pace=None, batch=16, sampling="epochs", **fields):
     train = TrainSpec(steps=steps, batch=batch, seq=32, seed=3, sampling=sampling, length=length)
-    return Plan(train=train, pace=pace, **fields)
+    return Plan(train=train, pace=pace or Pace(), **fields)
 
 
 def _counted(plan, steps):

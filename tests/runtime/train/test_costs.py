@@ -92,7 +92,7 @@ EXAMPLES = sorted(
     [*REPO.glob("specs/*.cur"), *REPO.glob("specs/*.yaml"), REPO / "configs" / "experiment.yaml"]
 )
 #: the examples that evaluate (the others have no `eval`; a test keeps this list whole)
-EVALUATING = ("demo.cur", "experiment.yaml", "reference_ppl.cur", "root_pos.cur",
+EVALUATING = ("demo.cur", "experiment.yaml", "mixture.cur", "reference_ppl.cur", "root_pos.cur",
               "root_pos.yaml", "root_pos_dsl.yaml", "source_order.cur")  # fmt: skip
 
 

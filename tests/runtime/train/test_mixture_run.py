@@ -1,0 +1,113 @@
+"""A run over a data mixture, end to end on AO-CHILDES lines of three CHILDES corpora: the
+trainer trains on the mix (its words per step are those of the mix's draws, recounted
+here from the sampler), and a stop in the middle of the second phase resumed with
+``--resume`` ends with the same weights, bit for bit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from support.data_inputs import aochildes_file
+from support.train_fixtures import single_thread  # noqa: F401 (fixture)
+
+from curriculumc.cli import main
+
+pytestmark = pytest.mark.usefixtures("single_thread")
+
+SPEC = """\
+model roberta-tiny
+data "train.jsonl"
+tokenizer bpe 1000
+train 40 steps, batch 8, seq 32, lr 1e-3, warmup 4, seed 5
+sort by sentence_length
+pace linear from 30% over 50%
+mix 0.5 Sawyer + 0.5 Snow until 50%, then 0.25 Sawyer + 0.25 Snow + 0.5 Morisset
+log every 1
+"""
+PER_SOURCE = 400
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mix")
+    kept: dict[str, list[str]] = {"Sawyer": [], "Snow": [], "Morisset": []}
+    with open(aochildes_file("train"), encoding="utf-8") as handle:
+        for line in handle:
+            source = json.loads(line)["source"]
+            if source in kept and len(kept[source]) < PER_SOURCE:
+                kept[source].append(line)
+            if all(len(v) == PER_SOURCE for v in kept.values()):
+                break
+    (folder / "train.jsonl").write_text("".join(sum(kept.values(), [])), encoding="utf-8")
+    (folder / "mix.cur").write_text(SPEC, encoding="utf-8")
+    return folder
+
+
+def _run(workdir: Path, runs: str, *extra: str) -> int:
+    return main(["run", "--runs-dir", str(workdir / runs), "--cache-dir", str(workdir / "cache"),
+                 "--quiet", *extra, str(workdir / "mix.cur")])  # fmt: skip
+
+
+def _folder(runs: Path) -> Path:
+    (folder,) = [p for p in runs.iterdir() if p.is_dir()]
+    return folder
+
+
+def _steps(run: Path) -> dict[int, dict]:
+    records = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    return {r["step"]: r for r in records if "loss" in r}
+
+
+@pytest.fixture(scope="module")
+def straight(workdir):
+    assert _run(workdir, "straight") == 0
+    return _folder(workdir / "straight")
+
+
+def test_the_run_trains_on_the_mixs_draws(workdir, straight):
+    from curriculumc import load
+    from curriculumc.runtime.data.prepare import prepare_data
+    from curriculumc.runtime.ordering.order import initial_order
+    from curriculumc.runtime.ordering.sampler import CurriculumSampler
+
+    steps = _steps(straight)
+    assert sorted(steps) == list(range(1, 41))
+    assert all(np.isfinite(r["loss"]) for r in steps.values())
+    # the words the trainer saw are those of the mix's draws, step by step
+    plan = load(workdir / "mix.cur")
+    corpus = prepare_data(plan, cache_dir=workdir / "cache").corpus
+    order = initial_order(plan, corpus, cache_dir=workdir / "cache", quiet=True).order
+    sampler = CurriculumSampler.for_corpus(plan, corpus, order)
+    words = corpus.text_words(plan.train.seq)
+    names = np.asarray(corpus.source_names)[np.asarray(corpus.source)]
+    seen = 0
+    drawn = []
+    for t in range(40):
+        batch = sampler.indices(t)
+        drawn.append(names[batch])
+        seen += int(words[batch].sum())
+        assert steps[t + 1]["words_seen"] == seen, t
+    first, second = np.concatenate(drawn[:20]), np.concatenate(drawn[20:])
+    assert {n: int((first == n).sum()) for n in ("Sawyer", "Snow", "Morisset")} == {
+        "Sawyer": 80, "Snow": 80, "Morisset": 0
+    }  # fmt: skip
+    assert {n: int((second == n).sum()) for n in ("Sawyer", "Snow", "Morisset")} == {
+        "Sawyer": 40, "Snow": 40, "Morisset": 80
+    }  # fmt: skip
+
+
+def test_a_stop_in_the_middle_of_a_mix_resumes_to_the_same_weights(workdir, straight):
+    assert _run(workdir, "stopped", "--stop-after", "27") == 0  # in the second phase
+    stopped = _folder(workdir / "stopped")
+    assert not (stopped / "final").exists()
+    assert _run(workdir, "stopped", "--resume") == 0
+    weights = sorted(p.name for p in (straight / "final").glob("*.safetensors"))
+    assert "model.safetensors" in weights
+    for name in weights:
+        assert (straight / "final" / name).read_bytes() == (stopped / "final" / name).read_bytes()
+    assert {s: r["words_seen"] for s, r in _steps(stopped).items()} == {
+        s: r["words_seen"] for s, r in _steps(straight).items()
+    }
