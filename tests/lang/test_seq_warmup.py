@@ -10,6 +10,8 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.diagnostics import only as _only
+from support.diagnostics import pointed_at as _at
 
 import curriculumc
 from curriculumc.lang.compiler import compile_spec
@@ -23,22 +25,6 @@ from curriculumc.views.explain import explain
 from curriculumc.views.timeline import render_terminal
 
 HEAD = "model roberta-tiny\ntrain 1000 steps, batch 8, seq 128\n"
-
-
-def _errors(text: str):
-    return [d for d in curriculumc.check(parse(text, "t.cur")) if d.severity == "error"]
-
-
-def _only(text: str, code: str):
-    found = [d for d in _errors(text) if d.code == code]
-    assert len(found) == 1, _errors(text)
-    return found[0]
-
-
-def _at(diagnostic, text: str) -> str:
-    span = diagnostic.span
-    line = text.splitlines()[span.line - 1]
-    return line[span.column - 1 : span.end_column - 1]
 
 
 def test_the_statement_and_the_train_setting_both_parse():

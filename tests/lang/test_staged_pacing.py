@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from support.diagnostics import errors as _errors
+from support.diagnostics import only as _only
+from support.diagnostics import pointed_at as _at
 
 import curriculumc
 from curriculumc.lang.compiler import compile_spec
@@ -13,23 +16,6 @@ from curriculumc.plan import Pace, PaceStage
 HEAD = "train 20000 steps\nsort by random\n"
 STAGED = "pace root from 10% to 50% over 20%, then linear to 100% after 5% over 30%"
 DISCRETE = "pace 10% from 0, 30% from 5k, 100% from 10k"
-
-
-def _errors(text: str):
-    return [d for d in curriculumc.check(parse(text, "t.cur")) if d.severity == "error"]
-
-
-def _only(text: str, code: str):
-    found = [d for d in _errors(text) if d.code == code]
-    assert len(found) == 1, _errors(text)
-    return found[0]
-
-
-def _at(diagnostic, text: str) -> str:
-    """The text a diagnostic points at (one line)."""
-    span = diagnostic.span
-    line = text.splitlines()[span.line - 1]
-    return line[span.column - 1 : span.end_column - 1]
 
 
 @pytest.mark.parametrize(

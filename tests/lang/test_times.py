@@ -6,6 +6,7 @@ the YAML form (the runtime's resolution is tests/runtime/ordering/test_clock.py'
 from __future__ import annotations
 
 import pytest
+from support import diagnostics
 
 import curriculumc
 from curriculumc.lang.parser import parse
@@ -20,19 +21,15 @@ def _plan(text: str) -> Plan:
 
 
 def _errors(text: str):
-    return [d for d in curriculumc.check(parse(HEAD + text, "t.cur")) if d.severity == "error"]
+    return diagnostics.errors(HEAD + text)
 
 
 def _only(text: str, code: str):
-    found = [d for d in _errors(text) if d.code == code]
-    assert len(found) == 1, _errors(text)
-    return found[0]
+    return diagnostics.only(HEAD + text, code)
 
 
 def _at(diagnostic, text: str) -> str:
-    span = diagnostic.span
-    line = (HEAD + text).splitlines()[span.line - 1]
-    return line[span.column - 1 : span.end_column - 1]
+    return diagnostics.pointed_at(diagnostic, HEAD + text)
 
 
 def test_a_length_in_words_makes_every_share_of_training_a_share_of_its_words():

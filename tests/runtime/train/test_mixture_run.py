@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support.data_inputs import aochildes_file
+from support.run_folders import only_folder, run_spec, step_records
 from support.train_fixtures import single_thread  # noqa: F401 (fixture)
-
-from curriculumc.cli import main
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -47,24 +46,13 @@ def workdir(tmp_path_factory):
 
 
 def _run(workdir: Path, runs: str, *extra: str) -> int:
-    return main(["run", "--runs-dir", str(workdir / runs), "--cache-dir", str(workdir / "cache"),
-                 "--quiet", *extra, str(workdir / "mix.cur")])  # fmt: skip
-
-
-def _folder(runs: Path) -> Path:
-    (folder,) = [p for p in runs.iterdir() if p.is_dir()]
-    return folder
-
-
-def _steps(run: Path) -> dict[int, dict]:
-    records = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    return {r["step"]: r for r in records if "loss" in r}
+    return run_spec(workdir, "mix.cur", runs, *extra)
 
 
 @pytest.fixture(scope="module")
 def straight(workdir):
     assert _run(workdir, "straight") == 0
-    return _folder(workdir / "straight")
+    return only_folder(workdir / "straight")
 
 
 def test_the_run_trains_on_the_mixs_draws(workdir, straight):
@@ -73,7 +61,7 @@ def test_the_run_trains_on_the_mixs_draws(workdir, straight):
     from curriculumc.runtime.ordering.order import initial_order
     from curriculumc.runtime.ordering.sampler import CurriculumSampler
 
-    steps = _steps(straight)
+    steps = step_records(straight)
     assert sorted(steps) == list(range(1, 41))
     assert all(np.isfinite(r["loss"]) for r in steps.values())
     # the words the trainer saw are those of the mix's draws, step by step
@@ -101,13 +89,13 @@ def test_the_run_trains_on_the_mixs_draws(workdir, straight):
 
 def test_a_stop_in_the_middle_of_a_mix_resumes_to_the_same_weights(workdir, straight):
     assert _run(workdir, "stopped", "--stop-after", "27") == 0  # in the second phase
-    stopped = _folder(workdir / "stopped")
+    stopped = only_folder(workdir / "stopped")
     assert not (stopped / "final").exists()
     assert _run(workdir, "stopped", "--resume") == 0
     weights = sorted(p.name for p in (straight / "final").glob("*.safetensors"))
     assert "model.safetensors" in weights
     for name in weights:
         assert (straight / "final" / name).read_bytes() == (stopped / "final" / name).read_bytes()
-    assert {s: r["words_seen"] for s, r in _steps(stopped).items()} == {
-        s: r["words_seen"] for s, r in _steps(straight).items()
+    assert {s: r["words_seen"] for s, r in step_records(stopped).items()} == {
+        s: r["words_seen"] for s, r in step_records(straight).items()
     }

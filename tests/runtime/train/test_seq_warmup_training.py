@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support.data_inputs import aochildes_file
+from support.run_folders import only_folder, run_spec, step_records
 from support.train_fixtures import losses, prepared, single_thread, tiny_plan  # noqa: F401
 
-from curriculumc.cli import main
 from curriculumc.plan import SeqWarmup
 from curriculumc.runtime.ordering.sampler import CurriculumSampler
 
@@ -112,18 +112,11 @@ def workdir(tmp_path_factory):
 
 
 def _run(workdir: Path, runs: str, *extra: str) -> int:
-    return main(["run", "--runs-dir", str(workdir / runs), "--cache-dir", str(workdir / "cache"),
-                 "--quiet", *extra, str(workdir / "seq.cur")])  # fmt: skip
-
-
-def _folder(runs: Path) -> Path:
-    (folder,) = [p for p in runs.iterdir() if p.is_dir()]
-    return folder
+    return run_spec(workdir, "seq.cur", runs, *extra)
 
 
 def _words_after(run: Path) -> dict[int, int]:
-    records = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    return {r["step"]: r["words_seen"] for r in records if "loss" in r}
+    return {step: r["words_seen"] for step, r in step_records(run).items()}
 
 
 def _logged(run: Path, key: str) -> list:
@@ -133,12 +126,12 @@ def _logged(run: Path, key: str) -> list:
 
 def test_a_run_stopped_in_the_ramp_resumes_to_the_same_weights(workdir):
     assert _run(workdir, "straight") == 0
-    straight = _folder(workdir / "straight")
+    straight = only_folder(workdir / "straight")
     # stopped after steps 0-6, in the root ramp (8 -> 64 over 12 steps) where the length
     # changes: step 6 trained at 8 + 56 sqrt(6/12) = 47.6 -> 40 positions, step 7 (prepared
     # ahead on the prefetch thread, and the first resumed) at 8 + 56 sqrt(7/12) = 50.8 -> 48
     assert _run(workdir, "stopped", "--stop-after", "7") == 0
-    stopped = _folder(workdir / "stopped")
+    stopped = only_folder(workdir / "stopped")
     assert not (stopped / "final").exists()
     assert _run(workdir, "stopped", "--resume") == 0
     weights = (straight / "final" / "model.safetensors").read_bytes()

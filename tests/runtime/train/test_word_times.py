@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.data_inputs import aochildes_file
+from support.run_folders import only_folder, records, run_spec, step_records
 from support.train_fixtures import single_thread  # noqa: F401 (fixture)
 
 from curriculumc.cli import main
@@ -50,28 +51,18 @@ def workdir(tmp_path_factory):
 
 
 def _run(workdir: Path, runs: str, *extra: str) -> int:
-    return main(["run", "--runs-dir", str(workdir / runs), "--cache-dir", str(workdir / "cache"),
-                 "--quiet", *extra, str(workdir / "words.cur")])  # fmt: skip
-
-
-def _folder(runs: Path) -> Path:
-    (folder,) = [p for p in runs.iterdir() if p.is_dir()]
-    return folder
-
-
-def _records(run: Path) -> list[dict]:
-    return [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    return run_spec(workdir, "words.cur", runs, *extra)
 
 
 def _words_after(run: Path) -> dict[int, int]:
     """Words the trainer had seen after each step (its own count, logged every step)."""
-    return {r["step"]: r["words_seen"] for r in _records(run) if "loss" in r}
+    return {step: r["words_seen"] for step, r in step_records(run).items()}
 
 
 @pytest.fixture(scope="module")
 def straight(workdir):
     assert _run(workdir, "straight") == 0
-    return _folder(workdir / "straight")
+    return only_folder(workdir / "straight")
 
 
 def _first_reaching(words: dict[int, int], value: int) -> int:
@@ -90,11 +81,11 @@ def test_every_time_in_words_is_the_first_step_that_reaches_it(straight):
         assert entry["step"] == _first_reaching(words, entry["value"]), entry
         assert entry["words"] == words[entry["step"]]  # what the trainer counted there
     # evaluations after 2k and 4k words and at the end; the phase switch at 2k words
-    evals = [r["step"] for r in _records(straight) if r.get("eval") == "pairs"]
+    evals = [r["step"] for r in records(straight) if r.get("eval") == "pairs"]
     expected = [_first_reaching(words, 2000), _first_reaching(words, 4000)]
     assert [e["step"] for e in by_what["eval pairs"]] == expected
     assert evals == [*expected, steps]
-    switch = [r for r in _records(straight) if r.get("event") == "objectives" and r["step"] > 0]
+    switch = [r for r in records(straight) if r.get("event") == "objectives" and r["step"] > 0]
     assert [r["step"] for r in switch] == [_first_reaching(words, 2000)]
     assert {e["name"] for e in by_what["checkpoint"]} == {
         "chck_1000", "chck_2000", "chck_3000", "chck_4000", "chck_5000"
@@ -122,7 +113,7 @@ def test_a_stopped_run_resumes_to_the_same_weights(workdir, straight):
     words = _words_after(straight)
     middle = _first_reaching(words, 2500)  # inside the pace's ramp, after the phase switch
     assert _run(workdir, "stopped", "--stop-after", str(middle)) == 0
-    stopped = _folder(workdir / "stopped")
+    stopped = only_folder(workdir / "stopped")
     assert not (stopped / "final").exists()
     assert _run(workdir, "stopped", "--resume") == 0
     for name in ("model.safetensors", "heads.safetensors"):
