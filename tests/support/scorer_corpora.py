@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 
@@ -53,4 +54,15 @@ def aochildes_corpus(limit: int):
     corpus, _ = corpus_from_texts(
         texts, sources, tuple(names), columns={"age": np.array(ages, dtype=np.float64)}
     )
+    return corpus
+
+
+@functools.cache
+def aochildes_or_skip(limit: int):
+    """:func:`aochildes_corpus`, built once per ``limit``; skips the test without the data."""
+    import pytest
+
+    corpus = aochildes_corpus(limit)
+    if corpus is None:
+        pytest.skip("AO-CHILDES not found beside the repository")
     return corpus

@@ -4,14 +4,13 @@ against counts made here from the drawn examples, independently of the clock."""
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.scorer_corpora import aochildes_corpus
+from support.scorer_corpora import aochildes_corpus, aochildes_or_skip
 
 from curriculumc.errors import CurriculumError
 from curriculumc.plan import (
@@ -29,12 +28,8 @@ from curriculumc.runtime.ordering.clock import draw_clock, resolve_plan
 from curriculumc.runtime.ordering.sampler import CurriculumSampler
 
 
-@functools.cache
 def _corpus():
-    corpus = aochildes_corpus(20_000)
-    if corpus is None:
-        pytest.skip("AO-CHILDES not found beside the repository")
-    return corpus
+    return aochildes_or_skip(20_000)
 
 
 def _order():

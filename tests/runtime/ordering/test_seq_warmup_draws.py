@@ -6,12 +6,10 @@ own counts."""
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
-import pytest
-from support.scorer_corpora import aochildes_corpus
+from support.scorer_corpora import aochildes_or_skip
 
 from curriculumc.plan import Pace, Plan, SeqWarmup, Time, TrainSpec
 from curriculumc.runtime.experiments.simulate import exposure
@@ -21,12 +19,8 @@ from curriculumc.runtime.ordering.sampler import CurriculumSampler
 SEQ = 32
 
 
-@functools.cache
 def _corpus():
-    corpus = aochildes_corpus(20_000)
-    if corpus is None:
-        pytest.skip("AO-CHILDES not found beside the repository")
-    return corpus
+    return aochildes_or_skip(20_000)
 
 
 def _order():
