@@ -79,6 +79,12 @@ CODES: dict[str, str] = {
     "E085": "a seq warmup length that is not a whole multiple of 8",
     "E086": "a seq warmup whose length would shrink or pass the training's seq",
     "E087": "a seq warmup with a missing or superfluous schedule ('release at')",
+    "E088": "a batch ramp whose 'from' is below 1 or not below the train batch, or whose "
+    "'to' is not the train batch",
+    "E089": "a batch ramp increment ('by') below 1 or that does not divide to - from",
+    "E090": "a batch ramp with a token budget (batch N tokens)",
+    "E091": "a batch ramp size that does not split into grad_accum micro-batches",
+    "E092": "a batch ramp whose 'over' is missing or 0",
     # --- overrides, YAML, plans -------------------------------------------------------
     "E150": "an override that is not key=value",
     "E151": "an override of an unknown key",
@@ -215,7 +221,7 @@ CODES: dict[str, str] = {
     "E871": "CLIMB objective steps that are not a [start, end] range (both ends included)",
     "E872": "the imported spec cannot be written",
     # --- warnings ---------------------------------------------------------------------
-    "W001": "pacing releases everything after training ends",
+    "W001": "pacing releases everything (or a batch ramp ends) after training ends",
     "W002": "sort without pacing has no effect",
     "W003": "pacing without sort grows the pool in file order",
     "W004": "a vocabulary curriculum under which an objective asks about tokens it hides",

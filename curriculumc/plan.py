@@ -15,6 +15,7 @@ The schedule methods (:meth:`Plan.data_fraction`, :meth:`Plan.objectives`,
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import json
 import math
@@ -555,6 +556,56 @@ class SeqWarmup:
 
 
 @dataclass(frozen=True)
+class BatchRamp:
+    """Batch-size ramp (``batch ramp from 8 to 32 by 8 over 10%``): Megatron's
+    ``--rampup-batch-size <start> <increment> <ramp-up samples>``. The global batch of a
+    step starts at ``start`` examples and grows by whole ``increment`` s to ``end`` (the
+    plan's ``train.batch``): with ``n = (end - start) / increment`` increments spread
+    evenly over ``over`` (:attr:`unit`: steps, or the words, tokens or epochs drawn before
+    the step -- an epoch of ``N`` examples drawn is Megatron's ``N`` consumed samples), the
+    batch at position ``x`` is ``start + floor(x / (over / n)) * increment``, and ``end``
+    from ``x >= over`` on. ``(end - start)`` is a multiple of ``increment`` and
+    ``start < end`` (the compiler's checks, E088-E090), so every size is one of
+    :meth:`sizes`. What follows the batch: the examples drawn (the sampler draws
+    :meth:`Plan.batch_at` of them), the words and tokens seen, every time counted in
+    data, and the learning rate (:meth:`Plan.examples_before`: Megatron's sample-based
+    schedule).
+    """
+
+    start: int
+    end: int
+    increment: int
+    over: float = field(metadata=STEPS)
+    unit: str = field(default="steps", metadata=OMIT_DEFAULT)
+
+    def __post_init__(self):
+        object.__setattr__(self, "over", steps_number(self.over))
+
+    @property
+    def increments(self) -> int:
+        """How many times the batch grows (``(end - start) / increment``)."""
+        return max(0, (self.end - self.start) // max(1, self.increment))
+
+    def size(self, position: float) -> int:
+        """The global batch at ``position`` (in :attr:`unit`); pure."""
+        n = self.increments
+        if n == 0 or position >= self.over:
+            return self.end
+        # (a slack: a position on an increment's edge computed as 9.9999999 still counts)
+        k = math.floor(position * n / self.over + 1e-9)
+        return int(min(self.end, self.start + k * self.increment))
+
+    def sizes(self) -> tuple[int, ...]:
+        """Every size the batch takes, smallest first: ``start, start + increment, ... end``."""
+        return tuple(range(self.start, self.end + 1, max(1, self.increment)))
+
+    def text(self) -> str:
+        """``from 8 to 32 by 8 over 2k steps`` (the plan's values, resolved)."""
+        return (f"from {self.start} to {self.end} by {self.increment} over "
+                f"{count_text(self.over)} {self.unit}")  # fmt: skip
+
+
+@dataclass(frozen=True)
 class EvalSpec:
     """``eval blimp every 2000`` / ``eval "path/to/pairs" at phases``.
 
@@ -634,6 +685,9 @@ class Plan:
     #: a sequence-length warmup (``seq linear from 32 to 128 over 20%``); absent from the
     #: JSON of a plan without one (every input is then up to ``train.seq`` positions)
     seq_warmup: SeqWarmup | None = field(default=None, metadata=OMIT_DEFAULT)
+    #: a batch-size ramp (``batch ramp from 8 to 32 by 8 over 10%``); absent from the JSON
+    #: of a plan without one (every step is then ``train.batch``)
+    batch_ramp: BatchRamp | None = field(default=None, metadata=OMIT_DEFAULT)
     #: what the run draws before each step, when the plan was resolved against its data
     #: (:meth:`resolve`); never part of the JSON or the hash
     clock: Clock | None = field(default=None, compare=False, repr=False, metadata=TRANSIENT)
@@ -677,6 +731,31 @@ class Plan:
         if self.seq_warmup is None:
             return self.train.seq
         return min(self.train.seq, self.seq_warmup.length(position))
+
+    def batch_at(self, step: int) -> int:
+        """The global batch of ``step``: ``train.batch``, or a batch ramp's size at the step
+        -- read in the ramp's unit (a ramp counted in data needs the plan resolved, as a
+        pace does). In examples (a ramp needs a batch counted in examples); with a token
+        budget, the budget."""
+        if self.batch_ramp is None:
+            return int(self.train.batch)
+        return self.batch_ramp.size(self.reading(self.batch_ramp.unit, step))
+
+    def examples_before(self, step: int) -> int:
+        """The examples drawn by steps ``0 .. step - 1``: ``step * train.batch``, or the sum
+        of a batch ramp's sizes (read off the clock for a ramp counted in data, which needs
+        the plan resolved). What the learning rate follows under a ramp (the trainer's
+        ``lr_at``: Megatron's sample-based schedule). Pure."""
+        ramp = self.batch_ramp
+        if ramp is None:
+            return int(step) * int(self.train.batch)
+        if ramp.unit != "steps":
+            if self.clock is None:
+                raise ValueError(
+                    f"a batch ramp in {ramp.unit} needs the plan resolved against its data"
+                )
+            return int(self.clock.examples[step])
+        return int(_ramp_totals(ramp, max(int(step), int(self.train.steps)) + 1)[step])
 
     def mix_weights(self, step: int) -> dict[str, float]:
         """``{source: share of the step's examples}`` at ``step`` (``{}`` without a mix):
@@ -839,6 +918,9 @@ class Plan:
             if warm.after > 0:
                 marks.append((self.step_at(warm.after, warm.unit), "seq ramp starts"))
             marks.append((self.step_at(warm.ends_at, warm.unit), f"seq reaches {warm.end}"))
+        if self.batch_ramp is not None:
+            ramp = self.batch_ramp
+            marks.append((self.step_at(ramp.over, ramp.unit), f"batch reaches {ramp.end}"))
         if self.mix is not None:
             for number, phase in enumerate(self.mix.phases[1:], start=2):
                 until = self.mix.phases[number - 2].until
@@ -895,6 +977,8 @@ class Plan:
             texts.append(f"data mix in {self.mix.unit}")
         if self.seq_warmup is not None and self.seq_warmup.unit != "steps":
             texts.append(f"seq warmup in {self.seq_warmup.unit}")
+        if self.batch_ramp is not None and self.batch_ramp.unit != "steps":
+            texts.append(f"batch ramp in {self.batch_ramp.unit}")
         return texts + [f"{what} pace in {pace.unit}" for what, pace in self.data_paces()]
 
     @property
@@ -907,6 +991,7 @@ class Plan:
             or self.output.checkpoint_babylm
             or (self.mix is not None and self.mix.unit != "steps")
             or (self.seq_warmup is not None and self.seq_warmup.unit != "steps")
+            or (self.batch_ramp is not None and self.batch_ramp.unit != "steps")
         )
 
     def resolve(self, clock: Clock) -> tuple[Plan, tuple[Resolved, ...]]:
@@ -1137,6 +1222,19 @@ def _to_data(value):
     if isinstance(value, tuple):
         return [_to_data(v) for v in value]
     return value
+
+
+@functools.lru_cache(maxsize=16)
+def _ramp_totals(ramp: BatchRamp, steps: int):
+    """The examples a ramp counted in steps draws before each step ``0 .. steps - 1``
+    (``totals[t]``: the sum of the sizes of steps ``0 .. t - 1``), computed once (an
+    int64 array, read-only)."""
+    import numpy as np
+
+    sizes = np.fromiter((ramp.size(t) for t in range(steps - 1)), np.int64, steps - 1)
+    totals = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    totals.setflags(write=False)
+    return totals
 
 
 def _from_data(tp, data, where: str):

@@ -380,6 +380,18 @@ class SeqStmt:
     span: Span | None = None
 
 
+@dataclass(frozen=True)
+class BatchStmt:
+    """``batch ramp from 8 [to 32] [by 8] over N``: a batch-size ramp (``start``, ``end``
+    and ``by`` are batch sizes in examples; ``over`` a time, None when not written)."""
+
+    start: Number
+    end: Number | None = None
+    by: Number | None = None
+    over: Number | None = None
+    span: Span | None = None
+
+
 Statement = Union[  # noqa: UP007
     ModelStmt,
     DataStmt,
@@ -396,6 +408,7 @@ Statement = Union[  # noqa: UP007
     PushStmt,
     MixStmt,
     SeqStmt,
+    BatchStmt,
 ]
 
 

@@ -91,6 +91,11 @@ W_MIX_UNCHECKED = "W011"
 E_SEQ_LENGTH = "E085"
 E_SEQ_ORDER = "E086"
 E_SEQ_SCHEDULE = "E087"
+E_RAMP_SIZES = "E088"
+E_RAMP_INCREMENT = "E089"
+E_RAMP_BUDGET = "E090"
+E_RAMP_ACCUMULATE = "E091"
+E_RAMP_OVER = "E092"
 #: ``checkpoint NAME``: the presets (babylm: the BabyLM rules' word checkpoints)
 CHECKPOINT_PRESETS = ("babylm",)
 
@@ -1398,6 +1403,125 @@ def build_seq_warmup(
     return plan.SeqWarmup(fn, start, end, over, after, unit)
 
 
+# --- batch ramp: batch-size warmup -----------------------------------------------------
+
+
+def _whole(node: ast.Number, what: str, report: Report) -> int | None:
+    """A whole number as written (any sign: the ramp's own checks say what is wrong)."""
+    number = node.integer() if isinstance(node, ast.Number) else None
+    if number is None:
+        return read_int(node, what, report)  # reports E030 (not a whole number)
+    return number
+
+
+def _divisors(number: int) -> list[int]:
+    """The divisors of ``number``, smallest first."""
+    small = [d for d in range(1, math.isqrt(number) + 1) if number % d == 0]
+    return sorted({*small, *(number // d for d in small)})
+
+
+def _listed(numbers, most: int = 8) -> str:
+    """``8, 16, 24, 32`` (the first ``most``, then ``...``)."""
+    shown = [str(n) for n in numbers[:most]]
+    return ", ".join(shown + (["..."] if len(numbers) > most else []))
+
+
+def build_batch_ramp(
+    spec: ast.Spec, total: int | plan.Time, train: plan.TrainSpec, report: Report
+) -> plan.BatchRamp | None:
+    """The batch-size ramp of ``batch ramp from S [to E] [by I] over N`` (None when absent
+    or wrong): Megatron's ``--rampup-batch-size S I N``. E is the training's batch
+    (a written 'to' must be it) and ``1 <= S < E`` (E088); I divides ``E - S`` (E089;
+    default ``gcd(S, E)``); a batch counted in examples (E090); every size a multiple of
+    ``train.grad_accum`` (E091); ``over`` written and above 0 (E092), read as a seq
+    warmup's (a share of training exact, in the length's unit)."""
+    stmt = first(spec, ast.BatchStmt)
+    if stmt is None:
+        return None
+    if train.batch_unit == "tokens":
+        report_error(
+            report, E_RAMP_BUDGET,
+            "a batch ramp counts examples (as Megatron's does): it needs a batch counted in "
+            f"examples, not {train.batch:,} tokens", stmt,
+            hint="write 'train batch 32' (examples) with a batch ramp",
+        )  # fmt: skip
+        return None
+    end, ok = train.batch, True
+    start = _whole(stmt.start, "a batch ramp's 'from' (examples)", report)
+    if stmt.end is not None:
+        written = _whole(stmt.end, "a batch ramp's 'to' (examples)", report)
+        if written is not None and written != end:
+            report_error(
+                report, E_RAMP_SIZES, f"a batch ramp ends at the training's batch: 'to "
+                f"{stmt.end.text}' is not {end}", stmt.end,
+                hint=f"write 'to {end}', or leave 'to' out (the train batch, {end})",
+            )  # fmt: skip
+            ok = False
+        ok = ok and written is not None
+    if start is not None and not 1 <= start < end:
+        why = "at least 1" if start < 1 else f"below the training's batch {end}"
+        report_error(
+            report, E_RAMP_SIZES, f"a batch ramp's 'from' must be {why}, not "
+            f"{stmt.start.text}", stmt.start,
+            hint=f"start between 1 and {end - 1} (it grows to the train batch, {end})",
+        )  # fmt: skip
+        start = None
+    increment = None
+    if start is not None:
+        increment = math.gcd(start, end)
+    if stmt.by is not None:
+        increment = _whole(stmt.by, "a batch ramp's 'by' (examples)", report)
+        if increment is not None and increment < 1:
+            report_error(
+                report, E_RAMP_INCREMENT, f"a batch ramp's 'by' must be at least 1, not "
+                f"{stmt.by.text}", stmt.by,
+                hint="leave 'by' out for the default, gcd(from, to)",
+            )  # fmt: skip
+            increment = None
+        elif increment is not None and start is not None and (end - start) % increment:
+            shown = _listed(_divisors(end - start), 12)
+            report_error(
+                report, E_RAMP_INCREMENT, f"a batch ramp grows by whole increments from "
+                f"{start} to {end}: 'by {stmt.by.text}' does not divide {end - start}",
+                stmt.by, hint=f"use one of {shown} (or leave 'by' out: {math.gcd(start, end)})",
+            )  # fmt: skip
+            increment = None
+    over = unit = None
+    if stmt.over is None:
+        report_error(
+            report, E_RAMP_OVER, "a batch ramp needs 'over': how long the batch takes to "
+            "grow", stmt, hint="add e.g. 'over 10%' (or 2000 steps, 1M words, 0.5 epochs)",
+        )  # fmt: skip
+    else:
+        measured = _one_unit([stmt.over], total, report, "a batch ramp")
+        if measured is not None:
+            unit, scale = measured
+            over = _pace_time(unit, scale, report)(stmt.over, "'over'", exact=True)
+            if over is not None and over <= 0:
+                report_error(
+                    report, E_RAMP_OVER, f"a batch ramp's 'over' must be more than 0, not "
+                    f"{stmt.over.text}", stmt.over,
+                    hint="write a time above 0, or remove the ramp",
+                )  # fmt: skip
+                over = None
+    if None in (start, increment) or not ok:
+        return None
+    sizes = range(start, end + 1, increment)
+    accumulate = train.grad_accum
+    wrong = next((size for size in sizes if size % accumulate), None)
+    if wrong is not None:
+        where = stmt.start if start % accumulate or stmt.by is None else stmt.by
+        report_error(
+            report, E_RAMP_ACCUMULATE, f"every size of a batch ramp splits into grad_accum "
+            f"{accumulate} micro-batches: {wrong} does not (sizes {_listed(sizes)})",
+            where, hint=f"choose 'from' and 'by' multiples of {accumulate}",
+        )  # fmt: skip
+        return None
+    if over is None:
+        return None
+    return plan.BatchRamp(start, end, increment, over, unit)
+
+
 def build_plan(spec: ast.Spec, report: Report) -> plan.Plan:
     """The plan of ``spec``; every wrong value is reported and replaced by its default."""
     train = build_train(spec, report)
@@ -1421,4 +1545,5 @@ def build_plan(spec: ast.Spec, report: Report) -> plan.Plan:
         output=build_output(spec, total, report),
         mix=build_mix(spec, total, train, data, report),
         seq_warmup=build_seq_warmup(spec, total, train, report),
+        batch_ramp=build_batch_ramp(spec, total, train, report),
     )

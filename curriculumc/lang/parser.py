@@ -32,7 +32,7 @@ E_ENCODING = "E003"
 
 STATEMENT_KEYWORDS = (
     "model", "data", "tokenizer", "train", "sort", "pace", "vocab", "at", "during", "unit",
-    "eval", "log", "checkpoint", "push", "mix", "seq",
+    "eval", "log", "checkpoint", "push", "mix", "seq", "batch",
 )  # fmt: skip
 
 #: start symbols: a whole spec, one statement, and fragments used by YAML and overrides
@@ -404,6 +404,10 @@ class _ToAst(Transformer):
         fn, schedule = children
         return ast.SeqStmt(self._leaf(fn), schedule, self._span(meta))
 
+    def batch_ramp(self, meta, children):
+        start, end, by, over = (self._leaf_or_none(c) for c in children)
+        return ast.BatchStmt(start, end, by, over, self._span(meta))
+
     # --- shared pieces
     def terms(self, meta, children):
         return tuple(children)
@@ -480,6 +484,13 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
     "missing 'from' (write 'seq FN from 32 [to 128] over N')": (
         "seq linear over 10",
         "seq linear 32",
+    ),
+    "missing 'ramp' after 'batch' (write 'batch ramp from 8 over 10%'; the batch itself is "
+    "a train setting, 'train batch 32')": ("batch", "batch 8"),
+    "missing 'from' (write 'batch ramp from 8 [to 32] [by 8] over N')": (
+        "batch ramp",
+        "batch ramp 8",
+        "batch ramp over 10%",
     ),
     "missing the vocabulary order after 'by' (token_ids, pos_tags or pos_tags_and_token_ids)": (
         "vocab linear from 1% over 10 by",
@@ -793,7 +804,10 @@ def _recover(text: str, filename: str) -> tuple[list[tuple[int, int, str]], list
 _DEPENDS_ON: dict[str, frozenset[str]] = {
     "model": frozenset({"E063"}),  # an objective that does not fit the model's family
     # the training length and seq: 'at' after the end, budgets, late pacing/eval/checkpoint
-    "train": frozenset({"E039", "E061", "W001", "W006", "W007", "W009"}),
+    # (and a batch ramp's sizes, which end at the train batch: E088-E091)
+    "train": frozenset(
+        {"E039", "E061", "E088", "E089", "E090", "E091", "W001", "W006", "W007", "W009"}
+    ),
     "sort": frozenset({"W003"}),  # pace without sort
     "pace": frozenset({"W002"}),  # sort without pacing
     "at": frozenset({"E062", "W008"}),  # the first 'at' not at 0, a unit never used

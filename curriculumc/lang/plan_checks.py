@@ -286,6 +286,7 @@ def check_plan(
                        f"{warm.start}")  # fmt: skip
             c.whole((*where, "end"), warm.end, warm.start, seq)
     _check_mix(c, subject)
+    _check_batch_ramp(c, subject)
     out = subject.output
     c.whole(("output", "log_every"), out.log_every)
     c.time(("output", "checkpoint_every"), out.checkpoint_every, optional=True)
@@ -293,6 +294,38 @@ def check_plan(
         c.time(("output", "checkpoint_at", k), time)
     c.whole(("output", "keep"), out.keep)
     return c.problems
+
+
+def _check_batch_ramp(c: _Checks, subject: plan.Plan) -> None:
+    """The compiler's checks of ``batch ramp from S to E by I over N`` (E088-E092): E the
+    train batch, ``1 <= S < E``, I dividing ``E - S``, a batch of examples, every size a
+    multiple of grad_accum, ``over`` above 0."""
+    ramp, train = subject.batch_ramp, subject.train
+    if ramp is None:
+        return
+    where = ("batch_ramp",)
+    c.choice((*where, "unit"), ramp.unit, ("steps", *plan.TIME_UNITS))
+    c.number((*where, "over"), ramp.over, positive=True)
+    if train.batch_unit == "tokens":
+        c.fail(where, "a batch ramp needs a batch counted in examples, not tokens")
+    if type(train.batch) is not int:
+        return
+    if ramp.end != train.batch:
+        c.fail((*where, "end"), f"must be the train batch {train.batch}, not {_shown(ramp.end)}")
+        return
+    if not c.whole((*where, "start"), ramp.start, 1, max(1, train.batch - 1)):
+        return
+    if not c.whole((*where, "increment"), ramp.increment, 1, train.batch):
+        return
+    if (ramp.end - ramp.start) % ramp.increment:
+        c.fail((*where, "increment"), f"must divide end - start ({ramp.end - ramp.start}), "
+               f"not {ramp.increment}")  # fmt: skip
+        return
+    accumulate = train.grad_accum
+    if type(accumulate) is int and accumulate >= 1:
+        wrong = next((s for s in ramp.sizes() if s % accumulate), None)
+        if wrong is not None:
+            c.fail(where, f"size {wrong} does not split into grad_accum {accumulate}")
 
 
 def _check_mix(c: _Checks, subject: plan.Plan) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from curriculumc.lang.ast import (
     AtStmt,
+    BatchStmt,
     Call,
     CheckpointStmt,
     DataStmt,
@@ -215,6 +216,14 @@ def format_statement(stmt: Statement) -> str:
     if isinstance(stmt, SeqStmt):
         schedule = f" {_format_schedule(stmt.schedule)}" if stmt.schedule else ""
         return f"seq {stmt.fn.value}{schedule}"
+    if isinstance(stmt, BatchStmt):
+        parts = [f"batch ramp from {stmt.start.text}"]
+        for word, number in (("to", stmt.end), ("by", stmt.by)):
+            if number is not None:
+                parts.append(f"{word} {number.text}")
+        if stmt.over is not None:
+            parts.append(f"over {time_text(stmt.over)}")
+        return " ".join(parts)
     raise TypeError(f"not a statement: {stmt!r}")
 
 

@@ -46,6 +46,7 @@ SINGLE_STATEMENTS = {
     ast.PushStmt: "push",
     ast.MixStmt: "mix",
     ast.SeqStmt: "seq",
+    ast.BatchStmt: "batch ramp",
 }
 
 
@@ -114,6 +115,24 @@ def pacing_after_training(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnos
                 if pace.stages
                 else "shorten 'over' or add 'release at R%'",
             )
+
+
+def ramp_after_training(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
+    """A batch ramp that ends after training (counted in the training's unit; one in
+    another unit is known once resolved): the batch never reaches ``train.batch``. W001,
+    as a pace that releases everything after the end."""
+    ramp = result.batch_ramp
+    unit, length = _length(result)
+    if ramp is None or ramp.unit != unit or ramp.over <= length:
+        return
+    stmt = first(spec, ast.BatchStmt)
+    yield _warning(
+        W_PACE_LATE,
+        f"'batch ramp' reaches {ramp.end} at {_at(ramp.over, unit)}, after "
+        f"training ends ({_at(length, unit)})",
+        stmt.over if stmt is not None and stmt.over is not None else stmt,
+        hint="shorten 'over'",
+    )
 
 
 def sort_and_pace(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
@@ -228,6 +247,9 @@ def data_times_and_self_paced(spec: ast.Spec, result: plan.Plan) -> Iterable[Dia
     warm = result.seq_warmup
     if warm is not None and warm.unit != "steps":  # it reads the draws, as a pace does
         mix_in_data = True
+    ramp = result.batch_ramp
+    if ramp is not None and ramp.unit != "steps":  # so does a batch ramp in data
+        mix_in_data = True
     if not (
         result.times() or result.data_paces() or result.output.checkpoint_babylm or mix_in_data
     ):
@@ -236,8 +258,10 @@ def data_times_and_self_paced(spec: ast.Spec, result: plan.Plan) -> Iterable[Dia
     if not result.times() and not result.data_paces() and mix_in_data:
         if result.mix is not None and result.mix.unit != "steps":
             what = f"a mix counted in {result.mix.unit}"
-        else:
+        elif warm is not None and warm.unit != "steps":
             what = f"a seq warmup counted in {warm.unit}"
+        else:
+            what = f"a batch ramp counted in {ramp.unit}"
     yield Diagnostic(
         E_SELF_PACED_TIME,
         f"{what} cannot be resolved before training: 'model_ppl' re-orders the data as "
@@ -251,6 +275,7 @@ def data_times_and_self_paced(spec: ast.Spec, result: plan.Plan) -> Iterable[Dia
 RULES = (
     duplicate_statements,
     pacing_after_training,
+    ramp_after_training,
     sort_and_pace,
     vocabulary_and_pos,
     unused_units,

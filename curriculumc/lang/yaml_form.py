@@ -443,7 +443,25 @@ def _structured(doc: _Document, block: dict, problems: list) -> list:
             out.append(mix)
     if "seq_warmup" in block:
         out.append(_seq_warmup(doc, path + ("seq_warmup",), block["seq_warmup"], problems))
+    if "batch_ramp" in block:
+        ramp = _batch_ramp(doc, path + ("batch_ramp",), block["batch_ramp"], problems)
+        if ramp is not None:
+            out.append(ramp)
     return out
+
+
+def _batch_ramp(doc, path: tuple, entry: dict, problems: list) -> ast.BatchStmt | None:
+    """``batch_ramp: {start: 8, end: 32, increment: 8, over: 10%}``: the DSL's ``batch
+    ramp from 8 to 32 by 8 over 10%`` (``end`` and ``increment`` optional, as there)."""
+
+    def read(key, reader):
+        return reader(doc, path + (key,), entry[key], problems) if key in entry else None
+
+    start = read("start", _number)
+    if start is None:  # the schema requires it; a wrong value is reported already
+        return None
+    return ast.BatchStmt(start, read("end", _number), read("increment", _number),
+                         read("over", _time), doc.span(path, True))  # fmt: skip
 
 
 def _seq_warmup(doc, path: tuple, entry: dict, problems: list) -> ast.SeqStmt:

@@ -337,6 +337,18 @@ def _batch_text(plan: Plan) -> str:
             "counted), each step as "
             "many examples as fit"
         )
+    elif plan.batch_ramp is not None:
+        ramp = plan.batch_ramp
+        text = f"batches growing from {ramp.start} to {ramp.end} examples by {ramp.increment}"
+        if ramp.unit == "steps":
+            firsts = [next(t for t in range(math.ceil(ramp.over) + 1) if ramp.size(t) >= size)
+                      for size in ramp.sizes()]  # fmt: skip
+            text += " (" + ", ".join(f"{size} from step {_steps(first)}"
+                                     for size, first in zip(ramp.sizes(), firsts)) + ")"  # fmt: skip
+        else:
+            text += f" over {ramp.text().split(' over ')[1]} drawn"
+        text += ("; the learning rate follows the examples drawn (Megatron's batch ramp: "
+                 "warm-up and decay end at their steps)")  # fmt: skip
     else:
         text = f"batches of {_steps(train.batch)} examples"
     if train.grad_accum > 1:
@@ -509,12 +521,21 @@ def _stage_text(pace: Pace, steps: int) -> str:
     return text
 
 
+def _examples(plan: Plan, start: int, end: int) -> int:
+    """Examples drawn by steps ``start .. end - 1`` (:meth:`Plan.examples_before`; a batch
+    ramp counted in data, unresolved: at the full batch, an upper bound)."""
+    ramp = plan.batch_ramp
+    if ramp is not None and ramp.unit != "steps" and plan.clock is None:
+        return (end - start) * plan.train.batch
+    return plan.examples_before(end) - plan.examples_before(start)
+
+
 def _segment_title(plan: Plan, segment: Segment) -> str:
     span = segment.end - segment.start
     if plan.train.batch_unit == "tokens":
         drawn = f"up to {_steps(span * plan.train.batch)} tokens"
     else:
-        drawn = f"{_steps(span * plan.train.batch)} examples"
+        drawn = f"{_steps(_examples(plan, segment.start, segment.end))} examples"
     return (
         f"steps {_steps(segment.start)}–{_steps(segment.end)} "
         f"({_steps(span)} step{'s' * (span != 1)}, {drawn})"
@@ -657,8 +678,8 @@ def _totals(plan: Plan) -> list[tuple[str, str]]:
             ),
             (
                 "",
-                f"{_steps(train.steps * train.batch)} examples drawn,"
-                f" {upto}{_steps(train.steps * train.batch * train.seq)} tokens",
+                f"{_steps(_examples(plan, 0, train.steps))} examples drawn,"
+                f" {upto}{_steps(_examples(plan, 0, train.steps) * train.seq)} tokens",
             ),
         ]
     for spec in plan.evals:

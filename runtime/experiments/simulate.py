@@ -540,7 +540,11 @@ def _round_budget(tokens: float) -> int:
 
 
 def _batch_text(result: Exposure) -> str:
-    return batch_text(result.batch, result.batch_unit)
+    text = batch_text(result.batch, result.batch_unit)
+    ramp = None if result.plan is None else result.plan.batch_ramp
+    if ramp is not None:  # the draws row counts what each step of the ramp drew
+        text += f" (batch ramp {ramp.text()})"
+    return text
 
 
 def _share(value: float | None) -> str:

@@ -66,7 +66,10 @@ def draw_clock(plan: Plan, corpus, order: np.ndarray, *, keys: np.ndarray | None
 
 
 def _batch_examples(plan: Plan) -> int:
-    return 1 if plan.train.batch_unit == "tokens" else int(plan.train.batch)
+    """The fewest examples a step draws (a token budget: one; a batch ramp: its start)."""
+    if plan.train.batch_unit == "tokens":
+        return 1
+    return int(plan.batch_ramp.start if plan.batch_ramp is not None else plan.train.batch)
 
 
 def resolve_plan(plan: Plan, corpus, order: np.ndarray, *, keys=None) -> tuple[Plan, tuple]:

@@ -265,24 +265,25 @@ class _MixCounts:
     a phase leaves out) owes nothing to the next, so each phase's shares are its weights
     to within one example per source."""
 
-    def __init__(self, weights_of, phase_of, batch: int, k: int):
+    def __init__(self, weights_of, phase_of, batch_of, k: int):
         self.weights_of, self.phase_of = weights_of, phase_of
-        self.batch = int(batch)
+        self.batch_of = batch_of  # the step's global batch (a batch ramp's size)
         self.running = np.zeros(k, dtype=np.int64)
         self.base = np.zeros(k, dtype=np.float64)  # the counts when the phase began
-        self.phase, self.phase_start = None, 0
+        self.phase, self.phase_drawn = None, 0  # (examples the phase has drawn so far)
         self.rows: list[np.ndarray] = []
 
     def counts(self, step: int) -> np.ndarray:
         while len(self.rows) <= step:
             t = len(self.rows)
-            phase, weights = self.phase_of(t), self.weights_of(t)
+            phase, weights, batch = self.phase_of(t), self.weights_of(t), int(self.batch_of(t))
             if phase != self.phase:
                 self.base = self.running.astype(np.float64)  # what the phase starts from
-                self.phase, self.phase_start = phase, t
+                self.phase, self.phase_drawn = phase, 0
             self.last = np.asarray(weights, dtype=np.float64)
-            targets = self.base + (t - self.phase_start + 1) * self.batch * self.last
-            row = apportion(targets, self.running, self.batch, self.last > 0)
+            self.phase_drawn += batch
+            targets = self.base + self.phase_drawn * self.last
+            row = apportion(targets, self.running, batch, self.last > 0)
             self.running = self.running + row
             self.rows.append(row)
         return self.rows[step]
@@ -389,6 +390,10 @@ class CurriculumSampler:
         # tokens) is counted at the step's own length (``stored``: the examples' stored
         # words and lengths, by example id, for the words)
         self._warm = getattr(plan, "seq_warmup", None)
+        # a batch-size ramp: each step draws its own size (:meth:`batch_at`)
+        self._ramp = getattr(plan, "batch_ramp", None)
+        if self._ramp is not None and plan.train.batch_unit == "tokens":
+            raise ValueError("a batch ramp needs a batch counted in examples (the compiler's E090)")
         self._floors: dict[int, int] = {}
         self.order = np.asarray(order, dtype=np.int64)
         self.seed = int(plan.train.seed)
@@ -443,7 +448,8 @@ class CurriculumSampler:
         self._mix = None if mix is None else self._mix_parts(mix, sources, source_names, keys)
         mix_clocked = mix is not None and mix.unit != "steps"
         seq_clocked = self._warm is not None and self._warm.unit != "steps"
-        if self.clocked or track or mix_clocked or seq_clocked:
+        ramp_clocked = self._ramp is not None and self._ramp.unit != "steps"
+        if self.clocked or track or mix_clocked or seq_clocked or ramp_clocked:
             if words is None or tokens is None:
                 raise ValueError("a pace counted in data needs the examples' words and tokens")
             if self.start_step:
@@ -460,8 +466,18 @@ class CurriculumSampler:
 
     @property
     def batch_size(self) -> int | None:
-        """Examples per step (None with a token budget: as many as fit)."""
+        """Examples per step (None with a token budget: as many as fit); under a batch
+        ramp, the largest (:meth:`batch_at` gives each step's)."""
         return None if self.by_tokens else int(self.plan.train.batch)
+
+    def batch_at(self, step: int) -> int:
+        """The global batch of ``step`` (:meth:`Plan.batch_at`): ``train.batch``, or a batch
+        ramp's size -- a ramp counted in data reads this sampler's own totals before the
+        step, as a pace does."""
+        ramp = self._ramp
+        if ramp is None:
+            return int(self.plan.train.batch)
+        return ramp.size(step if ramp.unit == "steps" else self._reading(ramp.unit, step))
 
     def __len__(self) -> int:
         return len(self.order)
@@ -508,6 +524,8 @@ class CurriculumSampler:
         """The pool's floor at ``step``: one step's worth -- with a token budget and a seq
         warmup, of the easiest examples read at the step's length (shorter examples: more
         of them fill a budget)."""
+        if self._ramp is not None:  # one step's worth: this step's batch
+            return min(len(self.order), self.batch_at(step))
         if self._warm is None or not self.by_tokens:
             return self.minimum_pool
         seq = self.seq_at(step)
@@ -611,6 +629,8 @@ class CurriculumSampler:
         if warm is not None:  # words seen at each step's length need the stored counts
             options.setdefault("stored", (corpus.words, corpus.lengths()))
             clocked = clocked or warm.unit != "steps"
+        ramp = getattr(plan, "batch_ramp", None)
+        clocked = clocked or (ramp is not None and ramp.unit != "steps")
         if clocked or options.get("track"):
             options.setdefault("words", corpus.text_words(seq))
             return cls(plan, order, tokens=corpus.text_tokens(seq), **options)
@@ -628,7 +648,7 @@ class CurriculumSampler:
         the mean example would fill and lengthens the same draw (its prefix is fixed)
         until one does not fit or no more could: O(examples taken), not O(budget)."""
         if not self.by_tokens:
-            count = min(available, int(self.plan.train.batch) - spent)
+            count = min(available, self.batch_at(step) - spent)
             return distinct_draws(self.seed, step, available, count, stream), spent + count
         left = self.budget - spent
         least = self._min_tokens
@@ -674,6 +694,7 @@ class CurriculumSampler:
         parts: list[np.ndarray] = []
         epochs: list[np.ndarray] = []
         spent, part = 0, 0
+        full = self.budget if self.by_tokens else self.batch_at(step)
         while True:
             if stream.remaining == 0:
                 taken = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
@@ -688,7 +709,7 @@ class CurriculumSampler:
                 epochs.append(np.full(keep, stream.epoch, dtype=np.int64))
             part += 1
             # full: the batch, or a budget draw that stopped before the epoch ran out
-            if spent >= self.plan.train.batch or keep < available or keep == 0:
+            if spent >= full or keep < available or keep == 0:
                 break
         stream.rejoin()
         stream.step = step + 1
@@ -739,7 +760,7 @@ class CurriculumSampler:
                 return list(mix.weights(reading(step)).values())
 
             counts = _MixCounts(weights_of, lambda t: mix.phase_index(reading(t)),
-                                int(self.plan.train.batch), len(mix.sources))  # fmt: skip
+                                self.batch_at, len(mix.sources))  # fmt: skip
             streams = [_Stream(self.start_step, len(m)) for m in parts["members"]]
             parts["state"] = {"counts": counts, "streams": streams, "step": self.start_step}
         return parts["state"]
@@ -762,7 +783,7 @@ class CurriculumSampler:
             released = percentile_count(self._mix["keys"][index], fraction)
         else:
             released = min(n, math.ceil(fraction * n - _CEIL_SLACK))
-        return max(released, min(n, int(self.plan.train.batch)))
+        return max(released, min(n, self.batch_at(step)))
 
     def _mix_positions(self, step: int) -> np.ndarray:
         state = self._mix_state()

@@ -78,6 +78,7 @@ import random
 import signal
 import threading
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -106,15 +107,25 @@ from curriculumc.runtime.train.vocabulary import active as vocab_active
 from curriculumc.runtime.train.vocabulary import check_tags, hide_inputs, hide_targets
 
 
-def lr_at(step: int, train: TrainSpec) -> float:
+def lr_at(step: int, train: TrainSpec, drawn: Callable[[int], int] | None = None) -> float:
     """Learning rate of optimizer step ``step`` (0-based): linear warmup over
     ``train.warmup`` steps to ``train.lr``, then ``train.schedule`` -- ``linear`` or
-    ``cosine`` decay to 0 at ``train.steps``, or ``constant``. Pure."""
-    if train.warmup > 0 and step < train.warmup:
-        return train.lr * (step + 1) / train.warmup
+    ``cosine`` decay to 0 at ``train.steps``, or ``constant``. Pure.
+
+    ``drawn`` (a batch ramp: :meth:`Plan.examples_before`) makes it Megatron's
+    sample-based schedule: the warm-up and the decay keep their ends (steps ``warmup``
+    and ``steps``), and between them the rate moves with the examples drawn rather than
+    with the steps -- ``lr * D(t + 1) / D(warmup)`` while warming up, decay progress
+    ``(D(t) - D(warmup)) / (D(steps) - D(warmup))`` -- so a step of 8 examples moves it a
+    quarter as far as one of 32. With every step the same size this is the schedule in
+    steps, exactly (``D(t) = t`` is the default)."""
+    at = (lambda t: t) if drawn is None else drawn
+    warmup = train.warmup
+    if warmup > 0 and step < warmup:
+        return train.lr * at(step + 1) / at(warmup)
     if train.schedule == "constant":
         return train.lr
-    progress = min(1.0, (step - train.warmup) / max(1, train.steps - train.warmup))
+    progress = min(1.0, (at(step) - at(warmup)) / max(1, at(train.steps) - at(warmup)))
     if train.schedule == "cosine":
         return train.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
     if train.schedule == "linear":
@@ -124,6 +135,13 @@ def lr_at(step: int, train: TrainSpec) -> float:
         f"unknown learning-rate schedule {train.schedule!r}",
         hint="linear, cosine, constant",
     )
+
+
+def plan_lr(plan: Plan, step: int) -> float:
+    """The run's learning rate at ``step`` (:func:`lr_at`), following a batch ramp's
+    examples when the plan has one: what the trainer, ``plot`` and ``simulate`` read."""
+    drawn = None if plan.batch_ramp is None else plan.examples_before
+    return lr_at(step, plan.train, drawn)
 
 
 def seed_everything(seed: int) -> None:
@@ -463,15 +481,21 @@ class Trainer:
                 )
             self.micro_batch = None
         else:
-            per_rank, remainder = divmod(train.batch, self.shares)
-            if remainder or per_rank < 1:
-                raise CurriculumError.single(
-                    "E440",
-                    f"batch {train.batch} does not split into {self.world.size} process(es) "
-                    f"x {train.grad_accum} accumulation step(s)",
-                    hint="make the batch a multiple of processes x grad_accum",
-                )
-            self.micro_batch = per_rank
+            # every size a batch ramp takes splits too (Megatron's check of each global
+            # batch against micro-batch x data-parallel size), checked here, before step 0
+            sizes = plan.batch_ramp.sizes() if plan.batch_ramp is not None else (train.batch,)
+            for size in sizes:
+                per_rank, remainder = divmod(size, self.shares)
+                if remainder or per_rank < 1:
+                    ramp = "" if size == train.batch else " (a size the batch ramp takes)"
+                    raise CurriculumError.single(
+                        "E440",
+                        f"batch {size}{ramp} does not split into {self.world.size} "
+                        f"process(es) x {train.grad_accum} accumulation step(s)",
+                        hint="make the batch (and a ramp's start and increment) a multiple "
+                        "of processes x grad_accum",
+                    )
+            self.micro_batch = train.batch // self.shares  # (a ramp's step: its own share)
 
         seed_everything(train.seed)
         config = model_config(
@@ -918,7 +942,7 @@ class Trainer:
         """Each optimizer group's learning rate at ``step``, in the optimizer's order:
         backbone groups at :func:`lr_at`, a unit's own head groups at ``plan.head_lr``.
         Pure (it only reads the groups' ``unit``): part of the prepared step."""
-        lr = lr_at(step, self.plan.train)
+        lr = plan_lr(self.plan, step)
         return tuple(
             lr if group.get("unit") is None else self.plan.head_lr(group["unit"], step)
             for group in self.optimizer.param_groups
@@ -1103,7 +1127,7 @@ class Trainer:
             first = self.world.rank * accum
             return [slice(int(bounds[k]), int(bounds[k + 1])) for k in range(first, first + accum)]
         start = rank_rows(len(batch.ids), self.world.rank, self.world.size).start
-        size = self.micro_batch
+        size = len(batch.ids) // self.shares  # (train.batch's share; a ramp's step's own)
         return [slice(start + m * size, start + (m + 1) * size) for m in range(accum)]
 
     def _diverged(self, step: int, losses: dict[str, float]) -> None:
@@ -1244,7 +1268,9 @@ class Trainer:
         record["vocab"] = round(self.plan.vocab_fraction(step - 1), 6)
         if self.plan.seq_warmup is not None:
             record["seq"] = self.plan.seq_at(step - 1)
-        record["lr"] = lr_at(step - 1, self.plan.train)
+        if self.plan.batch_ramp is not None:  # the examples of this step (a batch ramp's)
+            record["batch"] = self.sampler.batch_at(step - 1)
+        record["lr"] = plan_lr(self.plan, step - 1)
         for unit in self.plan.trained_units():  # units whose heads have their own schedule
             if unit.lr is not None:
                 record[f"lr/{unit.name}"] = self.plan.head_lr(unit.name, step - 1)
@@ -1279,7 +1305,7 @@ class Trainer:
                 "wall_s": wall_s if wall_s is not None else self._wall_so_far(),
                 "scheduler": {
                     "schedule": self.plan.train.schedule,
-                    "next_lr": lr_at(min(self.step, self.plan.train.steps - 1), self.plan.train),
+                    "next_lr": plan_lr(self.plan, min(self.step, self.plan.train.steps - 1)),
                 },
             }
             scores = None

@@ -64,7 +64,7 @@ def plan_schema() -> dict:
     classes = [
         plan.ModelSpec, plan.DataSpec, plan.TokenizerSpec, plan.TrainSpec, plan.ScorerTerm,
         plan.SortSpec, plan.PaceStage, plan.Pace, plan.VocabRule, plan.Unit, plan.Phase, plan.EvalSpec, plan.OutputSpec, plan.Time,
-        plan.MixPhase, plan.Mix, plan.SeqWarmup,
+        plan.MixPhase, plan.Mix, plan.SeqWarmup, plan.BatchRamp,
     ]  # fmt: skip
     root = _dataclass_schema(plan.Plan)
     # older plans are read too: Plan.from_dict upgrades them
