@@ -175,6 +175,17 @@ def timeline_figure(plan: Plan, *, title: str | None = None) -> Figure:
                 label=f"seq length (÷ {plan.train.seq} positions)",
                 gid="seq",
             )
+        if plan.batch_ramp is not None:  # the batch as a share of train.batch
+            curves.plot(
+                samples.steps,
+                [plan.batch_at(s) / plan.train.batch for s in samples.steps],
+                color=SEQ_COLOUR,
+                lw=1.3,
+                ls=(0, (3, 1, 1, 1)),
+                drawstyle="steps-post",
+                label=f"batch (÷ {plan.train.batch} examples)",
+                gid="batch",
+            )
         curves.set_ylim(0, 1.04)
         curves.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
         curves.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -544,6 +555,12 @@ def render_terminal(plan: Plan, *, width: int = 80, height: int = 12) -> str:
             for s in steps
         ]  # fmt: skip
         lines.append(f"{'seq':>{gutter}}  {''.join(cells)}")
+    if plan.batch_ramp is not None:  # the batch, shaded as a share of train.batch
+        cells = [
+            SHADES[min(len(SHADES) - 1, int(plan.batch_at(s) / plan.train.batch * len(SHADES) - 1e-9))]
+            for s in steps
+        ]  # fmt: skip
+        lines.append(f"{'batch':>{gutter}}  {''.join(cells)}")
     for name, values in mix_shares(plan, steps).items():  # a row per mixed source
         cells = [
             SHADES[min(len(SHADES) - 1, int(v * len(SHADES) - 1e-9))] if v > 0
