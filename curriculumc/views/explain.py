@@ -346,7 +346,7 @@ def _batch_text(plan: Plan) -> str:
             text += " (" + ", ".join(f"{size} from step {_steps(first)}"
                                      for size, first in zip(ramp.sizes(), firsts)) + ")"  # fmt: skip
         else:
-            text += f" over {ramp.text().split(' over ')[1]} drawn"
+            text += f" over {_steps(ramp.over)} {ramp.unit} drawn"
         text += ("; the learning rate follows the examples drawn (Megatron's batch ramp: "
                  "warm-up and decay end at their steps)")  # fmt: skip
     else:

@@ -494,6 +494,11 @@ def _pool_label(plan: Plan) -> str:
 # --- the terminal picture ------------------------------------------------------------
 
 
+def _shade(share: float) -> str:
+    """The terminal picture's shade of a share in (0, 1]."""
+    return SHADES[min(len(SHADES) - 1, int(share * len(SHADES) - 1e-9))]
+
+
 def render_terminal(plan: Plan, *, width: int = 80, height: int = 12) -> str:
     """The timeline drawn with characters, ``width`` columns wide, no colour.
 
@@ -544,26 +549,19 @@ def render_terminal(plan: Plan, *, width: int = 80, height: int = 12) -> str:
         for c, step in enumerate(steps):
             weight = plan.objectives(step).get(unit, 0.0)
             if weight > 0:
-                shade = min(len(SHADES) - 1, int(weight / max_weight * len(SHADES) - 1e-9))
-                cells.append(SHADES[shade])
+                cells.append(_shade(weight / max_weight))
             else:
                 cells.append(BOUNDARY_MARK if c in marks else " ")
         lines.append(f"{unit:>{gutter}}  {''.join(cells)}")
     if plan.seq_warmup is not None:  # the length, shaded as a share of train.seq
-        cells = [
-            SHADES[min(len(SHADES) - 1, int(plan.seq_at(s) / plan.train.seq * len(SHADES) - 1e-9))]
-            for s in steps
-        ]  # fmt: skip
-        lines.append(f"{'seq':>{gutter}}  {''.join(cells)}")
+        shares = [plan.seq_at(s) / plan.train.seq for s in steps]
+        lines.append(f"{'seq':>{gutter}}  {''.join(_shade(v) for v in shares)}")
     if plan.batch_ramp is not None:  # the batch, shaded as a share of train.batch
-        cells = [
-            SHADES[min(len(SHADES) - 1, int(plan.batch_at(s) / plan.train.batch * len(SHADES) - 1e-9))]
-            for s in steps
-        ]  # fmt: skip
-        lines.append(f"{'batch':>{gutter}}  {''.join(cells)}")
+        shares = [plan.batch_at(s) / plan.train.batch for s in steps]
+        lines.append(f"{'batch':>{gutter}}  {''.join(_shade(v) for v in shares)}")
     for name, values in mix_shares(plan, steps).items():  # a row per mixed source
         cells = [
-            SHADES[min(len(SHADES) - 1, int(v * len(SHADES) - 1e-9))] if v > 0
+            _shade(v) if v > 0
             else (BOUNDARY_MARK if c in marks else " ")
             for c, v in enumerate(values)
         ]  # fmt: skip

@@ -6,18 +6,13 @@ drawn, the words it counts seen are those drawn, every size must split, and a ru
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from support.data_inputs import aochildes_file
-from support.run_folders import only_folder, run_spec, step_records
+from support.run_folders import kill_at_checkpoint, only_folder, run_spec, step_records
 from support.train_fixtures import prepared, single_thread, tiny_plan  # noqa: F401
 
 from curriculumc.errors import CurriculumError
@@ -135,20 +130,7 @@ def test_a_run_killed_in_the_ramp_resumes_to_the_same_weights(workdir):
     straight = only_folder(workdir / "straight")
     # killed once its step-8 checkpoint is written: in the ramp (4 -> 16 over 16 steps),
     # where the batch is 8 (steps 6-10)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "curriculumc", *_args(workdir, "killed")],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-    deadline, killed = time.monotonic() + 180, None
-    while time.monotonic() < deadline and process.poll() is None:
-        found = list((workdir / "killed").glob("*/checkpoints/step-8"))
-        if found:
-            killed = found[0].parents[1]
-            os.kill(process.pid, signal.SIGKILL)
-            break
-        time.sleep(0.01)
-    process.wait(timeout=30)
-    assert killed is not None, process.stderr.read().decode()
-    assert process.returncode == -signal.SIGKILL and not (killed / "final").exists()
+    killed = kill_at_checkpoint(_args(workdir, "killed"), workdir / "killed", 8)
     assert main(_args(workdir, "killed", "--resume")) == 0
     weights = (straight / "final" / "model.safetensors").read_bytes()
     assert (killed / "final" / "model.safetensors").read_bytes() == weights

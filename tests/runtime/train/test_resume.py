@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 from support.data_inputs import aochildes_file
+from support.run_folders import kill_at_checkpoint
 from support.train_fixtures import single_thread  # noqa: F401 (fixture)
 
 from curriculumc.cli import main
@@ -105,25 +106,7 @@ def test_sigkill_then_resume_is_bitwise_identical(workdir, capsys):
     assert main(run_args(workdir, "straight")) == 0
     straight = only_run(workdir / "straight")
 
-    process = subprocess.Popen(
-        [sys.executable, "-m", "curriculumc", *run_args(workdir, "killed")],
-        env=child_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 120
-    killed_run = None
-    while time.monotonic() < deadline and process.poll() is None:
-        found = list((workdir / "killed").glob("*/checkpoints/step-8"))
-        if found:
-            killed_run = found[0].parents[1]
-            os.kill(process.pid, signal.SIGKILL)
-            break
-        time.sleep(0.01)
-    process.wait(timeout=30)
-    assert killed_run is not None, process.stderr.read().decode()
-    assert process.returncode == -signal.SIGKILL
-    assert not (killed_run / "final").exists()  # it really died mid-run
+    killed_run = kill_at_checkpoint(run_args(workdir, "killed"), workdir / "killed", 8, 120)
     # what a kill in the middle of writing leaves: a temporary folder, a half line
     partial = killed_run / "checkpoints" / ".tmp-step-12-99999"
     partial.mkdir(parents=True, exist_ok=True)
