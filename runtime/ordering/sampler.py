@@ -27,9 +27,9 @@ are those of docs/language.md, "What your curriculum means".
   :func:`token_shares` for token budgets).
 
 - A *mix* (``plan.mix``, ``mix 0.8 A + 0.2 B until 30%, then ...``): the step's batch is
-  split between the mix's sources by :func:`apportion` (each source's running count stays
-  within one example of its running target, the sum of ``weight * B`` over the steps so
-  far); each source draws its count from its own pool -- the pace's share of that
+  split between the mix's sources by :func:`apportion` (Balinski and Young's quota
+  method: each source's count in the phase stays within one example of ``weight`` times
+  the phase's examples so far, at every step); each source draws its count from its own pool -- the pace's share of that
   source's examples, in the order's (sort's) order, raised to ``min(N_s, B)`` -- by its
   own epoch stream (or afresh, with replacement), on its own Philox streams; the batch
   is the sources' draws concatenated in :attr:`~curriculumc.plan.Mix.sources` order.
@@ -48,9 +48,11 @@ same across numpy versions.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from array import array
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -71,6 +73,9 @@ _EPOCH_STREAM = 1
 #: a mix's source j draws on streams ``(j + 1) << 32`` plus the stream it would use alone,
 #: apart from every stream of a sampler without a mix
 _MIX_STREAM_SHIFT = 32
+#: a mix weight is read as the nearest fraction with at most this denominator (exact for
+#: weights written with up to 8 decimals over up to 10 sources, or as small ratios)
+_WEIGHT_DENOMINATOR = 10**9
 E_MIX_SOURCE = "E367"
 E_MIX_SMALL = "E368"
 
@@ -219,58 +224,70 @@ def percentile_count(sorted_keys: np.ndarray, fraction: float) -> int:
     return int(np.searchsorted(sorted_keys, threshold, side="right"))
 
 
-def apportion(
-    targets: np.ndarray, previous: np.ndarray, batch: int, eligible: np.ndarray | None = None
-) -> np.ndarray:
+@functools.lru_cache(maxsize=64)
+def exact_shares(weights: tuple[float, ...]) -> tuple[tuple[int, ...], int]:
+    """``weights`` as exact integer numerators over one denominator, normalised to sum to
+    exactly 1, so the quota test of :func:`apportion` never rounds. Each float is read as
+    the nearest fraction with a denominator up to 10**9: the ratio the researcher wrote
+    (``1/12``, not the float nearest it, whose shares would cross whole numbers a hair
+    away from where the written ones do)."""
+    fractions = [
+        Fraction(float(w)).limit_denominator(_WEIGHT_DENOMINATOR) if w > 0 else Fraction(0)
+        for w in weights
+    ]
+    total = sum(fractions)
+    if total <= 0:
+        raise ValueError("a mix phase needs a weight above 0")
+    shares = [f / total for f in fractions]
+    denominator = math.lcm(*(s.denominator for s in shares))
+    return tuple(int(s * denominator) for s in shares), denominator
+
+
+def apportion(weights, given, batch: int) -> np.ndarray:
     """Split one step's ``batch`` examples between sources: the step's count of each.
 
-    ``targets``: each source's running target after this step (its count when the mix's
-    phase began plus ``weight * batch`` for each step of the phase so far); ``previous``:
-    its running count before it;
-    ``eligible``: the sources whose weight is above 0 this step (all when None). Each new
-    running count is ``floor`` or ``ceil`` of its target and never below the one before
-    (counts are at least 0); the ceilings go to eligible sources first, by largest
-    remainder, ties to the earlier source. So the counts sum to ``batch`` and, the targets
-    being re-based to the counts at each phase change, every running count stays within
-    one example of its target within the phase (a property test checks this over random
-    weight schedules). Pure.
+    ``weights``: the phase's weight of each source (any scale; 0 for a source it leaves
+    out); ``given``: each source's count so far in this phase. Balinski and Young's quota
+    method (1975), one example at a time: with ``h`` examples given after the next one,
+    it goes to a source still below its exact share ``h * w`` (upper quota), the one with
+    the largest ``w / (count + 1)`` (Jefferson's priority; ties to the earlier source).
+    The method is house monotone and stays within quota: after every example each count
+    is the floor or the ceiling of ``h * w`` -- so within one example of its share at
+    every step, whatever the batch sizes -- and a source with weight 0 gets none. Exact
+    integer arithmetic; pure.
     """
-    targets = np.asarray(targets, dtype=np.float64)
-    previous = np.asarray(previous, dtype=np.int64)
-    k = len(targets)
-    eligible = np.ones(k, dtype=bool) if eligible is None else np.asarray(eligible, dtype=bool)
-    lo = np.maximum(previous, np.floor(targets + _CEIL_SLACK).astype(np.int64))
-    hi = np.maximum(previous, np.ceil(targets - _CEIL_SLACK).astype(np.int64))
-    running = lo.copy()
-    left = int(previous.sum()) + int(batch) - int(running.sum())
-    index = np.arange(k)
-    while left > 0:  # give the ceilings: room first, eligible first, largest remainder
-        room = running < hi
-        key = np.lexsort((index, -(targets - running), ~eligible, ~room))
-        running[key[0]] += 1
-        left -= 1
-    while left < 0:  # (never seen) take back from the most ahead of its target
-        above = running > previous
-        key = np.lexsort((index, targets - running, ~above))
-        running[key[0]] -= 1
-        left += 1
-    return running - previous
+    numerators, denominator = exact_shares(tuple(float(w) for w in weights))
+    counts = [int(c) for c in given]
+    k = len(counts)
+    house = sum(counts)
+    step = [0] * k
+    for _ in range(int(batch)):
+        house += 1
+        best = -1
+        for i in range(k):
+            n = numerators[i]
+            if not n or counts[i] * denominator >= house * n:  # at its upper quota
+                continue
+            if best < 0 or n * (counts[best] + 1) > numerators[best] * (counts[i] + 1):
+                best = i  # Jefferson's priority: the largest w / (count + 1)
+        counts[best] += 1  # a source below its share exists: the shares sum to 1
+        step[best] += 1
+    return np.asarray(step, dtype=np.int64)
 
 
 class _MixCounts:
     """The per-source counts of every step from step 0 (:func:`apportion` replayed):
     ``counts(step)``, computed in step order. ``weights_of(step)`` gives the weight vector
-    in force at ``step`` (the plan's, or read from the draws before it). A phase's targets
-    start from the counts its first step finds: a source rounded up in one phase (or one
-    a phase leaves out) owes nothing to the next, so each phase's shares are its weights
-    to within one example per source."""
+    in force at ``step`` (the plan's, or read from the draws before it). Each phase is
+    apportioned from its own first step: a source rounded up in one phase (or one a phase
+    leaves out) owes nothing to the next, so each phase's shares are its weights to within
+    one example per source at every step of it."""
 
     def __init__(self, weights_of, phase_of, batch_of, k: int):
         self.weights_of, self.phase_of = weights_of, phase_of
         self.batch_of = batch_of  # the step's global batch (a batch ramp's size)
-        self.running = np.zeros(k, dtype=np.int64)
-        self.base = np.zeros(k, dtype=np.float64)  # the counts when the phase began
-        self.phase, self.phase_drawn = None, 0  # (examples the phase has drawn so far)
+        self.given = np.zeros(k, dtype=np.int64)  # each source's count in this phase
+        self.phase = None
         self.rows: list[np.ndarray] = []
 
     def counts(self, step: int) -> np.ndarray:
@@ -278,13 +295,9 @@ class _MixCounts:
             t = len(self.rows)
             phase, weights, batch = self.phase_of(t), self.weights_of(t), int(self.batch_of(t))
             if phase != self.phase:
-                self.base = self.running.astype(np.float64)  # what the phase starts from
-                self.phase, self.phase_drawn = phase, 0
-            self.last = np.asarray(weights, dtype=np.float64)
-            self.phase_drawn += batch
-            targets = self.base + self.phase_drawn * self.last
-            row = apportion(targets, self.running, batch, self.last > 0)
-            self.running = self.running + row
+                self.phase, self.given = phase, np.zeros_like(self.given)
+            row = apportion(weights, self.given, batch)
+            self.given = self.given + row
             self.rows.append(row)
         return self.rows[step]
 
