@@ -113,6 +113,9 @@ class Exposure:
     #: a sequence-length warmup (:func:`seq_warmup_exposure`): its schedule, its ramp's
     #: steps, and what its shorter inputs did not read of the draws; empty without one
     seq_warmup: dict = field(default_factory=dict)
+    #: a batch ramp (:func:`batch_ramp_exposure`): the steps and draws at each of its sizes,
+    #: measured; empty without one
+    batch_ramp: dict = field(default_factory=dict)
     #: a mix's phases (:func:`mix_exposure`): each phase's steps, its weights and the share
     #: of its draws each source had, measured; empty without a mix
     mix_phases: tuple = ()
@@ -174,6 +177,7 @@ class Exposure:
             "truncation": dict(self.truncation),
             "times": [entry.to_dict() for entry in self.times],
             **({"seq_warmup": dict(self.seq_warmup)} if self.seq_warmup else {}),
+            **({"batch_ramp": dict(self.batch_ramp)} if self.batch_ramp else {}),
             **({"mix_phases": [dict(p) for p in self.mix_phases]} if self.mix_phases else {}),
         }
 
@@ -264,6 +268,40 @@ def mix_exposure(plan: Plan, step_of: np.ndarray, source_of_draw: np.ndarray,
             "shares": shares,
         })  # fmt: skip
     return tuple(out)
+
+
+def batch_ramp_exposure(plan: Plan, step_of: np.ndarray, words: np.ndarray,
+                        tokens: np.ndarray) -> dict:  # fmt: skip
+    """What a batch ramp drew, measured from the draws (``step_of``: the step of each draw;
+    ``words``/``tokens``: what each draw was seen as): per size of the ramp the steps at
+    it (``[first, end)``), the examples drawn per step and in all, and their words and
+    tokens; the steps below the ramp's end size; and the examples, beside the
+    ``steps * train.batch`` a constant batch would have drawn. Empty without a ramp."""
+    ramp = plan.batch_ramp
+    if ramp is None:
+        return {}
+    steps = plan.train.steps
+    per_step = np.bincount(step_of, minlength=steps)[:steps] if steps else np.empty(0, int)
+    rows = []
+    for size in ramp.sizes():
+        held = np.flatnonzero(per_step == size)
+        at_size = np.isin(step_of, held)
+        rows.append({
+            "size": int(size),
+            "steps": [int(held[0]), int(held[-1]) + 1] if held.size else None,
+            "step_count": int(held.size),
+            "examples": int(at_size.sum()),
+            "words": int(words[at_size].sum()),
+            "tokens": int(tokens[at_size].sum()),
+        })  # fmt: skip
+    below = np.flatnonzero(per_step < ramp.end)
+    return {
+        "schedule": ramp.text(),
+        "sizes": rows,
+        "ramp_steps": int(below[-1]) + 1 if below.size else 0,
+        "examples": int(len(step_of)),
+        "constant_examples": int(steps) * int(plan.train.batch),
+    }
 
 
 def seen_at_steps(
@@ -401,6 +439,7 @@ def exposure(
         exact=exact,
         truncation=truncation,
         seq_warmup=warmup,
+        batch_ramp=batch_ramp_exposure(plan, step_of, drawn_words, drawn_tokens),
         mix_phases=mix_exposure(plan, step_of, source, tuple(corpus.source_names)),
     )
 
@@ -778,6 +817,22 @@ def render_table(result: Exposure, evaluations: list[dict] | tuple = ()):
             f"the end length: {warm['tokens_cut']:,} tokens ({warm['token_share']:.1%}) and "
             f"{warm['words_cut']:,} words of the draws cut to each step's length (not seen)",
         )
+    ramp = result.batch_ramp
+    if ramp:
+        summary.add_row(
+            f"batch ramp ({ramp['schedule']})",
+            f"{ramp['ramp_steps']:,} steps below {result.batch}: {ramp['examples']:,} examples "
+            f"drawn in all ({ramp['constant_examples']:,} at a constant {result.batch})",
+        )
+        for row in ramp["sizes"]:
+            where = "no step" if row["steps"] is None else (
+                f"steps {row['steps'][0]:,}–{row['steps'][1] - 1:,}"
+            )  # fmt: skip
+            summary.add_row(
+                f"  batch {row['size']}",
+                f"{where} ({row['step_count']:,}): {row['examples']:,} examples, "
+                f"{row['words']:,} words, {row['tokens']:,} tokens",
+            )
     epochs = result.draws / result.n_examples
     summary.add_row("epochs (draws / examples)", f"{epochs:.2f}  ({result.draws:,} draws)")
     if result.sampling == "replacement":

@@ -206,3 +206,35 @@ def test_a_plan_without_a_ramp_is_unchanged():
     assert Plan.from_json(ramped.to_json()) == ramped and ramped.hash != plain.hash
     marks = dict((w, s) for s, w in ramped.boundaries())
     assert marks["batch reaches 16"] == 30
+
+
+def test_simulate_measures_the_steps_and_draws_at_each_size():
+    """``simulate``'s ramp figures, from the draws: the steps at each size are Megatron's,
+    each drew its size, and the sizes' examples, words and tokens add up to the run's."""
+    from rich.console import Console
+
+    from curriculumc.runtime.experiments.simulate import exposure, render_table
+
+    corpus = _corpus()
+    ramp = BatchRamp(8, 32, 8, over=90)
+    plan = _plan(ramp, steps=150)
+    result = exposure(plan, corpus, np.arange(len(corpus.source)))
+    figures = result.to_dict()["batch_ramp"]
+    sizes = [megatron_size(ramp, t) for t in range(150)]
+    for row in figures["sizes"]:
+        held = [t for t, size in enumerate(sizes) if size == row["size"]]
+        assert row["steps"] == [held[0], held[-1] + 1] and row["step_count"] == len(held)
+        assert row["examples"] == row["size"] * len(held)
+    assert [row["size"] for row in figures["sizes"]] == [8, 16, 24, 32]
+    assert figures["examples"] == sum(sizes) == result.draws < figures["constant_examples"]
+    assert figures["constant_examples"] == 150 * 32
+    assert figures["ramp_steps"] == sizes.index(32)
+    assert sum(row["words"] for row in figures["sizes"]) == result.words_seen
+    assert sum(row["tokens"] for row in figures["sizes"]) == result.tokens_seen
+    console = Console(width=200, record=True)
+    console.print(render_table(result))
+    text = console.export_text()
+    assert f"{sizes.index(32)} steps below 32: {sum(sizes):,} examples drawn in all" in text
+    assert "batch 16" in text and f"steps {sizes.index(16)}–{sizes.index(24) - 1}" in text
+    assert "batch_ramp" not in exposure(_plan(None, steps=5, batch=32), corpus,
+                                        np.arange(len(corpus.source))).to_dict()  # fmt: skip
