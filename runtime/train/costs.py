@@ -42,6 +42,9 @@ class Calibration:
     step_forwards: int
     eval_tokens_per_s: float
     device: str = "cpu"
+    #: the global batch of the calibrated step, in examples (0: not known; a step's time
+    #: is then taken as the calibrated one whatever its batch)
+    step_examples: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,13 +101,20 @@ def scaled_tokens(sample_lengths: Sequence[int], sentences: int, family: str) ->
 
 
 def training_seconds(
-    calibration: Calibration, forwards_by_steps: Sequence[tuple[int, int]]
+    calibration: Calibration, forwards_by_steps: Sequence[tuple[int, int, int]]
 ) -> float:
-    """Seconds of training: ``forwards_by_steps`` is ``[(steps, forwards a step), ...]``;
-    a step's time scales with its backbone forwards (the calibrated step had
-    ``calibration.step_forwards``)."""
+    """Seconds of training: ``forwards_by_steps`` is ``[(steps, forwards a step, examples
+    drawn in them), ...]``; a step's time scales with its backbone forwards (the
+    calibrated step had ``calibration.step_forwards``) and with its examples (it had
+    ``calibration.step_examples``): a batch ramp's small steps cost their share. Linear in
+    the examples -- on a CPU within the timing's noise; an accelerator runs a small batch
+    less efficiently, so there the ramp's steps are if anything underestimated."""
     per_forward = calibration.step_s / max(1, calibration.step_forwards)
-    return sum(steps * max(1, forwards) * per_forward for steps, forwards in forwards_by_steps)
+    seconds = 0.0
+    for steps, forwards, examples in forwards_by_steps:
+        share = examples / calibration.step_examples if calibration.step_examples else steps
+        seconds += share * max(1, forwards) * per_forward
+    return seconds
 
 
 def eval_seconds(calibration: Calibration, tokens: float) -> float:
@@ -130,21 +140,34 @@ def eval_cost(
     return EvalCost(name, runs, items, tokens, seconds, unit, measured=bool(sample_lengths))
 
 
-def forwards_by_steps(plan, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """``[(steps, backbone forwards a step), ...]`` of the plan's steps ``[start, end)``,
-    one entry per phase (``registry.forwards_per_step`` of its objectives)."""
+def forwards_by_steps(plan, start: int = 0, end: int | None = None) -> list[tuple[int, int, int]]:
+    """``[(steps, backbone forwards a step, examples drawn), ...]`` of the plan's steps
+    ``[start, end)``, one entry per phase (``registry.forwards_per_step`` of its
+    objectives; the examples: ``steps * train.batch``, or under a batch ramp the sum of
+    its sizes, :meth:`~curriculumc.plan.Plan.examples_before` -- the constant batch's
+    when a ramp counted in data is not resolved)."""
     from curriculumc import registry
 
     end = plan.train.steps if end is None else end
     starts = sorted({p.start for p in plan.phases} | {0})
     bounds = [s for s in starts if start < s < end]
     edges = [start, *bounds, end]
+
+    def examples(lo: int, hi: int) -> int:
+        if plan.batch_ramp is not None:
+            try:
+                return plan.examples_before(hi) - plan.examples_before(lo)
+            except ValueError:  # a ramp in data, unresolved
+                pass
+        return (hi - lo) * int(plan.train.batch)
+
     out = []
     for lo, hi in zip(edges, edges[1:]):
         if hi <= lo:
             continue
         objectives = [plan.unit(name).objective for name in plan.objectives(lo)]
-        out.append((hi - lo, registry.forwards_per_step(objectives) if objectives else 0))
+        forwards = registry.forwards_per_step(objectives) if objectives else 0
+        out.append((hi - lo, forwards, examples(lo, hi)))
     return out
 
 
@@ -435,6 +458,7 @@ def measure(
         step_forwards=len(groups),
         eval_tokens_per_s=tokens / eval_s,
         device=torch.cuda.get_device_name(device) if cuda else device.type,
+        step_examples=len(indices) if plan.batch_ramp is not None else 0,  # (scaled by)
     )
 
 

@@ -36,15 +36,33 @@ def test_training_time_scales_with_the_backbone_forwards_of_each_phase():
         phases=(Phase(0, (("mlm", 1.0),)), Phase(40, (("mlm", 1.0), ("pos", 0.5)))),
     )
     # mlm alone: one forward; mlm + pos: two (each reads its own corruption)
-    assert costs.forwards_by_steps(plan) == [(40, 1), (60, 2)]
-    assert costs.forwards_by_steps(plan, start=50) == [(50, 2)]
-    assert costs.forwards_by_steps(plan, start=10, end=45) == [(30, 1), (5, 2)]
+    batch = plan.train.batch
+    assert costs.forwards_by_steps(plan) == [(40, 1, 40 * batch), (60, 2, 60 * batch)]
+    assert costs.forwards_by_steps(plan, start=50) == [(50, 2, 50 * batch)]
+    assert costs.forwards_by_steps(plan, start=10, end=45) == [(30, 1, 30 * batch),
+                                                                (5, 2, 5 * batch)]  # fmt: skip
     assert costs.training_seconds(CPU, costs.forwards_by_steps(plan)) == pytest.approx(
         0.5 * (40 + 2 * 60)
     )
     # a calibration taken on a two-forward step: half of it a forward
     two = Calibration(step_s=1.0, step_forwards=2, eval_tokens_per_s=1.0)
-    assert costs.training_seconds(two, [(10, 1)]) == pytest.approx(5.0)
+    assert costs.training_seconds(two, [(10, 1, 10)]) == pytest.approx(5.0)
+
+
+def test_a_batch_ramps_small_steps_cost_their_share_of_the_calibrated_one():
+    """Calibrated on step 0 of ``batch ramp from 8 to 32 by 8 over 400`` (8 examples in
+    0.1 s), 1,000 steps cost the examples they draw at 0.1 s per 8 -- 57,592 x 0.1 / 8
+    -- not 1,000 of the calibrated step (the estimate was 4x low past the ramp)."""
+    from curriculumc.plan import BatchRamp
+
+    ramp = BatchRamp(8, 32, 8, over=400)
+    plan = tiny_plan(train=dict(steps=1000, batch=32), batch_ramp=ramp)
+    sizes = [ramp.size(t) for t in range(1000)]
+    (entry,) = costs.forwards_by_steps(plan)
+    assert entry == (1000, 1, sum(sizes))
+    at_eight = Calibration(step_s=0.1, step_forwards=1, eval_tokens_per_s=1.0, step_examples=8)
+    assert costs.training_seconds(at_eight, [entry]) == pytest.approx(sum(sizes) * 0.1 / 8)
+    assert costs.forwards_by_steps(plan, start=400) == [(600, 1, 600 * 32)]
 
 
 def test_the_issue_example_warns_that_evaluation_outlasts_training():
