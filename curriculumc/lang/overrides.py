@@ -13,7 +13,9 @@ accumulate, clip, decay, sample), ``seed`` and ``steps`` (short for ``train.seed
 ``train.steps``), ``sort``, ``sort.order``, ``pace`` / ``vocab`` (a pacing function or
 ``none``), ``pace.<part>`` / ``vocab.<part>`` (start, end, after, over, release),
 ``pace.ties``, ``seq`` (a sequence-length warmup's shape, or ``none``) and ``seq.<part>``
-(start, end, after, over), ``eval.every``, ``eval.limit``, ``log.every``, ``log.wandb_project``,
+(start, end, after, over), ``mix`` (a whole mixture, ``mix=0.8 A + 0.2 B until 30%,
+then 0.5 A + 0.5 B``, or ``none``), ``ramp`` (a batch-size ramp, ``ramp=from 8 to 32 over
+10%``, or ``none``), ``eval.every``, ``eval.limit``, ``log.every``, ``log.wandb_project``,
 ``checkpoint.every``, ``checkpoint.keep``, ``push``. A ``train.*`` value may carry the
 setting's word (``train.batch=4096 tokens``, ``train.sample=with replacement``);
 ``train.batch=N`` alone keeps the unit the spec wrote. On a staged pace (``pace A, then
@@ -51,7 +53,7 @@ KEYS = (
     "sort", "sort.order",
     "pace", *(f"pace.{p}" for p in _SCHEDULE_PARTS), "pace.ties",
     "vocab", *(f"vocab.{p}" for p in _SCHEDULE_PARTS),
-    "seq", *(f"seq.{p}" for p in _SEQ_PARTS),
+    "seq", *(f"seq.{p}" for p in _SEQ_PARTS), "mix", "ramp",
     "eval.every", "eval.limit", "log.every", "log.wandb_project",
     "checkpoint.every", "checkpoint.keep", "push",
 )  # fmt: skip
@@ -119,6 +121,35 @@ def _fragment(override: Override, start: str):
              for d in exc.diagnostics]
         ) from None  # fmt: skip
     return ast.map_spans(node, move)
+
+
+#: the statement words an override's value is read after (``mix=...``: ``mix ...``)
+_STATEMENT_WORDS = {"mix": ("mix ", ast.MixStmt), "ramp": ("batch ramp ", ast.BatchStmt)}
+
+
+def _statement(statements: list, override: Override) -> None:
+    """A whole statement given by its override (``mix``, ``ramp``): the value read after
+    the statement's words, replacing the spec's statement; ``none`` removes it."""
+    words, kind = _STATEMENT_WORDS[override.key]
+    statements[:] = [s for s in statements if not isinstance(s, kind)]
+    if override.text == "none":
+        return
+    shift = len(words)
+    line, column, source = override.span.line, override.span.column, override.span.source
+
+    def move(span: Span) -> Span:  # back over the words, into <overrides>
+        start = max(column, span.column - shift + column - 1)
+        end = max(start + 1, span.end_column - shift + column - 1)
+        return Span(SOURCE_NAME, line, start, line, end, source)
+
+    try:
+        node = parse_fragment(words + override.text, "statement", SOURCE_NAME)
+    except CurriculumError as exc:
+        raise CurriculumError(
+            [dataclasses.replace(d, code=E_OVERRIDE_VALUE, span=move(d.span) if d.span else None)
+             for d in exc.diagnostics]
+        ) from None  # fmt: skip
+    statements.append(ast.map_spans(node, move))
 
 
 def _value(override: Override) -> ast.Value:
@@ -282,6 +313,8 @@ def _apply(statements: list, o: Override) -> None:
                 return dataclasses.replace(stmt, schedule=schedule)
 
             _replace_or_add(statements, ast.SeqStmt, change)
+    elif key in _STATEMENT_WORDS:
+        _statement(statements, o)
     elif head == "eval":
         _needs(statements, ast.EvalStmt, o, "eval")
         value = _value(o)

@@ -148,3 +148,38 @@ def test_the_overridden_new_wording_prints_and_compiles_the_same():
     text = curriculumc.format_spec(spec)
     assert "train batch 4096 tokens" in text and "release at 80% ties include" in text
     assert curriculumc.loads(text) == curriculumc.compile(spec)
+
+
+MIXED = "train 1000 steps, batch 32\nmix 0.75 A + 0.25 B until 40%, then 0.5 A + 0.5 B\nat 0 mlm"
+
+
+def test_a_mix_and_a_batch_ramp_as_whole_statement_overrides():
+    plan = _plan("mix=0.9 A + 0.1 C until 100, then 0.2 A + 0.8 C", text=MIXED)
+    (first, second) = plan.mix.phases
+    assert dict(first.weights) == {"A": 0.9, "C": 0.1} and first.until == 100
+    assert dict(second.weights) == {"A": 0.2, "C": 0.8} and second.until is None
+    assert _plan("mix=none", text=MIXED).mix is None
+    assert _plan("mix=A", text=BASE).mix.phases[0].weights == (("A", 1.0),)  # added
+    ramp = _plan("ramp=from 8 over 10%", text=MIXED).batch_ramp
+    assert (ramp.start, ramp.end, ramp.increment, ramp.over) == (8, 32, 8, 100)
+    ramped = MIXED + "\nbatch ramp from 16 over 50%"
+    assert _plan("ramp=none", text=ramped).batch_ramp is None
+    assert _plan("ramp=from 4 by 4 over 200", text=ramped).batch_ramp.sizes() == tuple(
+        range(4, 33, 4)
+    )
+    # the overridden spec prints as a spec that compiles the same
+    spec = curriculumc.apply_overrides(curriculumc.parse(ramped), ["mix=0.5 A + 0.5 B"])
+    assert curriculumc.loads(curriculumc.format_spec(spec)) == curriculumc.compile(spec)
+
+
+def test_a_wrong_mix_or_ramp_override_points_into_the_override():
+    with pytest.raises(CurriculumError) as info:
+        _plan("mix=0.5 A + + 0.5 B", text=MIXED)
+    (syntax,) = info.value.diagnostics
+    assert syntax.code == "E152" and syntax.span.file == "<overrides>"
+    assert syntax.span.column == len("mix=0.5 A + ") + 1
+    with pytest.raises(CurriculumError) as info:
+        _plan("ramp=from 8 to 12 over 10%", text=MIXED)
+    (wrong,) = [d for d in info.value.diagnostics if d.is_error]
+    assert wrong.code == "E088" and wrong.span.file == "<overrides>"
+    assert (wrong.span.column, wrong.span.end_column) == (16, 18)  # the '12'
