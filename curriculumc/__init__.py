@@ -68,12 +68,14 @@ def compile(spec: Spec, *, overrides: Sequence[str] = ()) -> Plan:  # noqa: A001
 
 
 def compile_with_warnings(
-    spec: Spec, *, overrides: Sequence[str] = ()
+    spec: Spec, *, overrides: Sequence[str] = (), data_sources: Sequence[str] | None = None
 ) -> tuple[Plan, list[Diagnostic]]:
-    """Like :func:`compile`, also returning the warnings."""
+    """Like :func:`compile`, also returning the warnings. ``data_sources``: the data's
+    source names, read by the caller (a mix's sources are then checked: E080)."""
     from curriculumc.lang.compiler import compile_spec
 
-    return compile_spec(apply_overrides(spec, overrides))
+    known = None if data_sources is None else tuple(data_sources)
+    return compile_spec(apply_overrides(spec, overrides), known)
 
 
 def apply_overrides(spec: Spec, overrides: Sequence[str]) -> Spec:
@@ -120,9 +122,11 @@ def load_with_warnings(
     overrides: Sequence[str] = (),
     *,
     config_dir: str | os.PathLike | None = None,
+    data_sources: Sequence[str] | None = None,
 ) -> tuple[Plan, list[Diagnostic]]:
     """Parse, check and compile a spec file: returns (plan, warnings); raises
-    CurriculumError with every diagnostic when any is an error.
+    CurriculumError with every diagnostic when any is an error. ``data_sources``: see
+    :func:`compile_with_warnings`.
 
     A YAML spec with a ``defaults:`` list is composed first, Hydra style, from the config
     groups in ``config_dir`` (default: the spec's folder); ``group=option`` overrides pick
@@ -133,8 +137,8 @@ def load_with_warnings(
 
         if is_composed_file(path):
             spec, rest = parse_composed(path, overrides, config_dir=config_dir)
-            return compile_with_warnings(spec, overrides=rest)
-    return compile_with_warnings(load_spec(path), overrides=overrides)
+            return compile_with_warnings(spec, overrides=rest, data_sources=data_sources)
+    return compile_with_warnings(load_spec(path), overrides=overrides, data_sources=data_sources)
 
 
 def load(

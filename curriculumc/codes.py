@@ -73,7 +73,7 @@ CODES: dict[str, str] = {
     "E077": "a time counted in data with an order that changes during training",
     "E078": "a checkpoint preset curriculumc does not have",
     "E079": "a source named twice in one phase of a mix",
-    "E080": "a mix source the data does not have (its sources known without reading it)",
+    "E080": "a mix source the data does not have (its sources known: by name, or read by validate)",
     "E081": "mix phases whose 'until' times do not increase",
     "E082": "a mix with a token budget (batch N tokens)",
     "E085": "a seq warmup length that is not a whole multiple of 8",
@@ -231,7 +231,7 @@ CODES: dict[str, str] = {
     "W008": "a unit that is never used",
     "W009": "a checkpoint interval after training ends",
     "W010": "a time counted in data that training does not reach",
-    "W011": "mix sources that cannot be checked until the data is read",
+    "W011": "mix sources that cannot be checked until the data is read (compile, or big data)",
 }
 
 

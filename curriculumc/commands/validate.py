@@ -2,7 +2,9 @@
 
 Prints ``FILE: Spec is well-formed`` for each good file (with its warnings rendered, and
 for a plan that counts times in data what they will resolve) and every diagnostic of each
-bad one. Exit 0 when all are good, 1 when any has an error.
+bad one. Exit 0 when all are good, 1 when any has an error. A spec with a ``mix`` over a
+data file that names its sources inside (JSON Lines, a datasets folder) has the file's
+sources read (cached by content), so a source it does not have is an error here.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
     for name in args.files:
         try:
             plan, warnings = load_with_warnings(name)
+            if any(w.code == W_MIX_UNCHECKED for w in warnings):  # the data tells
+                sources = _data_sources(plan)
+                if sources is not None:
+                    plan, warnings = load_with_warnings(name, data_sources=sources)
         except CurriculumError as exc:
             print(render_diagnostics(exc.diagnostics, color=color), file=sys.stderr)
             status = 1
@@ -40,6 +46,20 @@ def run(args: argparse.Namespace) -> int:
         if plan.needs_data_clock:
             print(resolution_note(plan))
     return status
+
+
+#: the warning that a mix's sources could not be checked from the data's names alone
+W_MIX_UNCHECKED = "W011"
+
+
+def _data_sources(plan) -> tuple[str, ...] | None:
+    """The data's source names, read by the readers' rules (cached by content; a corpus
+    above ``readers.SOURCES_SCAN_BYTES`` only once a run or simulate has read it): a mix's
+    sources are then checked (E080) where otherwise they are only warned about (W011).
+    Raises CurriculumError for data that cannot be read -- the run would stop there too."""
+    from curriculumc.runtime.data.readers import corpus_sources
+
+    return corpus_sources(plan.data)
 
 
 def resolution_note(plan) -> str:

@@ -1239,12 +1239,13 @@ def known_sources(data: plan.DataSpec) -> tuple[str, ...] | None:
 
 def build_mix(
     spec: ast.Spec, total: int | plan.Time, train: plan.TrainSpec, data: plan.DataSpec,
-    report: Report,
+    report: Report, data_sources: tuple[str, ...] | None = None,
 ) -> plan.Mix | None:  # fmt: skip
     """The data mixture of ``mix`` (None without one, or when it is wrong). Weights are
     normalised per phase; ``until`` reads a time as ``at`` does, all in one unit (E076)
     and increasing (E081). A source the data does not have is E080 when the data's sources
-    are known here (:func:`known_sources`), else W011 (checked when the corpus is read)."""
+    are known -- ``data_sources`` (read from the data by the caller: ``validate`` does),
+    or :func:`known_sources` -- else W011 (checked when the corpus is read)."""
     stmt = first(spec, ast.MixStmt)
     if stmt is None:
         return None
@@ -1263,7 +1264,7 @@ def build_mix(
         return None
     unit, scale = measured
     read = _pace_time(unit, scale, report)
-    known = known_sources(data)
+    known = data_sources if data_sources is not None else known_sources(data)
     phases, previous = [], None
     for phase in stmt.phases:
         weights: dict[str, float] = {}
@@ -1522,8 +1523,12 @@ def build_batch_ramp(
     return plan.BatchRamp(start, end, increment, over, unit)
 
 
-def build_plan(spec: ast.Spec, report: Report) -> plan.Plan:
-    """The plan of ``spec``; every wrong value is reported and replaced by its default."""
+def build_plan(
+    spec: ast.Spec, report: Report, data_sources: tuple[str, ...] | None = None
+) -> plan.Plan:
+    """The plan of ``spec``; every wrong value is reported and replaced by its default.
+    ``data_sources``: the data's source names when the caller has read them (a mix's
+    sources are then checked against them)."""
     train = build_train(spec, report)
     model = build_model(spec, report)
     total = train.length or train.steps  # what '50%' is a share of
@@ -1543,7 +1548,7 @@ def build_plan(spec: ast.Spec, report: Report) -> plan.Plan:
         phases=phases,
         evals=build_evals(spec, total, report),
         output=build_output(spec, total, report),
-        mix=build_mix(spec, total, train, data, report),
+        mix=build_mix(spec, total, train, data, report, data_sources),
         seq_warmup=build_seq_warmup(spec, total, train, report),
         batch_ramp=build_batch_ramp(spec, total, train, report),
     )

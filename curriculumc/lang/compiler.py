@@ -25,13 +25,16 @@ def _position(diagnostic: Diagnostic):
     return (0, span.file, span.line, span.column)
 
 
-def analyse(spec: ast.Spec) -> tuple[plan.Plan, list[Diagnostic]]:
-    """Build the plan and collect every diagnostic (sorted by position).
+def analyse(
+    spec: ast.Spec, data_sources: tuple[str, ...] | None = None
+) -> tuple[plan.Plan, list[Diagnostic]]:
+    """Build the plan and collect every diagnostic (sorted by position); ``data_sources``:
+    the data's source names, when read (see :func:`~curriculumc.lang.builder.build_plan`).
 
     The plan is meaningful only when no diagnostic is an error.
     """
     diagnostics: list[Diagnostic] = []
-    result = build_plan(spec, diagnostics.append)
+    result = build_plan(spec, diagnostics.append, data_sources)
     for rule in RULES:
         diagnostics.extend(rule(spec, result))
     if not any(d.is_error for d in diagnostics):
@@ -46,13 +49,16 @@ def check_spec(spec: ast.Spec) -> list[Diagnostic]:
     return analyse(spec)[1]
 
 
-def compile_spec(spec: ast.Spec) -> tuple[plan.Plan, list[Diagnostic]]:
-    """Check and compile ``spec``: returns (plan, warnings).
+def compile_spec(
+    spec: ast.Spec, data_sources: tuple[str, ...] | None = None
+) -> tuple[plan.Plan, list[Diagnostic]]:
+    """Check and compile ``spec``: returns (plan, warnings). ``data_sources``: the data's
+    source names, when the caller has read them.
 
     Raises :class:`CurriculumError` holding every diagnostic (errors first) when any
     is an error.
     """
-    result, diagnostics = analyse(spec)
+    result, diagnostics = analyse(spec, data_sources)
     errors = [d for d in diagnostics if d.is_error]
     if errors:
         raise CurriculumError(errors + [d for d in diagnostics if not d.is_error])

@@ -19,7 +19,13 @@ from pathlib import Path
 
 from curriculumc.plan import DataSpec, Plan
 from curriculumc.runtime.data.progress import DataProgress, as_data_progress
-from curriculumc.runtime.data.readers import RawCorpus, default_cache_dir, load_raw, synth_paths
+from curriculumc.runtime.data.readers import (
+    RawCorpus,
+    default_cache_dir,
+    load_raw,
+    remember_sources,
+    synth_paths,
+)
 from curriculumc.runtime.data.storage import (
     StorageSettings,
     pos_text,
@@ -121,6 +127,7 @@ def prepare_data(
         progress=stages,
         store=store[0] if store else None,
     )
+    remember_sources(cache_dir, raw.identity, stored.corpus.source_names)  # for validate
     summary = {
         **stored.summary,
         "unit": settings.unit,

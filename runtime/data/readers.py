@@ -354,6 +354,61 @@ def load_raw(spec: DataSpec, *, cache_dir: Path | None = None) -> RawCorpus:
     return RawCorpus(tuple(inputs), options, identity, description, tuple(skipped))
 
 
+#: ``validate`` reads a corpus in full to learn its sources (a mix names them) only up to
+#: this many bytes of input; a bigger one is known once ``run`` or ``simulate`` has read it
+SOURCES_SCAN_BYTES = 256 << 20
+
+
+def _sources_file(cache_dir: Path, identity: str) -> Path:
+    return Path(cache_dir) / "sources" / f"{identity}.json"
+
+
+def remember_sources(cache_dir: Path, identity: str, names) -> None:
+    """Keep the source names of the corpus ``identity`` (a :class:`RawCorpus`'s) for
+    :func:`corpus_sources`; a cache that cannot be written is left alone."""
+    from curriculumc.files import write_atomic
+
+    path = _sources_file(cache_dir, identity)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps(sorted(set(names))))
+    except OSError:
+        pass
+
+
+def corpus_sources(spec: DataSpec, *, cache_dir: Path | None = None) -> tuple[str, ...] | None:
+    """The sorted, distinct source names of the examples ``spec`` reads, by the readers'
+    own rules (a record's source field, else its file's stem; a record with no text is
+    no example): kept by content (the corpus identity: :func:`remember_sources`, which
+    ``prepare_data`` calls too), else read when the inputs are at most
+    :data:`SOURCES_SCAN_BYTES`; None for a bigger corpus not read yet, and for data not
+    given by a path (a registered corpus is generated, a hub dataset downloaded).
+
+    Raises :class:`CurriculumError` for data that cannot be read (E300-E349)."""
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    if spec.kind != "path":
+        return None
+    raw = load_raw(spec, cache_dir=cache_dir)
+    path = _sources_file(cache_dir, raw.identity)
+    try:
+        return tuple(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        pass
+    size = 0
+    for inp in raw.inputs:
+        try:
+            size += os.stat(inp.path).st_size
+        except OSError:
+            return None
+    if size > SOURCES_SCAN_BYTES:
+        return None
+    names: set[str] = set()
+    for batch in raw.batches(batch_size=16384):
+        names.update(batch.sources)
+    remember_sources(cache_dir, raw.identity, names)
+    return tuple(sorted(names))
+
+
 def default_cache_dir() -> Path:
     """``$CURRICULUMC_CACHE`` if set, else ``.cache/curriculumc`` under the current folder."""
     env = os.environ.get("CURRICULUMC_CACHE")

@@ -73,10 +73,16 @@ def test_schema_prints_json_schema(flag, title, capsys):
 
 
 def test_validate_and_compile_do_not_import_torch(tmp_path):
+    # a mix over JSON Lines: validate reads the data's sources (the readers, no torch)
+    (tmp_path / "kids.jsonl").write_text('{"text": "a dog", "source": "Snow"}\n')
+    mixed = tmp_path / "mixed.cur"
+    mixed.write_text(f'data "{tmp_path / "kids.jsonl"}"\ntrain 10 steps, batch 1\nmix Snow\n')
     probe = (
-        "import sys\n"
+        "import os, sys\n"
+        f"os.environ['CURRICULUMC_CACHE'] = {str(tmp_path / 'cache')!r}\n"
         "from curriculumc.cli import main\n"
         f"assert main(['validate', {str(SPECS / 'root_pos.cur')!r}, {str(SPECS / 'root_pos.yaml')!r}]) == 0\n"
+        f"assert main(['validate', {str(mixed)!r}]) == 0\n"
         f"assert main(['compile', {str(SPECS / 'source_order.cur')!r}, '-o', {str(tmp_path / 'p.json')!r}]) == 0\n"
         "heavy = sorted(m for m in ('torch', 'transformers', 'datasets') if m in sys.modules)\n"
         "print('HEAVY', heavy)\n"
@@ -85,3 +91,4 @@ def test_validate_and_compile_do_not_import_torch(tmp_path):
                             cwd=REPO, timeout=60)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "HEAVY []" in result.stdout
+    assert "W011" not in result.stderr and (tmp_path / "cache" / "sources").is_dir()
