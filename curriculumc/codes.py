@@ -232,6 +232,7 @@ CODES: dict[str, str] = {
     "W009": "a checkpoint interval after training ends",
     "W010": "a time counted in data that training does not reach",
     "W011": "mix sources that cannot be checked until the data is read (compile, or big data)",
+    "W012": "a mix phase that lasts to the end of training (the phases after it never run)",
 }
 
 

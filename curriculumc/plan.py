@@ -1004,8 +1004,10 @@ class Plan:
         ``at`` and ``checkpoint babylm`` (the :data:`BABYLM_MILESTONES` up to the words
         drawn by the last step) into ``checkpoint_at``. A time the training never reaches
         resolves to None in the table: its phase never starts, its evaluation or
-        checkpoint is not made, a warm-up lasts the whole run. Paces counted in data keep
-        their unit and read the clock the plan now carries (:meth:`data_fraction`).
+        checkpoint is not made, a warm-up lasts the whole run. Paces, mixes, seq warmups and
+        batch ramps counted in data keep their unit and read the clock the plan now carries
+        (:meth:`data_fraction`); the table lists where each changes (a pace releases
+        everything, a mix phase starts, a warmup or a ramp reaches its end).
         Raises ``ValueError`` when the clock does not reach the training's length or
         does not cover its steps. Pure.
         """
@@ -1069,6 +1071,20 @@ class Plan:
             checkpoint_every=None if is_time(out.checkpoint_every) else out.checkpoint_every,
             checkpoint_at=tuple(sorted(milestones)),
         )
+        # the schedules that keep their unit and read the clock: where each changes, listed
+        for what, pace in self.data_paces():
+            if pace.release_at is not None:
+                resolve_one(f"{what} pace releases everything", Time(pace.release_at, pace.unit))
+        mix = self.mix
+        if mix is not None and mix.unit != "steps":
+            for index, phase in enumerate(mix.phases[:-1]):
+                resolve_one(f"mix phase {index + 2} starts", Time(phase.until, mix.unit))
+        warm = self.seq_warmup
+        if warm is not None and warm.unit != "steps":
+            resolve_one(f"seq warmup reaches {warm.end}", Time(warm.ends_at, warm.unit))
+        ramp = self.batch_ramp
+        if ramp is not None and ramp.unit != "steps":
+            resolve_one(f"batch ramp reaches {ramp.end}", Time(ramp.over, ramp.unit))
         resolved = replace(
             self, train=train, phases=tuple(phases), evals=tuple(evals), output=output,
             clock=clock,

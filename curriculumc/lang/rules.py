@@ -35,6 +35,7 @@ W_EVAL_LATE = "W006"
 W_WARMUP = "W007"
 W_UNUSED_UNIT = "W008"
 W_CHECKPOINT_LATE = "W009"
+W_MIX_LATE = "W012"
 E_SELF_PACED_TIME = "E077"
 
 SINGLE_STATEMENTS = {
@@ -133,6 +134,34 @@ def ramp_after_training(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnosti
         stmt.over if stmt is not None and stmt.over is not None else stmt,
         hint="shorten 'over'",
     )
+
+
+def mix_after_training(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
+    """A mix phase whose ``until`` is at or after training's end (counted in the training's
+    unit; one in another unit is known once resolved: W010): the phases after it never
+    run. One warning, at the first such ``until``."""
+    mix, stmt = result.mix, first(spec, ast.MixStmt)
+    if mix is None or stmt is None:
+        return
+    unit, length = _length(result)
+    for index, (phase, written) in enumerate(zip(mix.phases, stmt.phases)):
+        if phase.until is None:
+            continue
+        until = phase.until if mix.unit == "steps" else plan.Time(phase.until, mix.unit)
+        if not _beyond(until, unit, length, strict=False):
+            continue
+        later = len(mix.phases) - index - 1
+        never = "the phase after it never runs" if later == 1 else (
+            f"the {later} phases after it never run"
+        )  # fmt: skip
+        yield _warning(
+            W_MIX_LATE,
+            f"the mix's phase {index + 1} lasts until {_at(phase.until, mix.unit)}, not before "
+            f"training ends ({_at(length, unit)}): {never}",
+            written.until if written.until is not None else stmt,
+            hint="end it earlier, or train longer",
+        )
+        return
 
 
 def sort_and_pace(spec: ast.Spec, result: plan.Plan) -> Iterable[Diagnostic]:
@@ -276,6 +305,7 @@ RULES = (
     duplicate_statements,
     pacing_after_training,
     ramp_after_training,
+    mix_after_training,
     sort_and_pace,
     vocabulary_and_pos,
     unused_units,

@@ -189,7 +189,7 @@ def draw_positions(sampler: CurriculumSampler, steps: int):
     positions, epochs, sizes = [], [], np.empty(steps, dtype=np.int64)
     pools = np.empty(steps, dtype=np.int64)
     for step in range(steps):
-        pools[step] = sampler.pool_size(step)
+        pools[step] = sampler.drawable(step)
         drawn = sampler.positions(step)
         positions.append(drawn)
         epochs.append(sampler.draw_epochs(step))
@@ -211,6 +211,22 @@ def expected_draws(step_of: np.ndarray, pools: np.ndarray, n: int) -> np.ndarray
     np.add.at(change, 0, rate.sum())
     np.add.at(change, pools, -rate)
     return np.cumsum(change)[:n]
+
+
+def mix_expected_draws(sampler: CurriculumSampler, steps: int, n: int) -> np.ndarray:
+    """:func:`expected_draws` under a mix: each source draws its count of a step
+    (:meth:`~CurriculumSampler.mix_counts`) uniformly from its own pool (the first
+    :meth:`~CurriculumSampler.source_pool` of its examples, easiest first), so each
+    position's expectation is its source's, over the steps whose pool holds it."""
+    out = np.zeros(n)
+    sources = len(sampler.plan.mix.sources)
+    counts = np.array([sampler.mix_counts(t) for t in range(steps)]).reshape(steps, sources)
+    for j in range(sources):
+        members = sampler.source_members(j)
+        pools = np.array([sampler.source_pool(j, t) for t in range(steps)], dtype=np.int64)
+        step_of = np.repeat(np.arange(steps, dtype=np.int64), counts[:, j])
+        out[members] = expected_draws(step_of, pools, len(members))
+    return out
 
 
 def _completed_epochs(examples: np.ndarray, epoch_of: np.ndarray):
@@ -404,7 +420,10 @@ def exposure(
         coverage.append(unique / n)
         repeats += len(drawn) - unique
     counts = np.bincount(flat_positions, minlength=n)
-    expected = expected_draws(step_of, pools, n)
+    expected = (
+        mix_expected_draws(sampler, steps, n) if plan.mix is not None
+        else expected_draws(step_of, pools, n)
+    )  # fmt: skip
     most = int(counts.argmax()) if n else 0
     return Exposure(
         steps=steps,

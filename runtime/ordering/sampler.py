@@ -593,7 +593,13 @@ class CurriculumSampler:
         tokens.append(tokens[-1] + int(seen_tokens(lengths, seq).sum()))
 
     def floor_applied(self, step: int) -> bool:
-        """True when the paced pool was smaller than one step needs and was raised."""
+        """True when the paced pool was smaller than one step needs and was raised (under a
+        mix: the pool of a source the step draws from)."""
+        if self._mix is not None:
+            return any(
+                self.source_released(j, step) < self.source_pool(j, step)
+                for j in self.phase_sources(step)
+            )
         return self.released(step) < self._minimum_pool(step)
 
     def positions(self, step: int) -> np.ndarray:
@@ -780,8 +786,35 @@ class CurriculumSampler:
 
     def source_pool(self, index: int, step: int) -> int:
         """How many of mixed source ``index``'s easiest examples may be drawn at ``step``:
-        the pace's share of that source (``ceil(p * N_s)``, or the percentile rule within
-        it for ``ties include``), at least ``min(N_s, batch)``."""
+        the pace's share of that source (:meth:`source_released`), at least
+        ``min(N_s, batch)``."""
+        n = len(self._mix["members"][index])
+        return max(self.source_released(index, step), min(n, self.batch_at(step)))
+
+    def source_members(self, index: int) -> np.ndarray:
+        """The positions in the order of mixed source ``index``'s examples, easiest first
+        (a source's pool is the first :meth:`source_pool` of them)."""
+        return self._mix["members"][index]
+
+    def phase_sources(self, step: int) -> list[int]:
+        """The mixed sources (indices into :attr:`Mix.sources`) that ``step``'s phase gives
+        a weight above 0: the ones it draws from."""
+        mix = self._mix["mix"]
+        reading = step if mix.unit == "steps" else self._reading(mix.unit, step)
+        return [j for j, w in enumerate(mix.weights(reading).values()) if w > 0]
+
+    def drawable(self, step: int) -> int:
+        """How many examples ``step`` may draw from: :meth:`pool_size`, or under a mix the
+        pools of the sources its phase draws from (a source it leaves out is not drawable)
+        -- the pool ``simulate`` and the trainer's ``pool`` metric show."""
+        if self._mix is None:
+            return self.pool_size(step)
+        return sum(self.source_pool(j, step) for j in self.phase_sources(step))
+
+    def source_released(self, index: int, step: int) -> int:
+        """Mixed source ``index``'s examples the pacing releases at ``step``, before the
+        one-step floor: the pace's share of that source (``ceil(p * N_s)``, or the
+        percentile rule within it for ``ties include``)."""
         n = len(self._mix["members"][index])
         fraction = 1.0
         if self.paced:
@@ -796,7 +829,7 @@ class CurriculumSampler:
             released = percentile_count(self._mix["keys"][index], fraction)
         else:
             released = min(n, math.ceil(fraction * n - _CEIL_SLACK))
-        return max(released, min(n, self.batch_at(step)))
+        return released
 
     def _mix_positions(self, step: int) -> np.ndarray:
         state = self._mix_state()

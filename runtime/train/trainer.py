@@ -1264,7 +1264,7 @@ class Trainer:
         record = {"step": step, "loss": round(result.total, 6)}
         for name, value in result.losses.items():
             record[f"loss/{name}"] = round(value, 6)
-        record["pool"] = round(self.sampler.pool_size(step - 1) / len(self.sampler), 6)
+        record["pool"] = round(self.sampler.drawable(step - 1) / len(self.sampler), 6)
         record["vocab"] = round(self.plan.vocab_fraction(step - 1), 6)
         if self.plan.seq_warmup is not None:
             record["seq"] = self.plan.seq_at(step - 1)

@@ -186,3 +186,19 @@ def test_explain_lists_the_phases_and_plot_draws_a_row_per_source():
     shares = mix_shares(plan, [0, 399, 400, 999])
     assert shares == {"a": [0.75, 0.75, 0.5, 0.5], "b": [0.25, 0.25, 0.0, 0.0],
                       "c": [0.0, 0.0, 0.5, 0.5]}  # fmt: skip
+
+
+def test_a_phase_that_lasts_to_the_end_of_training_warns_at_its_until():
+    def late(text):
+        _, warnings = loads_with_warnings(HEAD + text)
+        return [(w.span.line, w.span.column, w.message) for w in warnings if w.code == "W012"]
+
+    assert late("mix 0.5 A + 0.5 B until 1500, then A until 1800, then B") == [(
+        3, 25, "the mix's phase 1 lasts until step 1500, not before training ends (step 1000): "
+        "the 2 phases after it never run",
+    )]  # fmt: skip
+    assert late("mix 0.5 A + 0.5 B until 100%, then A")[0][2].endswith(
+        "(step 1000): the phase after it never runs"
+    )
+    assert late("mix 0.5 A + 0.5 B until 999, then A") == []  # its last step is phase 2's
+    assert late("mix 0.5 A + 0.5 B until 5M words, then A") == []  # known once resolved

@@ -205,3 +205,45 @@ def test_a_plan_in_steps_is_left_as_it_is():
     plan = _plan(steps=50)
     resolved, table = resolve_plan(plan, _corpus(), _order())
     assert resolved is plan and table == ()
+
+
+def test_schedules_counted_in_data_list_where_they_change_at_their_first_steps():
+    """A pace, a mix, a seq warmup and a batch ramp counted in words keep their unit; the
+    times table (times.json, ``explain --resolve``) lists where each changes, at the first
+    step by which the words were drawn -- and the draws change there."""
+    from curriculumc.plan import BatchRamp, Mix, MixPhase, SeqWarmup
+
+    corpus, steps = _corpus(), 800
+    names = tuple(corpus.source_names)
+    big = tuple(names[i] for i in np.argsort(-np.bincount(corpus.source))[:2])
+    mix = Mix((MixPhase(((big[0], 0.5), (big[1], 0.5)), until=3_000),
+               MixPhase(((big[0], 1.0),))), unit="words")  # fmt: skip
+    plan = _plan(
+        steps=steps,
+        pace=Pace("linear", 0.2, over=6_000, unit="words"),
+        mix=mix,
+        seq_warmup=SeqWarmup("linear", 16, 32, over=4_000, unit="words"),
+        batch_ramp=BatchRamp(8, 16, 8, over=2_000, unit="words"),
+    )
+    resolved, table = resolve_plan(plan, corpus, _order())
+    words = _counted(plan, steps)[:, 1]
+
+    def first(value):
+        return int(np.searchsorted(words, value, side="left"))
+
+    changes = {entry.what: entry.step for entry in table}
+    assert changes == {
+        "data pace releases everything": first(6_000),
+        "mix phase 2 starts": first(3_000),
+        "seq warmup reaches 32": first(4_000),
+        "batch ramp reaches 16": first(2_000),
+    }
+    assert 0 < first(2_000) < first(3_000) < first(4_000) < first(6_000) < steps
+    sampler = CurriculumSampler.for_corpus(resolved, corpus, _order())
+    source = np.asarray(corpus.source)
+    for t in range(steps):
+        drawn = sampler.indices(t)
+        assert len(drawn) == (8 if t < first(2_000) else 16)
+        assert sampler.seq_at(t) == 32 if t >= first(4_000) else sampler.seq_at(t) < 32
+        only_first = (source[drawn] == names.index(big[0])).all()
+        assert only_first == (t >= first(3_000))

@@ -177,6 +177,36 @@ def test_the_pace_releases_its_share_of_each_source_in_sort_order():
             assert np.searchsorted(own, index) < max(int(np.ceil(0.1 * len(own))), 16)
 
 
+def test_the_pool_shown_under_a_mix_is_its_sources_pools():
+    """``simulate``'s and the ``pool`` metric's pool under a mix: the pools of the sources
+    the step's phase draws from (C, left out of phase 1, is not drawable there), the
+    floor counted where a source's share is raised, and the most-drawn example's
+    expectation from its own source's pool and counts."""
+    from curriculumc.runtime.experiments.simulate import draw_positions, mix_expected_draws
+
+    sources = _mixed()
+    sizes = np.bincount(sources, minlength=3)
+    pace = Pace("linear", 0.01, over=200)  # 1% of each source at first: raised to 16
+    plan = _plan(TWO_PHASES, pace=pace)
+    sampler = _sampler(plan, sources)
+    assert sampler.drawable(0) == 16 + 16  # A and B only, each raised to 16
+    assert sampler.floor_applied(0)
+    share = plan.data_fraction(150)
+    assert 0.5 < share < 1
+    assert sampler.drawable(150) == sum(int(np.ceil(share * n)) for n in sizes)
+    assert not sampler.floor_applied(150)
+    assert sampler.drawable(250) == len(sources)
+    _, step_of, _, pools = draw_positions(sampler, 300)
+    assert pools[0] == 32 and pools[-1] == len(sources)
+    # expectation: phase 1 (steps 0-99) draws A 12 of 16 a step from A's pool
+    fresh = _sampler(plan, sources)
+    expected = mix_expected_draws(fresh, 100, len(sources))
+    first_a = fresh.source_members(0)[0]  # the easiest A, in every pool of A
+    pools_a = [fresh.source_pool(0, t) for t in range(100)]
+    assert expected[first_a] == pytest.approx(sum(12 / p for p in pools_a))
+    assert expected[fresh.source_members(2)].sum() == 0  # C is never drawn before step 100
+
+
 def test_draws_are_a_pure_function_of_the_step():
     sources = _mixed()
     plan = _plan(TWO_PHASES)
