@@ -253,6 +253,11 @@ def _distinct(values: np.ndarray, stamp: np.ndarray) -> int:
     return int(np.count_nonzero(stamp[values] == where))
 
 
+def _span(steps: np.ndarray) -> list[int] | None:
+    """``[first, end)`` of ascending ``steps`` (None when there are none)."""
+    return [int(steps[0]), int(steps[-1]) + 1] if steps.size else None
+
+
 def mix_exposure(plan: Plan, step_of: np.ndarray, source_of_draw: np.ndarray,
                  source_names: tuple[str, ...]) -> tuple[dict, ...]:  # fmt: skip
     """Per phase of ``plan.mix``: its first and last step (``steps``: ``[first, end)``),
@@ -278,7 +283,7 @@ def mix_exposure(plan: Plan, step_of: np.ndarray, source_of_draw: np.ndarray,
             shares[name] = float(np.count_nonzero(in_phase == code)) / total
         out.append({
             "phase": index + 1,
-            "steps": [int(held[0]), int(held[-1]) + 1] if held.size else None,
+            "steps": _span(held),
             "draws": int(len(in_phase)),
             "weights": {name: float(dict(phase.weights).get(name, 0.0)) for name in mix.sources},
             "shares": shares,
@@ -304,7 +309,7 @@ def batch_ramp_exposure(plan: Plan, step_of: np.ndarray, words: np.ndarray,
         at_size = np.isin(step_of, held)
         rows.append({
             "size": int(size),
-            "steps": [int(held[0]), int(held[-1]) + 1] if held.size else None,
+            "steps": _span(held),
             "step_count": int(held.size),
             "examples": int(at_size.sum()),
             "words": int(words[at_size].sum()),

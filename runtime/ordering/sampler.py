@@ -772,13 +772,10 @@ class CurriculumSampler:
         if parts["state"] is None:
             mix = parts["mix"]
 
-            def reading(step: int) -> float:
-                return step if mix.unit == "steps" else self._reading(mix.unit, step)
-
             def weights_of(step: int):
-                return list(mix.weights(reading(step)).values())
+                return list(mix.weights(self._mix_reading(step)).values())
 
-            counts = _MixCounts(weights_of, lambda t: mix.phase_index(reading(t)),
+            counts = _MixCounts(weights_of, lambda t: mix.phase_index(self._mix_reading(t)),
                                 self.batch_at, len(mix.sources))  # fmt: skip
             streams = [_Stream(self.start_step, len(m)) for m in parts["members"]]
             parts["state"] = {"counts": counts, "streams": streams, "step": self.start_step}
@@ -799,9 +796,13 @@ class CurriculumSampler:
     def phase_sources(self, step: int) -> list[int]:
         """The mixed sources (indices into :attr:`Mix.sources`) that ``step``'s phase gives
         a weight above 0: the ones it draws from."""
-        mix = self._mix["mix"]
-        reading = step if mix.unit == "steps" else self._reading(mix.unit, step)
-        return [j for j, w in enumerate(mix.weights(reading).values()) if w > 0]
+        weights = self._mix["mix"].weights(self._mix_reading(step))
+        return [j for j, w in enumerate(weights.values()) if w > 0]
+
+    def _mix_reading(self, step: int) -> float:
+        """Where ``step`` stands in the mix's unit: the step, or the data drawn before it."""
+        unit = self._mix["mix"].unit
+        return step if unit == "steps" else self._reading(unit, step)
 
     def drawable(self, step: int) -> int:
         """How many examples ``step`` may draw from: :meth:`pool_size`, or under a mix the
