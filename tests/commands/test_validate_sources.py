@@ -99,3 +99,24 @@ def test_unreadable_data_is_the_error_a_run_would_stop_on(tmp_path, cache, capsy
     (tmp_path / "kids.jsonl").write_text('{"text": "fine", "source": "Snow"}\n{"text": \n')
     assert main(["validate", str(spec)]) == 1
     assert "E303" in capsys.readouterr().err  # invalid JSON, with its line
+
+
+def test_the_example_spec_is_checked_against_ao_childes(tmp_path, cache, capsys):
+    """``specs/mixture.cur`` over the real AO-CHILDES JSON Lines: validate reads its 21
+    CHILDES corpora and passes without W011; a misspelt corpus is E080 with the right one."""
+    from support.paths import REPO, shared_data
+
+    data = shared_data("aochildes", "train.jsonl")
+    spec = REPO / "specs" / "mixture.cur"
+    assert main(["validate", str(spec)]) == 0
+    assert "W011" not in capsys.readouterr().err
+    (kept,) = (cache / "sources").glob("*.json")
+    assert len(json.loads(kept.read_text())) == 21
+    text = spec.read_text().replace("0.4 Rollins", "0.4 Rolins")
+    text = text.replace('"../../shared/data/aochildes/train.jsonl"', f'"{data}"')
+    wrong = tmp_path / "mixture.cur"
+    wrong.write_text(text)
+    assert main(["validate", str(wrong)]) == 1
+    err = capsys.readouterr().err
+    assert "error[E080]: the data has no source 'Rolins'" in err
+    assert "did you mean 'Rollins'?" in err

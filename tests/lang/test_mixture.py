@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from support.paths import REPO
+from support.paths import REPO, shared_data
 
 from curriculumc import format_spec, load, loads, loads_with_warnings, parse
 from curriculumc.errors import CurriculumError
@@ -144,7 +144,8 @@ def test_the_folder_rule_is_the_readers_rule(tmp_path):
     assert known_sources(loads(f'data "{jsonl}"').data) is None  # sources in its lines
 
 
-def test_sources_of_json_lines_are_a_warning_at_validate():
+def test_sources_of_json_lines_are_a_warning_when_compiled():
+    shared_data("aochildes", "train.jsonl")  # the spec's data (else W005 besides)
     plan, warnings = loads_with_warnings(
         (REPO / "specs" / "mixture.cur").read_text(), base_dir=str(REPO / "specs")
     )

@@ -97,6 +97,7 @@ def test_explain_counts_the_runs_the_trainer_makes_and_the_pairs_it_scores(
 def test_the_issue_spec_is_counted_as_it_ran():
     # issue 15: `run specs/root_pos.cur train.steps=60` with `every 25% limit 50` scored
     # four times 67 x 50 pairs (about 4 minutes each on 2 cores)
+    shared_data("blimp")  # the spec's evaluation reads the local copy: 67 paradigm files
     plan = curriculumc.load(
         REPO / "specs" / "root_pos.cur",
         overrides=["train.steps=60", "eval.every=25%", "eval.limit=50"],
