@@ -725,7 +725,12 @@ def _syntax_diagnostic(
         kinds = {"sort": "a scorer", "at": "an objective", "during": "an objective"}
         term = kinds.get(words[0] if words else "", "a term")
         label = label.replace("{term}", term)
-    message = f"{label}; found {found}" if label else f"syntax error: unexpected {found}"
+    if label:
+        message = f"{label}; found {found}"
+    elif token is None or token.type == "$END":
+        message = "syntax error: the statement ends too early"
+    else:
+        message = f"syntax error: unexpected {found}"
     return Diagnostic(E_SYNTAX, message, where, hint)
 
 

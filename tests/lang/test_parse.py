@@ -263,6 +263,7 @@ def test_several_syntax_errors_are_reported_together_in_file_order():
         ("model", "missing the model preset"),
         ('data "unclosed', "unclosed string"),
         ("at 0 pos(noun verb)", "missing ',' between arguments"),
+        ("mix 0.5", "syntax error: the statement ends too early"),  # not "unexpected the end"
     ],
 )
 def test_syntax_errors_are_named(text, start):
