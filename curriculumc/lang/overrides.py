@@ -12,8 +12,10 @@ Keys: ``model``, ``data`` (a corpus name or a path), ``data.path``, ``data.hub``
 accumulate, clip, decay, sample), ``seed`` and ``steps`` (short for ``train.seed`` /
 ``train.steps``), ``sort``, ``sort.order``, ``pace`` / ``vocab`` (a pacing function or
 ``none``), ``pace.<part>`` / ``vocab.<part>`` (start, end, after, over, release),
-``pace.ties``, ``seq`` (a sequence-length warmup's shape, or ``none``) and ``seq.<part>``
-(start, end, after, over), ``mix`` (a whole mixture, ``mix=0.8 A + 0.2 B until 30%,
+``pace.ties``, ``vocab.order`` (``token_ids``, ``pos_tags``, ``pos_tags_and_token_ids``)
+and ``vocab.hides`` (``inputs``, the spec's ``inputs only``, or the default
+``inputs_and_labels``), ``seq`` (a sequence-length warmup's shape, or ``none``) and
+``seq.<part>`` (start, end, after, over), ``mix`` (a whole mixture, ``mix=0.8 A + 0.2 B until 30%,
 then 0.5 A + 0.5 B``, or ``none``), ``ramp`` (a batch-size ramp, ``ramp=from 8 to 32 over
 10%``, or ``none``), ``eval.every``, ``eval.limit``, ``log.every``, ``log.wandb_project``,
 ``checkpoint.every``, ``checkpoint.keep``, ``push``. A ``train.*`` value may carry the
@@ -52,7 +54,7 @@ KEYS = (
     *(f"train.{s}" for s in TRAIN_SETTINGS), "seed", "steps",
     "sort", "sort.order",
     "pace", *(f"pace.{p}" for p in _SCHEDULE_PARTS), "pace.ties",
-    "vocab", *(f"vocab.{p}" for p in _SCHEDULE_PARTS),
+    "vocab", *(f"vocab.{p}" for p in _SCHEDULE_PARTS), "vocab.order", "vocab.hides",
     "seq", *(f"seq.{p}" for p in _SEQ_PARTS), "mix", "ramp",
     "eval.every", "eval.limit", "log.every", "log.wandb_project",
     "checkpoint.every", "checkpoint.keep", "push",
@@ -265,6 +267,12 @@ def _apply(statements: list, o: Override) -> None:
                                     stages=stages)  # fmt: skip
 
             _replace_or_add(statements, ast.PaceStmt, change, is_target)
+        elif head == "vocab" and part in ("order", "hides"):  # by ORDER, inputs only
+            _needs(statements, ast.PaceStmt, o, head, is_target)
+            what = "a vocabulary order" if part == "order" else "inputs or inputs_and_labels"
+            choice = _name(o, what)
+            _replace_or_add(statements, ast.PaceStmt,
+                            lambda s: dataclasses.replace(s, **{part: choice}), is_target)  # fmt: skip
         elif part == "ties":
             _needs(statements, ast.PaceStmt, o, head, is_target)
             ties = ast.Ties(_value(o), o.span)

@@ -183,3 +183,21 @@ def test_a_wrong_mix_or_ramp_override_points_into_the_override():
     (wrong,) = [d for d in info.value.diagnostics if d.is_error]
     assert wrong.code == "E088" and wrong.span.file == "<overrides>"
     assert (wrong.span.column, wrong.span.end_column) == (16, 18)  # the '12'
+
+
+def test_the_vocabulary_order_and_what_it_hides_as_overrides():
+    text = BASE + "\nvocab linear from 10% over 50%"
+    plan = _plan("vocab.order=pos_tags", "vocab.hides=inputs", text=text)
+    assert (plan.vocab_rule.order, plan.vocab_rule.hides) == ("pos_tags", "inputs")
+    ruled = text + " by pos_tags inputs only"
+    back = _plan("vocab.order=token_ids", "vocab.hides=inputs_and_labels", text=ruled)
+    assert (back.vocab_rule.order, back.vocab_rule.hides) == ("token_ids", "inputs_and_labels")
+    spec = curriculumc.apply_overrides(curriculumc.parse(text), ["vocab.hides=inputs"])
+    assert "inputs only" in curriculumc.format_spec(spec)
+    with pytest.raises(CurriculumError) as info:
+        _plan("vocab.order=pos_tag", text=text)
+    (wrong,) = [d for d in info.value.diagnostics if d.is_error]
+    assert wrong.span.file == "<overrides>" and "pos_tags" in (wrong.hint or "")
+    with pytest.raises(CurriculumError) as info:
+        _plan("vocab.order=pos_tags")  # BASE has no vocab statement
+    assert info.value.diagnostics[0].code == "E153"
