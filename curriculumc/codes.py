@@ -155,6 +155,7 @@ CODES: dict[str, str] = {
     "E415": "pos without part-of-speech tags in the data",
     "E416": "pos given a tag that is not a universal tag",
     "E420": "resume with a different plan",
+    "E421": "resume onto a checkpoint whose last step drew other examples than the sampler now does",
     "E423": "a run folder that already holds a run of this plan",
     "E424": "a run folder another process is training",
     "E430": "a checkpoint that cannot be loaded",

@@ -107,6 +107,20 @@ from curriculumc.runtime.train.vocabulary import active as vocab_active
 from curriculumc.runtime.train.vocabulary import check_tags, hide_inputs, hide_targets
 
 
+#: resuming onto a checkpoint whose last step drew other examples than the sampler draws now
+E_OTHER_DRAWS = "E421"
+
+
+def draws_digest(indices) -> str:
+    """A fingerprint of one step's global batch (its example indices, in draw order):
+    what a checkpoint records of its last step, so that a resume can tell that the sampler
+    still draws what the run drew (:meth:`Trainer._check_draws`)."""
+    import hashlib
+
+    data = np.ascontiguousarray(np.asarray(indices, dtype=np.int64)).tobytes()
+    return hashlib.sha256(data).hexdigest()
+
+
 def lr_at(step: int, train: TrainSpec, drawn: Callable[[int], int] | None = None) -> float:
     """Learning rate of optimizer step ``step`` (0-based): linear warmup over
     ``train.warmup`` steps to ``train.lr``, then ``train.schedule`` -- ``linear`` or
@@ -434,9 +448,12 @@ class Trainer:
         self._prefetcher = None
         self._prefetch_until = None
         self._flags: _StepFlags | None = None  # set for the steps of a train() call
+        self.last_drawn: np.ndarray | None = None  # the global batch of step self.step - 1
+        self._resumed_draws: str | None = None  # what the checkpoint's last step drew
         if self.options.resume_from is not None:
             self._resume(Path(self.options.resume_from))
         self._setup_sampler()
+        self._check_draws()
         self._setup_parallel()
         self._setup_logging()
         self._check_evaluations()
@@ -562,6 +579,26 @@ class Trainer:
         else:
             self._self_paced_sampler(self.rescorer.scored_at)
 
+    def _check_draws(self) -> None:
+        """On a resume, the sampler must draw for the checkpoint's last step what the run
+        drew there (its :func:`draws_digest`): the same data, order and plan make the same
+        draws unless the sampler's rules changed between the versions that began and
+        continue the run -- then the two halves would train on different streams, so the
+        resume is refused (E421). A checkpoint written before the digest passes."""
+        step, wanted = self.step, self._resumed_draws
+        if wanted is None or step == 0 or step - 1 < self.sampler.start_step:
+            return
+        drawn = self.sampler.indices(step - 1)
+        self.last_drawn = drawn  # (a checkpoint before the next step records it again)
+        if draws_digest(drawn) != wanted:
+            raise CurriculumError.single(
+                E_OTHER_DRAWS,
+                f"the checkpoint's last step ({step - 1:,}) drew other examples than this "
+                "curriculumc draws for it: the sampler's rules changed since the run began, "
+                "so a resumed run would not continue the same stream",
+                hint="finish the run with the version that began it, or start over (--force)",
+            )
+
     def _self_paced_sampler(self, step: int) -> None:
         """The sampler over the rescorer's latest order, its stream starting at ``step``."""
         from curriculumc.runtime.ordering.sampler import CurriculumSampler
@@ -664,6 +701,7 @@ class Trainer:
         self.eval_results = dict(state.get("evals", {}))
         self.wall_before = float(state.get("wall_s", 0.0))
         self.window = _Window.from_dict(state.get("window"))
+        self._resumed_draws = state.get("last_draws")
         self.since_checkpoint = []
         best = state.get("best_loss")
         self.best_loss = float(best) if best is not None else None
@@ -1054,6 +1092,7 @@ class Trainer:
 
         train = self.plan.train
         prepared = self._prepared(step, weights)
+        self.last_drawn = prepared.indices
         counts = prepared.counts
         for group, lr in zip(self.optimizer.param_groups, prepared.lrs):
             group["lr"] = lr
@@ -1298,6 +1337,8 @@ class Trainer:
                 "window": self.window.to_dict(),
                 "step": self.step,
                 "plan_hash": self.written_plan.hash,
+                # the last step's draws: a resume checks the sampler still draws them
+                "last_draws": None if self.last_drawn is None else draws_digest(self.last_drawn),
                 "words_seen": self.words_seen,
                 "tokens_seen": self.tokens_seen,
                 "switches": self.switches,

@@ -99,3 +99,38 @@ def test_a_stop_in_the_middle_of_a_mix_resumes_to_the_same_weights(workdir, stra
     assert {s: r["words_seen"] for s, r in step_records(stopped).items()} == {
         s: r["words_seen"] for s, r in step_records(straight).items()
     }
+
+
+def test_a_resume_under_other_sampler_rules_is_refused(workdir, straight, monkeypatch, capsys):
+    """A checkpoint records its last step's draws; a curriculumc whose sampler draws other
+    examples for that step (here: the mix's random streams moved) refuses to resume (E421)
+    rather than train the rest of the run on another stream. The same version resumes."""
+    from curriculumc import load
+    from curriculumc.runtime.ordering import sampler as sampler_module
+    from curriculumc.runtime.train.trainer import draws_digest
+
+    assert _run(workdir, "changed", "--stop-after", "27") == 0
+    stopped = only_folder(workdir / "changed")
+    (checkpoint,) = (stopped / "checkpoints").iterdir()
+    state = json.loads((checkpoint / "trainer_state.json").read_text())
+    assert state["step"] == 27
+    # the digest is of step 26's global batch, as a fresh sampler draws it
+    from curriculumc.runtime.data.prepare import prepare_data
+    from curriculumc.runtime.ordering.order import initial_order
+    from curriculumc.runtime.ordering.sampler import CurriculumSampler
+
+    plan = load(workdir / "mix.cur")
+    corpus = prepare_data(plan, cache_dir=workdir / "cache").corpus
+    start = initial_order(plan, corpus, cache_dir=workdir / "cache", quiet=True)
+    fresh = CurriculumSampler.for_corpus(plan, corpus, start.order, keys=start.keys)
+    assert state["last_draws"] == draws_digest(fresh.indices(26))
+    capsys.readouterr()
+    monkeypatch.setattr(sampler_module, "_MIX_STREAM_SHIFT", 33)  # other random streams
+    assert _run(workdir, "changed", "--resume") == 1
+    err = capsys.readouterr().err
+    assert "error[E421]: the checkpoint's last step (26) drew other examples" in err
+    assert not (stopped / "final").exists()
+    monkeypatch.undo()
+    assert _run(workdir, "changed", "--resume") == 0
+    final = (stopped / "final" / "model.safetensors").read_bytes()
+    assert final == (straight / "final" / "model.safetensors").read_bytes()
