@@ -72,6 +72,7 @@ a diverged run names its newest good checkpoint, the one ``--resume`` continues 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import random
@@ -106,7 +107,6 @@ from curriculumc.runtime.train.reporting import Reporter, start_wandb, wandb_ima
 from curriculumc.runtime.train.vocabulary import active as vocab_active
 from curriculumc.runtime.train.vocabulary import check_tags, hide_inputs, hide_targets
 
-
 #: resuming onto a checkpoint whose last step drew other examples than the sampler draws now
 E_OTHER_DRAWS = "E421"
 
@@ -115,8 +115,6 @@ def draws_digest(indices) -> str:
     """A fingerprint of one step's global batch (its example indices, in draw order):
     what a checkpoint records of its last step, so that a resume can tell that the sampler
     still draws what the run drew (:meth:`Trainer._check_draws`)."""
-    import hashlib
-
     data = np.ascontiguousarray(np.asarray(indices, dtype=np.int64)).tobytes()
     return hashlib.sha256(data).hexdigest()
 
