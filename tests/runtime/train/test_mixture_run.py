@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from support.data_inputs import aochildes_file
-from support.run_folders import only_folder, run_spec, step_records
+from support.run_folders import kill_at_checkpoint, only_folder, run_spec, step_records
 from support.train_fixtures import single_thread  # noqa: F401 (fixture)
+
+from curriculumc.cli import main
 
 pytestmark = pytest.mark.usefixtures("single_thread")
 
@@ -134,3 +136,18 @@ def test_a_resume_under_other_sampler_rules_is_refused(workdir, straight, monkey
     assert _run(workdir, "changed", "--resume") == 0
     final = (stopped / "final" / "model.safetensors").read_bytes()
     assert final == (straight / "final" / "model.safetensors").read_bytes()
+
+
+def test_a_sigkill_in_the_middle_of_a_mix_resumes_to_the_same_weights(workdir, straight):
+    """The run killed (SIGKILL, no chance to save) right after its step-25 checkpoint, in
+    the mix's second phase, and resumed: the final weights are the uninterrupted run's,
+    bit for bit (checkpointing itself changes nothing of the training)."""
+    args = ["run", "--runs-dir", str(workdir / "killed"), "--cache-dir", str(workdir / "cache"),
+            "--quiet", str(workdir / "mix.cur"), "checkpoint.every=25"]  # fmt: skip
+    killed = kill_at_checkpoint(args, workdir / "killed", 25)
+    assert main([*args, "--resume"]) == 0
+    final = (killed / "final" / "model.safetensors").read_bytes()
+    assert final == (straight / "final" / "model.safetensors").read_bytes()
+    assert {s: r["words_seen"] for s, r in step_records(killed).items()} == {
+        s: r["words_seen"] for s, r in step_records(straight).items()
+    }
