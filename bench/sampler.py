@@ -5,7 +5,8 @@
 Reports: microseconds per step of :func:`global_batch` (batch 32) for pools of 10**3 to
 10**7 examples -- the cost must not grow with the pool -- and of
 ``CurriculumSampler.indices`` (pacing included); the time ``simulate`` needs for 100k
-steps; and each scorer's throughput on the shared AO-CHILDES corpus (words as tokens).
+steps; each scorer's throughput on the shared AO-CHILDES corpus (words as tokens); and a
+mix's split and draws per step.
 """
 
 from __future__ import annotations
@@ -102,6 +103,35 @@ def main() -> None:
         f"simulate {plan.train.steps:,} steps x batch {args.batch} (sampler + aggregation): "
         f"{time.perf_counter() - start:.2f} s; words seen {result.words_seen:,}"
     )
+    mixed(corpus, orders[terms[3]], args.batch)
+
+
+def mixed(corpus: TokenizedCorpus, order: np.ndarray, batch: int, steps: int = 100_000) -> None:
+    """A mix of the four largest CHILDES corpora in three phases: the split alone (the
+    quota method, replayed from step 0 on every resume) and the whole draw, per step."""
+    from curriculumc.plan import Mix, MixPhase
+    from curriculumc.runtime.ordering.sampler import apportion
+
+    sizes = np.bincount(corpus.source, minlength=len(corpus.source_names))
+    a, b, c, d = (corpus.source_names[i] for i in np.argsort(-sizes)[:4])
+    mix = Mix((
+        MixPhase(((a, 0.6), (b, 0.4)), until=steps // 3),
+        MixPhase(((a, 0.3), (b, 0.3), (c, 0.4)), until=2 * steps // 3),
+        MixPhase(((a, 0.181), (b, 0.181), (c, 0.635), (d, 0.003))),
+    ))  # fmt: skip
+    weights = np.array([0.181, 0.181, 0.635, 0.003])
+    given = np.zeros(4, dtype=np.int64)
+    start = time.perf_counter()
+    for _ in range(steps):
+        given += apportion(weights, given, batch)
+    split = time.perf_counter() - start
+    print(f"mix split (quota method), 4 sources, batch {batch}: {split / steps * 1e6:5.1f} us/step,"
+          f" {split:.2f} s for {steps:,} steps (a resume's replay)")  # fmt: skip
+    plan = Plan(train=TrainSpec(steps=steps, batch=batch), mix=mix,
+                pace=Pace(fn="linear", start=0.2, over=steps // 2))  # fmt: skip
+    sampler = CurriculumSampler.for_corpus(plan, corpus, order)
+    us = per_step_us(sampler.indices, min(steps, 20_000))
+    print(f"  CurriculumSampler.indices under that mix, paced: {us:6.1f} us/step")
 
 
 if __name__ == "__main__":
