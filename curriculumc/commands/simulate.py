@@ -40,10 +40,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "sampler over the whole schedule: words seen against the BabyLM budgets, unique "
         "examples, draws per difficulty decile over training, sources over time.",
     )
-    parser.add_argument(
-        "-o", "--output", type=Path, default=None, help="write the exposure picture (.png)"
-    )
-    parser.add_argument("--json", type=Path, default=None, help="write the numbers as JSON")
+    parser.add_argument("-o", "--output", type=Path, default=None, metavar="FILE",
+                        help="write the exposure picture (.png)")  # fmt: skip
+    parser.add_argument("--json", type=Path, default=None, metavar="FILE",
+                        help="write the numbers as JSON to FILE")  # fmt: skip
     add_control_option(
         parser,
         "simulate the matched control too (the same plan with a random order) and compare "
