@@ -107,16 +107,20 @@ def _split_overrides(items: Sequence[str]) -> tuple[list[Override], list[Diagnos
     return found, problems
 
 
-def _fragment(override: Override, start: str):
-    """The override's value parsed as DSL (``value`` or ``terms``), spans in <overrides>."""
+def _fragment(override: Override, start: str, words: str = ""):
+    """The override's value parsed as DSL (``value``, ``terms``, or with ``words`` before
+    it a ``statement``: ``mix`` + the value), spans in <overrides> (the words' own spans
+    fall on the value's first column)."""
     line, column, source = override.span.line, override.span.column, override.span.source
+    shift = len(words)
 
     def move(span: Span) -> Span:
-        return Span(SOURCE_NAME, line, span.column + column - 1, line,
-                    span.end_column + column - 1, source)  # fmt: skip
+        start = max(column, span.column - shift + column - 1)
+        end = max(start + 1, span.end_column - shift + column - 1)
+        return Span(SOURCE_NAME, line, start, line, end, source)
 
     try:
-        node = parse_fragment(override.text, start, SOURCE_NAME)
+        node = parse_fragment(words + override.text, start, SOURCE_NAME)
     except CurriculumError as exc:
         raise CurriculumError(
             [dataclasses.replace(d, code=E_OVERRIDE_VALUE, span=move(d.span) if d.span else None)
@@ -134,24 +138,8 @@ def _statement(statements: list, override: Override) -> None:
     the statement's words, replacing the spec's statement; ``none`` removes it."""
     words, kind = _STATEMENT_WORDS[override.key]
     statements[:] = [s for s in statements if not isinstance(s, kind)]
-    if override.text == "none":
-        return
-    shift = len(words)
-    line, column, source = override.span.line, override.span.column, override.span.source
-
-    def move(span: Span) -> Span:  # back over the words, into <overrides>
-        start = max(column, span.column - shift + column - 1)
-        end = max(start + 1, span.end_column - shift + column - 1)
-        return Span(SOURCE_NAME, line, start, line, end, source)
-
-    try:
-        node = parse_fragment(words + override.text, "statement", SOURCE_NAME)
-    except CurriculumError as exc:
-        raise CurriculumError(
-            [dataclasses.replace(d, code=E_OVERRIDE_VALUE, span=move(d.span) if d.span else None)
-             for d in exc.diagnostics]
-        ) from None  # fmt: skip
-    statements.append(ast.map_spans(node, move))
+    if override.text != "none":
+        statements.append(_fragment(override, "statement", words))
 
 
 def _value(override: Override) -> ast.Value:

@@ -221,11 +221,12 @@ def mix_expected_draws(sampler: CurriculumSampler, steps: int, n: int) -> np.nda
     out = np.zeros(n)
     sources = len(sampler.plan.mix.sources)
     counts = np.array([sampler.mix_counts(t) for t in range(steps)]).reshape(steps, sources)
+    pools = np.array([[sampler.source_pool(j, t) for j in range(sources)] for t in range(steps)],
+                     dtype=np.int64).reshape(steps, sources)  # fmt: skip
     for j in range(sources):
         members = sampler.source_members(j)
-        pools = np.array([sampler.source_pool(j, t) for t in range(steps)], dtype=np.int64)
         step_of = np.repeat(np.arange(steps, dtype=np.int64), counts[:, j])
-        out[members] = expected_draws(step_of, pools, len(members))
+        out[members] = expected_draws(step_of, pools[:, j], len(members))
     return out
 
 

@@ -29,10 +29,11 @@ are those of docs/language.md, "What your curriculum means".
 - A *mix* (``plan.mix``, ``mix 0.8 A + 0.2 B until 30%, then ...``): the step's batch is
   split between the mix's sources by :func:`apportion` (Balinski and Young's quota
   method: each source's count in the phase stays within one example of ``weight`` times
-  the phase's examples so far, at every step); each source draws its count from its own pool -- the pace's share of that
-  source's examples, in the order's (sort's) order, raised to ``min(N_s, B)`` -- by its
-  own epoch stream (or afresh, with replacement), on its own Philox streams; the batch
-  is the sources' draws concatenated in :attr:`~curriculumc.plan.Mix.sources` order.
+  the phase's examples so far, at every step); each source draws its count from its own
+  pool -- the pace's share of that source's examples, in the order's (sort's) order,
+  raised to ``min(N_s, B)`` -- by its own epoch stream (or afresh, with replacement), on
+  its own Philox streams; the batch is the sources' draws concatenated in
+  :attr:`~curriculumc.plan.Mix.sources` order.
 
 Everything is a pure function of ``(seed, step, plan, data)``: no state goes into a
 checkpoint, every rank and worker computes the same batch, a resumed run draws exactly
@@ -785,8 +786,7 @@ class CurriculumSampler:
         """How many of mixed source ``index``'s easiest examples may be drawn at ``step``:
         the pace's share of that source (:meth:`source_released`), at least
         ``min(N_s, batch)``."""
-        n = len(self._mix["members"][index])
-        return max(self.source_released(index, step), min(n, self.batch_at(step)))
+        return self._source_counts(step)[1][index]
 
     def source_members(self, index: int) -> np.ndarray:
         """The positions in the order of mixed source ``index``'s examples, easiest first
@@ -816,7 +816,14 @@ class CurriculumSampler:
         """Mixed source ``index``'s examples the pacing releases at ``step``, before the
         one-step floor: the pace's share of that source (``ceil(p * N_s)``, or the
         percentile rule within it for ``ties include``)."""
-        n = len(self._mix["members"][index])
+        return self._source_counts(step)[0][index]
+
+    def _source_counts(self, step: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Every mixed source's released examples and pool at ``step`` (the pace read once
+        for all of them; the last step's kept, as a step asks for each source's)."""
+        kept = self._mix.get("counts_at")
+        if kept is not None and kept[0] == step:
+            return kept[1]
         fraction = 1.0
         if self.paced:
             pace = self.plan.pace
@@ -824,13 +831,21 @@ class CurriculumSampler:
                 pace.fraction(self._reading(pace.unit, step)) if self.clocked
                 else self.plan.data_fraction(step)
             )  # fmt: skip
-        if fraction >= 1.0:
-            released = n
-        elif self.sorted_keys is not None:
-            released = percentile_count(self._mix["keys"][index], fraction)
-        else:
-            released = min(n, math.ceil(fraction * n - _CEIL_SLACK))
-        return released
+        released, pools = [], []
+        floor = self.batch_at(step)
+        for index, members in enumerate(self._mix["members"]):
+            n = len(members)
+            if fraction >= 1.0:
+                count = n
+            elif self.sorted_keys is not None:
+                count = percentile_count(self._mix["keys"][index], fraction)
+            else:
+                count = min(n, math.ceil(fraction * n - _CEIL_SLACK))
+            released.append(count)
+            pools.append(max(count, min(n, floor)))
+        counts = (tuple(released), tuple(pools))
+        self._mix["counts_at"] = (step, counts)  # one tuple: a reader sees a whole one
+        return counts
 
     def _mix_positions(self, step: int) -> np.ndarray:
         state = self._mix_state()

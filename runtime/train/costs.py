@@ -458,7 +458,8 @@ def measure(
         step_forwards=len(groups),
         eval_tokens_per_s=tokens / eval_s,
         device=torch.cuda.get_device_name(device) if cuda else device.type,
-        step_examples=len(indices) if plan.batch_ramp is not None else 0,  # (scaled by)
+        # a ramp's smaller steps are costed by their examples against this one's
+        step_examples=len(indices) if plan.batch_ramp is not None else 0,
     )
 
 
