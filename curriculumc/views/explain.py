@@ -579,12 +579,17 @@ def _share_text(plan: Plan, first: float, last: float, what: str, step: int = 0)
     the shape named is that of the stage in force there)."""
     pace = plan.pace if what == "data" else plan.vocab
     shape = pace.stage_spans()[pace.stage_at(step)][0] if pace.fn != "none" else pace.fn
+    mixed = what == "data" and plan.mix is not None  # the pace's share of each source
     if first == 1.0 and last == 1.0:
+        if mixed:
+            return "all of each source"
         return "all data" if what == "data" else "full vocabulary"
     # the vocabulary is released lowest ids first; for a BPE those are the bytes and the
     # earliest (most frequent) merges -- "the first 10%" says no more than that
     which = f"{_pool_word(plan)} " if what == "data" else ""
     noun = "of the data" if what == "data" else "of the vocabulary"
+    if mixed:
+        noun = "of each source"
     if first == last:
         return f"{which}{_pct(first)} {noun}, fixed ({shape})"
     direction = "rising" if last > first else "falling"

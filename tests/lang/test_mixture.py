@@ -174,6 +174,10 @@ def test_explain_lists_the_phases_and_plot_draws_a_row_per_source():
     assert "data mix      phase 1, steps 0–400: a 75%, b 25%" in text
     assert "phase 2, steps 400–1,000: a 50%, c 50%" in text
     assert "changes     mix 2: a 50%, c 50%" in text  # the timeline's segment starts there
+    assert "  data        all of each source" in text  # no pace: every source whole
+    paced = explain(loads(HEAD + "sort by random\npace linear from 20% over 50%\n"
+                          "mix 0.75 a + 0.25 b"), width=100)  # fmt: skip
+    assert "a random 20% → 99.8% of each source, rising (linear)" in paced  # per source
     picture = render_terminal(plan, width=60).splitlines()
     rows = {line.split()[1]: line for line in picture if line.lstrip().startswith("mix ")}
     assert set(rows) == {"a", "b", "c"}
