@@ -37,7 +37,8 @@ TOKENS = ["at", "pace", "sort", "by", "from", "over", "release", "(", ")", ",", 
           "\r", "\x0c", "\x1c", "&a ", "*a", "!!python/object ", "nan", ".inf", "9" * 5000,
           "[" * 300, "{" * 300, "model", "data", "vocab", '"' + "a" * 300 + '"', "0x1F",
           "1_000", "-0", "1e-400", "tokenizer", "bpe", "checkpoint", "keep", "log", "push",
-          "accumulate", "clip", "seq", "lr", "warmup", "seed", "schedule", "descending"]  # fmt: skip
+          "accumulate", "clip", "seq", "lr", "warmup", "seed", "schedule", "descending",
+          "mix", "until", "then", "ramp", "words", "epochs"]  # fmt: skip
 OVERRIDE_KEYS = ["model", "data", "data.path", "data.hub", "data.packed", "data.words",
                  "tokenizer.vocab_size", "tokenizer.path", "train.steps", "train.batch",
                  "train.seq", "train.lr", "train.warmup", "train.seed", "train.schedule",
@@ -45,11 +46,15 @@ OVERRIDE_KEYS = ["model", "data", "data.path", "data.hub", "data.packed", "data.
                  "steps", "sort", "sort.order", "pace", "pace.start", "pace.end", "pace.after",
                  "pace.over", "pace.release", "pace.ties", "vocab", "vocab.start", "vocab.over",
                  "eval.every", "eval.limit", "log.every", "log.wandb_project",
-                 "checkpoint.every", "checkpoint.keep", "push", "foo", "", "train"]  # fmt: skip
+                 "checkpoint.every", "checkpoint.keep", "push", "foo", "", "train",
+                 "mix", "ramp", "seq", "seq.start", "vocab.order", "vocab.hides"]  # fmt: skip
 OVERRIDE_VALUES = ["0", "-1", "200", "10%", "1e-3", "x", "", "none", "root", "linear",
                    "mlm", "ngram_ppl(n=3) + 0.5 random", "with replacement", "4096 tokens",
                    "true", "nan", "1e999", "9" * 5000, "a" * 300, "(", ")", "\u2028", "\x85",
-                   "include", "descending", "/dev/zero", "~/x", '"q"', "10k", "1.5"]  # fmt: skip
+                   "include", "descending", "/dev/zero", "~/x", '"q"', "10k", "1.5",
+                   "0.5 A + 0.5 B until 30%, then B", "A until 2M words, then 0.1 B + C",
+                   "from 8 over 10%", "from 4 to 32 by 4 over 2 epochs", "pos_tags",
+                   "inputs", "inputs_and_labels"]  # fmt: skip
 PLAN_VALUES = [-1, 0, 1, 5, 0.5, 1e308, 10**30, float("nan"), float("inf"), "x", "", None,
                True, [], {}, [1], {"a": 1}, "bytes", "a" * 300, -(10**20)]  # fmt: skip
 
