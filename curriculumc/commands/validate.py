@@ -25,6 +25,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from curriculumc import CurriculumError, load_with_warnings
+    from curriculumc.lang.builder import W_MIX_UNCHECKED  # sources not checkable by name
     from curriculumc.lang.render import render_diagnostics
 
     color = sys.stderr.isatty()
@@ -46,10 +47,6 @@ def run(args: argparse.Namespace) -> int:
         if plan.needs_data_clock:
             print(resolution_note(plan))
     return status
-
-
-#: the warning that a mix's sources could not be checked from the data's names alone
-W_MIX_UNCHECKED = "W011"
 
 
 def _data_sources(plan) -> tuple[str, ...] | None:

@@ -1237,6 +1237,19 @@ def known_sources(data: plan.DataSpec) -> tuple[str, ...] | None:
     return tuple(sorted({Path(n).stem for n in names}))
 
 
+def _counts_examples(train: plan.TrainSpec, report: Report, code: str, stmt, what: str,
+                     why: str) -> bool:  # fmt: skip
+    """Whether the batch is counted in examples, as ``what`` (a mix, a batch ramp) needs;
+    with a token budget, ``code`` at ``stmt`` saying ``why`` it needs them."""
+    if train.batch_unit != "tokens":
+        return True
+    report_error(
+        report, code, f"{what} {why}: it needs a batch counted in examples, not "
+        f"{train.batch:,} tokens", stmt, hint=f"write 'train batch 32' (examples) with {what}",
+    )  # fmt: skip
+    return False
+
+
 def build_mix(
     spec: ast.Spec, total: int | plan.Time, train: plan.TrainSpec, data: plan.DataSpec,
     report: Report, data_sources: tuple[str, ...] | None = None,
@@ -1249,15 +1262,8 @@ def build_mix(
     stmt = first(spec, ast.MixStmt)
     if stmt is None:
         return None
-    ok = True
-    if train.batch_unit == "tokens":
-        report_error(
-            report, E_MIX_BUDGET,
-            "a mix splits each step's examples between sources: it needs a batch counted in "
-            f"examples, not {train.batch:,} tokens", stmt,
-            hint="write 'train batch 32' (examples) with a mix",
-        )  # fmt: skip
-        ok = False
+    ok = _counts_examples(train, report, E_MIX_BUDGET, stmt, "a mix",
+                          "splits each step's examples between sources")  # fmt: skip
     untils = [phase.until for phase in stmt.phases if phase.until is not None]
     measured = _one_unit(untils, total, report, "a mix")
     if measured is None:
@@ -1439,13 +1445,8 @@ def build_batch_ramp(
     stmt = first(spec, ast.BatchStmt)
     if stmt is None:
         return None
-    if train.batch_unit == "tokens":
-        report_error(
-            report, E_RAMP_BUDGET,
-            "a batch ramp counts examples (as Megatron's does): it needs a batch counted in "
-            f"examples, not {train.batch:,} tokens", stmt,
-            hint="write 'train batch 32' (examples) with a batch ramp",
-        )  # fmt: skip
+    if not _counts_examples(train, report, E_RAMP_BUDGET, stmt, "a batch ramp",
+                            "counts examples (as Megatron's does)"):  # fmt: skip
         return None
     end, ok = train.batch, True
     start = _whole(stmt.start, "a batch ramp's 'from' (examples)", report)
